@@ -1,0 +1,32 @@
+"""Request plumbing shared by every router: the context and the API-key check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from circulo.auth.service import Principal
+from circulo.context import AppContext
+
+_bearer = HTTPBearer(auto_error=False, description="Círculo API key: Bearer ck_...")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    def dependency(
+        ctx: AppContext = Depends(get_ctx),
+        bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        header: str | None = Depends(_header),
+    ) -> Principal:
+        principal = ctx.authenticate(bearer.credentials if bearer else header)
+        principal.require(scope)
+        return principal
+
+    return dependency

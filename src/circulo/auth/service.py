@@ -1,0 +1,73 @@
+"""API keys with scopes. The secret is shown once; only its SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from circulo.auth.models import ApiKey
+from circulo.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from circulo.ids import new_id
+
+SCOPES = ("ingest", "read", "admin")
+KEY_PREFIX = "ck_"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: str
+    name: str
+    scopes: frozenset[str]
+
+    def require(self, scope: str) -> None:
+        # admin implies every other scope
+        if scope not in self.scopes and "admin" not in self.scopes:
+            raise Forbidden(f"this API key lacks the '{scope}' scope", scope=scope)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(session: Session, name: str, scopes: list[str], now: datetime) -> tuple[ApiKey, str]:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValidationFailed(f"scopes must be among {list(SCOPES)}; got {scopes}",
+                               errors=[{"field": "scopes", "code": "invalid_scope",
+                                        "detail": f"unknown: {unknown}" if unknown else "empty"}])
+    prefix = secrets.token_hex(6)
+    secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(id=new_id(), name=name, prefix=prefix, secret_hash=_digest(secret),
+                 scopes=",".join(sorted(set(scopes))), created_at=now, revoked_at=None)
+    session.add(key)
+    return key, secret
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+def revoke_key(session: Session, prefix: str, now: datetime) -> ApiKey:
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None:
+        raise NotFound(f"no API key with prefix '{prefix}'")
+    key.revoked_at = now
+    return key
+
+
+def authenticate(session: Session, secret: str | None) -> Principal:
+    if not secret or not secret.startswith(KEY_PREFIX) or secret.count("_") < 2:
+        raise Unauthorized("send an API key as 'Authorization: Bearer ck_...' or 'X-API-Key'")
+    prefix = secret[len(KEY_PREFIX):].split("_", 1)[0]
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None or key.revoked_at is not None or not hmac.compare_digest(
+        key.secret_hash, _digest(secret)
+    ):
+        raise Unauthorized("unknown or revoked API key")
+    return Principal(key.id, key.name, frozenset(key.scopes.split(",")))

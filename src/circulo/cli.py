@@ -1,0 +1,153 @@
+"""The ``circulo`` command: serve, demo, import, keys, migrate."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from circulo.config import Settings, get_settings
+
+app = typer.Typer(help="Círculo: a contact center that knows its customers.",
+                  no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+
+def _context(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    from circulo.context import AppContext
+    from circulo.migrate import upgrade
+
+    ctx = AppContext.build(settings or get_settings())
+    upgrade(ctx.db.engine)
+    return ctx
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    ctx = _context()
+    console.print(f"[green]Database ready:[/] {ctx.db.url.split('@')[-1]}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Run the HTTP API (migrating the database first)."""
+    import uvicorn
+
+    _context()
+    uvicorn.run("circulo.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key")],
+    scope: Annotated[list[str], typer.Option(help="ingest, read or admin; repeat for several")],
+) -> None:
+    """Create an API key. The secret is shown once."""
+    from circulo.auth import service as auth
+
+    ctx = _context()
+    with ctx.db.unit_of_work() as session:
+        key, secret = auth.create_key(session, name, scope, ctx.clock.now())
+    console.print(f"Key [bold]{name}[/] ({key.scopes}), prefix {key.prefix}:")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (never their secrets)."""
+    from circulo.auth import service as auth
+
+    ctx = _context()
+    with ctx.db.unit_of_work(write=False) as session:
+        for key in auth.list_keys(session):
+            state = "revoked" if key.revoked_at else "active"
+            typer.echo(f"{key.prefix}\t{key.name}\t{key.scopes}\t{state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix")]) -> None:
+    """Revoke an API key."""
+    from circulo.auth import service as auth
+
+    ctx = _context()
+    with ctx.db.unit_of_work() as session:
+        auth.revoke_key(session, prefix, ctx.clock.now())
+    console.print(f"Revoked {prefix}")
+
+
+@app.command("import")
+def import_file(
+    path: Annotated[Path, typer.Argument(help="A .csv, .json or .jsonl file", exists=True,
+                                         dir_okay=False)],
+    kind: Annotated[str, typer.Option(help="customers or events")] = "customers",
+    source: Annotated[str, typer.Option(help="Source system of the rows")] = "import",
+    batch_size: Annotated[int, typer.Option(help="Events per transaction")] = 1000,
+    errors_file: Annotated[Path | None, typer.Option(help="Write the error report here")] = None,
+) -> None:
+    """Bulk-load customers (CSV/JSON) or events (JSON/JSONL), with an error report."""
+    from circulo.ingest.importer import run_import
+
+    ctx = _context()
+    report = run_import(ctx, path, kind=kind, source=source, batch_size=batch_size,
+                        console=console)
+    console.print(f"[green]{report.accepted} accepted[/], {report.duplicates} duplicates, "
+                  f"[red]{len(report.errors)} rejected[/] of {report.total} rows")
+    if report.errors:
+        for line in report.errors[:20]:
+            console.print(f"  row {line['row']}: {line['field']}: {line['detail']}")
+        if errors_file:
+            report.write_errors(errors_file)
+            console.print(f"Full error report: {errors_file}")
+        raise typer.Exit(code=1 if report.accepted == 0 else 0)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    customers: Annotated[int, typer.Option(help="How many customers")] = 3000,
+    live: Annotated[bool, typer.Option(help="Send a trickle of live events")] = True,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the API")] = True,
+) -> None:
+    """Create the demo company (once), print an API key, and serve with live events."""
+    from circulo.auth import service as auth
+    from circulo.demo.loader import live_trickle, load_demo
+
+    ctx = _context()
+    load_demo(ctx, customers=customers, console=console)
+    with ctx.db.unit_of_work() as session:
+        _, secret = auth.create_key(session, "demo", ["admin", "ingest", "read"], ctx.clock.now())
+    url = f"http://{host}:{port}"
+    console.print(f"\n[bold green]Círculo demo[/] on {url}  (API docs: {url}/docs)")
+    console.print(f"API key: [bold]{secret}[/]")
+    console.print(f"Try:  curl -H 'Authorization: Bearer {secret}' "
+                  f"'{url}/v1/cards?phone=600123456'\n")
+    if not serve_after:
+        return
+    if live:
+        stop = threading.Event()
+        seed = random.Random(int(time.time()))  # noqa: S311 - demo traffic, not security
+        threading.Thread(target=live_trickle, args=(ctx, stop, seed),
+                         daemon=True).start()
+    import uvicorn
+
+    from circulo.app import create_app
+
+    uvicorn.run(create_app(ctx.settings, ctx=ctx), host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

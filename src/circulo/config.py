@@ -1,0 +1,120 @@
+"""Settings, read from the environment (prefix ``CIRCULO_``) with safe defaults.
+
+The defaults give a working single-machine install: an SQLite file under ``data_dir``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_JUNK_VALUES = [
+    "0",
+    "00",
+    "000",
+    "0000",
+    "000000000",
+    "-",
+    "--",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "nil",
+    "undefined",
+    "unknown",
+    "anonymous",
+    "anonimo",
+    "anónimo",
+    "desconocido",
+    "test",
+    "x",
+    "xxx",
+    "123456",
+    "123456789",
+    "test@test.com",
+    "test@example.com",
+    "a@a.com",
+    "noreply@noreply.com",
+    "no-reply@example.com",
+    "email@email.com",
+    "sin@email.com",
+    "nomail@nomail.com",
+]
+
+# A "contact" is an interaction between the customer and the contact center. Only these event
+# types count in the contact windows; the rest (orders, page views...) are history, not contacts.
+DEFAULT_CONTACT_TYPES = [
+    "call.completed",
+    "call.abandoned",
+    "call.missed",
+    "call.wrapped_up",
+    "chat.completed",
+    "chat.abandoned",
+    "email.received",
+    "email.replied",
+    "sms.received",
+    "message.received",
+    "interaction.completed",
+    "visit.completed",
+    "complaint.filed",
+]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CIRCULO_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite file lives.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite.")
+    default_region: str = Field(default="ES", description="Region for national phone numbers.")
+    timezone: str = Field(default="Europe/Madrid", description="The contact center's zone.")
+    default_language: str = Field(default="es")
+    max_batch_size: int = Field(default=5000, ge=1)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    future_tolerance_seconds: int = Field(default=300, ge=0)
+    max_profiles_per_identifier: int = Field(
+        default=2,
+        ge=1,
+        description="An identifier held by more profiles than this never links or merges.",
+    )
+    junk_values: list[str] = Field(default_factory=lambda: list(DEFAULT_JUNK_VALUES))
+    extra_junk_values: list[str] = Field(default_factory=list)
+    contact_types: list[str] = Field(default_factory=lambda: list(DEFAULT_CONTACT_TYPES))
+    source_ranking: list[str] = Field(
+        default_factory=list,
+        description="Sources whose trait values outrank more recent values from others.",
+    )
+    field_source_ranking: dict[str, list[str]] = Field(default_factory=dict)
+    card_templates: Path | None = Field(default=None, description="YAML file of card templates.")
+    crm_url_template: str = Field(default="", description="e.g. https://crm.example.com/c/{crm}")
+    vip_ltv_threshold: float = Field(default=5000.0)
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.data_dir / 'circulo.db').resolve()}"
+
+    @property
+    def all_junk_values(self) -> frozenset[str]:
+        return frozenset(v.strip().lower() for v in [*self.junk_values, *self.extra_junk_values])
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return self.model_copy(update=changes)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,98 @@
+"""Cards, profiles, timelines, records, export and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from circulo.api_deps import get_ctx, require
+from circulo.auth.service import Principal
+from circulo.context import AppContext
+from circulo.customers import card_service, privacy, views
+from circulo.i18n import pick_language
+
+router = APIRouter(prefix="/v1", tags=["customers"])
+
+
+@router.get(
+    "/cards",
+    summary="Recognise a customer and get their card",
+    description=(
+        "Give exactly one of `phone` (any format), `email`, `external_id` (`source:id`), "
+        "`account` or `customer_id`. `match` is `unique` (the card), `ambiguous` (no card; "
+        "the candidates, so the agent asks) or `none` (a new-caller card). `postal_code` is a "
+        "weak hint that can only narrow an ambiguous match. Labels follow `Accept-Language` "
+        "(es, en)."
+    ),
+)
+def get_card(
+    phone: str | None = Query(default=None, max_length=64),
+    email: str | None = Query(default=None, max_length=320),
+    external_id: str | None = Query(default=None, max_length=240),
+    account: str | None = Query(default=None, max_length=64),
+    customer_id: str | None = Query(default=None, max_length=32),
+    role: str = Query(default="support", max_length=40),
+    postal_code: str | None = Query(default=None, max_length=16),
+    pin: str | None = Query(default=None, max_length=12, description="Verify a PIN as well"),
+    accept_language: str | None = Header(default=None),
+    ctx: AppContext = Depends(get_ctx),
+    _: Principal = Depends(require("read")),
+) -> dict[str, Any]:
+    lang = pick_language(accept_language, ctx.settings.default_language)
+    with ctx.db.unit_of_work(write=False) as session:
+        return card_service.lookup_card(
+            session,
+            query={"phone": phone or "", "email": email or "", "external_id": external_id or "",
+                   "account": account or "", "customer_id": customer_id or ""},
+            role=role, lang=lang, postal_code=postal_code, pin=pin, settings=ctx.settings,
+            templates=ctx.templates, policies=ctx.policies, now=ctx.clock.now(),
+        )
+
+
+@router.get("/customers/{customer_id}", summary="A customer's profile")
+def get_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
+                 _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    with ctx.db.unit_of_work(write=False) as session:
+        return views.profile_view(session, customer_id, ctx.policies, ctx.clock.now())
+
+
+@router.get("/customers/{customer_id}/timeline", summary="Events, newest first, paginated")
+def get_timeline(
+    customer_id: str,
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(default=None, description="next_cursor of the previous page"),
+    ctx: AppContext = Depends(get_ctx),
+    _: Principal = Depends(require("read")),
+) -> dict[str, Any]:
+    with ctx.db.unit_of_work(write=False) as session:
+        return views.timeline_page(session, customer_id, limit=limit, cursor=cursor)
+
+
+@router.get("/customers/{customer_id}/records", summary="Orders, tickets, disputes...")
+def get_records(
+    customer_id: str,
+    kind: str | None = Query(default=None),
+    open: bool = Query(default=False, description="Only open records"),
+    limit: int = Query(default=100, ge=1, le=1000),
+    ctx: AppContext = Depends(get_ctx),
+    _: Principal = Depends(require("read")),
+) -> dict[str, Any]:
+    with ctx.db.unit_of_work(write=False) as session:
+        return views.records_page(session, customer_id, kind=kind, open_only=open, limit=limit)
+
+
+@router.get("/customers/{customer_id}/export",
+            summary="Everything held about a person (right of access)")
+def export_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
+                    _: Principal = Depends(require("admin"))) -> dict[str, Any]:
+    with ctx.db.unit_of_work(write=False) as session:
+        return privacy.export(session, customer_id, ctx.policies, ctx.clock.now())
+
+
+@router.delete("/customers/{customer_id}",
+               summary="Erase a person's personal data (right to erasure)")
+def erase_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
+                   _: Principal = Depends(require("admin"))) -> dict[str, Any]:
+    with ctx.db.unit_of_work() as session:
+        return privacy.erase(session, customer_id, ctx.clock.now())

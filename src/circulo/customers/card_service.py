@@ -1,0 +1,130 @@
+"""Who is this, and what should the agent know? Lookup by any identifier, then the card."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from circulo.config import Settings
+from circulo.customers import cards
+from circulo.customers import repository as repo
+from circulo.customers import service as customers
+from circulo.customers.indicators import view
+from circulo.customers.models import Profile
+from circulo.errors import ValidationFailed
+from circulo.i18n import t
+from circulo.identity import service as identity
+
+LOOKUP_KINDS = ("phone", "email", "external_id", "account", "customer_id")
+
+
+def lookup_card(
+    session: Session,
+    *,
+    query: dict[str, str],
+    role: str,
+    lang: str,
+    postal_code: str | None,
+    pin: str | None,
+    settings: Settings,
+    templates: cards.Templates,
+    policies: customers.Policies,
+    now: datetime,
+) -> dict[str, Any]:
+    given = {k: v for k, v in query.items() if v}
+    if len(given) != 1:
+        raise ValidationFailed(
+            "give exactly one of: " + ", ".join(LOOKUP_KINDS),
+            errors=[{"field": "query", "code": "one_identifier",
+                     "detail": f"got {sorted(given) or 'none'}"}],
+        )
+    if role not in templates.roles:
+        raise ValidationFailed(f"unknown role '{role}'", errors=[
+            {"field": "role", "code": "unknown_role",
+             "detail": f"expected one of {sorted(templates.roles)}"}])
+    kind, value = next(iter(given.items()))
+    if kind == "customer_id":
+        profiles = [customers.active_root(session, value)]
+    else:
+        ids = identity.find_customers(session, identity.normalize_lookup(kind, value, settings))
+        profiles = list(customers.load_profiles(session, ids).values())
+    narrowed_by = None
+    if len(profiles) > 1 and postal_code:
+        hinted = [p for p in profiles if str(p.traits.get("postal_code", "")) == postal_code]
+        if len(hinted) == 1:
+            profiles, narrowed_by = hinted, "postal_code"
+    if not profiles:
+        return {"match": "none", "card": cards.new_caller_card(lang), "candidates": []}
+    if len(profiles) > 1:
+        return {
+            "match": "ambiguous", "card": None,
+            "hint": t("card.ambiguous.hint", lang),
+            "candidates": [
+                _candidate(p, role, lang, templates, policies, now)
+                for p in sorted(profiles, key=lambda p: p.indicators.get("last_contact_at") or "",
+                                reverse=True)
+            ],
+        }
+    profile = profiles[0]
+    card = render_card(session, profile, role, lang, settings=settings, templates=templates,
+                       policies=policies, now=now)
+    result: dict[str, Any] = {"match": "unique", "card": card, "candidates": []}
+    if narrowed_by:
+        result["narrowed_by"] = narrowed_by
+    if pin is not None:
+        result["pin_verified"] = customers.verify_pin(profile.pin_hash, pin)
+    return result
+
+
+def _candidate(profile: Profile, role: str, lang: str, templates: cards.Templates,
+               policies: customers.Policies, now: datetime) -> dict[str, Any]:
+    indicators = view(profile.indicators, policies.indicators, now)
+    return {
+        "customer_id": profile.id,
+        "name": profile.display_name,
+        "city": profile.traits.get("city"),
+        "postal_code": profile.traits.get("postal_code"),
+        "last_contact_at": indicators["last_contact_at"],
+        "badges": cards.evaluate_badges(
+            templates, templates.roles[role].badges, profile.traits, indicators,
+            {"id": profile.id, "age_days": (now - profile.created_at).days}, lang),
+    }
+
+
+def render_card(session: Session, profile: Profile, role: str, lang: str, *, settings: Settings,
+                templates: cards.Templates, policies: customers.Policies, now: datetime
+                ) -> dict[str, Any]:
+    spec = templates.roles[role]
+    open_records = [
+        {"kind": r.kind, "key": r.key, "status": r.status, "title": r.title,
+         "amount": r.amount, "currency": r.currency, "opened_at": r.opened_at.isoformat(),
+         "updated_at": r.updated_at.isoformat()}
+        for r in repo.records_of(session, profile.id, open_only=True, limit=50)
+    ]
+    history = [
+        {"occurred_at": e.occurred_at.isoformat(), "type": e.type, "channel": e.channel,
+         "reason": (e.properties or {}).get("reason") or (e.properties or {}).get("disposition")}
+        for e in repo.timeline(session, profile.id, limit=spec.history, before=None,
+                               types=sorted(policies.indicators.contact_types))
+    ]
+    return cards.render(
+        templates, role, lang, customer_id=profile.id, created_at=profile.created_at,
+        traits=profile.traits, indicators=view(profile.indicators, policies.indicators, now),
+        open_records=open_records, history=history,
+        links=_links(session, profile.id, settings), now=now,
+    )
+
+
+def _links(session: Session, profile_id: str, settings: Settings) -> dict[str, str]:
+    """Screen-pop URL of the customer's CRM record, when a template is configured."""
+    template = settings.crm_url_template
+    if not template:
+        return {}
+    external = {i["value"].split(":", 1)[0]: i["value"].split(":", 1)[1]
+                for i in identity.identifiers_of(session, profile_id) if i["kind"] == "external_id"}
+    try:
+        return {"crm": template.format(**external)}
+    except KeyError:
+        return {}

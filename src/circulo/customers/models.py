@@ -1,0 +1,101 @@
+"""Tables of the customer domain: profiles, business records and the event timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from circulo.db import Base, JSONType, UTCDateTime
+
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Profile(Base):
+    """One real customer. Traits carry provenance in ``trait_meta``; indicators are kept
+    incrementally on ingest (see ``customers.indicators``)."""
+
+    __tablename__ = "profiles"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(8), default="active")  # active|merged|erased
+    merged_into: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    traits: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    trait_meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    consent: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    indicators: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    pin_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Event(Base):
+    """Everything that happens to a customer. ``origin_profile_id`` is the profile the event
+    was first resolved to; ``profile_id`` follows merges (and undoes)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    profile_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    origin_profile_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    resolution: Mapped[str] = mapped_column(String(12))
+    identifiers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    traits: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    candidates: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("source", "client_id", name="uq_events_source_client_id"),
+        Index("ix_events_profile_time", "profile_id", "occurred_at", "id"),
+        Index("ix_events_type_time", "type", "occurred_at"),
+    )
+
+
+class Record(Base):
+    """A business record linked to a customer: order, invoice, dispute, ticket, subscription,
+    shipment, complaint. Upserted from events by (kind, source, key)."""
+
+    __tablename__ = "records"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    profile_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("profiles.id", ondelete="CASCADE")
+    )
+    origin_profile_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(40))
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    amount: Mapped[float | None] = mapped_column(Float, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "source", "key", name="uq_records_kind_source_key"),
+        Index("ix_records_profile_open", "profile_id", "is_open", "updated_at"),
+    )

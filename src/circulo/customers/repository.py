@@ -1,0 +1,184 @@
+"""Every query of the customer domain: profiles, events (timeline) and records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from circulo.customers.models import Event, Profile, Record
+
+CHUNK = 500
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- profiles -------------------------------------------------------------------------------
+
+def get_profile(session: Session, profile_id: str) -> Profile | None:
+    return session.get(Profile, profile_id)
+
+
+def get_profiles(session: Session, ids: Iterable[str], *, for_update: bool = False
+                 ) -> dict[str, Profile]:
+    """Profiles by id. ``for_update`` row-locks them in id order (PostgreSQL), so concurrent
+    batches touching the same customers queue instead of losing an update."""
+    result: dict[str, Profile] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        query = select(Profile).where(Profile.id.in_(chunk)).order_by(Profile.id)
+        if for_update and session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+            result.update({p.id: p for p in session.scalars(
+                query.execution_options(populate_existing=True))})
+            continue
+        for profile in session.scalars(query):
+            result[profile.id] = profile
+    return result
+
+
+def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
+    result: dict[str, datetime] = {}
+    for chunk in _chunks(list(ids)):
+        rows = session.execute(select(Profile.id, Profile.created_at).where(Profile.id.in_(chunk)))
+        result.update({pid: created for pid, created in rows})
+    return result
+
+
+def insert_profiles(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(Profile), rows)
+
+
+def update_profiles(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk UPDATE by primary key (each row carries ``id``)."""
+    if rows:
+        session.execute(update(Profile), rows)
+
+
+def merged_children(session: Session, profile_ids: Sequence[str]) -> list[str]:
+    query = select(Profile.id).where(Profile.merged_into.in_(list(profile_ids)))
+    return list(session.scalars(query))
+
+
+def count_profiles(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Profile)) or 0)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+def existing_client_ids(session: Session, pairs: Sequence[tuple[str, str]]
+                        ) -> dict[tuple[str, str], tuple[str, str | None, str]]:
+    """(source, client id) -> (event id, profile id, resolution) of events already stored."""
+    result: dict[tuple[str, str], tuple[str, str | None, str]] = {}
+    for chunk in _chunks(sorted(set(pairs))):
+        rows = session.execute(
+            select(Event.source, Event.client_id, Event.id, Event.profile_id, Event.resolution)
+            .where(tuple_(Event.source, Event.client_id).in_(list(chunk)))
+        )
+        for source, client_id, event_id, profile_id, resolution in rows:
+            result[(source, str(client_id))] = (event_id, profile_id, resolution)
+    return result
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(Event), rows)
+
+
+def timeline(session: Session, profile_id: str, *, limit: int,
+             before: tuple[datetime, str] | None, types: Sequence[str] | None = None
+             ) -> list[Event]:
+    query = select(Event).where(Event.profile_id == profile_id)
+    if before is not None:
+        query = query.where(tuple_(Event.occurred_at, Event.id) < tuple_(*before))
+    if types:
+        query = query.where(Event.type.in_(list(types)))
+    query = query.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def events_in_order(session: Session, profile_id: str) -> list[Event]:
+    return list(session.scalars(
+        select(Event).where(Event.profile_id == profile_id)
+        .order_by(Event.occurred_at, Event.id)
+    ))
+
+
+def move_events(session: Session, from_profile: str, to_profile: str) -> None:
+    session.execute(update(Event).where(Event.profile_id == from_profile)
+                    .values(profile_id=to_profile))
+
+
+def restore_events(session: Session, origins: Sequence[str], to_profile: str) -> None:
+    session.execute(update(Event).where(Event.origin_profile_id.in_(list(origins)))
+                    .values(profile_id=to_profile))
+
+
+def delete_events(session: Session, profile_ids: Sequence[str]) -> int:
+    ids = list(profile_ids)
+    result = session.execute(delete(Event).where(
+        Event.profile_id.in_(ids) | Event.origin_profile_id.in_(ids)
+    ))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def count_events(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+# --- records --------------------------------------------------------------------------------
+
+def records_by_keys(session: Session, keys: Sequence[tuple[str, str, str]]
+                    ) -> dict[tuple[str, str, str], Record]:
+    result: dict[tuple[str, str, str], Record] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        for record in session.scalars(
+            select(Record).where(tuple_(Record.kind, Record.source, Record.key).in_(list(chunk)))
+        ):
+            result[(record.kind, record.source, record.key)] = record
+    return result
+
+
+def insert_records(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(Record), rows)
+
+
+def update_records(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(update(Record), rows)
+
+
+def records_of(session: Session, profile_id: str, *, open_only: bool = False,
+               kind: str | None = None, limit: int = 100) -> list[Record]:
+    query = select(Record).where(Record.profile_id == profile_id)
+    if open_only:
+        query = query.where(Record.is_open.is_(True))
+    if kind:
+        query = query.where(Record.kind == kind)
+    return list(session.scalars(query.order_by(Record.updated_at.desc(), Record.id.desc())
+                                .limit(limit)))
+
+
+def move_records(session: Session, from_profile: str, to_profile: str) -> None:
+    session.execute(update(Record).where(Record.profile_id == from_profile)
+                    .values(profile_id=to_profile))
+
+
+def restore_records(session: Session, origins: Sequence[str], to_profile: str) -> None:
+    session.execute(update(Record).where(Record.origin_profile_id.in_(list(origins)))
+                    .values(profile_id=to_profile))
+
+
+def delete_records(session: Session, profile_ids: Sequence[str]) -> int:
+    ids = list(profile_ids)
+    result = session.execute(delete(Record).where(
+        Record.profile_id.in_(ids) | Record.origin_profile_id.in_(ids)
+    ))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,325 @@
+"""Business rules of customer profiles: applying events, records, merges and recomputation.
+
+Services never commit: the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from circulo.config import Settings
+from circulo.customers import repository as repo
+from circulo.customers.indicators import (
+    EventFacts,
+    IndicatorConfig,
+    apply_record_change,
+    combine,
+    fold_event,
+)
+from circulo.customers.models import Event, Profile, Record
+from circulo.customers.records import RecordSpec, counted_value, spec_from_event
+from circulo.customers.traits import (
+    TraitPolicy,
+    apply_consent,
+    apply_traits,
+    display_name,
+    merge_consent,
+    merge_traits,
+)
+from circulo.errors import NotFound
+
+PIN_ITERATIONS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    traits: TraitPolicy
+    indicators: IndicatorConfig
+
+
+def policies_for(settings: Settings) -> Policies:
+    return Policies(
+        traits=TraitPolicy(
+            source_ranking=tuple(settings.source_ranking),
+            field_ranking={k: tuple(v) for k, v in settings.field_source_ranking.items()},
+        ),
+        indicators=IndicatorConfig(
+            tz=ZoneInfo(settings.timezone), contact_types=frozenset(settings.contact_types)
+        ),
+    )
+
+
+@dataclass(slots=True)
+class Incoming:
+    """One accepted event, as the profile sees it."""
+
+    event_id: str
+    type: str
+    source: str
+    channel: str | None
+    occurred_at: datetime
+    traits: dict[str, Any] = field(default_factory=dict)
+    consent: list[dict[str, Any]] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+    record: dict[str, Any] | None = None
+
+    @classmethod
+    def from_row(cls, event: Event) -> Incoming:
+        extra = event.extra or {}
+        return cls(
+            event_id=event.id, type=event.type, source=event.source, channel=event.channel,
+            occurred_at=event.occurred_at, traits=dict(event.traits or {}),
+            consent=list(extra.get("consent") or []), properties=dict(event.properties or {}),
+            record=extra.get("record"),
+        )
+
+
+def hash_pin(pin: str, salt: bytes | None = None) -> str:
+    salt = salt or os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, PIN_ITERATIONS)
+    return f"{salt.hex()}${digest.hex()}"
+
+
+def verify_pin(stored: str | None, pin: str) -> bool:
+    if not stored:
+        return False
+    salt_hex, digest_hex = stored.split("$", 1)
+    candidate = hash_pin(pin, bytes.fromhex(salt_hex)).split("$", 1)[1]
+    return hmac.compare_digest(candidate, digest_hex)
+
+
+def new_profile(profile_id: str, now: datetime) -> Profile:
+    return Profile(
+        id=profile_id, status="active", merged_into=None, display_name=None, traits={},
+        trait_meta={}, consent={}, indicators={}, pin_hash=None, created_at=now, updated_at=now,
+    )
+
+
+def mark_dirty(profile: Profile) -> None:
+    """JSON columns are mutated in place; tell the unit of work they changed."""
+    for name in ("traits", "trait_meta", "consent", "indicators"):
+        flag_modified(profile, name)
+
+
+def apply_event(profile: Profile, event: Incoming, policies: Policies, now: datetime) -> None:
+    """Fold one event into a profile held in memory (traits, consent, indicators)."""
+    if event.traits:
+        traits = dict(event.traits)
+        pin = traits.pop("pin", None)
+        if pin is not None:
+            profile.pin_hash = hash_pin(str(pin))
+        if traits:
+            apply_traits(profile.traits, profile.trait_meta, traits, source=event.source,
+                         at=event.occurred_at, policy=policies.traits)
+            profile.display_name = display_name(profile.traits)
+    for statement in event.consent:
+        apply_consent(profile.consent, statement["channel"], statement["purpose"],
+                      bool(statement["granted"]), source=event.source, at=event.occurred_at)
+    fold_event(
+        profile.indicators,
+        EventFacts(event.type, event.channel, event.occurred_at, event.properties),
+        policies.indicators, now,
+    )
+    profile.updated_at = now
+    mark_dirty(profile)
+
+
+@dataclass(slots=True)
+class RecordWork:
+    profile_id: str
+    origin_profile_id: str
+    source: str
+    occurred_at: datetime
+    spec: RecordSpec
+
+
+def record_spec(event: Incoming) -> RecordSpec | None:
+    return spec_from_event(event.type, event.properties, event.record)
+
+
+def spec_for(event_type: str, properties: dict[str, Any] | None,
+             record: dict[str, Any] | None) -> RecordSpec | None:
+    return spec_from_event(event_type, properties or {}, record)
+
+
+def existing_client_ids(session: Session, pairs: Sequence[tuple[str, str]]
+                        ) -> dict[tuple[str, str], tuple[str, str | None, str]]:
+    return repo.existing_client_ids(session, pairs)
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    repo.insert_events(session, rows)
+
+
+def upsert_records(session: Session, work: Sequence[RecordWork], profiles: dict[str, Profile],
+                   now: datetime) -> None:
+    """Create or update records, keeping open-record counts and lifetime value current.
+    A status only moves forward in time: a late event never reopens a closed record."""
+    if not work:
+        return
+    keys = [(w.spec.kind, w.source, w.spec.key) for w in work]
+    existing = repo.records_by_keys(session, keys)
+    created: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for item in sorted(work, key=lambda w: w.occurred_at):
+        key = (item.spec.kind, item.source, item.spec.key)
+        spec = item.spec
+        stamp = item.occurred_at.isoformat()
+        profile = profiles[item.profile_id]
+        row = created.get(key)
+        record = existing.get(key)
+        if row is None and record is None:
+            row = {
+                "profile_id": item.profile_id, "origin_profile_id": item.origin_profile_id,
+                "kind": spec.kind, "source": item.source, "key": spec.key,
+                "status": spec.status, "is_open": spec.is_open, "title": spec.title,
+                "amount": spec.amount, "currency": spec.currency,
+                "data": {**spec.data, "_status_at": stamp}, "opened_at": item.occurred_at,
+                "updated_at": item.occurred_at,
+                "closed_at": None if spec.is_open else item.occurred_at,
+            }
+            created[key] = row
+            apply_record_change(
+                profile.indicators, spec.kind, was_open=None, is_open=spec.is_open,
+                counted_before=0.0,
+                counted_after=counted_value(spec.kind, spec.status, spec.amount),
+            )
+            mark_dirty(profile)
+            continue
+        target: dict[str, Any] | Record = row if row is not None else record  # type: ignore[assignment]
+        _update_record(target, spec, stamp, item.occurred_at, profiles, now)
+    repo.insert_records(session, list(created.values()))
+
+
+def _get(target: dict[str, Any] | Record, name: str) -> Any:
+    return target[name] if isinstance(target, dict) else getattr(target, name)
+
+
+def _set(target: dict[str, Any] | Record, name: str, value: Any) -> None:
+    if isinstance(target, dict):
+        target[name] = value
+    else:
+        setattr(target, name, value)
+
+
+def _update_record(target: dict[str, Any] | Record, spec: RecordSpec, stamp: str,
+                   occurred_at: datetime, profiles: dict[str, Profile], now: datetime) -> None:
+    data = dict(_get(target, "data") or {})
+    newer = stamp >= data.get("_status_at", "")
+    old_open = bool(_get(target, "is_open"))
+    old_status = str(_get(target, "status"))
+    amount = spec.amount if spec.amount is not None else _get(target, "amount")
+    old_counted = counted_value(spec.kind, old_status, _get(target, "amount"))
+    data.update(spec.data)
+    if newer:
+        data["_status_at"] = stamp
+        _set(target, "status", spec.status)
+        _set(target, "is_open", spec.is_open)
+        _set(target, "closed_at", None if spec.is_open else occurred_at)
+        _set(target, "updated_at", max(occurred_at, _get(target, "updated_at")))
+    if spec.title:
+        _set(target, "title", spec.title)
+    if spec.currency:
+        _set(target, "currency", spec.currency)
+    _set(target, "amount", amount)
+    _set(target, "data", data)
+    profile = profiles.get(str(_get(target, "profile_id")))
+    if profile is not None:
+        apply_record_change(
+            profile.indicators, spec.kind, was_open=old_open,
+            is_open=bool(_get(target, "is_open")), counted_before=old_counted,
+            counted_after=counted_value(spec.kind, str(_get(target, "status")), amount),
+        )
+        profile.updated_at = now
+        mark_dirty(profile)
+
+
+# --- merge, split, recompute ----------------------------------------------------------------
+
+def absorb(session: Session, survivor: Profile, absorbed: Profile, policies: Policies,
+           now: datetime) -> None:
+    """Everything ``absorbed`` held now belongs to ``survivor``; state combined, not replayed."""
+    repo.move_events(session, absorbed.id, survivor.id)
+    repo.move_records(session, absorbed.id, survivor.id)
+    merge_traits((survivor.traits, survivor.trait_meta),
+                 (absorbed.traits, absorbed.trait_meta), policies.traits)
+    merge_consent(survivor.consent, absorbed.consent)
+    survivor.indicators = combine(survivor.indicators, absorbed.indicators)
+    survivor.display_name = display_name(survivor.traits)
+    survivor.pin_hash = survivor.pin_hash or absorbed.pin_hash
+    survivor.updated_at = now
+    absorbed.status = "merged"
+    absorbed.merged_into = survivor.id
+    absorbed.updated_at = now
+    mark_dirty(survivor)
+
+
+def cluster_of(session: Session, profile_id: str) -> list[str]:
+    """The profile and every profile merged into it, directly or through others."""
+    cluster = [profile_id]
+    frontier = [profile_id]
+    while frontier:
+        frontier = repo.merged_children(session, frontier)
+        cluster.extend(frontier)
+    return cluster
+
+
+def active_root(session: Session, profile_id: str) -> Profile:
+    """Follow merges to the profile that holds this customer now."""
+    seen: set[str] = set()
+    profile = repo.get_profile(session, profile_id)
+    while profile is not None and profile.status == "merged" and profile.merged_into:
+        if profile.id in seen:
+            break
+        seen.add(profile.id)
+        profile = repo.get_profile(session, profile.merged_into)
+    if profile is None or profile.status == "erased":
+        raise NotFound(f"customer '{profile_id}' does not exist", field="customer_id")
+    return profile
+
+
+def restore(session: Session, profile: Profile, origins: Sequence[str]) -> None:
+    """Give back to ``profile`` the events and records that originated in ``origins``."""
+    repo.restore_events(session, origins, profile.id)
+    repo.restore_records(session, origins, profile.id)
+    profile.status = "active"
+    profile.merged_into = None
+
+
+def recompute(session: Session, profile: Profile, policies: Policies, now: datetime) -> None:
+    """Rebuild a profile's derived state from its events and records (after an undo)."""
+    session.flush()
+    profile.traits, profile.trait_meta, profile.consent, profile.indicators = {}, {}, {}, {}
+    for event in repo.events_in_order(session, profile.id):
+        apply_event(profile, Incoming.from_row(event), policies, now)
+    for record in repo.records_of(session, profile.id, limit=1_000_000):
+        apply_record_change(
+            profile.indicators, record.kind, was_open=None, is_open=record.is_open,
+            counted_before=0.0,
+            counted_after=counted_value(record.kind, record.status, record.amount),
+        )
+    profile.display_name = display_name(profile.traits)
+    profile.updated_at = now
+    mark_dirty(profile)
+
+
+def load_profiles(session: Session, ids: Iterable[str], *, for_update: bool = False
+                  ) -> dict[str, Profile]:
+    return repo.get_profiles(session, ids, for_update=for_update)
+
+
+def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
+    return repo.created_at_of(session, ids)
+
+
+def count_profiles(session: Session) -> int:
+    return repo.count_profiles(session)

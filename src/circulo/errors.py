@@ -1,0 +1,121 @@
+"""Domain errors and their single rendering as RFC 9457 ``application/problem+json``.
+
+Domain code raises these; only the HTTP edge (``install_error_handlers``) knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://circulo.dev/problems/"
+
+
+class CirculoError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "code": self.code,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors is not None:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class MalformedJSON(CirculoError):
+    status, code, title = 400, "malformed_json", "Malformed JSON"
+
+
+class ValidationFailed(CirculoError):
+    status, code, title = 422, "validation_failed", "Validation failed"
+
+
+class PayloadTooLarge(CirculoError):
+    status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class NotFound(CirculoError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(CirculoError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Unauthorized(CirculoError):
+    status, code, title = 401, "unauthorized", "Missing or invalid API key"
+
+
+class Forbidden(CirculoError):
+    status, code, title = 403, "forbidden", "Insufficient scope"
+
+
+def problem_response(error: CirculoError, request: Request | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    return JSONResponse(
+        error.to_problem(str(request.url.path) if request else None),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts)
+
+
+def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"field": _field_path(tuple(e.get("loc", ()))), "code": e.get("type", "invalid"),
+         "detail": e.get("msg", "invalid value")}
+        for e in raw
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_circulo_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, CirculoError)  # noqa: S101 - registered for this type only
+        return problem_response(exc, request)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101
+        errors = validation_errors(list(exc.errors()))
+        fields = ", ".join(sorted({e["field"] for e in errors if e["field"]})) or "request"
+        return problem_response(
+            ValidationFailed(f"Invalid value for: {fields}", errors=errors), request
+        )
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+        err = CirculoError(str(exc.detail))
+        err.status = exc.status_code
+        err.code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        err.title = str(exc.detail)
+        return problem_response(err, request)
+
+    app.add_exception_handler(CirculoError, on_circulo_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,0 +1,107 @@
+"""Spanish and English for everything a person reads. ``Accept-Language`` picks the language."""
+
+from __future__ import annotations
+
+SUPPORTED = ("es", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # record kinds
+    "record.order": {"es": "Pedido", "en": "Order"},
+    "record.invoice": {"es": "Factura", "en": "Invoice"},
+    "record.dispute": {"es": "Reclamación de cargo", "en": "Dispute"},
+    "record.ticket": {"es": "Incidencia", "en": "Ticket"},
+    "record.subscription": {"es": "Suscripción", "en": "Subscription"},
+    "record.shipment": {"es": "Envío", "en": "Shipment"},
+    "record.complaint": {"es": "Queja", "en": "Complaint"},
+    "record.appointment": {"es": "Cita", "en": "Appointment"},
+    "record.case": {"es": "Caso", "en": "Case"},
+    "record.payment": {"es": "Pago", "en": "Payment"},
+    # statuses
+    "status.placed": {"es": "Realizado", "en": "Placed"},
+    "status.shipped": {"es": "Enviado", "en": "Shipped"},
+    "status.delivered": {"es": "Entregado", "en": "Delivered"},
+    "status.canceled": {"es": "Cancelado", "en": "Canceled"},
+    "status.delayed": {"es": "Retrasado", "en": "Delayed"},
+    "status.created": {"es": "Creado", "en": "Created"},
+    "status.opened": {"es": "Abierta", "en": "Open"},
+    "status.open": {"es": "Abierta", "en": "Open"},
+    "status.updated": {"es": "Actualizada", "en": "Updated"},
+    "status.pending": {"es": "Pendiente", "en": "Pending"},
+    "status.in_progress": {"es": "En curso", "en": "In progress"},
+    "status.escalated": {"es": "Escalada", "en": "Escalated"},
+    "status.closed": {"es": "Cerrada", "en": "Closed"},
+    "status.resolved": {"es": "Resuelta", "en": "Resolved"},
+    "status.issued": {"es": "Emitida", "en": "Issued"},
+    "status.overdue": {"es": "Vencida", "en": "Overdue"},
+    "status.paid": {"es": "Pagada", "en": "Paid"},
+    "status.started": {"es": "Activa", "en": "Active"},
+    "status.active": {"es": "Activa", "en": "Active"},
+    "status.refunded": {"es": "Reembolsado", "en": "Refunded"},
+    "status.filed": {"es": "Presentada", "en": "Filed"},
+    "status.scheduled": {"es": "Programada", "en": "Scheduled"},
+    # channels
+    "channel.voice": {"es": "Teléfono", "en": "Phone"},
+    "channel.email": {"es": "Correo", "en": "Email"},
+    "channel.chat": {"es": "Chat", "en": "Chat"},
+    "channel.sms": {"es": "SMS", "en": "SMS"},
+    "channel.whatsapp": {"es": "WhatsApp", "en": "WhatsApp"},
+    "channel.web": {"es": "Web", "en": "Web"},
+    "channel.mobile": {"es": "App móvil", "en": "Mobile app"},
+    "channel.in_person": {"es": "Presencial", "en": "In person"},
+    "channel.other": {"es": "Otro", "en": "Other"},
+    # event types shown in history
+    "event.call.completed": {"es": "Llamada atendida", "en": "Call answered"},
+    "event.call.abandoned": {"es": "Llamada abandonada", "en": "Call abandoned"},
+    "event.call.missed": {"es": "Llamada perdida", "en": "Missed call"},
+    "event.call.wrapped_up": {"es": "Llamada cerrada", "en": "Call wrapped up"},
+    "event.chat.completed": {"es": "Chat atendido", "en": "Chat handled"},
+    "event.chat.abandoned": {"es": "Chat abandonado", "en": "Chat abandoned"},
+    "event.email.received": {"es": "Correo recibido", "en": "Email received"},
+    "event.email.replied": {"es": "Correo respondido", "en": "Email answered"},
+    "event.sms.received": {"es": "SMS recibido", "en": "SMS received"},
+    "event.message.received": {"es": "Mensaje recibido", "en": "Message received"},
+    "event.interaction.completed": {"es": "Interacción", "en": "Interaction"},
+    "event.visit.completed": {"es": "Visita en tienda", "en": "Store visit"},
+    "event.complaint.filed": {"es": "Queja presentada", "en": "Complaint filed"},
+    # card chrome
+    "card.new_caller": {"es": "Nuevo llamante", "en": "New caller"},
+    "card.new_caller.hint": {
+        "es": "Número desconocido: pida nombre y correo para crear la ficha.",
+        "en": "Unknown number: ask for name and email to create the record.",
+    },
+    "card.ambiguous.hint": {
+        "es": "Este identificador lo comparten varios clientes: confirme con quién habla.",
+        "en": "Several customers share this identifier: confirm who is calling.",
+    },
+}
+
+
+def t(key: str, lang: str, default: str | None = None) -> str:
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return default if default is not None else key.rsplit(".", 1)[-1].replace("_", " ")
+    return entry.get(lang) or entry.get("en") or key
+
+
+def pick_language(accept_language: str | None, default: str = "es") -> str:
+    """The best of es/en from an ``Accept-Language`` header (q-values honoured)."""
+    if not accept_language:
+        return default
+    best: tuple[float, str] | None = None
+    for part in accept_language.split(","):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _, params = piece.partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        lang = tag.strip().lower().split("-", 1)[0]
+        if lang == "*":
+            lang = default
+        if lang in SUPPORTED and (best is None or quality > best[0]):
+            best = (quality, lang)
+    return best[1] if best else default

@@ -1,0 +1,72 @@
+"""The merge log: list merges, merge by hand, undo a merge; shared identifiers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from circulo.api_deps import get_ctx, require
+from circulo.auth.service import Principal
+from circulo.context import AppContext
+from circulo.identity import service
+from circulo.identity.models import MergeLogEntry
+
+router = APIRouter(prefix="/v1", tags=["identity"])
+
+
+class MergeIn(BaseModel):
+    survivor_id: str = Field(max_length=32)
+    absorbed_id: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=500)
+
+
+def _view(entry: MergeLogEntry, undone: bool | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": entry.id, "action": entry.action, "survivor_id": entry.survivor_id,
+        "absorbed_id": entry.absorbed_id, "reason": entry.reason, "link_kind": entry.link_kind,
+        "event_id": entry.event_id, "actor": entry.actor, "undoes": entry.undoes_id,
+        "created_at": entry.created_at.isoformat(),
+    }
+    if undone is not None:
+        body["undone"] = undone
+    return body
+
+
+@router.get("/merges", summary="The merge log, newest first")
+def list_merges(customer_id: str | None = Query(default=None),
+                limit: int = Query(default=100, ge=1, le=1000),
+                ctx: AppContext = Depends(get_ctx),
+                _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    with ctx.db.unit_of_work(write=False) as session:
+        entries = service.merges_for(session, [customer_id] if customer_id else None, limit)
+        return {"merges": [_view(e, service.is_undone(session, e.id) if e.action == "merge"
+                                 else None) for e in entries]}
+
+
+@router.post("/merges", status_code=201, summary="Merge two customers by hand")
+def merge(body: MergeIn, ctx: AppContext = Depends(get_ctx),
+          principal: Principal = Depends(require("admin"))) -> dict[str, Any]:
+    with ctx.db.unit_of_work() as session:
+        entry = service.merge_manually(session, body.survivor_id, body.absorbed_id, body.reason,
+                                       ctx.policies, ctx.clock.now(), f"key:{principal.name}")
+        return _view(entry)
+
+
+@router.post("/merges/{merge_id}/undo", summary="Undo a merge: both customers come back")
+def undo(merge_id: str, ctx: AppContext = Depends(get_ctx),
+         principal: Principal = Depends(require("admin"))) -> dict[str, Any]:
+    with ctx.db.unit_of_work() as session:
+        entry = service.undo_merge(session, merge_id, ctx.policies, ctx.clock.now(),
+                                   f"key:{principal.name}")
+        return _view(entry)
+
+
+@router.get("/identifiers/shared",
+            summary="Identifiers shared by more customers than the merge limit")
+def shared(limit: int = Query(default=100, ge=1, le=1000), ctx: AppContext = Depends(get_ctx),
+           _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    with ctx.db.unit_of_work(write=False) as session:
+        return {"shared": service.shared_identifiers(session, limit),
+                "limit": ctx.settings.max_profiles_per_identifier}

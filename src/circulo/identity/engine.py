@@ -1,0 +1,239 @@
+"""Identity resolution rules: a pure function from (identifiers, known holders) to a decision.
+
+No database here; the service loads the facts, asks the engine, applies the decision, and
+keeps the in-memory state current across a batch (``apply``). See ADR 0002 for the rules.
+
+Rules, in order:
+1. An identifier held by more than ``limit`` profiles is *shared*: it never links or merges
+   (a family landline, a company switchboard email) and is flagged. It is still attached to a
+   new holder (up to ``hard_cap``) so that a lookup shows every candidate.
+2. External ids are unique per namespace: a profile with ``crm:1`` is never the same person as
+   an event carrying ``crm:2``. Such profiles are excluded from the match.
+3. No match: a new profile, if the event carries a personal identifier that nobody holds
+   (email, external id, account, or a phone nobody shares); otherwise, when only shared
+   identifiers matched, the event is *ambiguous* and keeps its candidates.
+4. One match: attach. Several: merge them into the strongest match (oldest on ties), unless
+   two of them carry conflicting external ids; then attach to the single strongest match if
+   there is one, else ambiguous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from circulo.identity.normalize import Identifier, Kind
+
+STRENGTH: dict[Kind, int] = {
+    Kind.CUSTOMER_ID: 6,
+    Kind.EXTERNAL_ID: 5,
+    Kind.ACCOUNT: 4,
+    Kind.EMAIL: 3,
+    Kind.PHONE: 2,
+    Kind.ANONYMOUS_ID: 1,
+}
+
+
+class Outcome(StrEnum):
+    ATTACHED = "attached"
+    CREATED = "created"
+    MERGED = "merged"
+    AMBIGUOUS = "ambiguous"
+    ANONYMOUS = "anonymous"
+
+
+@dataclass(slots=True)
+class ProfileFacts:
+    id: str
+    created_at: datetime
+    unique: dict[str, str] = field(default_factory=dict)  # namespace -> "ns:value"
+
+
+@dataclass(slots=True)
+class IdentityState:
+    """What the engine needs to know: who holds each identifier, and each holder's facts."""
+
+    holders: dict[str, list[str]] = field(default_factory=dict)
+    profiles: dict[str, ProfileFacts] = field(default_factory=dict)
+    # Pairs whose merge was undone: a person said they are two people; never merge them again.
+    separated: set[frozenset[str]] = field(default_factory=set)
+
+    def separate(self, a: str, b: str) -> bool:
+        return frozenset((a, b)) in self.separated
+
+    def holders_of(self, ident: Identifier) -> list[str]:
+        return self.holders.get(ident.key, [])
+
+
+@dataclass(slots=True)
+class Decision:
+    outcome: Outcome
+    profile_id: str | None = None
+    add: list[Identifier] = field(default_factory=list)
+    absorbed: list[str] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)
+    shared: list[tuple[Identifier, int]] = field(default_factory=list)
+    link: Identifier | None = None
+
+
+def _conflict(a: dict[str, str], b: dict[str, str]) -> bool:
+    return any(ns in b and b[ns] != value for ns, value in a.items())
+
+
+def _unique_of(identifiers: Iterable[Identifier]) -> dict[str, str]:
+    return {i.namespace: i.value for i in identifiers if i.kind == Kind.EXTERNAL_ID and i.namespace}
+
+
+def resolve(
+    identifiers: list[Identifier],
+    state: IdentityState,
+    *,
+    limit: int,
+    hard_cap: int,
+    new_profile_id: Callable[[], str],
+    anchor: str | None = None,
+) -> Decision:
+    """Decide which profile an event belongs to. ``anchor`` is an explicit customer id."""
+    idents = [i for i in identifiers if i.kind != Kind.CUSTOMER_ID]
+    if not idents and anchor is None:
+        return Decision(Outcome.ANONYMOUS)
+
+    event_unique = _unique_of(idents)
+    shared: list[tuple[Identifier, int]] = []
+    # profile id -> strength of the best identifier that matched it
+    matched: dict[str, int] = {}
+    link_for: dict[str, Identifier] = {}
+    shared_holders: set[str] = set()
+    for ident in idents:
+        holders = state.holders_of(ident)
+        if len(holders) > limit:
+            shared.append((ident, len(holders)))
+            shared_holders.update(holders)
+            continue
+        for pid in holders:
+            if _conflict(state.profiles[pid].unique, event_unique):
+                continue
+            strength = STRENGTH[ident.kind]
+            if strength > matched.get(pid, 0):
+                matched[pid] = strength
+                link_for[pid] = ident
+
+    if anchor is not None:
+        matched[anchor] = STRENGTH[Kind.CUSTOMER_ID]
+
+    if not matched:
+        personal_new = [
+            i for i in idents
+            if not state.holders_of(i) and i.kind != Kind.ANONYMOUS_ID
+        ]
+        candidates = sorted(
+            p for p in shared_holders if not _conflict(state.profiles[p].unique, event_unique)
+        )
+        if candidates and not personal_new:
+            return Decision(Outcome.AMBIGUOUS, candidates=candidates, shared=shared)
+        if not personal_new and all(i.kind == Kind.ANONYMOUS_ID for i in idents) and shared:
+            return Decision(Outcome.AMBIGUOUS, candidates=candidates, shared=shared)
+        pid = new_profile_id()
+        return Decision(
+            Outcome.CREATED, pid, add=_attachable(idents, state, None, hard_cap), shared=shared
+        )
+
+    ranked = sorted(
+        matched, key=lambda p: (-matched[p], state.profiles[p].created_at, p)
+    )
+    if anchor is not None:
+        ranked.remove(anchor)
+        ranked.insert(0, anchor)
+    survivor = ranked[0]
+    others = ranked[1:]
+    if others:
+        merged_unique = dict(state.profiles[survivor].unique)
+        compatible = True
+        kept = [survivor]
+        for pid in others:
+            if _conflict(state.profiles[pid].unique, merged_unique) or any(
+                state.separate(pid, k) for k in kept
+            ):
+                compatible = False
+                break
+            merged_unique.update(state.profiles[pid].unique)
+            kept.append(pid)
+        if not compatible:
+            top = [p for p in ranked if matched[p] == matched[survivor]]
+            if len(top) == 1 or anchor is not None:
+                return Decision(
+                    Outcome.ATTACHED, survivor,
+                    add=_attachable(idents, state, survivor, hard_cap, exclude=set(others)),
+                    shared=shared,
+                )
+            return Decision(Outcome.AMBIGUOUS, candidates=sorted(top), shared=shared)
+        return Decision(
+            Outcome.MERGED, survivor,
+            add=_attachable(idents, state, survivor, hard_cap, exclude=set(others)),
+            absorbed=others, shared=shared, link=link_for.get(others[0]),
+        )
+    return Decision(
+        Outcome.ATTACHED, survivor, add=_attachable(idents, state, survivor, hard_cap),
+        shared=shared,
+    )
+
+
+def _attachable(
+    idents: list[Identifier],
+    state: IdentityState,
+    profile_id: str | None,
+    hard_cap: int,
+    exclude: set[str] | None = None,
+) -> list[Identifier]:
+    """Identifiers the profile does not hold yet and may take.
+
+    An identifier held by a profile that conflicts with this one (another external id of the
+    same namespace) still attaches: it becomes shared, which is exactly what a family phone
+    is. A profile never takes a second external id of a namespace it already has.
+    """
+    own_unique = state.profiles[profile_id].unique if profile_id in state.profiles else {}
+    result = []
+    for ident in idents:
+        holders = state.holders_of(ident)
+        if profile_id is not None and profile_id in holders:
+            continue
+        if exclude and any(h in exclude for h in holders) and len(holders) == 1:
+            # Held by a profile being absorbed: it moves with the merge.
+            continue
+        if ident.kind == Kind.EXTERNAL_ID and ident.namespace in own_unique:
+            continue
+        if len(holders) >= hard_cap:
+            continue
+        result.append(ident)
+    return result
+
+
+def apply(
+    state: IdentityState, decision: Decision, *, created_at: datetime
+) -> None:
+    """Bring the in-memory state up to date with a decision (within a batch)."""
+    pid = decision.profile_id
+    if pid is None:
+        return
+    if decision.outcome == Outcome.CREATED:
+        state.profiles[pid] = ProfileFacts(pid, created_at)
+    facts = state.profiles[pid]
+    for absorbed in decision.absorbed:
+        gone = state.profiles.pop(absorbed)
+        facts.unique.update(gone.unique)
+        state.separated = {
+            frozenset(pid if p == absorbed else p for p in pair) for pair in state.separated
+        }
+        for holders in state.holders.values():
+            if absorbed in holders:
+                holders.remove(absorbed)
+                if pid not in holders:
+                    holders.append(pid)
+    for ident in decision.add:
+        holders = state.holders.setdefault(ident.key, [])
+        if pid not in holders:
+            holders.append(pid)
+        if ident.kind == Kind.EXTERNAL_ID and ident.namespace:
+            facts.unique.setdefault(ident.namespace, ident.value)

@@ -1,0 +1,191 @@
+"""Every query of the identity domain."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, text, tuple_, update
+from sqlalchemy.orm import Session
+
+from circulo.identity.models import IdentifierRow, MergeLogEntry, SharedIdentifierFlag
+
+CHUNK = 500
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def lock_identifiers(session: Session, keys: Iterable[str]) -> None:
+    """PostgreSQL: serialise concurrent writers that touch the same identifiers, in a fixed
+    order so two batches never deadlock. SQLite already serialises writers (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    lock_ids = sorted(
+        {int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(), "big", signed=True)
+         for k in keys}
+    )
+    for chunk in _chunks(lock_ids, 1000):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+            {"keys": list(chunk)},
+        )
+
+
+def holders(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """``kind:value`` -> distinct profile ids currently holding it."""
+    result: dict[str, list[str]] = {}
+    for chunk in _chunks(sorted(set(pairs))):
+        rows = session.execute(
+            select(IdentifierRow.kind, IdentifierRow.value, IdentifierRow.profile_id)
+            .where(tuple_(IdentifierRow.kind, IdentifierRow.value).in_(list(chunk)))
+        )
+        for kind, value, profile_id in rows:
+            bucket = result.setdefault(f"{kind}:{value}", [])
+            if profile_id not in bucket:
+                bucket.append(profile_id)
+    return result
+
+
+def profiles_holding(session: Session, kind: str, value: str) -> list[str]:
+    rows = session.execute(
+        select(IdentifierRow.profile_id)
+        .where(IdentifierRow.kind == kind, IdentifierRow.value == value)
+        .distinct()
+    )
+    return sorted(r[0] for r in rows)
+
+
+def external_ids_of(session: Session, profile_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    result: dict[str, dict[str, str]] = {}
+    for chunk in _chunks(list(profile_ids)):
+        rows = session.execute(
+            select(IdentifierRow.profile_id, IdentifierRow.value).where(
+                IdentifierRow.profile_id.in_(chunk), IdentifierRow.kind == "external_id"
+            )
+        )
+        for profile_id, value in rows:
+            result.setdefault(profile_id, {}).setdefault(value.split(":", 1)[0], value)
+    return result
+
+
+def identifiers_of(session: Session, profile_id: str) -> list[IdentifierRow]:
+    return list(session.scalars(
+        select(IdentifierRow).where(IdentifierRow.profile_id == profile_id)
+        .order_by(IdentifierRow.kind, IdentifierRow.value, IdentifierRow.id)
+    ))
+
+
+def insert_identifiers(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(IdentifierRow), rows)
+
+
+def move_identifiers(session: Session, from_profile: str, to_profile: str) -> None:
+    session.execute(
+        update(IdentifierRow).where(IdentifierRow.profile_id == from_profile)
+        .values(profile_id=to_profile)
+    )
+
+
+def restore_identifiers(session: Session, origins: Sequence[str], to_profile: str) -> None:
+    session.execute(
+        update(IdentifierRow).where(IdentifierRow.origin_profile_id.in_(list(origins)))
+        .values(profile_id=to_profile)
+    )
+
+
+def delete_identifiers(session: Session, profile_ids: Sequence[str]) -> int:
+    result = session.execute(
+        delete(IdentifierRow).where(
+            IdentifierRow.profile_id.in_(list(profile_ids))
+            | IdentifierRow.origin_profile_id.in_(list(profile_ids))
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def add_merge_log(session: Session, entry: MergeLogEntry) -> None:
+    session.add(entry)
+
+
+def get_merge(session: Session, merge_id: str) -> MergeLogEntry | None:
+    return session.get(MergeLogEntry, merge_id)
+
+
+def undo_of(session: Session, merge_id: str) -> MergeLogEntry | None:
+    return session.scalar(select(MergeLogEntry).where(MergeLogEntry.undoes_id == merge_id))
+
+
+def merges_involving(session: Session, profile_ids: Sequence[str] | None,
+                     limit: int) -> list[MergeLogEntry]:
+    query = select(MergeLogEntry)
+    if profile_ids is not None:
+        ids = list(profile_ids)
+        query = query.where(MergeLogEntry.survivor_id.in_(ids) | MergeLogEntry.absorbed_id.in_(ids))
+    return list(session.scalars(
+        query.order_by(MergeLogEntry.created_at.desc(), MergeLogEntry.id.desc()).limit(limit)
+    ))
+
+
+def scrub_merge_log(session: Session, profile_ids: Sequence[str]) -> None:
+    ids = list(profile_ids)
+    session.execute(
+        update(MergeLogEntry)
+        .where(MergeLogEntry.survivor_id.in_(ids) | MergeLogEntry.absorbed_id.in_(ids))
+        .values(reason="[erased]", event_id=None)
+    )
+
+
+def flag_shared(session: Session, flags: dict[tuple[str, str], int], now: datetime) -> None:
+    for (kind, value), count in flags.items():
+        existing = session.get(SharedIdentifierFlag, (kind, value))
+        if existing is None:
+            session.add(SharedIdentifierFlag(kind=kind, value=value, profile_count=count,
+                                             first_flagged_at=now, last_seen_at=now))
+        else:
+            existing.profile_count = max(existing.profile_count, count)
+            existing.last_seen_at = now
+
+
+def list_shared(session: Session, limit: int) -> list[SharedIdentifierFlag]:
+    return list(session.scalars(
+        select(SharedIdentifierFlag)
+        .order_by(SharedIdentifierFlag.profile_count.desc(), SharedIdentifierFlag.kind,
+                  SharedIdentifierFlag.value).limit(limit)
+    ))
+
+
+def delete_flags(session: Session, pairs: Sequence[tuple[str, str]]) -> None:
+    for chunk in _chunks(list(pairs)):
+        session.execute(delete(SharedIdentifierFlag).where(
+            tuple_(SharedIdentifierFlag.kind, SharedIdentifierFlag.value).in_(list(chunk))
+        ))
+
+
+def undone_pairs(session: Session, profile_ids: Sequence[str]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for chunk in _chunks(list(profile_ids)):
+        rows = session.execute(
+            select(MergeLogEntry.survivor_id, MergeLogEntry.absorbed_id).where(
+                MergeLogEntry.action == "undo",
+                MergeLogEntry.survivor_id.in_(chunk) | MergeLogEntry.absorbed_id.in_(chunk),
+            )
+        )
+        pairs.extend((a, b) for a, b in rows)
+    return pairs
+
+
+def identifiers_for_erasure(session: Session, profile_ids: Sequence[str]
+                            ) -> list[tuple[str, str]]:
+    ids = list(profile_ids)
+    rows = session.execute(
+        select(IdentifierRow.kind, IdentifierRow.value).where(
+            IdentifierRow.profile_id.in_(ids) | IdentifierRow.origin_profile_id.in_(ids)
+        )
+    )
+    return [(k, v) for k, v in rows]

@@ -1,0 +1,282 @@
+"""Identity resolution, merges and their undo: the rules applied to the database.
+
+``resolve_batch`` decides for a whole batch in memory (engine), then writes once: new
+profiles, merges (moving rows, combining state), new identifier rows, shared flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from circulo.config import Settings
+from circulo.customers import service as customers
+from circulo.customers.models import Profile
+from circulo.errors import Conflict, NotFound, ValidationFailed
+from circulo.identity import engine
+from circulo.identity import repository as repo
+from circulo.identity.engine import Decision, IdentityState, Outcome, ProfileFacts
+from circulo.identity.models import MergeLogEntry
+from circulo.identity.normalize import (
+    Identifier,
+    InvalidIdentifier,
+    JunkIdentifier,
+    Kind,
+    normalize_account,
+    normalize_email,
+    normalize_external_id,
+    normalize_phone,
+)
+from circulo.ids import new_id
+
+HARD_CAP = 50  # an identifier on this many profiles is a switchboard, not a person
+
+
+@dataclass(slots=True)
+class ResolveItem:
+    identifiers: list[Identifier]
+    anchor: str | None
+    source: str
+    event_id: str
+
+
+@dataclass(slots=True)
+class Resolved:
+    decisions: list[Decision]  # profile ids already followed through in-batch merges
+    profiles: dict[str, Profile]  # every active profile the batch touches
+    merges: list[MergeLogEntry]
+
+
+def _final(pid: str, redirect: dict[str, str]) -> str:
+    while pid in redirect:
+        pid = redirect[pid]
+    return pid
+
+
+def _load_state(session: Session, idents: Sequence[Identifier], anchors: Sequence[str]
+                ) -> IdentityState:
+    pairs = [(i.kind.value, i.value) for i in idents]
+    holders = repo.holders(session, pairs)
+    pids = sorted({p for hs in holders.values() for p in hs} | set(anchors))
+    created = customers.created_at_of(session, pids)
+    unique = repo.external_ids_of(session, pids)
+    state = IdentityState(
+        holders=holders,
+        profiles={p: ProfileFacts(p, created[p], unique.get(p, {})) for p in pids if p in created},
+    )
+    for entry in repo.undone_pairs(session, pids):
+        state.separated.add(frozenset(entry))
+    return state
+
+
+def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Settings,
+                  policies: customers.Policies, now: datetime, actor: str) -> Resolved:
+    all_idents = [i for item in items for i in item.identifiers if i.kind != Kind.CUSTOMER_ID]
+    anchors = [item.anchor for item in items if item.anchor]
+    state = _load_state(session, all_idents, anchors)
+
+    decisions: list[Decision] = []
+    for item in items:
+        decision = engine.resolve(
+            item.identifiers, state, limit=settings.max_profiles_per_identifier,
+            hard_cap=HARD_CAP, new_profile_id=new_id, anchor=item.anchor,
+        )
+        engine.apply(state, decision, created_at=now)
+        decisions.append(decision)
+
+    touched = {d.profile_id for d in decisions if d.profile_id and d.outcome != Outcome.CREATED}
+    touched |= {a for d in decisions for a in d.absorbed}
+    profiles = customers.load_profiles(session, touched, for_update=True)
+    redirect: dict[str, str] = {}
+    for pid, profile in list(profiles.items()):
+        if profile.status != "active":
+            # A concurrent writer merged it after we read the holders: follow it.
+            root = customers.active_root(session, pid)
+            profiles[root.id] = root
+            redirect[pid] = root.id
+    for d in decisions:
+        if d.outcome == Outcome.CREATED and d.profile_id:
+            profile = customers.new_profile(d.profile_id, now)
+            session.add(profile)
+            profiles[d.profile_id] = profile
+    session.flush()
+
+    merges: list[MergeLogEntry] = []
+    flags: dict[tuple[str, str], int] = {}
+    for item, d in zip(items, decisions, strict=True):
+        for ident, count in d.shared:
+            flags[(ident.kind.value, ident.value)] = count + (1 if d.profile_id else 0)
+        if d.outcome != Outcome.MERGED or d.profile_id is None:
+            continue
+        survivor = profiles[_final(d.profile_id, redirect)]
+        for absorbed_id in d.absorbed:
+            absorbed = profiles[_final(absorbed_id, redirect)]
+            if absorbed.id == survivor.id:
+                continue
+            merges.append(_merge(session, survivor, absorbed, policies, now, actor=actor,
+                                 reason=f"event linked them by {d.link.kind if d.link else '?'}",
+                                 link_kind=d.link.kind.value if d.link else None,
+                                 event_id=item.event_id))
+            redirect[absorbed.id] = survivor.id
+
+    rows: list[dict[str, object]] = []
+    for item, d in zip(items, decisions, strict=True):
+        if d.profile_id is None:
+            continue
+        final = _final(d.profile_id, redirect)
+        d.profile_id = final
+        rows.extend(
+            {"kind": i.kind.value, "value": i.value, "profile_id": final,
+             "origin_profile_id": final, "source": item.source, "created_at": now}
+            for i in d.add
+        )
+    for d in decisions:
+        if d.outcome == Outcome.AMBIGUOUS:
+            d.candidates = sorted({_final(c, redirect) for c in d.candidates})
+    repo.insert_identifiers(session, rows)
+    if flags:
+        repo.flag_shared(session, flags, now)
+    active = {pid: p for pid, p in profiles.items() if p.status == "active"}
+    return Resolved(decisions, active, merges)
+
+
+def _merge(session: Session, survivor: Profile, absorbed: Profile, policies: customers.Policies,
+           now: datetime, *, actor: str, reason: str, link_kind: str | None,
+           event_id: str | None) -> MergeLogEntry:
+    repo.move_identifiers(session, absorbed.id, survivor.id)
+    customers.absorb(session, survivor, absorbed, policies, now)
+    entry = MergeLogEntry(
+        id=new_id(), action="merge", survivor_id=survivor.id, absorbed_id=absorbed.id,
+        undoes_id=None, reason=reason, link_kind=link_kind, event_id=event_id, actor=actor,
+        created_at=now,
+    )
+    repo.add_merge_log(session, entry)
+    return entry
+
+
+def lock(session: Session, keys: Sequence[str]) -> None:
+    """Serialise concurrent writers on these keys (identifiers, client ids, record keys)."""
+    repo.lock_identifiers(session, keys)
+
+
+def merge_manually(session: Session, survivor_id: str, absorbed_id: str, reason: str,
+                   policies: customers.Policies, now: datetime, actor: str) -> MergeLogEntry:
+    survivor = customers.active_root(session, survivor_id)
+    absorbed = customers.active_root(session, absorbed_id)
+    customers.load_profiles(session, [survivor.id, absorbed.id], for_update=True)
+    if survivor.id == absorbed.id:
+        raise Conflict("these two ids are already the same customer", field="absorbed_id")
+    both = [survivor.id, absorbed.id]
+    unique = repo.external_ids_of(session, both)
+    a, b = unique.get(survivor.id, {}), unique.get(absorbed.id, {})
+    clash = sorted(ns for ns in a if ns in b and a[ns] != b[ns])
+    if clash:
+        raise Conflict(
+            f"the two customers have different ids in {', '.join(clash)}: they are two people",
+            field="absorbed_id",
+        )
+    return _merge(session, survivor, absorbed, policies, now, actor=actor,
+                  reason=reason or "manual merge", link_kind=None, event_id=None)
+
+
+def undo_merge(session: Session, merge_id: str, policies: customers.Policies, now: datetime,
+               actor: str) -> MergeLogEntry:
+    """Give the absorbed customer back its identifiers, events and records (and those of
+    everything merged into it before), then rebuild both profiles' state from their data."""
+    entry = repo.get_merge(session, merge_id)
+    if entry is None or entry.action != "merge":
+        raise NotFound(f"merge '{merge_id}' does not exist", field="merge_id")
+    if repo.undo_of(session, merge_id) is not None:
+        raise Conflict(f"merge '{merge_id}' was already undone", field="merge_id")
+    absorbed = customers.load_profiles(session, [entry.absorbed_id]).get(entry.absorbed_id)
+    if absorbed is None or absorbed.status != "merged" or absorbed.merged_into != entry.survivor_id:
+        raise Conflict("the absorbed customer no longer exists as merged (erased?)",
+                       field="merge_id")
+    root = customers.active_root(session, entry.survivor_id)
+    customers.load_profiles(session, [root.id, absorbed.id], for_update=True)
+    cluster = customers.cluster_of(session, absorbed.id)
+    repo.restore_identifiers(session, cluster, absorbed.id)
+    customers.restore(session, absorbed, cluster)
+    customers.recompute(session, root, policies, now)
+    customers.recompute(session, absorbed, policies, now)
+    undo = MergeLogEntry(
+        id=new_id(), action="undo", survivor_id=entry.survivor_id, absorbed_id=absorbed.id,
+        undoes_id=entry.id, reason=f"undo of {entry.id}", link_kind=entry.link_kind,
+        event_id=None, actor=actor, created_at=now,
+    )
+    repo.add_merge_log(session, undo)
+    return undo
+
+
+def normalize_lookup(kind: str, value: str, settings: Settings) -> Identifier:
+    """Normalise a single identifier given in a query (card lookup)."""
+    try:
+        if kind == "phone":
+            return Identifier(Kind.PHONE, normalize_phone(value, settings.default_region))
+        if kind == "email":
+            return Identifier(Kind.EMAIL, normalize_email(value))
+        if kind == "external_id":
+            namespace, sep, raw = value.partition(":")
+            if not sep:
+                raise ValidationFailed(
+                    "external_id must be written source:id, e.g. crm:C-1",
+                    errors=[{"field": "external_id", "code": "invalid_external_id",
+                             "detail": "expected source:id"}],
+                )
+            return Identifier(Kind.EXTERNAL_ID, normalize_external_id(namespace, raw))
+        if kind == "account":
+            return Identifier(Kind.ACCOUNT, normalize_account(value))
+    except JunkIdentifier:
+        return Identifier(Kind(kind), "")
+    except InvalidIdentifier as exc:
+        raise ValidationFailed(exc.detail, errors=[
+            {"field": kind, "code": exc.code, "detail": exc.detail}
+        ]) from exc
+    raise ValidationFailed(f"unknown identifier kind '{kind}'")
+
+
+def find_customers(session: Session, ident: Identifier) -> list[str]:
+    if not ident.value:
+        return []
+    return repo.profiles_holding(session, ident.kind.value, ident.value)
+
+
+def identifiers_of(session: Session, profile_id: str) -> list[dict[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for row in repo.identifiers_of(session, profile_id):
+        if (row.kind, row.value) not in seen:
+            seen.add((row.kind, row.value))
+            out.append({"kind": row.kind, "value": row.value, "source": row.source,
+                        "since": row.created_at.isoformat()})
+    return out
+
+
+def merges_for(session: Session, profile_ids: Sequence[str] | None, limit: int = 100
+               ) -> list[MergeLogEntry]:
+    return repo.merges_involving(session, profile_ids, limit)
+
+
+def is_undone(session: Session, merge_id: str) -> bool:
+    return repo.undo_of(session, merge_id) is not None
+
+
+def shared_identifiers(session: Session, limit: int = 100) -> list[dict[str, object]]:
+    return [
+        {"kind": f.kind, "value": f.value, "profile_count": f.profile_count,
+         "first_flagged_at": f.first_flagged_at.isoformat(),
+         "last_seen_at": f.last_seen_at.isoformat()}
+        for f in repo.list_shared(session, limit)
+    ]
+
+
+def erase(session: Session, profile_ids: Sequence[str]) -> dict[str, int]:
+    """Remove every identifier of these profiles and scrub them from the merge log."""
+    rows = repo.identifiers_for_erasure(session, profile_ids)
+    removed = repo.delete_identifiers(session, profile_ids)
+    repo.delete_flags(session, rows)
+    repo.scrub_merge_log(session, profile_ids)
+    return {"identifiers": removed}

@@ -1,0 +1,73 @@
+"""``POST /v1/events``: one event or a batch. Thin: parse, authorise, call the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from circulo.api_deps import get_ctx, require
+from circulo.auth.service import Principal
+from circulo.context import AppContext
+from circulo.errors import MalformedJSON, PayloadTooLarge, ValidationFailed
+from circulo.ingest import service
+from circulo.ingest.schemas import EventBatchIn, EventIn, IngestResult
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+_BODY_SCHEMA = {
+    "oneOf": [
+        {"$ref": "#/components/schemas/EventIn"},
+        {"$ref": "#/components/schemas/EventBatchIn"},
+    ]
+}
+
+
+@router.post(
+    "/events",
+    response_model=IngestResult,
+    summary="Send one event or a batch of events",
+    description=(
+        "Accepts one event object or `{\"events\": [...]}` (up to `CIRCULO_MAX_BATCH_SIZE`, "
+        "5,000 by default). Items are validated one by one: valid items are stored even when "
+        "others are rejected. 200 when every item was accepted, 207 when some were rejected "
+        "(see `errors`), 422 (problem+json) when none was. Resending an event with the same "
+        "`source` and `id` returns `duplicate` and changes nothing."
+    ),
+    openapi_extra={"requestBody": {"required": True,
+                                   "content": {"application/json": {"schema": _BODY_SCHEMA}}}},
+    responses={207: {"model": IngestResult, "description": "Some items were rejected"}},
+)
+async def post_events(request: Request, ctx: AppContext = Depends(get_ctx),
+                      principal: Principal = Depends(require("ingest"))) -> Response:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > ctx.settings.max_body_bytes:
+        raise PayloadTooLarge(f"the body exceeds {ctx.settings.max_body_bytes} bytes")
+    body = await request.body()
+    if len(body) > ctx.settings.max_body_bytes:
+        raise PayloadTooLarge(f"the body exceeds {ctx.settings.max_body_bytes} bytes")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedJSON(f"the body is not valid JSON: {exc}") from exc
+    return await run_in_threadpool(_ingest, ctx, payload, principal)
+
+
+def _ingest(ctx: AppContext, payload: Any, principal: Principal) -> Response:
+    with ctx.db.unit_of_work() as session:
+        result = service.ingest(session, payload, settings=ctx.settings,
+                                policies=ctx.policies, now=ctx.clock.now(),
+                                actor=f"key:{principal.name}")
+    if result["errors"] and not result["results"]:
+        raise ValidationFailed(
+            f"all {result['rejected']} event(s) were rejected; see errors", errors=result["errors"]
+        )
+    status = 207 if result["errors"] else 200
+    return Response(orjson.dumps(result), status_code=status, media_type="application/json")
+
+
+# Make the envelope schemas appear in the OpenAPI document.
+EXTRA_MODELS = (EventIn, EventBatchIn)

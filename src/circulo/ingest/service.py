@@ -1,0 +1,273 @@
+"""The ingest pipeline: validate → normalise → deduplicate → resolve → append → fold.
+
+One batch is one transaction: either every accepted event of the batch is stored with its
+effects on profiles, records and indicators, or none is (and the caller was not told "ok").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from circulo.config import Settings
+from circulo.customers import service as customers
+from circulo.customers.traits import CHANNELS, LANGUAGES
+from circulo.errors import PayloadTooLarge, ValidationFailed
+from circulo.identity import service as identity
+from circulo.identity.engine import Outcome
+from circulo.identity.normalize import (
+    Identifier,
+    InvalidIdentifier,
+    Kind,
+    normalize_identifiers,
+)
+from circulo.ids import new_id
+from circulo.ingest.schemas import MAX_PROPERTIES_BYTES, EventIn
+
+
+@dataclass(slots=True)
+class Prepared:
+    index: int
+    event: EventIn
+    occurred_at: datetime
+    identifiers: list[Identifier]
+    warnings: list[str]
+    event_id: str = ""
+    anchor: str | None = None
+
+
+def _error(index: int, field: str, code: str, detail: str) -> dict[str, Any]:
+    return {"index": index, "field": field, "code": code, "detail": detail}
+
+
+def split_payload(payload: Any, settings: Settings) -> list[Any]:
+    """The body is one event, ``{"events": [...]}``, or a bare list of events."""
+    if isinstance(payload, dict) and "events" in payload and "type" not in payload:
+        items = payload["events"]
+        if not isinstance(items, list):
+            raise ValidationFailed("'events' must be a list", errors=[
+                {"field": "events", "code": "list_type", "detail": "expected a list of events"}])
+    elif isinstance(payload, list):
+        items = payload
+    elif isinstance(payload, dict):
+        items = [payload]
+    else:
+        raise ValidationFailed("the body must be an event object or {\"events\": [...]}")
+    if not items:
+        raise ValidationFailed("the batch is empty", errors=[
+            {"field": "events", "code": "too_short", "detail": "at least one event is needed"}])
+    if len(items) > settings.max_batch_size:
+        raise PayloadTooLarge(
+            f"a batch holds at most {settings.max_batch_size} events; this one has {len(items)}",
+            field="events", limit=settings.max_batch_size,
+        )
+    return items
+
+
+def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
+    errors = []
+    language = traits.get("language")
+    if language is not None and language not in LANGUAGES:
+        errors.append(_error(index, "traits.language", "invalid_language",
+                             f"language must be one of {sorted(LANGUAGES)}"))
+    channel = traits.get("preferred_channel")
+    if channel is not None and channel not in CHANNELS:
+        errors.append(_error(index, "traits.preferred_channel", "invalid_channel",
+                             f"preferred_channel must be one of {sorted(CHANNELS)}"))
+    churn = traits.get("churn_risk")
+    if churn is not None and (isinstance(churn, bool) or not isinstance(churn, int | float)
+                              or not 0 <= churn <= 1):
+        errors.append(_error(index, "traits.churn_risk", "invalid_probability",
+                             "churn_risk must be a number between 0 and 1"))
+    pin = traits.get("pin")
+    if pin is not None and not (isinstance(pin, str | int) and 4 <= len(str(pin)) <= 12
+                                and str(pin).isdigit()):
+        errors.append(_error(index, "traits.pin", "invalid_pin", "pin must be 4-12 digits"))
+    return errors
+
+
+def prepare(items: list[Any], settings: Settings, now: datetime
+            ) -> tuple[list[Prepared], list[dict[str, Any]]]:
+    """Validate and normalise item by item: one bad item never sinks the others."""
+    prepared: list[Prepared] = []
+    errors: list[dict[str, Any]] = []
+    junk = settings.all_junk_values
+    horizon = now + timedelta(seconds=settings.future_tolerance_seconds)
+    for index, raw in enumerate(items):
+        if not isinstance(raw, dict):
+            errors.append(_error(index, "", "object_type", "each event must be a JSON object"))
+            continue
+        try:
+            event = EventIn.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                field = ".".join(str(p) for p in err["loc"])
+                errors.append(_error(index, field, err["type"], err["msg"]))
+            continue
+        occurred = event.occurred_at or now
+        occurred = occurred.replace(tzinfo=UTC) if occurred.tzinfo is None else occurred
+        occurred = occurred.astimezone(UTC)
+        if occurred > horizon:
+            errors.append(_error(index, "occurred_at", "in_future",
+                                 f"occurred_at {occurred.isoformat()} is in the future"))
+            continue
+        item_errors = _check_traits(index, event.traits or {})
+        if event.properties and len(orjson.dumps(event.properties)) > MAX_PROPERTIES_BYTES:
+            item_errors.append(_error(index, "properties", "too_large",
+                                      f"properties exceed {MAX_PROPERTIES_BYTES} bytes"))
+        if item_errors:
+            errors.extend(item_errors)
+            continue
+        try:
+            normalized = normalize_identifiers(
+                event.identifiers.model_dump(exclude_none=True),
+                region=settings.default_region, junk=junk,
+            )
+        except InvalidIdentifier as exc:
+            errors.append(_error(index, exc.field, exc.code, exc.detail))
+            continue
+        prepared.append(Prepared(index, event, occurred, normalized.identifiers,
+                                 normalized.warnings))
+    return prepared, errors
+
+
+def ingest(session: Session, payload: Any, *, settings: Settings,
+           policies: customers.Policies, now: datetime, actor: str) -> dict[str, Any]:
+    items = split_payload(payload, settings)
+    prepared, errors = prepare(items, settings, now)
+    results: list[dict[str, Any]] = []
+
+    lock_keys = [i.key for p in prepared for i in p.identifiers]
+    lock_keys += [f"event:{p.event.source}:{p.event.id}" for p in prepared if p.event.id]
+    for p in prepared:
+        spec = customers.spec_for(p.event.type, p.event.properties,
+                                  p.event.record.model_dump() if p.event.record else None)
+        if spec is not None:
+            lock_keys.append(f"record:{spec.kind}:{p.event.source}:{spec.key}")
+    identity.lock(session, lock_keys)
+
+    # Idempotency: (source, id) already stored, or repeated within this batch.
+    pairs = [(p.event.source, p.event.id) for p in prepared if p.event.id]
+    stored = customers.existing_client_ids(session, pairs) if pairs else {}
+    first_in_batch: dict[tuple[str, str], Prepared] = {}
+    fresh: list[Prepared] = []
+    duplicates: list[tuple[Prepared, tuple[str, str] | Prepared]] = []
+    for p in prepared:
+        key = (p.event.source, p.event.id) if p.event.id else None
+        if key and key in stored:
+            duplicates.append((p, key))
+        elif key and key in first_in_batch:
+            duplicates.append((p, first_in_batch[key]))
+        else:
+            if key:
+                first_in_batch[key] = p
+            p.event_id = new_id()
+            fresh.append(p)
+
+    # Explicit customer ids must exist (following merges).
+    accepted: list[Prepared] = []
+    for p in fresh:
+        explicit = [i.value for i in p.identifiers if i.kind == Kind.CUSTOMER_ID]
+        if explicit:
+            try:
+                p.anchor = customers.active_root(session, explicit[0]).id
+            except Exception:
+                errors.append(_error(p.index, "identifiers.customer_id", "unknown_customer",
+                                     f"customer '{explicit[0]}' does not exist"))
+                continue
+        accepted.append(p)
+
+    resolved = identity.resolve_batch(
+        session,
+        [identity.ResolveItem(p.identifiers, p.anchor, p.event.source, p.event_id)
+         for p in accepted],
+        settings, policies, now, actor,
+    )
+    _store(session, accepted, resolved, policies, now, results)
+
+    for p, original in duplicates:
+        if isinstance(original, Prepared):
+            event_id = original.event_id
+            customer_id = next((r["customer_id"] for r in results
+                                if r["event_id"] == original.event_id), None)
+            resolution = "duplicate"
+        else:
+            event_id, customer_id, resolution = stored[original]
+        results.append({"index": p.index, "status": "duplicate", "event_id": event_id,
+                        "customer_id": customer_id, "resolution": resolution})
+    results.sort(key=lambda r: int(r["index"]))
+    errors.sort(key=lambda e: (int(e["index"]), str(e["field"])))
+    return {
+        "accepted": sum(1 for r in results if r["status"] == "accepted"),
+        "duplicates": sum(1 for r in results if r["status"] == "duplicate"),
+        "rejected": len({e["index"] for e in errors}),
+        "results": results,
+        "errors": errors,
+    }
+
+
+def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolved,
+           policies: customers.Policies, now: datetime, results: list[dict[str, Any]]) -> None:
+    rows: list[dict[str, Any]] = []
+    record_work: list[customers.RecordWork] = []
+    for p, decision in zip(accepted, resolved.decisions, strict=True):
+        ev = p.event
+        extra: dict[str, Any] = {}
+        if ev.consent:
+            extra["consent"] = [c.model_dump() for c in ev.consent]
+        if ev.record:
+            extra["record"] = ev.record.model_dump(exclude_none=True)
+        if p.warnings:
+            extra["warnings"] = p.warnings
+        rows.append({
+            "id": p.event_id, "type": ev.type, "source": ev.source, "client_id": ev.id,
+            "channel": ev.channel, "occurred_at": p.occurred_at, "received_at": now,
+            "profile_id": decision.profile_id, "origin_profile_id": decision.profile_id,
+            "resolution": decision.outcome.value,
+            "identifiers": _group(p.identifiers),
+            "traits": ev.traits or None, "properties": ev.properties or None,
+            "extra": extra or None,
+            "candidates": decision.candidates or None,
+        })
+        result: dict[str, Any] = {
+            "index": p.index, "status": "accepted", "event_id": p.event_id,
+            "customer_id": decision.profile_id, "resolution": decision.outcome.value,
+        }
+        if decision.outcome == Outcome.AMBIGUOUS:
+            result["candidates"] = decision.candidates
+        if p.warnings:
+            result["warnings"] = p.warnings
+        results.append(result)
+        if decision.profile_id is None:
+            continue
+        incoming = customers.Incoming(
+            event_id=p.event_id, type=ev.type, source=ev.source, channel=ev.channel,
+            occurred_at=p.occurred_at, traits=dict(ev.traits or {}),
+            consent=extra.get("consent", []), properties=dict(ev.properties or {}),
+            record=extra.get("record"),
+        )
+        customers.apply_event(resolved.profiles[decision.profile_id], incoming, policies, now)
+        spec = customers.record_spec(incoming)
+        if spec is not None:
+            record_work.append(customers.RecordWork(
+                decision.profile_id, decision.profile_id, ev.source, p.occurred_at, spec))
+    customers.insert_events(session, rows)
+    customers.upsert_records(session, record_work, resolved.profiles, now)
+
+
+def _group(identifiers: list[Identifier]) -> dict[str, Any]:
+    grouped: dict[str, Any] = {}
+    for ident in identifiers:
+        current = grouped.get(ident.kind.value)
+        if current is None:
+            grouped[ident.kind.value] = ident.value
+        elif isinstance(current, list):
+            current.append(ident.value)
+        else:
+            grouped[ident.kind.value] = [current, ident.value]
+    return grouped
