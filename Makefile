@@ -1,0 +1,38 @@
+# Círculo. Needs only Python 3.11+, pip and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint pytest bench serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## make demo: install, load the demo company into data/demo, print URL and API key, serve
+demo: $(STAMP)
+	CIRCULO_DATA_DIR=$${CIRCULO_DATA_DIR:-data/demo} $(BIN)/circulo demo
+
+## make test: lint (ruff, mypy) and the whole test suite
+test: lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+## make bench: the benchmarks of docs/benchmarks.md (takes several minutes)
+bench: $(STAMP)
+	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/card_bench.py
+
+serve: $(STAMP)
+	$(BIN)/circulo serve
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
