@@ -65,7 +65,7 @@ class Event(Base):
     candidates: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
 
     __table_args__ = (
-        UniqueConstraint("source", "client_id", name="uq_events_source_client_id"),
+        UniqueConstraint("client_id", "source", name="uq_events_client_id_source"),
         Index("ix_events_profile_time", "profile_id", "occurred_at", "id"),
         Index("ix_events_type_time", "type", "occurred_at"),
     )
@@ -96,6 +96,6 @@ class Record(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (
-        UniqueConstraint("kind", "source", "key", name="uq_records_kind_source_key"),
+        UniqueConstraint("key", "kind", "source", name="uq_records_key_kind_source"),
         Index("ix_records_profile_open", "profile_id", "is_open", "updated_at"),
     )

@@ -76,13 +76,15 @@ def existing_client_ids(session: Session, pairs: Sequence[tuple[str, str]]
                         ) -> dict[tuple[str, str], tuple[str, str | None, str]]:
     """(source, client id) -> (event id, profile id, resolution) of events already stored."""
     result: dict[tuple[str, str], tuple[str, str | None, str]] = {}
-    for chunk in _chunks(sorted(set(pairs))):
+    wanted = set(pairs)
+    for chunk in _chunks(sorted({client_id for _, client_id in wanted})):
         rows = session.execute(
             select(Event.source, Event.client_id, Event.id, Event.profile_id, Event.resolution)
-            .where(tuple_(Event.source, Event.client_id).in_(list(chunk)))
+            .where(Event.client_id.in_(chunk))
         )
         for source, client_id, event_id, profile_id, resolution in rows:
-            result[(source, str(client_id))] = (event_id, profile_id, resolution)
+            if (source, client_id) in wanted:
+                result[(source, str(client_id))] = (event_id, profile_id, resolution)
     return result
 
 
@@ -137,11 +139,11 @@ def count_events(session: Session) -> int:
 def records_by_keys(session: Session, keys: Sequence[tuple[str, str, str]]
                     ) -> dict[tuple[str, str, str], Record]:
     result: dict[tuple[str, str, str], Record] = {}
-    for chunk in _chunks(sorted(set(keys))):
-        for record in session.scalars(
-            select(Record).where(tuple_(Record.kind, Record.source, Record.key).in_(list(chunk)))
-        ):
-            result[(record.kind, record.source, record.key)] = record
+    wanted = set(keys)
+    for chunk in _chunks(sorted({key for _, _, key in wanted})):
+        for record in session.scalars(select(Record).where(Record.key.in_(chunk))):
+            if (record.kind, record.source, record.key) in wanted:
+                result[(record.kind, record.source, record.key)] = record
     return result
 
 

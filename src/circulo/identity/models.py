@@ -28,7 +28,7 @@ class IdentifierRow(Base):
     source: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_identifiers_kind_value", "kind", "value"),)
+    __table_args__ = (Index("ix_identifiers_value_kind", "value", "kind"),)
 
 
 class MergeLogEntry(Base):

@@ -39,12 +39,16 @@ def lock_identifiers(session: Session, keys: Iterable[str]) -> None:
 def holders(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     """``kind:value`` -> distinct profile ids currently holding it."""
     result: dict[str, list[str]] = {}
-    for chunk in _chunks(sorted(set(pairs))):
+    wanted = set(pairs)
+    # One-column IN (then the kind filtered here): a tuple IN is recompiled for every size.
+    for chunk in _chunks(sorted({value for _, value in wanted})):
         rows = session.execute(
             select(IdentifierRow.kind, IdentifierRow.value, IdentifierRow.profile_id)
-            .where(tuple_(IdentifierRow.kind, IdentifierRow.value).in_(list(chunk)))
+            .where(IdentifierRow.value.in_(chunk))
         )
         for kind, value, profile_id in rows:
+            if (kind, value) not in wanted:
+                continue
             bucket = result.setdefault(f"{kind}:{value}", [])
             if profile_id not in bucket:
                 bucket.append(profile_id)

@@ -71,7 +71,7 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("source", "client_id", name="uq_events_source_client_id"),
+        sa.UniqueConstraint("client_id", "source", name="uq_events_client_id_source"),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
@@ -162,7 +162,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("identifiers", schema=None) as batch_op:
-        batch_op.create_index("ix_identifiers_kind_value", ["kind", "value"], unique=False)
+        batch_op.create_index("ix_identifiers_value_kind", ["value", "kind"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_identifiers_origin_profile_id"), ["origin_profile_id"], unique=False
         )
@@ -196,7 +196,7 @@ def upgrade() -> None:
         sa.Column("closed_at", circulo.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["profile_id"], ["profiles.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("kind", "source", "key", name="uq_records_kind_source_key"),
+        sa.UniqueConstraint("key", "kind", "source", name="uq_records_key_kind_source"),
     )
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.create_index(
@@ -217,7 +217,7 @@ def downgrade() -> None:
     with op.batch_alter_table("identifiers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_identifiers_profile_id"))
         batch_op.drop_index(batch_op.f("ix_identifiers_origin_profile_id"))
-        batch_op.drop_index("ix_identifiers_kind_value")
+        batch_op.drop_index("ix_identifiers_value_kind")
 
     op.drop_table("identifiers")
     op.drop_table("shared_identifiers")
