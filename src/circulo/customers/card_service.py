@@ -12,7 +12,7 @@ from circulo.customers import cards
 from circulo.customers import repository as repo
 from circulo.customers import service as customers
 from circulo.customers.indicators import view
-from circulo.customers.models import Profile
+from circulo.customers.state import ProfileState
 from circulo.errors import ValidationFailed
 from circulo.i18n import t
 from circulo.identity import service as identity
@@ -78,7 +78,7 @@ def lookup_card(
     return result
 
 
-def _candidate(profile: Profile, role: str, lang: str, templates: cards.Templates,
+def _candidate(profile: ProfileState, role: str, lang: str, templates: cards.Templates,
                policies: customers.Policies, now: datetime) -> dict[str, Any]:
     indicators = view(profile.indicators, policies.indicators, now)
     return {
@@ -93,9 +93,9 @@ def _candidate(profile: Profile, role: str, lang: str, templates: cards.Template
     }
 
 
-def render_card(session: Session, profile: Profile, role: str, lang: str, *, settings: Settings,
-                templates: cards.Templates, policies: customers.Policies, now: datetime
-                ) -> dict[str, Any]:
+def render_card(session: Session, profile: ProfileState, role: str, lang: str, *,
+                settings: Settings, templates: cards.Templates, policies: customers.Policies,
+                now: datetime) -> dict[str, Any]:
     spec = templates.roles[role]
     open_records = [
         {"kind": r.kind, "key": r.key, "status": r.status, "title": r.title,

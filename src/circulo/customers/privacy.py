@@ -38,16 +38,18 @@ def erase(session: Session, profile_id: str, now: datetime) -> dict[str, Any]:
     later references answer 404 instead of resolving to somebody else."""
     root = customers.active_root(session, profile_id)
     cluster = customers.cluster_of(session, root.id)
-    customers.load_profiles(session, cluster, for_update=True)
+    profiles = customers.load_profiles(session, cluster, for_update=True)
     removed = identity.erase(session, cluster)
     removed["events"] = repo.delete_events(session, cluster)
     removed["records"] = repo.delete_records(session, cluster)
-    for profile in customers.load_profiles(session, cluster).values():
+    for profile in profiles.values():
         profile.status = "erased"
         profile.merged_into = None
         profile.display_name = None
         profile.traits, profile.trait_meta, profile.consent, profile.indicators = {}, {}, {}, {}
         profile.pin_hash = None
         profile.updated_at = now
+        profile.dirty = True
+    customers.save(session, profiles.values())
     return {"customer_id": root.id, "erased_profiles": len(cluster), "removed": removed,
             "erased_at": now.isoformat()}

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from circulo.customers.models import Event, Profile, Record
+from circulo.customers.state import ProfileState
+
+PROFILES = cast(Table, Profile.__table__)
+EVENTS = cast(Table, Event.__table__)
+RECORDS = cast(Table, Record.__table__)
+_STATE_COLUMNS = [c for c in PROFILES.c if c.name in ProfileState.COLUMNS]
+_UPDATE_PROFILE = (
+    update(PROFILES)
+    .where(PROFILES.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in ProfileState.COLUMNS if name != "id"})
+)
 
 CHUNK = 500
 
@@ -21,25 +32,36 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 # --- profiles -------------------------------------------------------------------------------
 
-def get_profile(session: Session, profile_id: str) -> Profile | None:
-    return session.get(Profile, profile_id)
-
-
 def get_profiles(session: Session, ids: Iterable[str], *, for_update: bool = False
-                 ) -> dict[str, Profile]:
-    """Profiles by id. ``for_update`` row-locks them in id order (PostgreSQL), so concurrent
-    batches touching the same customers queue instead of losing an update."""
-    result: dict[str, Profile] = {}
+                 ) -> dict[str, ProfileState]:
+    """Profiles by id, as plain state. ``for_update`` row-locks them in id order (PostgreSQL),
+    so concurrent batches touching the same customers queue instead of losing an update."""
+    result: dict[str, ProfileState] = {}
+    lock = for_update and session.get_bind().dialect.name == "postgresql"
     for chunk in _chunks(sorted(set(ids))):
-        query = select(Profile).where(Profile.id.in_(chunk)).order_by(Profile.id)
-        if for_update and session.get_bind().dialect.name == "postgresql":
+        query = select(*_STATE_COLUMNS).where(PROFILES.c.id.in_(chunk)).order_by(PROFILES.c.id)
+        if lock:
             query = query.with_for_update()
-            result.update({p.id: p for p in session.scalars(
-                query.execution_options(populate_existing=True))})
-            continue
-        for profile in session.scalars(query):
-            result[profile.id] = profile
+        for row in session.execute(query).mappings():
+            state = ProfileState(**row)
+            result[state.id] = state
     return result
+
+
+def save_profiles(session: Session, states: Iterable[ProfileState]) -> None:
+    """Write new and changed profiles: one executemany for each kind."""
+    new, changed = [], []
+    for state in states:
+        if state.is_new:
+            new.append(state.as_row())
+            state.is_new = state.dirty = False
+        elif state.dirty:
+            changed.append({f"b_{k}": v for k, v in state.as_row().items()})
+            state.dirty = False
+    if new:
+        session.execute(insert(PROFILES), new)
+    if changed:
+        session.execute(_UPDATE_PROFILE, changed)
 
 
 def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
@@ -48,17 +70,6 @@ def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
         rows = session.execute(select(Profile.id, Profile.created_at).where(Profile.id.in_(chunk)))
         result.update({pid: created for pid, created in rows})
     return result
-
-
-def insert_profiles(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(Profile), rows)
-
-
-def update_profiles(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Bulk UPDATE by primary key (each row carries ``id``)."""
-    if rows:
-        session.execute(update(Profile), rows)
 
 
 def merged_children(session: Session, profile_ids: Sequence[str]) -> list[str]:
@@ -90,7 +101,7 @@ def existing_client_ids(session: Session, pairs: Sequence[tuple[str, str]]
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(Event), rows)
+        session.execute(insert(EVENTS), rows)
 
 
 def timeline(session: Session, profile_id: str, *, limit: int,
@@ -149,12 +160,7 @@ def records_by_keys(session: Session, keys: Sequence[tuple[str, str, str]]
 
 def insert_records(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(Record), rows)
-
-
-def update_records(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(update(Record), rows)
+        session.execute(insert(RECORDS), rows)
 
 
 def records_of(session: Session, profile_id: str, *, open_only: bool = False,

@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 
 from circulo.config import Settings
 from circulo.customers import repository as repo
@@ -26,8 +25,9 @@ from circulo.customers.indicators import (
     combine,
     fold_event,
 )
-from circulo.customers.models import Event, Profile, Record
+from circulo.customers.models import Event, Record
 from circulo.customers.records import RecordSpec, counted_value, spec_from_event
+from circulo.customers.state import ProfileState
 from circulo.customers.traits import (
     TraitPolicy,
     apply_consent,
@@ -98,20 +98,20 @@ def verify_pin(stored: str | None, pin: str) -> bool:
     return hmac.compare_digest(candidate, digest_hex)
 
 
-def new_profile(profile_id: str, now: datetime) -> Profile:
-    return Profile(
-        id=profile_id, status="active", merged_into=None, display_name=None, traits={},
-        trait_meta={}, consent={}, indicators={}, pin_hash=None, created_at=now, updated_at=now,
-    )
+def new_profile(profile_id: str, now: datetime) -> ProfileState:
+    return ProfileState.new(profile_id, now)
 
 
-def mark_dirty(profile: Profile) -> None:
-    """JSON columns are mutated in place; tell the unit of work they changed."""
-    for name in ("traits", "trait_meta", "consent", "indicators"):
-        flag_modified(profile, name)
+def mark_dirty(profile: ProfileState) -> None:
+    profile.dirty = True
 
 
-def apply_event(profile: Profile, event: Incoming, policies: Policies, now: datetime) -> None:
+def save(session: Session, profiles: Iterable[ProfileState]) -> None:
+    """Stage the writes of new and changed profiles in the current transaction."""
+    repo.save_profiles(session, profiles)
+
+
+def apply_event(profile: ProfileState, event: Incoming, policies: Policies, now: datetime) -> None:
     """Fold one event into a profile held in memory (traits, consent, indicators)."""
     if event.traits:
         traits = dict(event.traits)
@@ -161,7 +161,7 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     repo.insert_events(session, rows)
 
 
-def upsert_records(session: Session, work: Sequence[RecordWork], profiles: dict[str, Profile],
+def upsert_records(session: Session, work: Sequence[RecordWork], profiles: dict[str, ProfileState],
                    now: datetime) -> None:
     """Create or update records, keeping open-record counts and lifetime value current.
     A status only moves forward in time: a late event never reopens a closed record."""
@@ -212,7 +212,7 @@ def _set(target: dict[str, Any] | Record, name: str, value: Any) -> None:
 
 
 def _update_record(target: dict[str, Any] | Record, spec: RecordSpec, stamp: str,
-                   occurred_at: datetime, profiles: dict[str, Profile], now: datetime) -> None:
+                   occurred_at: datetime, profiles: dict[str, ProfileState], now: datetime) -> None:
     data = dict(_get(target, "data") or {})
     newer = stamp >= data.get("_status_at", "")
     old_open = bool(_get(target, "is_open"))
@@ -245,7 +245,7 @@ def _update_record(target: dict[str, Any] | Record, spec: RecordSpec, stamp: str
 
 # --- merge, split, recompute ----------------------------------------------------------------
 
-def absorb(session: Session, survivor: Profile, absorbed: Profile, policies: Policies,
+def absorb(session: Session, survivor: ProfileState, absorbed: ProfileState, policies: Policies,
            now: datetime) -> None:
     """Everything ``absorbed`` held now belongs to ``survivor``; state combined, not replayed."""
     repo.move_events(session, absorbed.id, survivor.id)
@@ -261,6 +261,7 @@ def absorb(session: Session, survivor: Profile, absorbed: Profile, policies: Pol
     absorbed.merged_into = survivor.id
     absorbed.updated_at = now
     mark_dirty(survivor)
+    mark_dirty(absorbed)
 
 
 def cluster_of(session: Session, profile_id: str) -> list[str]:
@@ -273,31 +274,31 @@ def cluster_of(session: Session, profile_id: str) -> list[str]:
     return cluster
 
 
-def active_root(session: Session, profile_id: str) -> Profile:
+def active_root(session: Session, profile_id: str) -> ProfileState:
     """Follow merges to the profile that holds this customer now."""
     seen: set[str] = set()
-    profile = repo.get_profile(session, profile_id)
+    profile = repo.get_profiles(session, [profile_id]).get(profile_id)
     while profile is not None and profile.status == "merged" and profile.merged_into:
         if profile.id in seen:
             break
         seen.add(profile.id)
-        profile = repo.get_profile(session, profile.merged_into)
+        profile = repo.get_profiles(session, [profile.merged_into]).get(profile.merged_into)
     if profile is None or profile.status == "erased":
         raise NotFound(f"customer '{profile_id}' does not exist", field="customer_id")
     return profile
 
 
-def restore(session: Session, profile: Profile, origins: Sequence[str]) -> None:
+def restore(session: Session, profile: ProfileState, origins: Sequence[str]) -> None:
     """Give back to ``profile`` the events and records that originated in ``origins``."""
     repo.restore_events(session, origins, profile.id)
     repo.restore_records(session, origins, profile.id)
     profile.status = "active"
     profile.merged_into = None
+    mark_dirty(profile)
 
 
-def recompute(session: Session, profile: Profile, policies: Policies, now: datetime) -> None:
+def recompute(session: Session, profile: ProfileState, policies: Policies, now: datetime) -> None:
     """Rebuild a profile's derived state from its events and records (after an undo)."""
-    session.flush()
     profile.traits, profile.trait_meta, profile.consent, profile.indicators = {}, {}, {}, {}
     for event in repo.events_in_order(session, profile.id):
         apply_event(profile, Incoming.from_row(event), policies, now)
@@ -313,7 +314,7 @@ def recompute(session: Session, profile: Profile, policies: Policies, now: datet
 
 
 def load_profiles(session: Session, ids: Iterable[str], *, for_update: bool = False
-                  ) -> dict[str, Profile]:
+                  ) -> dict[str, ProfileState]:
     return repo.get_profiles(session, ids, for_update=for_update)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, text, tuple_, update
+from sqlalchemy import Table, delete, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from circulo.identity.models import IdentifierRow, MergeLogEntry, SharedIdentifierFlag
 
 CHUNK = 500
+IDENTIFIERS = cast(Table, IdentifierRow.__table__)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -86,7 +87,7 @@ def identifiers_of(session: Session, profile_id: str) -> list[IdentifierRow]:
 
 def insert_identifiers(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(IdentifierRow), rows)
+        session.execute(insert(IDENTIFIERS), rows)
 
 
 def move_identifiers(session: Session, from_profile: str, to_profile: str) -> None:

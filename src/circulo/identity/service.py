@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from circulo.config import Settings
 from circulo.customers import service as customers
-from circulo.customers.models import Profile
+from circulo.customers.state import ProfileState
 from circulo.errors import Conflict, NotFound, ValidationFailed
 from circulo.identity import engine
 from circulo.identity import repository as repo
@@ -46,7 +46,7 @@ class ResolveItem:
 @dataclass(slots=True)
 class Resolved:
     decisions: list[Decision]  # profile ids already followed through in-batch merges
-    profiles: dict[str, Profile]  # every active profile the batch touches
+    profiles: dict[str, ProfileState]  # every active profile the batch touches
     merges: list[MergeLogEntry]
 
 
@@ -99,10 +99,9 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
             redirect[pid] = root.id
     for d in decisions:
         if d.outcome == Outcome.CREATED and d.profile_id:
-            profile = customers.new_profile(d.profile_id, now)
-            session.add(profile)
-            profiles[d.profile_id] = profile
-    session.flush()
+            profiles[d.profile_id] = customers.new_profile(d.profile_id, now)
+    # New profiles exist before anything refers to them (identifier rows, merges).
+    customers.save(session, profiles.values())
 
     merges: list[MergeLogEntry] = []
     flags: dict[tuple[str, str], int] = {}
@@ -137,13 +136,15 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
         if d.outcome == Outcome.AMBIGUOUS:
             d.candidates = sorted({_final(c, redirect) for c in d.candidates})
     repo.insert_identifiers(session, rows)
+    customers.save(session, profiles.values())  # the absorbed ones; the rest after folding
     if flags:
         repo.flag_shared(session, flags, now)
     active = {pid: p for pid, p in profiles.items() if p.status == "active"}
     return Resolved(decisions, active, merges)
 
 
-def _merge(session: Session, survivor: Profile, absorbed: Profile, policies: customers.Policies,
+def _merge(session: Session, survivor: ProfileState, absorbed: ProfileState,
+           policies: customers.Policies,
            now: datetime, *, actor: str, reason: str, link_kind: str | None,
            event_id: str | None) -> MergeLogEntry:
     repo.move_identifiers(session, absorbed.id, survivor.id)
@@ -164,11 +165,12 @@ def lock(session: Session, keys: Sequence[str]) -> None:
 
 def merge_manually(session: Session, survivor_id: str, absorbed_id: str, reason: str,
                    policies: customers.Policies, now: datetime, actor: str) -> MergeLogEntry:
-    survivor = customers.active_root(session, survivor_id)
-    absorbed = customers.active_root(session, absorbed_id)
-    customers.load_profiles(session, [survivor.id, absorbed.id], for_update=True)
-    if survivor.id == absorbed.id:
+    survivor_id = customers.active_root(session, survivor_id).id
+    absorbed_id = customers.active_root(session, absorbed_id).id
+    if survivor_id == absorbed_id:
         raise Conflict("these two ids are already the same customer", field="absorbed_id")
+    locked = customers.load_profiles(session, [survivor_id, absorbed_id], for_update=True)
+    survivor, absorbed = locked[survivor_id], locked[absorbed_id]
     both = [survivor.id, absorbed.id]
     unique = repo.external_ids_of(session, both)
     a, b = unique.get(survivor.id, {}), unique.get(absorbed.id, {})
@@ -178,8 +180,10 @@ def merge_manually(session: Session, survivor_id: str, absorbed_id: str, reason:
             f"the two customers have different ids in {', '.join(clash)}: they are two people",
             field="absorbed_id",
         )
-    return _merge(session, survivor, absorbed, policies, now, actor=actor,
-                  reason=reason or "manual merge", link_kind=None, event_id=None)
+    entry = _merge(session, survivor, absorbed, policies, now, actor=actor,
+                   reason=reason or "manual merge", link_kind=None, event_id=None)
+    customers.save(session, [survivor, absorbed])
+    return entry
 
 
 def undo_merge(session: Session, merge_id: str, policies: customers.Policies, now: datetime,
@@ -191,17 +195,19 @@ def undo_merge(session: Session, merge_id: str, policies: customers.Policies, no
         raise NotFound(f"merge '{merge_id}' does not exist", field="merge_id")
     if repo.undo_of(session, merge_id) is not None:
         raise Conflict(f"merge '{merge_id}' was already undone", field="merge_id")
-    absorbed = customers.load_profiles(session, [entry.absorbed_id]).get(entry.absorbed_id)
+    root_id = customers.active_root(session, entry.survivor_id).id
+    locked = customers.load_profiles(session, [root_id, entry.absorbed_id], for_update=True)
+    absorbed = locked.get(entry.absorbed_id)
     if absorbed is None or absorbed.status != "merged" or absorbed.merged_into != entry.survivor_id:
         raise Conflict("the absorbed customer no longer exists as merged (erased?)",
                        field="merge_id")
-    root = customers.active_root(session, entry.survivor_id)
-    customers.load_profiles(session, [root.id, absorbed.id], for_update=True)
+    root = locked[root_id]
     cluster = customers.cluster_of(session, absorbed.id)
     repo.restore_identifiers(session, cluster, absorbed.id)
     customers.restore(session, absorbed, cluster)
     customers.recompute(session, root, policies, now)
     customers.recompute(session, absorbed, policies, now)
+    customers.save(session, [root, absorbed])
     undo = MergeLogEntry(
         id=new_id(), action="undo", survivor_id=entry.survivor_id, absorbed_id=absorbed.id,
         undoes_id=entry.id, reason=f"undo of {entry.id}", link_kind=entry.link_kind,

@@ -258,6 +258,7 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
                 decision.profile_id, decision.profile_id, ev.source, p.occurred_at, spec))
     customers.insert_events(session, rows)
     customers.upsert_records(session, record_work, resolved.profiles, now)
+    customers.save(session, resolved.profiles.values())
 
 
 def _group(identifiers: list[Identifier]) -> dict[str, Any]:

@@ -1,0 +1,40 @@
+"""A profile as plain data: read once, changed in memory, written once per unit of work.
+
+The ingest path touches hundreds of profiles per batch; plain dataclasses and one
+``executemany`` per batch are several times cheaper than ORM objects flushed row by row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+@dataclass(slots=True)
+class ProfileState:
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "id", "status", "merged_into", "display_name", "traits", "trait_meta", "consent",
+        "indicators", "pin_hash", "created_at", "updated_at",
+    )
+
+    id: str
+    status: str
+    merged_into: str | None
+    display_name: str | None
+    traits: dict[str, Any]
+    trait_meta: dict[str, Any]
+    consent: dict[str, Any]
+    indicators: dict[str, Any]
+    pin_hash: str | None
+    created_at: datetime
+    updated_at: datetime
+    is_new: bool = field(default=False, compare=False)
+    dirty: bool = field(default=False, compare=False)
+
+    @classmethod
+    def new(cls, profile_id: str, now: datetime) -> ProfileState:
+        return cls(profile_id, "active", None, None, {}, {}, {}, {}, None, now, now, is_new=True)
+
+    def as_row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.COLUMNS}
