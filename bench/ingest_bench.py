@@ -1,0 +1,137 @@
+"""Ingest through the HTTP batch API on SQLite, identity resolution and indicators included,
+against the storage ceiling: a plain bulk insert of the same rows into the same database.
+
+    python bench/ingest_bench.py [--events 60000] [--customers 20000] [--workers 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import RESULTS, machine, median, percentile, server  # noqa: E402
+from bench.workload import make_events  # noqa: E402
+from circulo.auth import service as auth  # noqa: E402
+from circulo.config import Settings  # noqa: E402
+from circulo.context import AppContext  # noqa: E402
+from circulo.migrate import upgrade  # noqa: E402
+
+
+def prepare_db(data_dir: Path) -> str:
+    ctx = AppContext.build(Settings(data_dir=data_dir))
+    upgrade(ctx.db.engine)
+    with ctx.db.unit_of_work() as session:
+        _, secret = auth.create_key(session, "bench", ["ingest"], ctx.clock.now())
+    ctx.db.dispose()
+    return secret
+
+
+def send_all(url: str, key: str, bodies: list[bytes], clients: int
+             ) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = list(enumerate(bodies))
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=120,
+                          headers={"Authorization": f"Bearer {key}",
+                                   "Content-Type": "application/json"}) as client:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    _, body = queue.pop(0)
+                started = time.perf_counter()
+                response = client.post("/v1/events", content=body)
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200:
+                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+                with lock:
+                    latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies
+
+
+def storage_ceiling(db_path: Path, batch: int) -> float:
+    """Rows/s of a plain executemany of the stored event rows into a twin table."""
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("DROP TABLE IF EXISTS events_twin")
+    schema = conn.execute("SELECT sql FROM sqlite_master WHERE name='events'").fetchone()[0]
+    conn.execute(schema.replace("CREATE TABLE events", "CREATE TABLE events_twin", 1)
+                 .replace("uq_events_client_id_source", "uq_twin"))
+    for (index_sql,) in conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type='index' AND tbl_name='events' AND sql NOT NULL"
+    ).fetchall():
+        conn.execute(index_sql.replace(" ON events ", " ON events_twin ")
+                     .replace("INDEX ix_events", "INDEX ix_twin"))
+    rows = conn.execute("SELECT * FROM events").fetchall()
+    placeholders = ",".join("?" * len(rows[0]))
+    started = time.perf_counter()
+    for start in range(0, len(rows), batch):
+        conn.execute("BEGIN")
+        conn.executemany(f"INSERT INTO events_twin VALUES ({placeholders})",
+                         rows[start:start + batch])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.execute("DROP TABLE events_twin")
+    conn.close()
+    return len(rows) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    report: dict[str, object] = {"machine": machine(), "events": args.events,
+                                 "customers": args.customers, "batch": args.batch, "runs": []}
+    print(f"Machine: {report['machine']}")
+    for workers in args.workers:
+        data_dir = Path(tempfile.mkdtemp(prefix="circulo-bench-"))
+        key = prepare_db(data_dir)
+        events = make_events(args.events, args.customers, now, seed=workers)
+        bodies = [orjson.dumps({"events": events[i:i + args.batch]})
+                  for i in range(0, len(events), args.batch)]
+        with server({"CIRCULO_DATA_DIR": str(data_dir)}, workers) as url:
+            elapsed, latencies = send_all(url, key, bodies, clients=max(2, workers))
+        rate = args.events / elapsed
+        ceiling = storage_ceiling(data_dir / "circulo.db", args.batch)
+        run = {"workers": workers, "events_per_s": round(rate),
+               "batch_latency_median_ms": round(median(latencies) * 1000),
+               "batch_latency_p95_ms": round(percentile(latencies, 95) * 1000),
+               "storage_ceiling_rows_per_s": round(ceiling),
+               "ratio_to_ceiling": round(rate / ceiling, 3)}
+        report["runs"].append(run)  # type: ignore[attr-defined]
+        print(f"workers={workers}: {rate:,.0f} events/s through HTTP "
+              f"(batch of {args.batch}: median {run['batch_latency_median_ms']} ms, "
+              f"p95 {run['batch_latency_p95_ms']} ms); plain bulk insert of the same rows: "
+              f"{ceiling:,.0f} rows/s; ratio {rate / ceiling:.2f}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "ingest.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
