@@ -21,12 +21,13 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, machine, median, percentile, server  # noqa: E402
-from bench.workload import make_events  # noqa: E402
-from circulo.auth import service as auth  # noqa: E402
-from circulo.config import Settings  # noqa: E402
-from circulo.context import AppContext  # noqa: E402
-from circulo.migrate import upgrade  # noqa: E402
+from bench.common import RESULTS, machine, median, percentile, server
+from bench.workload import make_events
+
+from circulo.auth import service as auth
+from circulo.config import Settings
+from circulo.context import AppContext
+from circulo.migrate import upgrade
 
 
 def prepare_db(data_dir: Path) -> str:

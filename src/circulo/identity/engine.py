@@ -163,10 +163,10 @@ def resolve(
         if not compatible:
             top = [p for p in ranked if matched[p] == matched[survivor]]
             if len(top) == 1 or anchor is not None:
+                # Nothing is absorbed: an identifier of the other profiles is shared, not moved.
                 return Decision(
                     Outcome.ATTACHED, survivor,
-                    add=_attachable(idents, state, survivor, hard_cap, exclude=set(others)),
-                    shared=shared,
+                    add=_attachable(idents, state, survivor, hard_cap), shared=shared,
                 )
             return Decision(Outcome.AMBIGUOUS, candidates=sorted(top), shared=shared)
         return Decision(

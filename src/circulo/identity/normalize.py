@@ -9,7 +9,8 @@ so that they never link two people.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from functools import lru_cache
 
@@ -35,7 +36,7 @@ UNIQUE_PER_NAMESPACE = frozenset({Kind.EXTERNAL_ID})
 class Identifier:
     kind: Kind
     value: str
-    key: str = field(init=False, compare=False, repr=False)
+    key: str = dataclass_field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Computed once: the key is used many times per event on the ingest path.
