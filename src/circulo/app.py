@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from circulo import __version__
+from circulo.api_deps import ORJSONResponse
 from circulo.clock import Clock
 from circulo.config import Settings, get_settings
 from circulo.context import AppContext
@@ -29,7 +30,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                ctx: AppContext | None = None) -> FastAPI:
     settings = settings or get_settings()
     ctx = ctx or AppContext.build(settings, clock)
-    app = FastAPI(title="Círculo", version=__version__, description=DESCRIPTION)
+    app = FastAPI(title="Círculo", version=__version__, description=DESCRIPTION,
+                  default_response_class=ORJSONResponse)
     app.state.ctx = ctx
     install_error_handlers(app)
     app.include_router(ingest_router)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from circulo.api_deps import get_ctx, require
+from circulo.api_deps import ORJSONResponse, get_ctx, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.customers import card_service, privacy, views
@@ -38,16 +38,16 @@ def get_card(
     accept_language: str | None = Header(default=None),
     ctx: AppContext = Depends(get_ctx),
     _: Principal = Depends(require("read")),
-) -> dict[str, Any]:
+) -> ORJSONResponse:
     lang = pick_language(accept_language, ctx.settings.default_language)
     with ctx.db.unit_of_work(write=False) as session:
-        return card_service.lookup_card(
+        return ORJSONResponse(card_service.lookup_card(
             session,
             query={"phone": phone or "", "email": email or "", "external_id": external_id or "",
                    "account": account or "", "customer_id": customer_id or ""},
             role=role, lang=lang, postal_code=postal_code, pin=pin, settings=ctx.settings,
             templates=ctx.templates, policies=ctx.policies, now=ctx.clock.now(),
-        )
+        ))
 
 
 @router.get("/customers/{customer_id}", summary="A customer's profile")

@@ -49,7 +49,7 @@ def lookup_card(
         profiles = [customers.active_root(session, value)]
     else:
         ids = identity.find_customers(session, identity.normalize_lookup(kind, value, settings))
-        profiles = list(customers.load_profiles(session, ids).values())
+        profiles = customers.profiles_by_ids(session, ids)
     narrowed_by = None
     if len(profiles) > 1 and postal_code:
         hinted = [p for p in profiles if str(p.traits.get("postal_code", "")) == postal_code]
@@ -101,13 +101,13 @@ def render_card(session: Session, profile: ProfileState, role: str, lang: str, *
         {"kind": r.kind, "key": r.key, "status": r.status, "title": r.title,
          "amount": r.amount, "currency": r.currency, "opened_at": r.opened_at.isoformat(),
          "updated_at": r.updated_at.isoformat()}
-        for r in repo.records_of(session, profile.id, open_only=True, limit=50)
+        for r in repo.open_records(session, profile.id, limit=50)
     ]
     history = [
         {"occurred_at": e.occurred_at.isoformat(), "type": e.type, "channel": e.channel,
          "reason": (e.properties or {}).get("reason") or (e.properties or {}).get("disposition")}
-        for e in repo.timeline(session, profile.id, limit=spec.history, before=None,
-                               types=sorted(policies.indicators.contact_types))
+        for e in repo.recent_of_types(session, profile.id, policies.contact_types_sorted,
+                                      spec.history)
     ]
     return cards.render(
         templates, role, lang, customer_id=profile.id, created_at=profile.created_at,

@@ -32,6 +32,33 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 # --- profiles -------------------------------------------------------------------------------
 
+_ONE_PROFILE = select(*_STATE_COLUMNS).where(PROFILES.c.id == bindparam("id"))
+_OPEN_RECORDS = (
+    select(Record).where(Record.profile_id == bindparam("profile_id"), Record.is_open.is_(True))
+    .order_by(Record.updated_at.desc(), Record.id.desc()).limit(bindparam("limit"))
+)
+_RECENT_OF_TYPES = (
+    select(Event).where(Event.profile_id == bindparam("profile_id"),
+                        Event.type.in_(bindparam("types", expanding=True)))
+    .order_by(Event.occurred_at.desc(), Event.id.desc()).limit(bindparam("limit"))
+)
+
+
+def get_profile_state(session: Session, profile_id: str) -> ProfileState | None:
+    row = session.execute(_ONE_PROFILE, {"id": profile_id}).mappings().first()
+    return ProfileState(**row) if row else None
+
+
+def open_records(session: Session, profile_id: str, limit: int) -> list[Record]:
+    return list(session.scalars(_OPEN_RECORDS, {"profile_id": profile_id, "limit": limit}))
+
+
+def recent_of_types(session: Session, profile_id: str, types: Sequence[str], limit: int
+                    ) -> list[Event]:
+    params = {"profile_id": profile_id, "types": list(types), "limit": limit}
+    return list(session.scalars(_RECENT_OF_TYPES, params))
+
+
 def get_profiles(session: Session, ids: Iterable[str], *, for_update: bool = False
                  ) -> dict[str, ProfileState]:
     """Profiles by id, as plain state. ``for_update`` row-locks them in id order (PostgreSQL),

@@ -46,6 +46,10 @@ class Policies:
     traits: TraitPolicy
     indicators: IndicatorConfig
 
+    @property
+    def contact_types_sorted(self) -> list[str]:
+        return sorted(self.indicators.contact_types)
+
 
 def policies_for(settings: Settings) -> Policies:
     return Policies(
@@ -116,7 +120,10 @@ def apply_event(profile: ProfileState, event: Incoming, policies: Policies, now:
     if event.traits:
         traits = dict(event.traits)
         pin = traits.pop("pin", None)
-        if pin is not None:
+        # The PIN reconciles like a trait (its provenance in trait_meta), stored only hashed.
+        if pin is not None and apply_traits({}, profile.trait_meta, {"pin": True},
+                                            source=event.source, at=event.occurred_at,
+                                            policy=policies.traits):
             profile.pin_hash = hash_pin(str(pin))
         if traits:
             apply_traits(profile.traits, profile.trait_meta, traits, source=event.source,
@@ -311,6 +318,12 @@ def recompute(session: Session, profile: ProfileState, policies: Policies, now: 
     profile.display_name = display_name(profile.traits)
     profile.updated_at = now
     mark_dirty(profile)
+
+
+def profiles_by_ids(session: Session, ids: Sequence[str]) -> list[ProfileState]:
+    """Active profiles, in the order given (one prebuilt query each: usually one id)."""
+    found = [repo.get_profile_state(session, pid) for pid in ids]
+    return [p for p in found if p is not None and p.status == "active"]
 
 
 def load_profiles(session: Session, ids: Iterable[str], *, for_update: bool = False

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, delete, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from circulo.identity.models import IdentifierRow, MergeLogEntry, SharedIdentifierFlag
@@ -56,12 +56,16 @@ def holders(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[str, lis
     return result
 
 
+_HOLDING = (
+    select(IdentifierRow.profile_id)
+    .where(IdentifierRow.value == bindparam("value"), IdentifierRow.kind == bindparam("kind"))
+    .distinct()
+)
+
+
 def profiles_holding(session: Session, kind: str, value: str) -> list[str]:
-    rows = session.execute(
-        select(IdentifierRow.profile_id)
-        .where(IdentifierRow.kind == kind, IdentifierRow.value == value)
-        .distinct()
-    )
+    # A prebuilt statement: the card lookup is the hottest read path.
+    rows = session.execute(_HOLDING, {"kind": kind, "value": value})
     return sorted(r[0] for r in rows)
 
 
