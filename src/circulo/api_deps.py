@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import orjson
 from fastapi import Depends, Request
@@ -25,7 +26,7 @@ async def get_ctx(request: Request) -> AppContext:
     return ctx
 
 
-def require(scope: str) -> Callable[..., Principal]:
+def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def dependency(
         ctx: AppContext = Depends(get_ctx),
         bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
