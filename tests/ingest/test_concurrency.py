@@ -27,7 +27,7 @@ def _run_at_once(ctx: AppContext, batches: list[list[dict[str, Any]]]) -> list[d
         try:
             barrier.wait()
             results[i] = _ingest(ctx, batches[i])
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
