@@ -133,8 +133,8 @@ def demo(
     url = f"http://{host}:{port}"
     console.print(f"\n[bold green]Círculo demo[/] on {url}  (API docs: {url}/docs)")
     console.print(f"API key: [bold]{secret}[/]")
-    console.print(f"Try:  curl -H 'Authorization: Bearer {secret}' "
-                  f"'{url}/v1/cards?phone=600123456'\n")
+    console.print("Try (S1, María López calling from 600 123 456):")
+    typer.echo(f"  curl -H 'Authorization: Bearer {secret}' '{url}/v1/cards?phone=600123456'\n")
     if not serve_after:
         return
     if live:

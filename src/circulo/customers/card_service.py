@@ -89,7 +89,8 @@ def _candidate(profile: ProfileState, role: str, lang: str, templates: cards.Tem
         "last_contact_at": indicators["last_contact_at"],
         "badges": cards.evaluate_badges(
             templates, templates.roles[role].badges, profile.traits, indicators,
-            {"id": profile.id, "age_days": (now - profile.created_at).days}, lang),
+            {"id": profile.id, "age_days": cards.customer_age_days(
+                profile.traits, indicators, profile.created_at, now)}, lang),
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,24 @@ def load_templates(path: Path | None = None) -> Templates:
     return Templates(fields, indicators, badges, roles)
 
 
+def customer_age_days(traits: dict[str, Any], indicators: dict[str, Any], created_at: datetime,
+                      now: datetime) -> int:
+    """Days since the customer relationship began: ``customer_since`` (from the CRM) if
+    known, else the first event Círculo saw about them, else when the profile was created."""
+    since = traits.get("customer_since")
+    if isinstance(since, str):
+        try:
+            start = datetime.fromisoformat(since)
+            start = start if start.tzinfo else start.replace(tzinfo=UTC)
+            return (now - start).days
+        except ValueError:
+            pass
+    first = indicators.get("first_event_at")
+    if isinstance(first, str):
+        return (now - datetime.fromisoformat(first)).days
+    return (now - created_at).days
+
+
 def _path(data: Any, path: tuple[str, ...]) -> Any:
     for part in path:
         if not isinstance(data, dict):
@@ -124,7 +142,7 @@ def evaluate_badges(templates: Templates, codes: tuple[str, ...], traits: dict[s
         badge = templates.badges[code]
         try:
             hit = badge.rule.execute(context) is True
-        except Exception:
+        except Exception:  # a rule over data this customer lacks is simply not met
             hit = False
         if hit:
             out.append({"code": code, "label": badge.label[lang], "tone": badge.tone})
@@ -146,7 +164,8 @@ def render(
     now: datetime,
 ) -> dict[str, Any]:
     role = templates.roles[role_name]
-    customer = {"id": customer_id, "age_days": (now - created_at).days}
+    customer = {"id": customer_id,
+                "age_days": customer_age_days(traits, indicators, created_at, now)}
     kind_rank = {kind: i for i, kind in enumerate(role.records)}
     shown_records = sorted(
         (r for r in open_records if r["kind"] in kind_rank),

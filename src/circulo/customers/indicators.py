@@ -118,6 +118,8 @@ def fold_event(state: dict[str, Any], event: EventFacts, cfg: IndicatorConfig,
             state["nps_last_at"] = stamp
     if stamp >= state.get("last_event_at", ""):
         state["last_event_at"] = stamp
+    if stamp < state.get("first_event_at", "~"):
+        state["first_event_at"] = stamp
     prune(state, cfg, now)
 
 
@@ -180,6 +182,9 @@ def combine(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             out[stamp] = newer[stamp]
             for key in keys:
                 out[key] = newer.get(key)
+    firsts = [s["first_event_at"] for s in (a, b) if s.get("first_event_at")]
+    if firsts:
+        out["first_event_at"] = min(firsts)
     return {k: v for k, v in out.items() if v not in (None, {}, 0, 0.0) or k == "days"}
 
 
@@ -221,4 +226,5 @@ def view(state: dict[str, Any], cfg: IndicatorConfig, now: datetime) -> dict[str
         "last_contact_at": state.get("last_contact_at"),
         "last_contact_channel": state.get("last_contact_channel"),
         "last_contact_reason": state.get("last_contact_reason"),
+        "first_event_at": state.get("first_event_at"),
     }

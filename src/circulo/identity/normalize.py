@@ -78,6 +78,9 @@ def _is_junk(raw: str, junk: frozenset[str]) -> bool:
 def normalize_phone(raw: str, region: str) -> str:
     """E.164, or ``InvalidIdentifier``/``JunkIdentifier``. Cached: numbers repeat a lot."""
     digits = _DIGITS_RE.sub("", raw)
+    if not digits and any(ch.isalpha() for ch in raw):
+        # Words are not a placeholder number ("-", "000"): known words are in the junk list.
+        raise InvalidIdentifier("phone", "invalid_phone", f"'{raw}' is not a phone number")
     if not digits or len(set(digits)) == 1:
         raise JunkIdentifier(raw)
     text = raw.strip()

@@ -48,6 +48,9 @@ class Resolved:
     decisions: list[Decision]  # profile ids already followed through in-batch merges
     profiles: dict[str, ProfileState]  # every active profile the batch touches
     merges: list[MergeLogEntry]
+    # Per decision, the profile it chose before in-batch merges: the origin of the event's
+    # rows, so that undoing such a merge gives them back to that profile.
+    origins: list[str | None]
 
 
 def _final(pid: str, redirect: dict[str, str]) -> str:
@@ -107,7 +110,8 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
     flags: dict[tuple[str, str], int] = {}
     for item, d in zip(items, decisions, strict=True):
         for ident, count in d.shared:
-            flags[(ident.kind.value, ident.value)] = count + (1 if d.profile_id else 0)
+            # Plus this event's profile, if it takes the identifier (it may hold it already).
+            flags[(ident.kind.value, ident.value)] = count + (1 if ident in d.add else 0)
         if d.outcome != Outcome.MERGED or d.profile_id is None:
             continue
         survivor = profiles[_final(d.profile_id, redirect)]
@@ -122,14 +126,16 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
             redirect[absorbed.id] = survivor.id
 
     rows: list[dict[str, object]] = []
+    origins = [d.profile_id for d in decisions]
     for item, d in zip(items, decisions, strict=True):
         if d.profile_id is None:
             continue
-        final = _final(d.profile_id, redirect)
+        origin = d.profile_id
+        final = _final(origin, redirect)
         d.profile_id = final
         rows.extend(
             {"kind": i.kind.value, "value": i.value, "profile_id": final,
-             "origin_profile_id": final, "source": item.source, "created_at": now}
+             "origin_profile_id": origin, "source": item.source, "created_at": now}
             for i in d.add
         )
     for d in decisions:
@@ -140,7 +146,7 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
     if flags:
         repo.flag_shared(session, flags, now)
     active = {pid: p for pid, p in profiles.items() if p.status == "active"}
-    return Resolved(decisions, active, merges)
+    return Resolved(decisions, active, merges, origins)
 
 
 def _merge(session: Session, survivor: ProfileState, absorbed: ProfileState,
@@ -195,7 +201,10 @@ def undo_merge(session: Session, merge_id: str, policies: customers.Policies, no
         raise NotFound(f"merge '{merge_id}' does not exist", field="merge_id")
     if repo.undo_of(session, merge_id) is not None:
         raise Conflict(f"merge '{merge_id}' was already undone", field="merge_id")
-    root_id = customers.active_root(session, entry.survivor_id).id
+    try:
+        root_id = customers.active_root(session, entry.survivor_id).id
+    except NotFound as exc:
+        raise Conflict("the merged customers no longer exist (erased)", field="merge_id") from exc
     locked = customers.load_profiles(session, [root_id, entry.absorbed_id], for_update=True)
     absorbed = locked.get(entry.absorbed_id)
     if absorbed is None or absorbed.status != "merged" or absorbed.merged_into != entry.survivor_id:
@@ -221,6 +230,8 @@ def normalize_lookup(kind: str, value: str, settings: Settings) -> Identifier:
     """Normalise a single identifier given in a query (card lookup)."""
     try:
         if kind == "phone":
+            if value.strip().lower() in settings.all_junk_values:  # "anonymous": withheld
+                return Identifier(Kind.PHONE, "")
             return Identifier(Kind.PHONE, normalize_phone(value, settings.default_region))
         if kind == "email":
             return Identifier(Kind.EMAIL, normalize_email(value))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from circulo.config import Settings
 from circulo.customers import service as customers
 from circulo.customers.traits import CHANNELS, LANGUAGES
-from circulo.errors import PayloadTooLarge, ValidationFailed
+from circulo.errors import NotFound, PayloadTooLarge, ValidationFailed
 from circulo.identity import service as identity
 from circulo.identity.engine import Outcome
 from circulo.identity.normalize import (
@@ -176,7 +176,7 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
         if explicit:
             try:
                 p.anchor = customers.active_root(session, explicit[0]).id
-            except Exception:
+            except NotFound:
                 errors.append(_error(p.index, "identifiers.customer_id", "unknown_customer",
                                      f"customer '{explicit[0]}' does not exist"))
                 continue
@@ -190,8 +190,14 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
     )
     _store(session, accepted, resolved, policies, now, results)
 
+    accepted_ids = {p.event_id for p in accepted}
     for p, original in duplicates:
         if isinstance(original, Prepared):
+            if original.event_id not in accepted_ids:
+                # Its first copy in this batch was refused (unknown customer): so is this one.
+                errors.extend([{**e, "index": p.index} for e in errors
+                               if e["index"] == original.index])
+                continue
             event_id = original.event_id
             customer_id = next((r["customer_id"] for r in results
                                 if r["event_id"] == original.event_id), None)
@@ -215,7 +221,7 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
            policies: customers.Policies, now: datetime, results: list[dict[str, Any]]) -> None:
     rows: list[dict[str, Any]] = []
     record_work: list[customers.RecordWork] = []
-    for p, decision in zip(accepted, resolved.decisions, strict=True):
+    for p, decision, origin in zip(accepted, resolved.decisions, resolved.origins, strict=True):
         ev = p.event
         extra: dict[str, Any] = {}
         if ev.consent:
@@ -227,10 +233,10 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
         rows.append({
             "id": p.event_id, "type": ev.type, "source": ev.source, "client_id": ev.id,
             "channel": ev.channel, "occurred_at": p.occurred_at, "received_at": now,
-            "profile_id": decision.profile_id, "origin_profile_id": decision.profile_id,
+            "profile_id": decision.profile_id, "origin_profile_id": origin,
             "resolution": decision.outcome.value,
             "identifiers": _group(p.identifiers),
-            "traits": ev.traits or None, "properties": ev.properties or None,
+            "traits": _stored_traits(ev.traits), "properties": ev.properties or None,
             "extra": extra or None,
             "candidates": decision.candidates or None,
         })
@@ -255,10 +261,18 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
         spec = customers.record_spec(incoming)
         if spec is not None:
             record_work.append(customers.RecordWork(
-                decision.profile_id, decision.profile_id, ev.source, p.occurred_at, spec))
+                decision.profile_id, origin or decision.profile_id, ev.source, p.occurred_at,
+                spec))
     customers.insert_events(session, rows)
     customers.upsert_records(session, record_work, resolved.profiles, now)
     customers.save(session, resolved.profiles.values())
+
+
+def _stored_traits(traits: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The event's traits as kept in the log: never the PIN (the profile keeps its hash)."""
+    if not traits or "pin" not in traits:
+        return traits or None
+    return {k: v for k, v in traits.items() if k != "pin"} or None
 
 
 def _group(identifiers: list[Identifier]) -> dict[str, Any]:
