@@ -10,6 +10,14 @@ from circulo.api_deps import ORJSONResponse, get_ctx, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.customers import card_service, privacy, views
+from circulo.customers.schemas import (
+    CardLookupOut,
+    CustomerOut,
+    ErasureOut,
+    ExportOut,
+    RecordsOut,
+    TimelineOut,
+)
 from circulo.i18n import pick_language
 
 router = APIRouter(prefix="/v1", tags=["customers"])
@@ -25,6 +33,8 @@ router = APIRouter(prefix="/v1", tags=["customers"])
         "weak hint that can only narrow an ambiguous match. Labels follow `Accept-Language` "
         "(es, en)."
     ),
+    response_model=None,
+    responses={200: {"model": CardLookupOut, "description": "The match and the card"}},
 )
 def get_card(
     phone: str | None = Query(default=None, max_length=64),
@@ -50,14 +60,16 @@ def get_card(
         ))
 
 
-@router.get("/customers/{customer_id}", summary="A customer's profile")
+@router.get("/customers/{customer_id}", summary="A customer's profile",
+            response_model=CustomerOut)
 def get_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
                  _: Principal = Depends(require("read"))) -> dict[str, Any]:
     with ctx.db.unit_of_work(write=False) as session:
         return views.profile_view(session, customer_id, ctx.policies, ctx.clock.now())
 
 
-@router.get("/customers/{customer_id}/timeline", summary="Events, newest first, paginated")
+@router.get("/customers/{customer_id}/timeline", summary="Events, newest first, paginated",
+            response_model=TimelineOut)
 def get_timeline(
     customer_id: str,
     limit: int = Query(default=50, ge=1, le=500),
@@ -69,7 +81,8 @@ def get_timeline(
         return views.timeline_page(session, customer_id, limit=limit, cursor=cursor)
 
 
-@router.get("/customers/{customer_id}/records", summary="Orders, tickets, disputes...")
+@router.get("/customers/{customer_id}/records", summary="Orders, tickets, disputes...",
+            response_model=RecordsOut)
 def get_records(
     customer_id: str,
     kind: str | None = Query(default=None),
@@ -83,7 +96,8 @@ def get_records(
 
 
 @router.get("/customers/{customer_id}/export",
-            summary="Everything held about a person (right of access)")
+            summary="Everything held about a person (right of access)",
+            response_model=ExportOut)
 def export_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
                     _: Principal = Depends(require("admin"))) -> dict[str, Any]:
     with ctx.db.unit_of_work(write=False) as session:
@@ -91,7 +105,8 @@ def export_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
 
 
 @router.delete("/customers/{customer_id}",
-               summary="Erase a person's personal data (right to erasure)")
+               summary="Erase a person's personal data (right to erasure)",
+               response_model=ErasureOut)
 def erase_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
                    _: Principal = Depends(require("admin"))) -> dict[str, Any]:
     with ctx.db.unit_of_work() as session:

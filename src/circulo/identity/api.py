@@ -5,21 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
 
 from circulo.api_deps import get_ctx, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.identity import service
 from circulo.identity.models import MergeLogEntry
+from circulo.identity.schemas import MergeIn, MergeOut, MergesOut, SharedOut
 
 router = APIRouter(prefix="/v1", tags=["identity"])
-
-
-class MergeIn(BaseModel):
-    survivor_id: str = Field(max_length=32)
-    absorbed_id: str = Field(max_length=32)
-    reason: str = Field(default="", max_length=500)
 
 
 def _view(entry: MergeLogEntry, undone: bool | None = None) -> dict[str, Any]:
@@ -34,7 +28,7 @@ def _view(entry: MergeLogEntry, undone: bool | None = None) -> dict[str, Any]:
     return body
 
 
-@router.get("/merges", summary="The merge log, newest first")
+@router.get("/merges", summary="The merge log, newest first", response_model=MergesOut)
 def list_merges(customer_id: str | None = Query(default=None),
                 limit: int = Query(default=100, ge=1, le=1000),
                 ctx: AppContext = Depends(get_ctx),
@@ -45,7 +39,8 @@ def list_merges(customer_id: str | None = Query(default=None),
                                  else None) for e in entries]}
 
 
-@router.post("/merges", status_code=201, summary="Merge two customers by hand")
+@router.post("/merges", status_code=201, summary="Merge two customers by hand",
+             response_model=MergeOut)
 def merge(body: MergeIn, ctx: AppContext = Depends(get_ctx),
           principal: Principal = Depends(require("admin"))) -> dict[str, Any]:
     with ctx.db.unit_of_work() as session:
@@ -54,7 +49,8 @@ def merge(body: MergeIn, ctx: AppContext = Depends(get_ctx),
         return _view(entry)
 
 
-@router.post("/merges/{merge_id}/undo", summary="Undo a merge: both customers come back")
+@router.post("/merges/{merge_id}/undo", summary="Undo a merge: both customers come back",
+             response_model=MergeOut)
 def undo(merge_id: str, ctx: AppContext = Depends(get_ctx),
          principal: Principal = Depends(require("admin"))) -> dict[str, Any]:
     with ctx.db.unit_of_work() as session:
@@ -64,7 +60,8 @@ def undo(merge_id: str, ctx: AppContext = Depends(get_ctx),
 
 
 @router.get("/identifiers/shared",
-            summary="Identifiers shared by more customers than the merge limit")
+            summary="Identifiers shared by more customers than the merge limit",
+            response_model=SharedOut)
 def shared(limit: int = Query(default=100, ge=1, le=1000), ctx: AppContext = Depends(get_ctx),
            _: Principal = Depends(require("read"))) -> dict[str, Any]:
     with ctx.db.unit_of_work(write=False) as session:

@@ -1,0 +1,161 @@
+"""API shapes of the customer domain, for the OpenAPI document (and validation of views)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class BadgeOut(BaseModel):
+    code: str = Field(description="Stable code: vip, at_risk, open_dispute, new_caller...")
+    label: str = Field(description="In the requested language")
+    tone: str = Field(description="gold, red, orange, blue, grey: a hint for the UI")
+
+
+class FieldOut(BaseModel):
+    key: str
+    label: str
+    value: Any
+
+
+class RecordOut(BaseModel):
+    kind: str
+    kind_label: str
+    key: str
+    status: str
+    status_label: str
+    title: str | None
+    amount: float | None
+    currency: str | None
+    since: str
+    updated_at: str
+
+
+class HistoryOut(BaseModel):
+    at: str
+    type: str
+    label: str
+    channel: str | None
+    channel_label: str | None
+    reason: str | None
+
+
+class CardOut(BaseModel):
+    customer_id: str | None
+    role: str | None = None
+    role_title: str | None = None
+    language: Literal["es", "en"]
+    name: str | None
+    greeting: str | None = None
+    hint: str | None = Field(default=None, description="Advice for the agent (new caller)")
+    badges: list[BadgeOut]
+    fields: list[FieldOut]
+    indicators: list[FieldOut]
+    open_records: list[RecordOut] = Field(description="Open business records, before history")
+    history: list[HistoryOut] = Field(description="Last contacts, newest first")
+    links: dict[str, str] = Field(description="Screen-pop URLs, e.g. {'crm': 'https://...'}")
+
+
+class CandidateOut(BaseModel):
+    customer_id: str
+    name: str | None
+    city: str | None
+    postal_code: str | None
+    last_contact_at: str | None
+    badges: list[BadgeOut]
+
+
+class CardLookupOut(BaseModel):
+    match: Literal["unique", "ambiguous", "none"]
+    card: CardOut | None = Field(description="Null when ambiguous: the agent asks who it is")
+    candidates: list[CandidateOut]
+    hint: str | None = None
+    narrowed_by: str | None = Field(default=None, description="'postal_code' if the hint decided")
+    pin_verified: bool | None = Field(default=None, description="When a pin was given")
+
+
+class IdentifierOut(BaseModel):
+    kind: str
+    value: str
+    source: str
+    since: str
+
+
+class CustomerOut(BaseModel):
+    id: str
+    requested_id: str | None = Field(description="The id asked for, when it was merged into id")
+    name: str | None
+    traits: dict[str, Any]
+    provenance: dict[str, Any] = Field(description="Per trait: source and time of its value")
+    consent: dict[str, Any] = Field(description="channel -> purpose -> {granted, at, source}")
+    has_pin: bool
+    indicators: dict[str, Any]
+    identifiers: list[IdentifierOut]
+    created_at: str
+    updated_at: str
+
+
+class EventOut(BaseModel):
+    id: str
+    type: str
+    source: str
+    client_id: str | None
+    channel: str | None
+    occurred_at: str
+    received_at: str
+    resolution: str
+    identifiers: dict[str, Any]
+    traits: dict[str, Any] | None
+    properties: dict[str, Any] | None
+    consent: list[dict[str, Any]] | None
+    record: dict[str, Any] | None
+
+
+class TimelineOut(BaseModel):
+    customer_id: str
+    events: list[EventOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at end")
+
+
+class RecordFullOut(BaseModel):
+    kind: str
+    source: str
+    key: str
+    status: str
+    open: bool
+    title: str | None
+    amount: float | None
+    currency: str | None
+    data: dict[str, Any]
+    opened_at: str
+    updated_at: str
+    closed_at: str | None
+
+
+class RecordsOut(BaseModel):
+    customer_id: str
+    records: list[RecordFullOut]
+
+
+class MergeRefOut(BaseModel):
+    id: str
+    action: str
+    survivor_id: str
+    absorbed_id: str
+    reason: str
+    at: str
+
+
+class ExportOut(CustomerOut):
+    exported_at: str
+    records: list[RecordFullOut]
+    events: list[EventOut]
+    merges: list[MergeRefOut]
+
+
+class ErasureOut(BaseModel):
+    customer_id: str
+    erased_profiles: int
+    removed: dict[str, int] = Field(description="Rows removed per kind of data")
+    erased_at: str
