@@ -16,6 +16,7 @@ from circulo.errors import install_error_handlers
 from circulo.identity.api import router as identity_router
 from circulo.ingest.api import EXTRA_MODELS
 from circulo.ingest.api import router as ingest_router
+from circulo.runtime import tune_gc
 
 DESCRIPTION = """
 Círculo gives a contact center a real-time, unified knowledge of each customer.
@@ -28,6 +29,7 @@ scope named in its description: `ingest`, `read` or `admin`. Errors are RFC 9457
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                ctx: AppContext | None = None) -> FastAPI:
+    tune_gc()
     settings = settings or get_settings()
     ctx = ctx or AppContext.build(settings, clock)
     app = FastAPI(title="Círculo", version=__version__, description=DESCRIPTION,

@@ -23,7 +23,9 @@ console = Console()
 def _context(settings: Settings | None = None):  # type: ignore[no-untyped-def]
     from circulo.context import AppContext
     from circulo.migrate import upgrade
+    from circulo.runtime import tune_gc
 
+    tune_gc()
     ctx = AppContext.build(settings or get_settings())
     upgrade(ctx.db.engine)
     return ctx

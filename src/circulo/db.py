@@ -115,3 +115,67 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# --- bulk writes on the hot path ------------------------------------------------------------
+# SQLAlchemy processes every parameter of every row of an executemany (type processors,
+# bind names): about 40 ms of a 1,000-event batch. For the three tables the ingest path
+# writes in bulk, rows are converted here once per column kind and handed to the driver.
+
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite storage format
+
+
+def _converter(column_type: Any, dialect: str) -> Any:
+    if isinstance(column_type, UTCDateTime):
+        if dialect == "sqlite":
+            return lambda v: None if v is None else v.astimezone(UTC).strftime(_SQLITE_DATETIME)
+        return lambda v: None if v is None else v.astimezone(UTC)
+    if isinstance(column_type, JSON):
+        return lambda v: None if v is None else orjson.dumps(v).decode()
+    return None
+
+
+def _placeholder(column_type: Any, dialect: str) -> str:
+    if dialect == "sqlite":
+        return "?"
+    return "%s::jsonb" if isinstance(column_type, JSON) else "%s"
+
+
+def _plan(table: Any, columns: list[str], dialect: str) -> tuple[list[Any], list[str]]:
+    types = [table.c[name].type for name in columns]
+    return ([_converter(t, dialect) for t in types], [_placeholder(t, dialect) for t in types])
+
+
+def _convert(rows: list[dict[str, Any]], columns: list[str], converters: list[Any]
+             ) -> list[tuple[Any, ...]]:
+    pairs = list(zip(columns, converters, strict=True))
+    return [tuple(conv(row[name]) if conv else row[name] for name, conv in pairs)
+            for row in rows]
+
+
+def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows with one driver-level executemany. Every row has the same keys."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect.name
+    columns = list(rows[0])
+    converters, marks = _plan(table, columns, dialect)
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - our own names
+           f"VALUES ({', '.join(marks)})")
+    connection.exec_driver_sql(sql, _convert(rows, columns, converters))
+
+
+def bulk_update(session: Session, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
+    """UPDATE many rows by ``key`` with one executemany. Every row has the same keys."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect.name
+    columns = [name for name in rows[0] if name != key]
+    converters, marks = _plan(table, [*columns, key], dialect)
+    assignments = ", ".join(f"{name} = {mark}" for name, mark in zip(columns, marks, strict=False))
+    sql = f"UPDATE {table.name} SET {assignments} WHERE {key} = {marks[-1]}"  # noqa: S608
+    connection.exec_driver_sql(
+        sql, _convert(rows, [*columns, key], converters)
+    )

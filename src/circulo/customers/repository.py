@@ -11,16 +11,12 @@ from sqlalchemy.orm import Session
 
 from circulo.customers.models import Event, Profile, Record
 from circulo.customers.state import ProfileState
+from circulo.db import bulk_insert, bulk_update
 
 PROFILES = cast(Table, Profile.__table__)
 EVENTS = cast(Table, Event.__table__)
 RECORDS = cast(Table, Record.__table__)
 _STATE_COLUMNS = [c for c in PROFILES.c if c.name in ProfileState.COLUMNS]
-_UPDATE_PROFILE = (
-    update(PROFILES)
-    .where(PROFILES.c.id == bindparam("b_id"))
-    .values({name: bindparam(f"b_{name}") for name in ProfileState.COLUMNS if name != "id"})
-)
 
 CHUNK = 500
 
@@ -83,12 +79,10 @@ def save_profiles(session: Session, states: Iterable[ProfileState]) -> None:
             new.append(state.as_row())
             state.is_new = state.dirty = False
         elif state.dirty:
-            changed.append({f"b_{k}": v for k, v in state.as_row().items()})
+            changed.append(state.as_row())
             state.dirty = False
-    if new:
-        session.execute(insert(PROFILES), new)
-    if changed:
-        session.execute(_UPDATE_PROFILE, changed)
+    bulk_insert(session, PROFILES, new)
+    bulk_update(session, PROFILES, "id", changed)
 
 
 def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
@@ -127,8 +121,7 @@ def existing_client_ids(session: Session, pairs: Sequence[tuple[str, str]]
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(EVENTS), rows)
+    bulk_insert(session, EVENTS, rows)
 
 
 def timeline(session: Session, profile_id: str, *, limit: int,

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, delete, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
+from circulo.db import bulk_insert
 from circulo.identity.models import IdentifierRow, MergeLogEntry, SharedIdentifierFlag
 
 CHUNK = 500
@@ -90,8 +91,7 @@ def identifiers_of(session: Session, profile_id: str) -> list[IdentifierRow]:
 
 
 def insert_identifiers(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(IDENTIFIERS), rows)
+    bulk_insert(session, IDENTIFIERS, rows)
 
 
 def move_identifiers(session: Session, from_profile: str, to_profile: str) -> None:
