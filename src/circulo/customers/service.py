@@ -150,10 +150,6 @@ class RecordWork:
     spec: RecordSpec
 
 
-def record_spec(event: Incoming) -> RecordSpec | None:
-    return spec_from_event(event.type, event.properties, event.record)
-
-
 def spec_for(event_type: str, properties: dict[str, Any] | None,
              record: dict[str, Any] | None) -> RecordSpec | None:
     return spec_from_event(event_type, properties or {}, record)

@@ -96,10 +96,10 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
     redirect: dict[str, str] = {}
     for pid, profile in list(profiles.items()):
         if profile.status != "active":
-            # A concurrent writer merged it after we read the holders: follow it.
-            root = customers.active_root(session, pid)
-            profiles[root.id] = root
-            redirect[pid] = root.id
+            # A concurrent writer merged it after we read the holders: follow it (locked).
+            root_id = customers.active_root(session, pid).id
+            profiles.update(customers.load_profiles(session, [root_id], for_update=True))
+            redirect[pid] = root_id
     for d in decisions:
         if d.outcome == Outcome.CREATED and d.profile_id:
             profiles[d.profile_id] = customers.new_profile(d.profile_id, now)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from circulo.config import Settings
 from circulo.customers import service as customers
+from circulo.customers.records import RecordSpec
 from circulo.customers.traits import CHANNELS, LANGUAGES
 from circulo.errors import NotFound, PayloadTooLarge, ValidationFailed
 from circulo.identity import service as identity
@@ -37,6 +38,8 @@ class Prepared:
     occurred_at: datetime
     identifiers: list[Identifier]
     warnings: list[str]
+    record: dict[str, Any] | None  # the explicit record, as stored with the event
+    record_spec: RecordSpec | None  # the record upsert this event causes, if any
     event_id: str = ""
     anchor: str | None = None
 
@@ -131,8 +134,11 @@ def prepare(items: list[Any], settings: Settings, now: datetime
         except InvalidIdentifier as exc:
             errors.append(_error(index, exc.field, exc.code, exc.detail))
             continue
-        prepared.append(Prepared(index, event, occurred, normalized.identifiers,
-                                 normalized.warnings))
+        record = event.record.model_dump(exclude_none=True) if event.record else None
+        prepared.append(Prepared(
+            index, event, occurred, normalized.identifiers, normalized.warnings, record,
+            customers.spec_for(event.type, event.properties, record),
+        ))
     return prepared, errors
 
 
@@ -144,11 +150,8 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
 
     lock_keys = [i.key for p in prepared for i in p.identifiers]
     lock_keys += [f"event:{p.event.source}:{p.event.id}" for p in prepared if p.event.id]
-    for p in prepared:
-        spec = customers.spec_for(p.event.type, p.event.properties,
-                                  p.event.record.model_dump() if p.event.record else None)
-        if spec is not None:
-            lock_keys.append(f"record:{spec.kind}:{p.event.source}:{spec.key}")
+    lock_keys += [f"record:{p.record_spec.kind}:{p.event.source}:{p.record_spec.key}"
+                  for p in prepared if p.record_spec]
     identity.lock(session, lock_keys)
 
     # Idempotency: (source, id) already stored, or repeated within this batch.
@@ -190,17 +193,16 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
     )
     _store(session, accepted, resolved, policies, now, results)
 
-    accepted_ids = {p.event_id for p in accepted}
+    customer_of = {r["event_id"]: r["customer_id"] for r in results}
     for p, original in duplicates:
         if isinstance(original, Prepared):
-            if original.event_id not in accepted_ids:
+            if original.event_id not in customer_of:
                 # Its first copy in this batch was refused (unknown customer): so is this one.
                 errors.extend([{**e, "index": p.index} for e in errors
                                if e["index"] == original.index])
                 continue
             event_id = original.event_id
-            customer_id = next((r["customer_id"] for r in results
-                                if r["event_id"] == original.event_id), None)
+            customer_id = customer_of[original.event_id]
             resolution = "duplicate"
         else:
             event_id, customer_id, resolution = stored[original]
@@ -226,8 +228,8 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
         extra: dict[str, Any] = {}
         if ev.consent:
             extra["consent"] = [c.model_dump() for c in ev.consent]
-        if ev.record:
-            extra["record"] = ev.record.model_dump(exclude_none=True)
+        if p.record:
+            extra["record"] = p.record
         if p.warnings:
             extra["warnings"] = p.warnings
         rows.append({
@@ -258,11 +260,10 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
             record=extra.get("record"),
         )
         customers.apply_event(resolved.profiles[decision.profile_id], incoming, policies, now)
-        spec = customers.record_spec(incoming)
-        if spec is not None:
+        if p.record_spec is not None:
             record_work.append(customers.RecordWork(
                 decision.profile_id, origin or decision.profile_id, ev.source, p.occurred_at,
-                spec))
+                p.record_spec))
     customers.insert_events(session, rows)
     customers.upsert_records(session, record_work, resolved.profiles, now)
     customers.save(session, resolved.profiles.values())
