@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,46 @@ class Api:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def only_customer(result: dict[str, Any]) -> str:
+    """The one customer every event of an ingest result went to."""
+    ids = {r["customer_id"] for r in result["results"]}
+    assert len(ids) == 1 and None not in ids, result
+    return str(ids.pop())
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    """An RFC 9457 answer with this status and stable code, and the fields it must have."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert body["type"].endswith(code)
+    assert body["title"] and body["detail"]
+    return body
+
+
+@contextmanager
+def custom_api(database: Database, clock: FixedClock, **overrides: Any) -> Iterator[Api]:
+    """An app with some settings changed, on the test database (emptied afterwards)."""
+    settings = Settings(database_url=database.url, **overrides)
+    context = AppContext.build(settings, clock, db=database)
+    try:
+        with TestClient(create_app(settings, ctx=context)) as client:
+            yield Api(client, make_key(context, ["admin"]))
+    finally:
+        wipe(database)
 
 
 def make_key(ctx: AppContext, scopes: list[str], name: str = "test") -> str:

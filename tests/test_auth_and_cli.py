@@ -18,18 +18,8 @@ from circulo.clock import FixedClock
 from circulo.config import Settings, get_settings
 from circulo.context import AppContext
 from circulo.errors import NotFound, ValidationFailed
-from tests.conftest import NOW, Api, make_key
+from tests.conftest import NOW, Api, assert_problem, make_key
 from tests.factories import customer, event
-
-PROBLEM = "application/problem+json"
-
-
-def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    return body
 
 
 def _bearer(key: str) -> dict[str, str]:
@@ -47,7 +37,7 @@ def _bearer(key: str) -> dict[str, str]:
 def test_a_missing_key_is_401(api: Api, method: str, url: str) -> None:
     kwargs: dict[str, Any] = {"json": event(at=NOW)} if method == "post" else {}
     response = getattr(api.client, method)(url, **kwargs)
-    _problem(response, 401, "unauthorized")
+    assert_problem(response, 401, "unauthorized")
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -55,7 +45,7 @@ def test_a_missing_key_is_401(api: Api, method: str, url: str) -> None:
 def test_an_unknown_key_is_401(api: Api, secret: str) -> None:
     response = api.client.get("/v1/cards", params={"phone": "600123456"},
                               headers=_bearer(secret))
-    _problem(response, 401, "unauthorized")
+    assert_problem(response, 401, "unauthorized")
 
 
 def test_a_tampered_key_is_401(api: Api, ctx: AppContext) -> None:
@@ -63,7 +53,7 @@ def test_a_tampered_key_is_401(api: Api, ctx: AppContext) -> None:
     tampered = key[:-1] + ("A" if key[-1] != "A" else "B")
     response = api.client.get("/v1/cards", params={"phone": "600123456"},
                               headers=_bearer(tampered))
-    _problem(response, 401, "unauthorized")
+    assert_problem(response, 401, "unauthorized")
 
 
 def test_the_key_may_come_in_x_api_key(api: Api, ctx: AppContext) -> None:
@@ -83,7 +73,7 @@ def test_a_revoked_key_is_401(api: Api, ctx: AppContext) -> None:
         assert revoked.revoked_at is not None
     ctx.forget_keys()
     response = api.client.get("/v1/cards", params=query, headers=_bearer(key))
-    body = _problem(response, 401, "unauthorized")
+    body = assert_problem(response, 401, "unauthorized")
     assert "revoked" in body["detail"]
     # Other keys keep working.
     assert api.get("/v1/cards", params=query).status_code == 200
@@ -104,20 +94,20 @@ def test_scopes_are_checked(api: Api, ctx: AppContext) -> None:
     assert response.status_code == 200, response.text
     customer_id = response.json()["results"][0]["customer_id"]
 
-    body = _problem(client.get("/v1/cards", params={"phone": "600123456"}, headers=ingest),
+    body = assert_problem(client.get("/v1/cards", params={"phone": "600123456"}, headers=ingest),
                     403, "forbidden")
     assert body["scope"] == "read"
-    _problem(client.get(f"/v1/customers/{customer_id}", headers=ingest), 403, "forbidden")
+    assert_problem(client.get(f"/v1/customers/{customer_id}", headers=ingest), 403, "forbidden")
 
     assert client.get("/v1/cards", params={"phone": "600123456"},
                       headers=read).status_code == 200
-    body = _problem(client.post("/v1/events", json=event(at=NOW), headers=read), 403,
+    body = assert_problem(client.post("/v1/events", json=event(at=NOW), headers=read), 403,
                     "forbidden")
     assert body["scope"] == "ingest"
-    body = _problem(client.get(f"/v1/customers/{customer_id}/export", headers=read), 403,
+    body = assert_problem(client.get(f"/v1/customers/{customer_id}/export", headers=read), 403,
                     "forbidden")
     assert body["scope"] == "admin"
-    _problem(client.delete(f"/v1/customers/{customer_id}", headers=read), 403, "forbidden")
+    assert_problem(client.delete(f"/v1/customers/{customer_id}", headers=read), 403, "forbidden")
 
 
 def test_unknown_scopes_are_refused(ctx: AppContext) -> None:

@@ -9,12 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 
-from circulo.app import create_app
 from circulo.clock import FixedClock
-from circulo.config import Settings
-from circulo.context import AppContext
 from circulo.customers.cards import (
     DEFAULT_TEMPLATES,
     TemplateError,
@@ -22,11 +18,8 @@ from circulo.customers.cards import (
     load_templates,
 )
 from circulo.db import Database
-from tests.conftest import NOW, Api, make_key, wipe
+from tests.conftest import NOW, Api, assert_problem, custom_api
 from tests.factories import customer, event
-
-PROBLEM = "application/problem+json"
-
 
 # --- loading templates -------------------------------------------------------------------------
 
@@ -126,7 +119,7 @@ def test_a_rule_that_fails_to_evaluate_counts_as_false() -> None:
 
 
 @pytest.fixture
-def custom_api(database: Database, clock: FixedClock, tmp_path: Path) -> Iterator[Api]:
+def templated_api(database: Database, clock: FixedClock, tmp_path: Path) -> Iterator[Api]:
     data = _shipped()
     data["badges"]["gold"] = {"label": {"es": "Oro", "en": "Gold"}, "tone": "gold",
                               "when": 'traits.tier == "gold"'}
@@ -135,20 +128,16 @@ def custom_api(database: Database, clock: FixedClock, tmp_path: Path) -> Iterato
         "indicators": ["contacts_30d"], "badges": ["gold"], "records": ["subscription"],
         "history": 1,
     }
-    settings = Settings(database_url=database.url, card_templates=_write(tmp_path, data))
-    ctx = AppContext.build(settings, clock, db=database)
-    try:
-        with TestClient(create_app(settings, ctx=ctx)) as client:
-            yield Api(client, make_key(ctx, ["admin"]))
-    finally:
-        wipe(database)
+    with custom_api(database, clock, card_templates=_write(tmp_path, data)) as api:
+        yield api
 
 
-def test_the_app_uses_the_configured_templates(custom_api: Api) -> None:
-    custom_api.send(customer("CRM-1", phone="600123456", tier="gold"),
+def test_the_app_uses_the_configured_templates(templated_api: Api) -> None:
+    custom = templated_api
+    custom.send(customer("CRM-1", phone="600123456", tier="gold"),
                     event(at=NOW, ago=timedelta(hours=2), identifiers={"phone": "600123456"}),
                     event(at=NOW, ago=timedelta(hours=1), identifiers={"phone": "600123456"}))
-    card = custom_api.card(lang="en", phone="600123456", role="retention")["card"]
+    card = custom.card(lang="en", phone="600123456", role="retention")["card"]
     assert card["role_title"] == "Retention"
     assert card["badges"] == [{"code": "gold", "label": "Gold", "tone": "gold"}]
     assert [f["key"] for f in card["fields"]] == ["tier"]
@@ -219,18 +208,10 @@ def test_sales_sees_orders_and_the_professional_badge(api: Api) -> None:
     assert ltv["value"] == pytest.approx(30.0)
 
 
-def _problem(response: Any) -> dict[str, Any]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["code"] == "validation_failed"
-    assert body["status"] == 422
-    return body
-
-
 def test_an_unknown_role_is_a_422_problem(api: Api) -> None:
     _debtor(api)
-    body = _problem(api.get("/v1/cards", params={"phone": "600777888", "role": "astrologer"}))
+    response = api.get("/v1/cards", params={"phone": "600777888", "role": "astrologer"})
+    body = assert_problem(response, 422, "validation_failed")
     [error] = body["errors"]
     assert error["field"] == "role"
     assert error["code"] == "unknown_role"
@@ -246,13 +227,13 @@ def test_an_unknown_role_is_a_422_problem(api: Api) -> None:
     {"phone": "600777888", "customer_id": "abc"},
 ])
 def test_exactly_one_identifier_is_needed(api: Api, params: dict[str, str]) -> None:
-    body = _problem(api.get("/v1/cards", params=params))
+    body = assert_problem(api.get("/v1/cards", params=params), 422, "validation_failed")
     assert body["errors"][0]["field"] == "query"
     assert body["errors"][0]["code"] == "one_identifier"
 
 
 def test_an_invalid_phone_in_the_query_is_a_422_problem(api: Api) -> None:
-    body = _problem(api.get("/v1/cards", params={"phone": "12"}))
+    body = assert_problem(api.get("/v1/cards", params={"phone": "12"}), 422, "validation_failed")
     assert body["errors"][0]["field"] == "phone"
 
 

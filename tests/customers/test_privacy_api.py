@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from circulo.context import AppContext
 from circulo.db import Base
-from tests.conftest import NOW, Api, make_key
+from tests.conftest import NOW, Api, assert_problem, make_key, ok, only_customer
 from tests.factories import event
 
-PROBLEM = "application/problem+json"
 PERSONAL_TABLES = ("identifiers", "events", "records", "profiles")
 
 # Distinctive values, so that finding them anywhere in a row means this person's data.
@@ -24,24 +22,10 @@ RUTH = {"phone": "+34677889900", "email": "ruth.quintanilla@example.es",
 LEO = {"phone": "+34655443322", "email": "leo.barrenechea@example.es", "name": "Barrenechea"}
 
 
-def _ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
-def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    return body
 
 
-def _only_customer(result: dict[str, Any]) -> str:
-    ids = {r["customer_id"] for r in result["results"]}
-    assert len(ids) == 1 and None not in ids, result
-    return str(ids.pop())
 
 
 def _send_ruth(api: Api) -> tuple[str, set[str]]:
@@ -61,11 +45,11 @@ def _send_ruth(api: Api) -> tuple[str, set[str]]:
               identifiers={"phone": "+34 677 889 900"},
               properties={"reason": f"llama {RUTH['name']} por su pedido"}),
     )
-    return _only_customer(result), {r["event_id"] for r in result["results"]}
+    return only_customer(result), {r["event_id"] for r in result["results"]}
 
 
 def _send_leo(api: Api) -> str:
-    return _only_customer(api.send(
+    return only_customer(api.send(
         event("customer.updated", source="crm", at=NOW, ago=timedelta(days=3),
               identifiers={"phone": "655 44 33 22", "email": LEO["email"]},
               traits={"first_name": "Leo", "last_name": LEO["name"]}),
@@ -97,7 +81,7 @@ def _tables_holding(ctx: AppContext, needles: list[str]) -> set[str]:
 def test_export_holds_everything_about_the_person(api: Api) -> None:
     ruth, event_ids = _send_ruth(api)
     _send_leo(api)
-    body = _ok(api.get(f"/v1/customers/{ruth}/export"))
+    body = ok(api.get(f"/v1/customers/{ruth}/export"))
     assert body["id"] == ruth
     assert body["exported_at"] == NOW.isoformat()
     assert body["name"] == f"Ruth {RUTH['name']}"
@@ -121,13 +105,13 @@ def test_export_of_a_merged_customer_holds_both_profiles_and_the_merge(api: Api)
     ruth, ruth_events = _send_ruth(api)
     web = api.send(event("page.viewed", source="web", identifiers={"email": "ruth.q@example.com"},
                          properties={"page": "/ofertas"}))
-    alias = _only_customer(web)
+    alias = only_customer(web)
     link = api.send(event("chat.completed", source="web", channel="chat",
                           identifiers={"email": ["ruth.q@example.com", RUTH["email"]]}))
     assert link["results"][0]["resolution"] == "merged"
     survivor = link["results"][0]["customer_id"]
     absorbed = alias if survivor == ruth else ruth
-    body = _ok(api.get(f"/v1/customers/{absorbed}/export"))
+    body = ok(api.get(f"/v1/customers/{absorbed}/export"))
     assert body["id"] == survivor
     assert {e["id"] for e in body["events"]} == (
         ruth_events | {web["results"][0]["event_id"], link["results"][0]["event_id"]})
@@ -138,7 +122,7 @@ def test_export_of_a_merged_customer_holds_both_profiles_and_the_merge(api: Api)
 
 
 def test_export_of_an_unknown_customer_is_not_found(api: Api) -> None:
-    _problem(api.get("/v1/customers/nobody/export"), 404, "not_found")
+    assert_problem(api.get("/v1/customers/nobody/export"), 404, "not_found")
 
 
 # --- erasure --------------------------------------------------------------------------------
@@ -150,7 +134,7 @@ def test_erasure_removes_the_persons_data_from_every_table(api: Api, ctx: AppCon
     # The check can see the data before it is erased.
     assert _tables_holding(ctx, needles) == set(PERSONAL_TABLES)
 
-    body = _ok(api.delete(f"/v1/customers/{ruth}"))
+    body = ok(api.delete(f"/v1/customers/{ruth}"))
     assert body["customer_id"] == ruth
     assert body["erased_profiles"] == 1
     assert body["removed"]["identifiers"] >= 3
@@ -169,12 +153,12 @@ def test_erasure_removes_the_persons_data_from_every_table(api: Api, ctx: AppCon
     # Somebody else's data is untouched.
     assert _tables_holding(ctx, [LEO["email"]]) == {"identifiers", "events"}
     assert api.card(email=LEO["email"])["card"]["customer_id"] == leo
-    assert _ok(api.get(f"/v1/customers/{leo}/records"))["records"][0]["key"] == "L-1"
+    assert ok(api.get(f"/v1/customers/{leo}/records"))["records"][0]["key"] == "L-1"
 
 
 def test_after_erasure_the_person_is_unknown(api: Api) -> None:
     ruth, _ = _send_ruth(api)
-    _ok(api.delete(f"/v1/customers/{ruth}"))
+    ok(api.delete(f"/v1/customers/{ruth}"))
     for query in ({"phone": "677889900"}, {"email": RUTH["email"]},
                   {"account": RUTH["account"]}):
         body = api.card(**query)
@@ -182,12 +166,12 @@ def test_after_erasure_the_person_is_unknown(api: Api) -> None:
         assert body["candidates"] == []
     for url in (f"/v1/customers/{ruth}", f"/v1/customers/{ruth}/timeline",
                 f"/v1/customers/{ruth}/records", f"/v1/customers/{ruth}/export"):
-        _problem(api.get(url), 404, "not_found")
-    _problem(api.get("/v1/cards", params={"customer_id": ruth}), 404, "not_found")
-    _problem(api.delete(f"/v1/customers/{ruth}"), 404, "not_found")
+        assert_problem(api.get(url), 404, "not_found")
+    assert_problem(api.get("/v1/cards", params={"customer_id": ruth}), 404, "not_found")
+    assert_problem(api.delete(f"/v1/customers/{ruth}"), 404, "not_found")
     # An event naming the erased id is refused rather than attached to a tombstone.
     refused = api.post("/v1/events", json=event(identifiers={"customer_id": ruth}))
-    body = _problem(refused, 422, "validation_failed")
+    body = assert_problem(refused, 422, "validation_failed")
     assert body["errors"][0]["code"] == "unknown_customer"
     # If the person comes back, they are a new customer.
     again = api.send(event("call.completed", channel="voice",
@@ -200,10 +184,10 @@ def test_after_erasure_the_person_is_unknown(api: Api) -> None:
 def test_erasing_a_merged_customer_erases_every_profile_merged_into_it(
     api: Api, ctx: AppContext, erase_by: str
 ) -> None:
-    by_phone = _only_customer(api.send(event(
+    by_phone = only_customer(api.send(event(
         "customer.updated", source="shop", identifiers={"phone": "677 88 99 00"},
         traits={"first_name": "Ruth", "last_name": RUTH["name"]})))
-    by_email = _only_customer(api.send(event(
+    by_email = only_customer(api.send(event(
         "order.placed", source="shop", identifiers={"email": RUTH["email"]},
         properties={"order_id": "R-200", "amount": 10.0})))
     link = api.send(event("call.completed", channel="voice",
@@ -216,7 +200,7 @@ def test_erasing_a_merged_customer_erases_every_profile_merged_into_it(
     assert _tables_holding(ctx, needles) >= {"identifiers", "events", "profiles"}
 
     target = survivor if erase_by == "survivor" else absorbed
-    body = _ok(api.delete(f"/v1/customers/{target}"))
+    body = ok(api.delete(f"/v1/customers/{target}"))
     assert body["customer_id"] == survivor
     assert body["erased_profiles"] == 2
     assert body["removed"]["events"] == 3
@@ -228,26 +212,26 @@ def test_erasing_a_merged_customer_erases_every_profile_merged_into_it(
         statuses = dict(conn.execute(select(profiles.c.id, profiles.c.status)).all())
     assert statuses == {survivor: "erased", absorbed: "erased", leo: "active"}
     for pid in (survivor, absorbed):
-        _problem(api.get(f"/v1/customers/{pid}"), 404, "not_found")
+        assert_problem(api.get(f"/v1/customers/{pid}"), 404, "not_found")
     assert api.card(phone="677889900")["match"] == "none"
     assert api.card(email=RUTH["email"])["match"] == "none"
     # The merge log keeps the ids (no personal data) but no free text or event link.
-    merges = _ok(api.get("/v1/merges"))["merges"]
+    merges = ok(api.get("/v1/merges"))["merges"]
     assert [(m["reason"], m["event_id"]) for m in merges] == [("[erased]", None)]
     # The erased merge cannot be undone into a living customer again.
-    _problem(api.post(f"/v1/merges/{merges[0]['id']}/undo"), 409, "conflict")
+    assert_problem(api.post(f"/v1/merges/{merges[0]['id']}/undo"), 409, "conflict")
 
 
 def test_erasure_after_an_undone_merge_leaves_the_other_customer(api: Api,
                                                                  ctx: AppContext) -> None:
     ruth, _ = _send_ruth(api)
     leo = _send_leo(api)
-    merge = _ok(api.post("/v1/merges", json={"survivor_id": leo, "absorbed_id": ruth}), 201)
-    _ok(api.post(f"/v1/merges/{merge['id']}/undo"))
-    body = _ok(api.delete(f"/v1/customers/{ruth}"))
+    merge = ok(api.post("/v1/merges", json={"survivor_id": leo, "absorbed_id": ruth}), 201)
+    ok(api.post(f"/v1/merges/{merge['id']}/undo"))
+    body = ok(api.delete(f"/v1/customers/{ruth}"))
     assert body["erased_profiles"] == 1
     assert _rows_with(ctx, [RUTH["phone"], RUTH["email"], RUTH["name"]]) == []
-    leo_view = _ok(api.get(f"/v1/customers/{leo}"))
+    leo_view = ok(api.get(f"/v1/customers/{leo}"))
     assert leo_view["name"] == f"Leo {LEO['name']}"
     assert {i["value"] for i in leo_view["identifiers"]} == {LEO["phone"], LEO["email"]}
 
@@ -259,10 +243,10 @@ def test_export_and_erasure_need_the_admin_scope(api: Api, ctx: AppContext,
                                                  scopes: list[str]) -> None:
     ruth, _ = _send_ruth(api)
     other = Api(api.client, make_key(ctx, scopes, name="limited"))
-    body = _problem(other.get(f"/v1/customers/{ruth}/export"), 403, "forbidden")
+    body = assert_problem(other.get(f"/v1/customers/{ruth}/export"), 403, "forbidden")
     assert body["scope"] == "admin"
-    _problem(other.delete(f"/v1/customers/{ruth}"), 403, "forbidden")
-    _problem(api.client.delete(f"/v1/customers/{ruth}"), 401, "unauthorized")
+    assert_problem(other.delete(f"/v1/customers/{ruth}"), 403, "forbidden")
+    assert_problem(api.client.delete(f"/v1/customers/{ruth}"), 401, "unauthorized")
     # Nothing was erased.
-    assert _ok(api.get(f"/v1/customers/{ruth}"))["name"] == f"Ruth {RUTH['name']}"
+    assert ok(api.get(f"/v1/customers/{ruth}"))["name"] == f"Ruth {RUTH['name']}"
     assert api.card(phone="677889900")["match"] == "unique"

@@ -8,14 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from circulo.app import create_app
 from circulo.clock import FixedClock
-from circulo.config import Settings
-from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import NOW, Api, make_key, wipe
+from tests.conftest import NOW, Api, custom_api
 from tests.factories import event
 
 ANA = {"external_ids": {"crm": "CRM-1"}, "email": "ana@example.es"}
@@ -100,13 +96,8 @@ def test_out_of_order_arrival_within_a_batch(api: Api) -> None:
 
 @pytest.fixture
 def ranked_api(database: Database, clock: FixedClock) -> Iterator[Api]:
-    settings = Settings(database_url=database.url, source_ranking=["crm"])
-    ctx = AppContext.build(settings, clock, db=database)
-    try:
-        with TestClient(create_app(settings, ctx=ctx)) as client:
-            yield Api(client, make_key(ctx, ["admin"]))
-    finally:
-        wipe(database)
+    with custom_api(database, clock, source_ranking=["crm"]) as api:
+        yield api
 
 
 def test_a_ranked_source_outranks_a_more_recent_value(ranked_api: Api) -> None:

@@ -9,48 +9,29 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from circulo.app import create_app
 from circulo.clock import FixedClock
-from circulo.config import Settings
 from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import NOW, Api, make_key, wipe
+from tests.conftest import NOW, Api, assert_problem, custom_api, make_key, ok, only_customer
 from tests.factories import customer, event
 
-PROBLEM = "application/problem+json"
 ANA_PHONE = "+34600111222"
 ANA_EMAIL = "ana.zaragozano@example.es"
 
 
-def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    assert body["status"] == status
-    return body
 
 
-def _ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
-def _only_customer(result: dict[str, Any]) -> str:
-    ids = {r["customer_id"] for r in result["results"]}
-    assert len(ids) == 1 and None not in ids, result
-    return str(ids.pop())
 
 
 def _customer(api: Api, customer_id: str) -> dict[str, Any]:
-    return _ok(api.get(f"/v1/customers/{customer_id}"))
+    return ok(api.get(f"/v1/customers/{customer_id}"))
 
 
 def _timeline_ids(api: Api, customer_id: str) -> set[str]:
-    body = _ok(api.get(f"/v1/customers/{customer_id}/timeline", params={"limit": 500}))
+    body = ok(api.get(f"/v1/customers/{customer_id}/timeline", params={"limit": 500}))
     assert body["customer_id"] == customer_id
     return {e["id"] for e in body["events"]}
 
@@ -60,7 +41,7 @@ def _identifiers(view: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def _merges(api: Api, **params: str) -> list[dict[str, Any]]:
-    merges: list[dict[str, Any]] = _ok(api.get("/v1/merges", params=params))["merges"]
+    merges: list[dict[str, Any]] = ok(api.get("/v1/merges", params=params))["merges"]
     return merges
 
 
@@ -94,8 +75,8 @@ class Pair:
             event("chat.completed", source="web", at=NOW, ago=timedelta(days=2), channel="chat",
                   identifiers={"email": ANA_EMAIL}),
         )
-        self.a = _only_customer(by_phone)
-        self.b = _only_customer(by_email)
+        self.a = only_customer(by_phone)
+        self.b = only_customer(by_email)
         assert self.a != self.b
         self.a_events = _event_ids(by_phone)
         self.b_events = _event_ids(by_email)
@@ -163,9 +144,9 @@ def test_survivor_timeline_holds_both_customers_events(api: Api, pair: Pair) -> 
     timeline = _timeline_ids(api, pair.b)
     assert timeline == pair.a_events | pair.b_events | {result["event_id"]}
     # The absorbed id answers with the survivor's timeline.
-    body = _ok(api.get(f"/v1/customers/{pair.a}/timeline"))
+    body = ok(api.get(f"/v1/customers/{pair.a}/timeline"))
     assert body["customer_id"] == pair.b
-    records = _ok(api.get(f"/v1/customers/{pair.a}/records"))
+    records = ok(api.get(f"/v1/customers/{pair.a}/records"))
     assert {(r["kind"], r["key"]) for r in records["records"]} == {("order", "O-1"),
                                                                    ("ticket", "T-1")}
 
@@ -176,7 +157,7 @@ def test_undo_gives_both_customers_back_intact(api: Api, pair: Pair) -> None:
     before_a, before_b = _customer(api, pair.a), _customer(api, pair.b)
     result, merge = pair.link(api)
 
-    undo = _ok(api.post(f"/v1/merges/{merge['id']}/undo"))
+    undo = ok(api.post(f"/v1/merges/{merge['id']}/undo"))
     assert undo["action"] == "undo"
     assert undo["undoes"] == merge["id"]
     assert (undo["survivor_id"], undo["absorbed_id"]) == (pair.b, pair.a)
@@ -208,8 +189,8 @@ def test_undo_gives_both_customers_back_intact(api: Api, pair: Pair) -> None:
     # Events and records: each their own.
     assert _timeline_ids(api, pair.a) == pair.a_events
     assert _timeline_ids(api, pair.b) == pair.b_events | {result["event_id"]}
-    records_a = _ok(api.get(f"/v1/customers/{pair.a}/records"))["records"]
-    records_b = _ok(api.get(f"/v1/customers/{pair.b}/records"))["records"]
+    records_a = ok(api.get(f"/v1/customers/{pair.a}/records"))["records"]
+    records_b = ok(api.get(f"/v1/customers/{pair.b}/records"))["records"]
     assert [(r["kind"], r["key"]) for r in records_a] == [("order", "O-1")]
     assert [(r["kind"], r["key"]) for r in records_b] == [("ticket", "T-1")]
     # Cards: each identifier pops its own customer again.
@@ -223,24 +204,24 @@ def test_undo_gives_both_customers_back_intact(api: Api, pair: Pair) -> None:
 
 def test_undoing_twice_is_a_conflict(api: Api, pair: Pair) -> None:
     _, merge = pair.link(api)
-    _ok(api.post(f"/v1/merges/{merge['id']}/undo"))
-    _problem(api.post(f"/v1/merges/{merge['id']}/undo"), 409, "conflict")
+    ok(api.post(f"/v1/merges/{merge['id']}/undo"))
+    assert_problem(api.post(f"/v1/merges/{merge['id']}/undo"), 409, "conflict")
     assert len(_merges(api)) == 2  # the merge and one undo
 
 
 def test_undo_of_an_unknown_merge_is_not_found(api: Api) -> None:
-    _problem(api.post("/v1/merges/0000000000000000deadbeef00000000/undo"), 404, "not_found")
+    assert_problem(api.post("/v1/merges/0000000000000000deadbeef00000000/undo"), 404, "not_found")
 
 
 def test_undo_of_an_undo_entry_is_not_found(api: Api, pair: Pair) -> None:
     _, merge = pair.link(api)
-    undo = _ok(api.post(f"/v1/merges/{merge['id']}/undo"))
-    _problem(api.post(f"/v1/merges/{undo['id']}/undo"), 404, "not_found")
+    undo = ok(api.post(f"/v1/merges/{merge['id']}/undo"))
+    assert_problem(api.post(f"/v1/merges/{undo['id']}/undo"), 404, "not_found")
 
 
 def test_after_undo_the_same_link_never_merges_them_again(api: Api, pair: Pair) -> None:
     _, merge = pair.link(api)
-    _ok(api.post(f"/v1/merges/{merge['id']}/undo"))
+    ok(api.post(f"/v1/merges/{merge['id']}/undo"))
 
     again = dict(pair.link_event, id="link-again")
     result = api.send(again)["results"][0]
@@ -262,11 +243,11 @@ def test_undo_of_a_chain_restores_the_middle_customer_with_its_own_absorbed(
 ) -> None:
     """A absorbed into B, then B into C: undoing B->C gives back B with A still inside."""
     pair.link(api)
-    third = _only_customer(api.send(customer("C-9", email="otra@example.es", first_name="Eva")))
-    manual = _ok(api.post("/v1/merges", json={"survivor_id": third, "absorbed_id": pair.b,
+    third = only_customer(api.send(customer("C-9", email="otra@example.es", first_name="Eva")))
+    manual = ok(api.post("/v1/merges", json={"survivor_id": third, "absorbed_id": pair.b,
                                                "reason": "confirmed by the customer"}), 201)
     assert _customer(api, pair.a)["id"] == third
-    _ok(api.post(f"/v1/merges/{manual['id']}/undo"))
+    ok(api.post(f"/v1/merges/{manual['id']}/undo"))
     b = _customer(api, pair.b)
     assert b["id"] == pair.b
     assert _identifiers(b) == {("phone", ANA_PHONE), ("email", ANA_EMAIL)}
@@ -279,9 +260,9 @@ def test_undo_of_a_chain_restores_the_middle_customer_with_its_own_absorbed(
 def test_undo_of_an_older_merge_when_the_survivor_was_merged_again(api: Api, pair: Pair) -> None:
     """A absorbed into B, then B into C: undoing A->B gives back A; B stays inside C."""
     _, first = pair.link(api)
-    third = _only_customer(api.send(customer("C-9", email="otra@example.es", first_name="Eva")))
-    _ok(api.post("/v1/merges", json={"survivor_id": third, "absorbed_id": pair.b}), 201)
-    _ok(api.post(f"/v1/merges/{first['id']}/undo"))
+    third = only_customer(api.send(customer("C-9", email="otra@example.es", first_name="Eva")))
+    ok(api.post("/v1/merges", json={"survivor_id": third, "absorbed_id": pair.b}), 201)
+    ok(api.post(f"/v1/merges/{first['id']}/undo"))
     a = _customer(api, pair.a)
     assert a["id"] == pair.a
     assert _identifiers(a) == {("phone", ANA_PHONE)}
@@ -301,12 +282,12 @@ def test_undo_of_an_older_merge_when_the_survivor_was_merged_again(api: Api, pai
 # --- manual merges --------------------------------------------------------------------------
 
 def test_manual_merge_by_an_admin(api: Api) -> None:
-    ana = _only_customer(api.send(event("customer.updated", source="crm",
+    ana = only_customer(api.send(event("customer.updated", source="crm",
                                         identifiers={"email": "ana@example.es"},
                                         traits={"first_name": "Ana"})))
-    other = _only_customer(api.send(event("call.completed", channel="voice",
+    other = only_customer(api.send(event("call.completed", channel="voice",
                                           identifiers={"phone": "611 222 333"})))
-    body = _ok(api.post("/v1/merges", json={"survivor_id": ana, "absorbed_id": other,
+    body = ok(api.post("/v1/merges", json={"survivor_id": ana, "absorbed_id": other,
                                             "reason": "same person, confirmed on the phone"}),
                201)
     assert body["action"] == "merge"
@@ -317,15 +298,15 @@ def test_manual_merge_by_an_admin(api: Api) -> None:
     assert _customer(api, other)["id"] == ana
     assert _customer(api, ana)["indicators"]["contacts_total"] == 1
     # A manual merge can be undone like any other.
-    _ok(api.post(f"/v1/merges/{body['id']}/undo"))
+    ok(api.post(f"/v1/merges/{body['id']}/undo"))
     assert api.card(phone="611222333")["card"]["customer_id"] == other
     assert _customer(api, ana)["indicators"]["contacts_total"] == 0
 
 
 def test_manual_merge_of_two_crm_customers_is_refused(api: Api) -> None:
-    one = _only_customer(api.send(customer("C-1", phone="600 100 100")))
-    two = _only_customer(api.send(customer("C-2", email="dos@example.es")))
-    body = _problem(api.post("/v1/merges", json={"survivor_id": one, "absorbed_id": two}),
+    one = only_customer(api.send(customer("C-1", phone="600 100 100")))
+    two = only_customer(api.send(customer("C-2", email="dos@example.es")))
+    body = assert_problem(api.post("/v1/merges", json={"survivor_id": one, "absorbed_id": two}),
                     409, "conflict")
     assert "crm" in body["detail"]
     assert _merges(api) == []
@@ -333,10 +314,10 @@ def test_manual_merge_of_two_crm_customers_is_refused(api: Api) -> None:
 
 
 def test_manual_merge_of_a_customer_with_itself_or_an_unknown_one(api: Api) -> None:
-    one = _only_customer(api.send(customer("C-1", phone="600 100 100")))
-    _problem(api.post("/v1/merges", json={"survivor_id": one, "absorbed_id": one}),
+    one = only_customer(api.send(customer("C-1", phone="600 100 100")))
+    assert_problem(api.post("/v1/merges", json={"survivor_id": one, "absorbed_id": one}),
              409, "conflict")
-    _problem(api.post("/v1/merges", json={"survivor_id": one, "absorbed_id": "nobody"}),
+    assert_problem(api.post("/v1/merges", json={"survivor_id": one, "absorbed_id": "nobody"}),
              404, "not_found")
     assert _merges(api) == []
 
@@ -346,23 +327,18 @@ def test_manual_merge_of_a_customer_with_itself_or_an_unknown_one(api: Api) -> N
 @pytest.fixture
 def strict_api(database: Database, clock: FixedClock) -> Iterator[Api]:
     """An app whose merge limit is one profile per identifier."""
-    settings = Settings(database_url=database.url, max_profiles_per_identifier=1)
-    context = AppContext.build(settings, clock, db=database)
-    try:
-        with TestClient(create_app(settings, ctx=context)) as client:
-            yield Api(client, make_key(context, ["admin"]))
-    finally:
-        wipe(database)
+    with custom_api(database, clock, max_profiles_per_identifier=1) as api:
+        yield api
 
 
 def test_a_phone_over_the_limit_never_merges_and_is_listed_as_shared(strict_api: Api) -> None:
     api = strict_api
-    family = [_only_customer(api.send(customer(crm, phone=phone, first_name=name)))
+    family = [only_customer(api.send(customer(crm, phone=phone, first_name=name)))
               for crm, phone, name in (("F-1", "915 550 123", "Antonio"),
                                        ("F-2", "+34915550123", "Pilar"),
                                        ("F-3", "0034 91 555 01 23", "Lucía"))]
     assert len(set(family)) == 3
-    solo = _only_customer(api.send(event("customer.updated", source="web",
+    solo = only_customer(api.send(event("customer.updated", source="web",
                                          identifiers={"email": "lucia@example.es"})))
 
     # Only the shared phone: unattributed, with every candidate.
@@ -382,7 +358,7 @@ def test_a_phone_over_the_limit_never_merges_and_is_listed_as_shared(strict_api:
     assert _merges(api) == []
     for pid in (*family, solo):
         assert _customer(api, pid)["id"] == pid
-    shared = _ok(api.get("/v1/identifiers/shared"))
+    shared = ok(api.get("/v1/identifiers/shared"))
     assert shared["limit"] == 1
     phone = [s for s in shared["shared"] if (s["kind"], s["value"]) == ("phone", "+34915550123")]
     assert len(phone) == 1, shared
@@ -402,7 +378,7 @@ def test_junk_values_never_link_two_customers(api: Api) -> None:
                        identifiers={"email": "test@test.com", "phone": "611 222 333"}))
     w = api.send(event("customer.updated", source="crm",
                        identifiers={"email": "TEST@test.com", "phone": "622 333 444"}))
-    ids = [_only_customer(r) for r in (x, y, z, w)]
+    ids = [only_customer(r) for r in (x, y, z, w)]
     assert len(set(ids)) == 4
     for body in (x, y, z, w):
         assert body["results"][0]["resolution"] == "created"
@@ -429,21 +405,21 @@ def test_junk_values_never_link_two_customers(api: Api) -> None:
 def test_a_read_key_cannot_undo_or_merge(api: Api, ctx: AppContext, pair: Pair) -> None:
     _, merge = pair.link(api)
     reader = Api(api.client, make_key(ctx, ["read"], name="reader"))
-    body = _problem(reader.post(f"/v1/merges/{merge['id']}/undo"), 403, "forbidden")
+    body = assert_problem(reader.post(f"/v1/merges/{merge['id']}/undo"), 403, "forbidden")
     assert body["scope"] == "admin"
-    _problem(reader.post("/v1/merges", json={"survivor_id": pair.a, "absorbed_id": pair.b}),
+    assert_problem(reader.post("/v1/merges", json={"survivor_id": pair.a, "absorbed_id": pair.b}),
              403, "forbidden")
     ingester = Api(api.client, make_key(ctx, ["ingest"], name="ingester"))
-    _problem(ingester.post(f"/v1/merges/{merge['id']}/undo"), 403, "forbidden")
+    assert_problem(ingester.post(f"/v1/merges/{merge['id']}/undo"), 403, "forbidden")
     # Reading the log is fine with read; and nothing was undone.
-    log = _ok(reader.get("/v1/merges"))["merges"]
+    log = ok(reader.get("/v1/merges"))["merges"]
     assert [(m["action"], m["undone"]) for m in log] == [("merge", False)]
     assert _customer(api, pair.a)["id"] == pair.b
 
 
 def test_the_merge_log_needs_a_key(api: Api) -> None:
-    _problem(api.client.get("/v1/merges"), 401, "unauthorized")
-    _problem(api.client.post("/v1/merges/x/undo"), 401, "unauthorized")
+    assert_problem(api.client.get("/v1/merges"), 401, "unauthorized")
+    assert_problem(api.client.post("/v1/merges/x/undo"), 401, "unauthorized")
 
 
 def test_undo_of_a_merge_made_within_one_batch(api: Api) -> None:
@@ -466,7 +442,7 @@ def test_undo_of_a_merge_made_within_one_batch(api: Api) -> None:
     absorbed = merge["absorbed_id"]
     assert merge["survivor_id"] == survivor and absorbed != survivor
 
-    _ok(api.post(f"/v1/merges/{merge['id']}/undo"))
+    ok(api.post(f"/v1/merges/{merge['id']}/undo"))
     by_phone = api.card(phone="600111222")["card"]["customer_id"]
     by_email = api.card(email=ANA_EMAIL)["card"]["customer_id"]
     assert {by_phone, by_email} == {survivor, absorbed}
@@ -477,5 +453,5 @@ def test_undo_of_a_merge_made_within_one_batch(api: Api) -> None:
     assert email_view["traits"] == {}
     assert first["event_id"] in _timeline_ids(api, by_phone)
     assert second["event_id"] in _timeline_ids(api, by_email)
-    records = _ok(api.get(f"/v1/customers/{by_email}/records"))["records"]
+    records = ok(api.get(f"/v1/customers/{by_email}/records"))["records"]
     assert [r["key"] for r in records] == ["O-7"]

@@ -8,28 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from circulo.app import create_app
 from circulo.clock import FixedClock
-from circulo.config import Settings
 from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import NOW, Api, make_key, wipe
+from tests.conftest import NOW, Api, assert_problem, custom_api
 from tests.factories import customer, event
-
-PROBLEM = "application/problem+json"
-
-
-def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert body["type"].endswith(code)
-    assert body["title"] and body["detail"]
-    return body
 
 
 def _item_errors(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -43,7 +27,7 @@ def _item_errors(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _reject_one(api: Api, **fields: Any) -> dict[str, Any]:
     """Send one event (single-object form) expected to be rejected; return its only error."""
-    body = _problem(api.post("/v1/events", json=event(at=NOW, **fields)), 422,
+    body = assert_problem(api.post("/v1/events", json=event(at=NOW, **fields)), 422,
                     "validation_failed")
     errors = _item_errors(body)
     assert {e["index"] for e in errors} == {0}
@@ -109,47 +93,42 @@ def test_a_batch_of_a_thousand_events_is_accepted(api: Api) -> None:
 
 # --- whole-request problems --------------------------------------------------------------------
 
-def test_malformed_json_is_a_400_problem(api: Api) -> None:
+def test_malformed_json_is_a_400assert_problem(api: Api) -> None:
     response = api.post("/v1/events", content=b'{"type": "call.completed", "source": ',
                         headers={"Content-Type": "application/json"})
-    body = _problem(response, 400, "malformed_json")
+    body = assert_problem(response, 400, "malformed_json")
     assert "JSON" in body["detail"]
     assert body["instance"] == "/v1/events"
 
 
-def test_a_body_that_is_not_an_event_is_a_422_problem(api: Api) -> None:
-    _problem(api.post("/v1/events", json="call.completed"), 422, "validation_failed")
+def test_a_body_that_is_not_an_event_is_a_422assert_problem(api: Api) -> None:
+    assert_problem(api.post("/v1/events", json="call.completed"), 422, "validation_failed")
 
 
-def test_an_empty_batch_is_a_422_problem(api: Api) -> None:
-    body = _problem(api.post("/v1/events", json={"events": []}), 422, "validation_failed")
+def test_an_empty_batch_is_a_422assert_problem(api: Api) -> None:
+    body = assert_problem(api.post("/v1/events", json={"events": []}), 422, "validation_failed")
     assert body["errors"][0]["field"] == "events"
 
 
 def test_events_must_be_a_list(api: Api) -> None:
-    body = _problem(api.post("/v1/events", json={"events": {"type": "call.completed"}}), 422,
+    body = assert_problem(api.post("/v1/events", json={"events": {"type": "call.completed"}}), 422,
                     "validation_failed")
     assert body["errors"][0]["field"] == "events"
 
 
-def test_an_oversized_batch_is_a_413_problem(api: Api, ctx: AppContext) -> None:
+def test_an_oversized_batch_is_a_413assert_problem(api: Api, ctx: AppContext) -> None:
     limit = ctx.settings.max_batch_size
     assert limit == 5000  # the documented default
     items = [{"type": "call.completed", "source": "pbx"}] * (limit + 1)
-    body = _problem(api.post("/v1/events", json={"events": items}), 413, "payload_too_large")
+    body = assert_problem(api.post("/v1/events", json={"events": items}), 413, "payload_too_large")
     assert body["limit"] == limit
     assert str(limit) in body["detail"]
 
 
 @pytest.fixture
 def small_batch_api(database: Database, clock: FixedClock) -> Iterator[Api]:
-    settings = Settings(database_url=database.url, max_batch_size=3)
-    ctx = AppContext.build(settings, clock, db=database)
-    try:
-        with TestClient(create_app(settings, ctx=ctx)) as client:
-            yield Api(client, make_key(ctx, ["admin"]))
-    finally:
-        wipe(database)
+    with custom_api(database, clock, max_batch_size=3) as api:
+        yield api
 
 
 def test_the_batch_limit_is_inclusive_and_nothing_of_a_refused_batch_is_kept(
@@ -158,7 +137,7 @@ def test_the_batch_limit_is_inclusive_and_nothing_of_a_refused_batch_is_kept(
     phone = {"phone": "600111222"}
     response = api.post("/v1/events", json={"events": [
         event(at=NOW, identifiers=phone) for _ in range(4)]})
-    body = _problem(response, 413, "payload_too_large")
+    body = assert_problem(response, 413, "payload_too_large")
     assert body["limit"] == 3
     assert api.card(phone="600111222")["match"] == "none"
     accepted = api.send(*[event(at=NOW, identifiers=phone) for _ in range(3)])
@@ -198,7 +177,7 @@ def test_wrong_types_name_the_field(api: Api, fields: dict[str, Any], field: str
 def test_an_impossible_date_is_refused(api: Api) -> None:
     response = api.post("/v1/events", json={"type": "call.completed", "source": "pbx",
                                             "occurred_at": "2026-02-30T10:00:00Z"})
-    [error] = _item_errors(_problem(response, 422, "validation_failed"))
+    [error] = _item_errors(assert_problem(response, 422, "validation_failed"))
     assert error["index"] == 0
     assert error["field"] == "occurred_at"
 
@@ -250,7 +229,7 @@ def test_invalid_trait_values_are_refused(api: Api, traits: dict[str, Any], fiel
 def test_every_bad_trait_of_an_item_is_reported(api: Api) -> None:
     response = api.post("/v1/events", json=event(
         at=NOW, traits={"language": "fr", "churn_risk": 2, "first_name": "Ana"}))
-    errors = _item_errors(_problem(response, 422, "validation_failed"))
+    errors = _item_errors(assert_problem(response, 422, "validation_failed"))
     assert {e["field"] for e in errors} == {"traits.language", "traits.churn_risk"}
 
 
@@ -310,10 +289,10 @@ def test_a_mixed_batch_stores_the_valid_items_and_lists_the_rejected_ones(api: A
     assert indicators["contacts_total"] == 2
 
 
-def test_a_batch_whose_items_are_all_rejected_is_a_422_problem(api: Api) -> None:
+def test_a_batch_whose_items_are_all_rejected_is_a_422assert_problem(api: Api) -> None:
     response = api.post("/v1/events", json={"events": [
         event(at=NOW, traits={"language": "fr"}), event(at=NOW, colour="red")]})
-    errors = _item_errors(_problem(response, 422, "validation_failed"))
+    errors = _item_errors(assert_problem(response, 422, "validation_failed"))
     assert [e["index"] for e in errors] == [0, 1]
 
 

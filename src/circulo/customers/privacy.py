@@ -40,8 +40,7 @@ def erase(session: Session, profile_id: str, now: datetime) -> dict[str, Any]:
     cluster = customers.cluster_of(session, root.id)
     profiles = customers.load_profiles(session, cluster, for_update=True)
     removed = identity.erase(session, cluster)
-    removed["events"] = repo.delete_events(session, cluster)
-    removed["records"] = repo.delete_records(session, cluster)
+    removed.update(repo.delete_owned(session, cluster))
     for profile in profiles.values():
         profile.status = "erased"
         profile.merged_into = None

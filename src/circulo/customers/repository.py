@@ -143,24 +143,6 @@ def events_in_order(session: Session, profile_id: str) -> list[Event]:
     ))
 
 
-def move_events(session: Session, from_profile: str, to_profile: str) -> None:
-    session.execute(update(Event).where(Event.profile_id == from_profile)
-                    .values(profile_id=to_profile))
-
-
-def restore_events(session: Session, origins: Sequence[str], to_profile: str) -> None:
-    session.execute(update(Event).where(Event.origin_profile_id.in_(list(origins)))
-                    .values(profile_id=to_profile))
-
-
-def delete_events(session: Session, profile_ids: Sequence[str]) -> int:
-    ids = list(profile_ids)
-    result = session.execute(delete(Event).where(
-        Event.profile_id.in_(ids) | Event.origin_profile_id.in_(ids)
-    ))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
 def count_events(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Event)) or 0)
 
@@ -194,19 +176,29 @@ def records_of(session: Session, profile_id: str, *, open_only: bool = False,
                                 .limit(limit)))
 
 
-def move_records(session: Session, from_profile: str, to_profile: str) -> None:
-    session.execute(update(Record).where(Record.profile_id == from_profile)
-                    .values(profile_id=to_profile))
+# --- rows owned by a profile (events and records) ---------------------------------------------
+# Both carry profile_id (where they are now) and origin_profile_id (where they started).
+OWNED: tuple[type[Event] | type[Record], ...] = (Event, Record)
 
 
-def restore_records(session: Session, origins: Sequence[str], to_profile: str) -> None:
-    session.execute(update(Record).where(Record.origin_profile_id.in_(list(origins)))
-                    .values(profile_id=to_profile))
+def move_owned(session: Session, from_profile: str, to_profile: str) -> None:
+    for model in OWNED:
+        session.execute(update(model).where(model.profile_id == from_profile)
+                        .values(profile_id=to_profile))
 
 
-def delete_records(session: Session, profile_ids: Sequence[str]) -> int:
+def restore_owned(session: Session, origins: Sequence[str], to_profile: str) -> None:
+    for model in OWNED:
+        session.execute(update(model).where(model.origin_profile_id.in_(list(origins)))
+                        .values(profile_id=to_profile))
+
+
+def delete_owned(session: Session, profile_ids: Sequence[str]) -> dict[str, int]:
     ids = list(profile_ids)
-    result = session.execute(delete(Record).where(
-        Record.profile_id.in_(ids) | Record.origin_profile_id.in_(ids)
-    ))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    removed = {}
+    for model in OWNED:
+        result = session.execute(delete(model).where(
+            model.profile_id.in_(ids) | model.origin_profile_id.in_(ids)
+        ))
+        removed[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return removed

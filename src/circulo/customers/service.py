@@ -251,8 +251,7 @@ def _update_record(target: dict[str, Any] | Record, spec: RecordSpec, stamp: str
 def absorb(session: Session, survivor: ProfileState, absorbed: ProfileState, policies: Policies,
            now: datetime) -> None:
     """Everything ``absorbed`` held now belongs to ``survivor``; state combined, not replayed."""
-    repo.move_events(session, absorbed.id, survivor.id)
-    repo.move_records(session, absorbed.id, survivor.id)
+    repo.move_owned(session, absorbed.id, survivor.id)
     merge_traits((survivor.traits, survivor.trait_meta),
                  (absorbed.traits, absorbed.trait_meta), policies.traits)
     merge_consent(survivor.consent, absorbed.consent)
@@ -293,8 +292,7 @@ def active_root(session: Session, profile_id: str) -> ProfileState:
 
 def restore(session: Session, profile: ProfileState, origins: Sequence[str]) -> None:
     """Give back to ``profile`` the events and records that originated in ``origins``."""
-    repo.restore_events(session, origins, profile.id)
-    repo.restore_records(session, origins, profile.id)
+    repo.restore_owned(session, origins, profile.id)
     profile.status = "active"
     profile.merged_into = None
     mark_dirty(profile)
