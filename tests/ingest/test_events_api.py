@@ -213,7 +213,7 @@ def test_an_invalid_email_is_refused(api: Api) -> None:
 
 
 @pytest.mark.parametrize(("traits", "field", "code"), [
-    ({"language": "fr"}, "traits.language", "invalid_language"),
+    ({"language": "français"}, "traits.language", "invalid_language"),
     ({"churn_risk": 2}, "traits.churn_risk", "invalid_probability"),
     ({"churn_risk": "high"}, "traits.churn_risk", "invalid_probability"),
     ({"churn_risk": True}, "traits.churn_risk", "invalid_probability"),
@@ -228,7 +228,7 @@ def test_invalid_trait_values_are_refused(api: Api, traits: dict[str, Any], fiel
 
 def test_every_bad_trait_of_an_item_is_reported(api: Api) -> None:
     response = api.post("/v1/events", json=event(
-        at=NOW, traits={"language": "fr", "churn_risk": 2, "first_name": "Ana"}))
+        at=NOW, traits={"language": "français", "churn_risk": 2, "first_name": "Ana"}))
     errors = _item_errors(assert_problem(response, 422, "validation_failed"))
     assert {e["field"] for e in errors} == {"traits.language", "traits.churn_risk"}
 
@@ -239,6 +239,14 @@ def test_valid_trait_values_are_accepted(api: Api) -> None:
                                   "preferred_channel": "whatsapp"}))
     traits = _customer_view(api, body["results"][0]["customer_id"])["traits"]
     assert traits == {"language": "en", "churn_risk": 0.4, "preferred_channel": "whatsapp"}
+
+
+@pytest.mark.parametrize("language", ["fr", "es-MX", "pt-BR", "ca"])
+def test_a_customer_may_speak_any_language(api: Api, language: str) -> None:
+    body = api.send(event(at=NOW, identifiers={"phone": "600111222"},
+                          traits={"language": language}))
+    traits = _customer_view(api, body["results"][0]["customer_id"])["traits"]
+    assert traits["language"] == language
 
 
 def test_an_unknown_customer_id_is_refused(api: Api) -> None:
@@ -261,7 +269,7 @@ def test_a_mixed_batch_stores_the_valid_items_and_lists_the_rejected_ones(api: A
         event(at=NOW, identifiers={"phone": "abc-not-a-phone"}),           # 1 phone
         event(at=NOW, identifiers={"phone": "600111222"}, bogus=1),        # 2 extra field
         event(at=NOW, identifiers={"email": "ana@example.es"}),            # 3 ok
-        event(at=NOW, traits={"language": "fr"}),                          # 4 trait
+        event(at=NOW, traits={"language": "français"}),                          # 4 trait
         event(occurred_at="2026-02-30T10:00:00Z"),                         # 5 date
         "not an object",                                                   # 6
         event(at=NOW, identifiers={"customer_id": "ghost"}),               # 7 unknown customer
@@ -291,7 +299,7 @@ def test_a_mixed_batch_stores_the_valid_items_and_lists_the_rejected_ones(api: A
 
 def test_a_batch_whose_items_are_all_rejected_is_a_422assert_problem(api: Api) -> None:
     response = api.post("/v1/events", json={"events": [
-        event(at=NOW, traits={"language": "fr"}), event(at=NOW, colour="red")]})
+        event(at=NOW, traits={"language": "français"}), event(at=NOW, colour="red")]})
     errors = _item_errors(assert_problem(response, 422, "validation_failed"))
     assert [e["index"] for e in errors] == [0, 1]
 

@@ -7,6 +7,7 @@ current one when its source ranks higher, or ranks the same and is at least as r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,8 @@ WELL_KNOWN = {
     "preferred_channel", "tier", "segment", "birthday", "postal_code", "city", "country",
     "company", "advisor", "churn_risk", "customer_since", "timezone", "gender",
 }
-LANGUAGES = {"es", "en"}
+# A customer may speak any language (BCP 47 tag); Círculo itself speaks es and en.
+LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 CHANNELS = {"voice", "email", "sms", "whatsapp", "chat", "push", "mail", "none"}
 
 

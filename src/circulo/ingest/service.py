@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from circulo.config import Settings
 from circulo.customers import service as customers
 from circulo.customers.records import RecordSpec
-from circulo.customers.traits import CHANNELS, LANGUAGES
+from circulo.customers.traits import CHANNELS, LANGUAGE_TAG
 from circulo.errors import NotFound, PayloadTooLarge, ValidationFailed
 from circulo.identity import service as identity
 from circulo.identity.engine import Outcome
@@ -75,9 +75,9 @@ def split_payload(payload: Any, settings: Settings) -> list[Any]:
 def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
     errors = []
     language = traits.get("language")
-    if language is not None and language not in LANGUAGES:
+    if language is not None and not (isinstance(language, str) and LANGUAGE_TAG.match(language)):
         errors.append(_error(index, "traits.language", "invalid_language",
-                             f"language must be one of {sorted(LANGUAGES)}"))
+                             "language must be a language tag such as 'es', 'en' or 'es-MX'"))
     channel = traits.get("preferred_channel")
     if channel is not None and channel not in CHANNELS:
         errors.append(_error(index, "traits.preferred_channel", "invalid_channel",
