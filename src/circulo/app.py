@@ -12,7 +12,7 @@ from circulo.clock import Clock
 from circulo.config import Settings, get_settings
 from circulo.context import AppContext
 from circulo.customers.api import router as customers_router
-from circulo.errors import install_error_handlers
+from circulo.errors import PROBLEM_JSON, Problem, install_error_handlers
 from circulo.identity.api import router as identity_router
 from circulo.ingest.api import EXTRA_MODELS
 from circulo.ingest.api import router as ingest_router
@@ -25,6 +25,32 @@ Every endpoint needs an API key (`Authorization: Bearer ck_...` or `X-API-Key`),
 scope named in its description: `ingest`, `read` or `admin`. Errors are RFC 9457
 `application/problem+json` with a stable `code`.
 """
+
+
+PROBLEM_STATUSES = {
+    "400": "Malformed request (e.g. the body is not JSON)",
+    "401": "Missing or invalid API key",
+    "403": "The API key lacks the scope this endpoint needs",
+    "404": "No such resource",
+    "409": "Conflicts with the current state",
+    "413": "Too many events or too large a body",
+    "422": "Invalid input: `errors` names each field (and item index) and the reason",
+}
+
+
+def _document_problems(schema: dict[str, Any]) -> None:
+    """Every /v1 operation may answer these as RFC 9457 problem+json (FastAPI's default 422
+    schema is replaced: Círculo never answers in that shape)."""
+    schema["components"]["schemas"].pop("HTTPValidationError", None)
+    schema["components"]["schemas"].pop("ValidationError", None)
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in PROBLEM_STATUSES.items():
+                responses[status] = {"description": description, "content": problem}
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
@@ -51,11 +77,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             return app.openapi_schema
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in EXTRA_MODELS:
+        for model in (*EXTRA_MODELS, Problem):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, definition in model_schema.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components[model.__name__] = model_schema
+        _document_problems(schema)
         app.openapi_schema = schema
         return schema
 

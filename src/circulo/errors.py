@@ -10,9 +10,31 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemItem(BaseModel):
+    index: int | None = Field(default=None, description="The batch item, for batches")
+    field: str = Field(description="Dotted path of the offending field")
+    code: str
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable ``code``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(description="Stable, machine-readable: validation_failed, not_found...")
+    detail: str
+    instance: str | None = None
+    errors: list[ProblemItem] | None = None
 PROBLEM_BASE = "https://circulo.dev/problems/"
 
 
