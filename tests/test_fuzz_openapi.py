@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
 
 from circulo.app import create_app
 from circulo.context import AppContext
-from tests.conftest import make_key
+from tests.conftest import Api, assert_problem, make_key
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 
@@ -36,3 +36,10 @@ def test_no_input_breaks_the_api(ctx: AppContext) -> None:
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         fuzz()
+
+
+def test_a_nul_character_in_the_url_is_a_clear_422(api: Api) -> None:
+    body = assert_problem(api.get("/v1/merges?customer_id=%00"), 422, "validation_failed")
+    assert body["errors"][0]["code"] == "nul_character"
+    body = assert_problem(api.get("/v1/customers/a%00b"), 422, "validation_failed")
+    assert body["errors"][0]["field"] == "url"

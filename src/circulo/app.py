@@ -12,7 +12,7 @@ from circulo.clock import Clock
 from circulo.config import Settings, get_settings
 from circulo.context import AppContext
 from circulo.customers.api import router as customers_router
-from circulo.errors import PROBLEM_JSON, Problem, install_error_handlers
+from circulo.errors import PROBLEM_JSON, Problem, RejectNulCharacters, install_error_handlers
 from circulo.identity.api import router as identity_router
 from circulo.ingest.api import EXTRA_MODELS
 from circulo.ingest.api import router as ingest_router
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                   default_response_class=ORJSONResponse)
     app.state.ctx = ctx
     install_error_handlers(app)
+    app.add_middleware(RejectNulCharacters)
     app.include_router(ingest_router)
     app.include_router(customers_router)
     app.include_router(identity_router)

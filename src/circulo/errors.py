@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -138,6 +139,38 @@ def install_error_handlers(app: FastAPI) -> None:
         err.title = str(exc.detail)
         return problem_response(err, request)
 
+    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+        # The database refused a value the validation let through: still the client's input.
+        return problem_response(ValidationFailed(
+            "a value cannot be stored as given", errors=[
+                {"field": "", "code": "invalid_value", "detail": type(exc.orig).__name__
+                 if isinstance(exc, DataError) else "invalid value"}]), request)
+
     app.add_exception_handler(CirculoError, on_circulo_error)
+    app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+class RejectNulCharacters:
+    """ASGI middleware: a NUL character in the path or query string is refused at the door
+    (PostgreSQL cannot store or compare it; SQLite would treat it differently)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (
+            b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", "")
+            or b"%00" in scope.get("raw_path", b"")
+        ):
+            error = ValidationFailed(
+                "the URL contains a NUL character (%00)",
+                errors=[{"field": "url", "code": "nul_character",
+                         "detail": "remove the NUL character from the path or query"}],
+            )
+            response = JSONResponse(error.to_problem(scope.get("path")), status_code=422,
+                                    media_type=PROBLEM_JSON)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

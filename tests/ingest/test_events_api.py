@@ -436,3 +436,18 @@ def test_junk_identifiers_never_link_two_people(api: Api) -> None:
 def test_a_clean_event_has_no_warnings(api: Api) -> None:
     [result] = api.send(event(at=NOW, identifiers={"phone": "600111222"}))["results"]
     assert not result.get("warnings")
+
+
+@pytest.mark.parametrize(("fields", "path"), [
+    ({"properties": {"note": "a\u0000b"}}, "properties.note"),
+    ({"properties": {"bad\u0000key": 1}}, "properties.bad\\u0000key"),
+    ({"id": "x\u0000"}, "id"),
+    ({"identifiers": {"external_ids": {"crm": "C\u00001"}}}, "identifiers.external_ids.crm"),
+])
+def test_a_nul_character_is_refused_on_every_database(api: Api, fields: dict[str, Any],
+                                                      path: str) -> None:
+    response = api.post("/v1/events", json={"events": [
+        event(at=NOW, identifiers={"phone": "600111222"}), event(at=NOW, **fields)]})
+    assert response.status_code == 207, response.text
+    [error] = response.json()["errors"]
+    assert (error["index"], error["field"], error["code"]) == (1, path, "nul_character")

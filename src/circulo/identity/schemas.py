@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+CUSTOMER_ID = r"^[0-9A-Za-z_-]{1,32}$"
+
 
 class MergeIn(BaseModel):
-    survivor_id: str = Field(max_length=32, description="The customer that stays")
-    absorbed_id: str = Field(max_length=32, description="The customer merged into it")
-    reason: str = Field(default="", max_length=500)
+    survivor_id: str = Field(pattern=CUSTOMER_ID, description="The customer that stays")
+    absorbed_id: str = Field(pattern=CUSTOMER_ID, description="The customer merged into it")
+    reason: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")
 
 
 class MergeOut(BaseModel):
