@@ -9,9 +9,10 @@ Rules, in order:
    new holder (up to ``hard_cap``) so that a lookup shows every candidate.
 2. External ids are unique per namespace: a profile with ``crm:1`` is never the same person as
    an event carrying ``crm:2``. Such profiles are excluded from the match.
-3. No match: a new profile, if the event carries a personal identifier that nobody holds
-   (email, external id, account, or a phone nobody shares); otherwise, when only shared
-   identifiers matched, the event is *ambiguous* and keeps its candidates.
+3. No match: when only shared identifiers matched and the event brings no personal
+   identifier that nobody holds (email, external id, account, phone), the event is
+   *ambiguous* and keeps its candidates. Otherwise a new profile: a new person, or a web
+   visitor known by an anonymous id only, whom a later identify links.
 4. One match: attach. Several: merge them into the strongest match (oldest on ties), unless
    two of them carry conflicting external ids; then attach to the single strongest match if
    there is one, else ambiguous.
@@ -132,8 +133,6 @@ def resolve(
             p for p in shared_holders if not _conflict(state.profiles[p].unique, event_unique)
         )
         if candidates and not personal_new:
-            return Decision(Outcome.AMBIGUOUS, candidates=candidates, shared=shared)
-        if not personal_new and all(i.kind == Kind.ANONYMOUS_ID for i in idents) and shared:
             return Decision(Outcome.AMBIGUOUS, candidates=candidates, shared=shared)
         pid = new_profile_id()
         return Decision(
