@@ -150,19 +150,24 @@ def count_events(session: Session) -> int:
 # --- records --------------------------------------------------------------------------------
 
 def records_by_keys(session: Session, keys: Sequence[tuple[str, str, str]]
-                    ) -> dict[tuple[str, str, str], Record]:
-    result: dict[tuple[str, str, str], Record] = {}
+                    ) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Existing records as plain rows (changed in memory, written back with update_records)."""
+    result: dict[tuple[str, str, str], dict[str, Any]] = {}
     wanted = set(keys)
     for chunk in _chunks(sorted({key for _, _, key in wanted})):
-        for record in session.scalars(select(Record).where(Record.key.in_(chunk))):
-            if (record.kind, record.source, record.key) in wanted:
-                result[(record.kind, record.source, record.key)] = record
+        for row in session.execute(select(RECORDS).where(RECORDS.c.key.in_(chunk))).mappings():
+            if (row["kind"], row["source"], row["key"]) in wanted:
+                result[(row["kind"], row["source"], row["key"])] = dict(row)
     return result
 
 
 def insert_records(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.execute(insert(RECORDS), rows)
+
+
+def update_records(session: Session, rows: list[dict[str, Any]]) -> None:
+    bulk_update(session, RECORDS, "id", rows)
 
 
 def records_of(session: Session, profile_id: str, *, open_only: bool = False,

@@ -25,7 +25,7 @@ from circulo.customers.indicators import (
     combine,
     fold_event,
 )
-from circulo.customers.models import Event, Record
+from circulo.customers.models import Event
 from circulo.customers.records import RecordSpec, counted_value, spec_from_event
 from circulo.customers.state import ProfileState
 from circulo.customers.traits import (
@@ -173,77 +173,64 @@ def upsert_records(session: Session, work: Sequence[RecordWork], profiles: dict[
     keys = [(w.spec.kind, w.source, w.spec.key) for w in work]
     existing = repo.records_by_keys(session, keys)
     created: dict[tuple[str, str, str], dict[str, Any]] = {}
+    changed: dict[tuple[str, str, str], dict[str, Any]] = {}
     for item in sorted(work, key=lambda w: w.occurred_at):
         key = (item.spec.kind, item.source, item.spec.key)
         spec = item.spec
-        stamp = item.occurred_at.isoformat()
-        profile = profiles[item.profile_id]
-        row = created.get(key)
-        record = existing.get(key)
-        if row is None and record is None:
-            row = {
-                "profile_id": item.profile_id, "origin_profile_id": item.origin_profile_id,
-                "kind": spec.kind, "source": item.source, "key": spec.key,
-                "status": spec.status, "is_open": spec.is_open, "title": spec.title,
-                "amount": spec.amount, "currency": spec.currency,
-                "data": {**spec.data, "_status_at": stamp}, "opened_at": item.occurred_at,
-                "updated_at": item.occurred_at,
-                "closed_at": None if spec.is_open else item.occurred_at,
-            }
-            created[key] = row
+        row = created.get(key) or changed.get(key) or existing.get(key)
+        if row is None:
+            created[key] = _new_record(item)
             apply_record_change(
-                profile.indicators, spec.kind, was_open=None, is_open=spec.is_open,
-                counted_before=0.0,
+                profiles[item.profile_id].indicators, spec.kind, was_open=None,
+                is_open=spec.is_open, counted_before=0.0,
                 counted_after=counted_value(spec.kind, spec.status, spec.amount),
             )
-            mark_dirty(profile)
+            mark_dirty(profiles[item.profile_id])
             continue
-        target: dict[str, Any] | Record = row if row is not None else record  # type: ignore[assignment]
-        _update_record(target, spec, stamp, item.occurred_at, profiles, now)
+        if key not in created:
+            changed[key] = row
+        _update_record(row, spec, item.occurred_at, profiles.get(row["profile_id"]), now)
     repo.insert_records(session, list(created.values()))
+    repo.update_records(session, list(changed.values()))
 
 
-def _get(target: dict[str, Any] | Record, name: str) -> Any:
-    return target[name] if isinstance(target, dict) else getattr(target, name)
+def _new_record(item: RecordWork) -> dict[str, Any]:
+    spec = item.spec
+    return {
+        "profile_id": item.profile_id, "origin_profile_id": item.origin_profile_id,
+        "kind": spec.kind, "source": item.source, "key": spec.key, "status": spec.status,
+        "is_open": spec.is_open, "title": spec.title, "amount": spec.amount,
+        "currency": spec.currency,
+        "data": {**spec.data, "_status_at": item.occurred_at.isoformat()},
+        "opened_at": item.occurred_at, "updated_at": item.occurred_at,
+        "closed_at": None if spec.is_open else item.occurred_at,
+    }
 
 
-def _set(target: dict[str, Any] | Record, name: str, value: Any) -> None:
-    if isinstance(target, dict):
-        target[name] = value
-    else:
-        setattr(target, name, value)
-
-
-def _update_record(target: dict[str, Any] | Record, spec: RecordSpec, stamp: str,
-                   occurred_at: datetime, profiles: dict[str, ProfileState], now: datetime) -> None:
-    data = dict(_get(target, "data") or {})
-    newer = stamp >= data.get("_status_at", "")
-    old_open = bool(_get(target, "is_open"))
-    old_status = str(_get(target, "status"))
-    amount = spec.amount if spec.amount is not None else _get(target, "amount")
-    old_counted = counted_value(spec.kind, old_status, _get(target, "amount"))
+def _update_record(row: dict[str, Any], spec: RecordSpec, occurred_at: datetime,
+                   owner: ProfileState | None, now: datetime) -> None:
+    """Apply a later (or late) event to a record row in place; keep its owner's indicators."""
+    stamp = occurred_at.isoformat()
+    data = dict(row["data"] or {})
+    old_open, old_status, old_amount = bool(row["is_open"]), str(row["status"]), row["amount"]
     data.update(spec.data)
-    if newer:
+    if stamp >= data.get("_status_at", ""):
         data["_status_at"] = stamp
-        _set(target, "status", spec.status)
-        _set(target, "is_open", spec.is_open)
-        _set(target, "closed_at", None if spec.is_open else occurred_at)
-        _set(target, "updated_at", max(occurred_at, _get(target, "updated_at")))
-    if spec.title:
-        _set(target, "title", spec.title)
-    if spec.currency:
-        _set(target, "currency", spec.currency)
-    _set(target, "amount", amount)
-    _set(target, "data", data)
-    profile = profiles.get(str(_get(target, "profile_id")))
-    if profile is not None:
+        row["status"], row["is_open"] = spec.status, spec.is_open
+        row["closed_at"] = None if spec.is_open else occurred_at
+        row["updated_at"] = max(occurred_at, row["updated_at"])
+    row["title"] = spec.title or row["title"]
+    row["currency"] = spec.currency or row["currency"]
+    row["amount"] = spec.amount if spec.amount is not None else old_amount
+    row["data"] = data
+    if owner is not None:
         apply_record_change(
-            profile.indicators, spec.kind, was_open=old_open,
-            is_open=bool(_get(target, "is_open")), counted_before=old_counted,
-            counted_after=counted_value(spec.kind, str(_get(target, "status")), amount),
+            owner.indicators, spec.kind, was_open=old_open, is_open=bool(row["is_open"]),
+            counted_before=counted_value(spec.kind, old_status, old_amount),
+            counted_after=counted_value(spec.kind, str(row["status"]), row["amount"]),
         )
-        profile.updated_at = now
-        mark_dirty(profile)
+        owner.updated_at = now
+        mark_dirty(owner)
 
 
 # --- merge, split, recompute ----------------------------------------------------------------
