@@ -148,8 +148,9 @@ def cli_api(cli_db: str) -> Iterator[ApiOnCliDb]:
         ctx.db.dispose()
 
 
-def _run(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args))
+def _run(*args: str, lang: str = "en_GB.UTF-8") -> Any:
+    env = {"LANG": lang, "LC_ALL": "", "LC_MESSAGES": "", "LANGUAGE": ""}
+    return CliRunner().invoke(cli, list(args), env=env)
 
 
 def test_keys_create_prints_a_key_that_works(cli_api: ApiOnCliDb) -> None:
@@ -218,6 +219,10 @@ def test_import_customers_reports_the_bad_row_and_imports_the_others(
         [error] = list(csv.DictReader(handle))
     assert (error["row"], error["field"], error["code"]) == ("2", "identifiers.phone",
                                                              "invalid_phone")
+    # The same file again, for a Spanish-speaking operator: all duplicates, told in Spanish.
+    again = _run("import", str(path), "--source", "crm", lang="es_ES.UTF-8")
+    assert "0 aceptadas, 3 duplicadas, 1 rechazadas de 4 filas" in again.output
+    assert "fila 2: identifiers.phone" in again.output
 
     client, ctx = cli_api()
     headers = _bearer(make_key(ctx, ["admin"]))

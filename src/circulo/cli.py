@@ -12,12 +12,14 @@ import typer
 from rich.console import Console
 
 from circulo.config import Settings, get_settings
+from circulo.i18n import locale_language, say
 
 app = typer.Typer(help="Círculo: a contact center that knows its customers.",
                   no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 console = Console()
+
 
 
 def _context(settings: Settings | None = None):  # type: ignore[no-untyped-def]
@@ -35,7 +37,7 @@ def _context(settings: Settings | None = None):  # type: ignore[no-untyped-def]
 def migrate() -> None:
     """Create or upgrade the database schema."""
     ctx = _context()
-    console.print(f"[green]Database ready:[/] {ctx.db.url.split('@')[-1]}")
+    console.print(say("cli.db_ready", locale_language(), url=ctx.db.url.split("@")[-1]))
 
 
 @app.command()
@@ -63,7 +65,8 @@ def keys_create(
     ctx = _context()
     with ctx.db.unit_of_work() as session:
         key, secret = auth.create_key(session, name, scope, ctx.clock.now())
-    console.print(f"Key [bold]{name}[/] ({key.scopes}), prefix {key.prefix}:")
+    console.print(say("cli.key_created", locale_language(), name=name, scopes=key.scopes,
+                      prefix=key.prefix))
     typer.echo(secret)
 
 
@@ -87,7 +90,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix")])
     ctx = _context()
     with ctx.db.unit_of_work() as session:
         auth.revoke_key(session, prefix, ctx.clock.now())
-    console.print(f"Revoked {prefix}")
+    console.print(say("cli.key_revoked", locale_language(), prefix=prefix))
 
 
 @app.command("import")
@@ -105,14 +108,15 @@ def import_file(
     ctx = _context()
     report = run_import(ctx, path, kind=kind, source=source, batch_size=batch_size,
                         console=console)
-    console.print(f"[green]{report.accepted} accepted[/], {report.duplicates} duplicates, "
-                  f"[red]{len(report.errors)} rejected[/] of {report.total} rows")
+    console.print(say("cli.import_summary", locale_language(), accepted=report.accepted,
+                      duplicates=report.duplicates, rejected=len(report.errors),
+                      total=report.total))
     if report.errors:
         for line in report.errors[:20]:
-            console.print(f"  row {line['row']}: {line['field']}: {line['detail']}")
+            console.print(say("cli.import_row", locale_language(), **line), markup=False)
         if errors_file:
             report.write_errors(errors_file)
-            console.print(f"Full error report: {errors_file}")
+            console.print(say("cli.import_report", locale_language(), path=errors_file))
         raise typer.Exit(code=1 if report.accepted == 0 else 0)
 
 
@@ -129,13 +133,13 @@ def demo(
     from circulo.demo.loader import live_trickle, load_demo
 
     ctx = _context()
-    load_demo(ctx, customers=customers, console=console)
+    load_demo(ctx, customers=customers, console=console, lang=locale_language())
     with ctx.db.unit_of_work() as session:
         _, secret = auth.create_key(session, "demo", ["admin", "ingest", "read"], ctx.clock.now())
     url = f"http://{host}:{port}"
-    console.print(f"\n[bold green]Círculo demo[/] on {url}  (API docs: {url}/docs)")
-    console.print(f"API key: [bold]{secret}[/]")
-    console.print("Try (S1, María López calling from 600 123 456):")
+    console.print("\n" + say("cli.demo_banner", locale_language(), url=url), style="bold green")
+    console.print(say("cli.demo_key", locale_language(), secret=secret), style="bold")
+    console.print(say("cli.demo_try", locale_language()))
     typer.echo(f"  curl -H 'Authorization: Bearer {secret}' '{url}/v1/cards?phone=600123456'\n")
     if not serve_after:
         return

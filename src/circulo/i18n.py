@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 SUPPORTED = ("es", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -69,6 +71,31 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "Número desconocido: pida nombre y correo para crear la ficha.",
         "en": "Unknown number: ask for name and email to create the record.",
     },
+    # command line
+    "cli.db_ready": {"es": "Base de datos lista: {url}", "en": "Database ready: {url}"},
+    "cli.key_created": {"es": "Clave {name} ({scopes}), prefijo {prefix}:",
+                        "en": "Key {name} ({scopes}), prefix {prefix}:"},
+    "cli.key_revoked": {"es": "Clave {prefix} revocada", "en": "Revoked {prefix}"},
+    "cli.import_summary": {
+        "es": ("{accepted} aceptadas, {duplicates} duplicadas, {rejected} rechazadas "
+               "de {total} filas"),
+        "en": "{accepted} accepted, {duplicates} duplicates, {rejected} rejected of {total} rows",
+    },
+    "cli.import_row": {"es": "  fila {row}: {field}: {detail}",
+                       "en": "  row {row}: {field}: {detail}"},
+    "cli.import_report": {"es": "Informe completo de errores: {path}",
+                          "en": "Full error report: {path}"},
+    "cli.demo_banner": {"es": "Demo de Círculo en {url}  (documentación del API: {url}/docs)",
+                        "en": "Círculo demo on {url}  (API docs: {url}/docs)"},
+    "cli.demo_key": {"es": "Clave del API: {secret}", "en": "API key: {secret}"},
+    "cli.demo_try": {"es": "Pruebe (S1, María López llama desde el 600 123 456):",
+                     "en": "Try (S1, María López calling from 600 123 456):"},
+    "cli.demo_loading": {"es": "Creando la empresa de demostración (Aurora Hogar)...",
+                         "en": "Creating the demo company (Aurora Hogar)..."},
+    "cli.demo_loaded": {"es": "Empresa de demostración cargada: {count} clientes.",
+                        "en": "Demo company loaded: {count} customers."},
+    "cli.demo_exists": {"es": "Los datos de demostración ya estaban cargados.",
+                        "en": "Demo data already loaded."},
     "card.ambiguous.hint": {
         "es": "Este identificador lo comparten varios clientes: confirme con quién habla.",
         "en": "Several customers share this identifier: confirm who is calling.",
@@ -105,3 +132,16 @@ def pick_language(accept_language: str | None, default: str = "es") -> str:
         if lang in SUPPORTED and (best is None or quality > best[0]):
             best = (quality, lang)
     return best[1] if best else default
+
+
+def locale_language() -> str:
+    """The language of the person at the terminal, from the usual locale variables."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE", "LANG"):
+        value = os.environ.get(name, "")
+        if value and value not in ("C", "POSIX") and not value.startswith("C."):
+            return "es" if value.lower().startswith("es") else "en"
+    return "en"
+
+
+def say(key: str, lang: str, **values: object) -> str:
+    return t(key, lang).format(**values)

@@ -11,19 +11,19 @@ from rich.progress import Progress
 from circulo.context import AppContext
 from circulo.customers import service as customers
 from circulo.demo.generator import DemoCompany, live_event
+from circulo.i18n import say
 from circulo.ingest import service as ingest
 
 LIVE_PHONES = ["+34600123456", "+34915550123"]
 
 
-def load_demo(ctx: AppContext, *, customers: int, console: Console) -> None:
+def load_demo(ctx: AppContext, *, customers: int, console: Console, lang: str = "en") -> None:
     if customers_count(ctx) > 0:
-        console.print("Demo data already loaded.")
+        console.print(say("cli.demo_exists", lang))
         return
     company = DemoCompany(ctx.clock.now(), customers=customers)
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Creating the demo company (Aurora Hogar)...",
-                                 total=customers)
+        task = progress.add_task(say("cli.demo_loading", lang), total=customers)
         for batch in company.batches():
             with ctx.db.unit_of_work() as session:
                 result = ingest.ingest(session, {"events": batch}, settings=ctx.settings,
@@ -32,7 +32,7 @@ def load_demo(ctx: AppContext, *, customers: int, console: Console) -> None:
             if result["errors"]:
                 raise RuntimeError(f"demo data rejected: {result['errors'][:3]}")
             progress.update(task, completed=min(customers, company.seq // 14))
-    console.print(f"Demo company loaded: {customers_count(ctx)} customers.")
+    console.print(say("cli.demo_loaded", lang, count=customers_count(ctx)))
 
 
 def customers_count(ctx: AppContext) -> int:
