@@ -6,7 +6,7 @@ import random
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,15 +14,22 @@ from rich.console import Console
 from circulo.config import Settings, get_settings
 from circulo.i18n import locale_language, say
 
-app = typer.Typer(help="Círculo: a contact center that knows its customers.",
-                  no_args_is_help=True, add_completion=False)
-keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from circulo.context import AppContext
+
+app = typer.Typer(
+    help="Círculo: a contact center that knows its customers. "
+         "/ Un centro de contacto que conoce a sus clientes.",
+    no_args_is_help=True, add_completion=False,
+)
+keys_app = typer.Typer(help="Manage API keys. / Gestionar las claves del API.",
+                       no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 console = Console()
 
 
-
-def _context(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+def _context(settings: Settings | None = None) -> AppContext:
+    """Settings, database (migrated) and policies; heavy imports only when a command runs."""
     from circulo.context import AppContext
     from circulo.migrate import upgrade
     from circulo.runtime import tune_gc
@@ -35,7 +42,7 @@ def _context(settings: Settings | None = None):  # type: ignore[no-untyped-def]
 
 @app.command()
 def migrate() -> None:
-    """Create or upgrade the database schema."""
+    """Create or upgrade the database schema. / Crear o actualizar el esquema."""
     ctx = _context()
     console.print(say("cli.db_ready", locale_language(), url=ctx.db.url.split("@")[-1]))
 
@@ -46,7 +53,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
-    """Run the HTTP API (migrating the database first)."""
+    """Run the HTTP API (migrating first). / Servir el API HTTP (migrando antes)."""
     import uvicorn
 
     _context()
@@ -59,7 +66,7 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key")],
     scope: Annotated[list[str], typer.Option(help="ingest, read or admin; repeat for several")],
 ) -> None:
-    """Create an API key. The secret is shown once."""
+    """Create an API key, shown once. / Crear una clave del API (se muestra una vez)."""
     from circulo.auth import service as auth
 
     ctx = _context()
@@ -72,7 +79,7 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List API keys (never their secrets)."""
+    """List API keys, never their secrets. / Listar las claves, nunca sus secretos."""
     from circulo.auth import service as auth
 
     ctx = _context()
@@ -84,7 +91,7 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix")]) -> None:
-    """Revoke an API key."""
+    """Revoke an API key. / Revocar una clave del API."""
     from circulo.auth import service as auth
 
     ctx = _context()
@@ -102,7 +109,10 @@ def import_file(
     batch_size: Annotated[int, typer.Option(help="Events per transaction")] = 1000,
     errors_file: Annotated[Path | None, typer.Option(help="Write the error report here")] = None,
 ) -> None:
-    """Bulk-load customers (CSV/JSON) or events (JSON/JSONL), with an error report."""
+    """Bulk-load customers (CSV/JSON) or events (JSON/JSONL), with an error report.
+
+    Carga masiva de clientes (CSV/JSON) o eventos (JSON/JSONL), con informe de errores.
+    """
     from circulo.ingest.importer import run_import
 
     ctx = _context()
@@ -128,7 +138,10 @@ def demo(
     live: Annotated[bool, typer.Option(help="Send a trickle of live events")] = True,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the API")] = True,
 ) -> None:
-    """Create the demo company (once), print an API key, and serve with live events."""
+    """Create the demo company (once), print an API key, serve with live events.
+
+    Crea la empresa de demostración (una vez), muestra una clave y sirve con eventos en vivo.
+    """
     from circulo.auth import service as auth
     from circulo.demo.loader import live_trickle, load_demo
 
