@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from circulo.clock import FixedClock
@@ -93,7 +94,7 @@ def test_a_batch_of_a_thousand_events_is_accepted(api: Api) -> None:
 
 # --- whole-request problems --------------------------------------------------------------------
 
-def test_malformed_json_is_a_400assert_problem(api: Api) -> None:
+def test_malformed_json_is_a_400_problem(api: Api) -> None:
     response = api.post("/v1/events", content=b'{"type": "call.completed", "source": ',
                         headers={"Content-Type": "application/json"})
     body = assert_problem(response, 400, "malformed_json")
@@ -101,11 +102,11 @@ def test_malformed_json_is_a_400assert_problem(api: Api) -> None:
     assert body["instance"] == "/v1/events"
 
 
-def test_a_body_that_is_not_an_event_is_a_422assert_problem(api: Api) -> None:
+def test_a_body_that_is_not_an_event_is_a_422_problem(api: Api) -> None:
     assert_problem(api.post("/v1/events", json="call.completed"), 422, "validation_failed")
 
 
-def test_an_empty_batch_is_a_422assert_problem(api: Api) -> None:
+def test_an_empty_batch_is_a_422_problem(api: Api) -> None:
     body = assert_problem(api.post("/v1/events", json={"events": []}), 422, "validation_failed")
     assert body["errors"][0]["field"] == "events"
 
@@ -116,7 +117,7 @@ def test_events_must_be_a_list(api: Api) -> None:
     assert body["errors"][0]["field"] == "events"
 
 
-def test_an_oversized_batch_is_a_413assert_problem(api: Api, ctx: AppContext) -> None:
+def test_an_oversized_batch_is_a_413_problem(api: Api, ctx: AppContext) -> None:
     limit = ctx.settings.max_batch_size
     assert limit == 5000  # the documented default
     items = [{"type": "call.completed", "source": "pbx"}] * (limit + 1)
@@ -297,7 +298,7 @@ def test_a_mixed_batch_stores_the_valid_items_and_lists_the_rejected_ones(api: A
     assert indicators["contacts_total"] == 2
 
 
-def test_a_batch_whose_items_are_all_rejected_is_a_422assert_problem(api: Api) -> None:
+def test_a_batch_whose_items_are_all_rejected_is_a_422_problem(api: Api) -> None:
     response = api.post("/v1/events", json={"events": [
         event(at=NOW, traits={"language": "français"}), event(at=NOW, colour="red")]})
     errors = _item_errors(assert_problem(response, 422, "validation_failed"))
@@ -451,3 +452,25 @@ def test_a_nul_character_is_refused_on_every_database(api: Api, fields: dict[str
     assert response.status_code == 207, response.text
     [error] = response.json()["errors"]
     assert (error["index"], error["field"], error["code"]) == (1, path, "nul_character")
+
+
+@pytest.fixture
+def small_body_api(database: Database, clock: FixedClock) -> Iterator[Api]:
+    with custom_api(database, clock, max_body_bytes=2048) as api:
+        yield api
+
+
+def test_a_body_over_the_limit_is_a_413_with_or_without_content_length(
+        small_body_api: Api) -> None:
+    events = [event(at=NOW, identifiers={"phone": "600111222"}, properties={"n": "x" * 100})
+              for _ in range(30)]
+    body = orjson.dumps({"events": events})
+    assert len(body) > 2048
+    declared = small_body_api.post("/v1/events", content=body,
+                                   headers={"Content-Type": "application/json"})
+    assert_problem(declared, 413, "payload_too_large")
+    chunked = small_body_api.post(
+        "/v1/events", content=iter([body[:1000], body[1000:3000], body[3000:]]),
+        headers={"Content-Type": "application/json"})
+    assert_problem(chunked, 413, "payload_too_large")
+    assert small_body_api.card(phone="600111222")["match"] == "none"

@@ -43,20 +43,27 @@ _BODY_SCHEMA = {
 )
 async def post_events(request: Request, ctx: AppContext = Depends(get_ctx),
                       principal: Principal = Depends(require("ingest"))) -> Response:
+    limit = ctx.settings.max_body_bytes
+    too_large = PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > ctx.settings.max_body_bytes:
-        raise PayloadTooLarge(f"the body exceeds {ctx.settings.max_body_bytes} bytes")
-    body = await request.body()
-    if len(body) > ctx.settings.max_body_bytes:
-        raise PayloadTooLarge(f"the body exceeds {ctx.settings.max_body_bytes} bytes")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    # Read with a running limit: a chunked body without Content-Length is bounded too.
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    # Parsing, like the rest, happens off the event loop: a batch can be megabytes.
+    return await run_in_threadpool(_ingest, ctx, b"".join(chunks), principal)
+
+
+def _ingest(ctx: AppContext, body: bytes, principal: Principal) -> Response:
     try:
-        payload = orjson.loads(body)
+        payload: Any = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise MalformedJSON(f"the body is not valid JSON: {exc}") from exc
-    return await run_in_threadpool(_ingest, ctx, payload, principal)
-
-
-def _ingest(ctx: AppContext, payload: Any, principal: Principal) -> Response:
     with ctx.db.unit_of_work() as session:
         result = service.ingest(session, payload, settings=ctx.settings,
                                 policies=ctx.policies, now=ctx.clock.now(),
