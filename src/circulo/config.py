@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     field_source_ranking: dict[str, list[str]] = Field(default_factory=dict)
     card_templates: Path | None = Field(default=None, description="YAML file of card templates.")
     crm_url_template: str = Field(default="", description="e.g. https://crm.example.com/c/{crm}")
+    tracking_source: str = Field(
+        default="app", pattern=r"^[a-z0-9][a-z0-9_.\-]{0,39}$",
+        description="Source (and userId namespace) of Segment-compatible tracking messages",
+    )
     vip_ltv_threshold: float = Field(default=5000.0)
 
     @field_validator("default_region")

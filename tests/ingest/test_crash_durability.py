@@ -3,11 +3,7 @@ resending after the restart completes the data without duplicates."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from typing import Any
@@ -17,33 +13,9 @@ from sqlalchemy import text
 
 from circulo.context import AppContext
 from tests.conftest import make_key
+from tests.live import start_server
 
 BATCH = 200
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory",
-         "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "CIRCULO_DATABASE_URL": url},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def _batch(n: int) -> dict[str, Any]:
@@ -67,7 +39,7 @@ def _counts(ctx: AppContext) -> dict[int, int]:
 def test_kill_mid_batch_keeps_batches_whole(ctx: AppContext) -> None:
     key = make_key(ctx, ["ingest"])
     headers = {"Authorization": f"Bearer {key}"}
-    proc, base = _start(ctx.db.url)
+    proc, base = start_server(ctx.db.url)
     acknowledged: list[int] = []
     sent = 0
     stop = threading.Event()
@@ -104,7 +76,7 @@ def test_kill_mid_batch_keeps_batches_whole(ctx: AppContext) -> None:
     assert all(c == BATCH for c in counts.values()), f"half-written batch: {counts}"
 
     # After a restart, resending everything completes the data and duplicates nothing.
-    proc, base = _start(ctx.db.url)
+    proc, base = start_server(ctx.db.url)
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
             for n in range(sent):

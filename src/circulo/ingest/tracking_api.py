@@ -1,0 +1,152 @@
+"""Segment-compatible tracking endpoints: point an unmodified Segment or RudderStack SDK at
+Círculo (host = Círculo's URL, write key = a Círculo API key with the ``ingest`` scope)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from circulo.api_deps import get_ctx
+from circulo.auth.service import Principal
+from circulo.context import AppContext
+from circulo.errors import (
+    PROBLEM_JSON,
+    CirculoError,
+    MalformedJSON,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from circulo.ingest import service
+from circulo.ingest.tracking import MESSAGE_TYPES, MessageError, to_event
+
+router = APIRouter(prefix="/v1", tags=["tracking (Segment-compatible)"])
+
+_DESCRIPTION = (
+    "Segment HTTP tracking API shape. Authenticate with HTTP Basic (the write key is a "
+    "Círculo API key with the `ingest` scope, as user name; empty password), a Bearer key, "
+    "or `writeKey` in the body. Bodies may be gzip-compressed (`Content-Encoding: gzip`). "
+    "Answers 200 `{\"success\": true}` when at least one message was accepted (with the "
+    "per-message `errors`), 400 when none was. See docs/tracking.md for the mapping."
+)
+
+
+def _key_from_headers(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            return base64.b64decode(value).decode().split(":", 1)[0] or None
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    return request.headers.get("x-api-key")
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise MalformedJSON(f"the body is not valid gzip: {exc}") from exc
+        if len(body) > limit or inflater.unconsumed_tail:
+            raise PayloadTooLarge(f"the uncompressed body exceeds {limit} bytes", limit=limit)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedJSON(f"the body is not valid JSON: {exc}") from exc
+
+
+def _segment_error(error: CirculoError) -> Response:
+    """problem+json, plus Segment's ``success``/``message`` so SDKs log something useful."""
+    body = {**error.to_problem(), "success": False, "message": error.detail}
+    return Response(orjson.dumps(body), status_code=error.status, media_type=PROBLEM_JSON)
+
+
+async def _handle(request: Request, ctx: AppContext, default_type: str | None) -> Response:
+    try:
+        payload = await _read_json(request, ctx.settings.max_body_bytes)
+        secret = _key_from_headers(request)
+        if secret is None and isinstance(payload, dict):
+            secret = payload.get("writeKey")
+        principal = ctx.authenticate(secret)
+        principal.require("ingest")
+        return await run_in_threadpool(_ingest, ctx, payload, default_type, principal)
+    except CirculoError as error:
+        return _segment_error(error)
+
+
+def _messages(payload: Any, default_type: str | None) -> list[Any]:
+    if default_type is not None:
+        return [payload]
+    if not isinstance(payload, dict) or not isinstance(payload.get("batch"), list):
+        raise ValidationFailed("a batch body is {\"batch\": [messages]}", errors=[
+            {"field": "batch", "code": "list_type", "detail": "expected a list of messages"}])
+    shared = payload.get("context") if isinstance(payload.get("context"), dict) else {}
+    return [{**m, "context": {**shared, **(m.get("context") or {})}}
+            if isinstance(m, dict) and shared else m for m in payload["batch"]]
+
+
+def _ingest(ctx: AppContext, payload: Any, default_type: str | None,
+            principal: Principal) -> Response:
+    messages = _messages(payload, default_type)
+    source = ctx.settings.tracking_source
+    events: list[dict[str, Any]] = []
+    positions: list[int] = []
+    errors: list[dict[str, Any]] = []
+    for index, message in enumerate(messages):
+        try:
+            events.append(to_event(message, default_type=default_type, source=source,
+                                   region=ctx.settings.default_region))
+            positions.append(index)
+        except MessageError as exc:
+            errors.append({"index": index, "field": exc.field, "code": "invalid_message",
+                           "detail": exc.detail})
+    result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "results": [], "errors": []}
+    if events:
+        with ctx.db.unit_of_work() as session:
+            result = service.ingest(session, {"events": events}, settings=ctx.settings,
+                                    policies=ctx.policies, now=ctx.clock.now(),
+                                    actor=f"key:{principal.name}")
+    for item in (*result["results"], *result["errors"]):
+        item["index"] = positions[item["index"]]
+    errors = sorted([*errors, *result["errors"]], key=lambda e: (e["index"], e["field"]))
+    if not result["results"]:
+        raise ValidationFailed(f"none of the {len(messages)} message(s) was accepted",
+                               errors=errors)
+    body = {"success": True, "accepted": result["accepted"], "duplicates": result["duplicates"],
+            "rejected": len({e["index"] for e in errors}), "errors": errors}
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _route(name: str | None) -> Any:
+    async def endpoint(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
+        return await _handle(request, ctx, name)
+
+    endpoint.__name__ = f"tracking_{name or 'batch'}"
+    return endpoint
+
+
+for _name in MESSAGE_TYPES:
+    router.add_api_route(f"/{_name}", _route(_name), methods=["POST"],
+                         summary=f"Segment-compatible {_name}", description=_DESCRIPTION,
+                         response_class=Response)
+for _path in ("/batch", "/import"):
+    router.add_api_route(_path, _route(None), methods=["POST"],
+                         summary="Segment-compatible batch", description=_DESCRIPTION,
+                         response_class=Response)

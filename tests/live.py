@@ -1,0 +1,48 @@
+"""A real Círculo server in a subprocess, for clients that speak HTTP themselves."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(database_url: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory",
+         "--port", str(port), "--log-level", "warning"],
+        env={**os.environ, "CIRCULO_DATABASE_URL": database_url, **env},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+@contextmanager
+def live_server(database_url: str, **env: str) -> Iterator[str]:
+    proc, base = start_server(database_url, **env)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
