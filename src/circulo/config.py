@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -90,12 +91,31 @@ class Settings(BaseSettings):
     )
     field_source_ranking: dict[str, list[str]] = Field(default_factory=dict)
     card_templates: Path | None = Field(default=None, description="YAML file of card templates.")
-    crm_url_template: str = Field(default="", description="e.g. https://crm.example.com/c/{crm}")
+    screen_pop_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Screen-pop links on the card, by name: URL templates whose placeholders "
+        "are external-id namespaces or customer_id, e.g. "
+        '{"crm": "https://crm.example.com/contacts/{crm}"}',
+    )
     tracking_source: str = Field(
         default="app", pattern=r"^[a-z0-9][a-z0-9_.\-]{0,39}$",
         description="Source (and userId namespace) of Segment-compatible tracking messages",
     )
     vip_ltv_threshold: float = Field(default=5000.0)
+
+    @field_validator("screen_pop_urls")
+    @classmethod
+    def _check_templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, template in value.items():
+            if not template.startswith(("https://", "http://")):
+                raise ValueError(f"screen_pop_urls.{name}: must be an http(s) URL template")
+            try:
+                fields = [f for _, f, _, _ in Formatter().parse(template) if f is not None]
+            except ValueError as exc:
+                raise ValueError(f"screen_pop_urls.{name}: {exc}") from exc
+            if not fields or any(not f.replace("_", "").isalnum() for f in fields):
+                raise ValueError(f"screen_pop_urls.{name}: needs placeholders such as {{crm}}")
+        return value
 
     @field_validator("default_region")
     @classmethod

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from circulo.clock import FixedClock
+from circulo.config import Settings
 from circulo.customers.cards import (
     DEFAULT_TEMPLATES,
     TemplateError,
@@ -292,3 +293,32 @@ def test_an_unsupported_language_falls_back_to_spanish(api: Api) -> None:
     new = api.card(lang="en", phone="611000111")["card"]
     assert new["badges"][0]["label"] != api.card(lang="es", phone="611000111")["card"][
         "badges"][0]["label"]
+
+
+@pytest.fixture
+def screen_pop_api(database: Database, clock: FixedClock) -> Iterator[Api]:
+    urls = {"crm": "https://crm.example.com/contacts/{crm}",
+            "hubspot": "https://app.hubspot.com/contacts/99/record/0-1/{hubspot}",
+            "circulo": "https://desk.example.com/customers/{customer_id}"}
+    with custom_api(database, clock, screen_pop_urls=urls) as api:
+        yield api
+
+
+def test_s4_the_card_carries_a_screen_pop_link_per_crm(screen_pop_api: Api) -> None:
+    api = screen_pop_api
+    api.send(customer("C/1 Ñ", phone="600123456", first_name="María"))
+    card = api.card(phone="600123456")["card"]
+    assert card["links"] == {
+        "crm": "https://crm.example.com/contacts/C%2F1%20%C3%91",
+        "circulo": f"https://desk.example.com/customers/{card['customer_id']}",
+    }  # no hubspot link: this customer has no hubspot id
+    api.send(event("customer.updated", source="hubspot",
+                   identifiers={"phone": "600123456", "external_ids": {"hubspot": "5501"}}))
+    links = api.card(phone="600123456")["card"]["links"]
+    assert links["hubspot"] == "https://app.hubspot.com/contacts/99/record/0-1/5501"
+
+
+@pytest.mark.parametrize("template", ["ftp://crm/{crm}", "https://crm/static", "https://x/{a b}"])
+def test_screen_pop_templates_are_checked_at_start(template: str) -> None:
+    with pytest.raises(ValueError, match=r"screen_pop_urls\.crm"):
+        Settings(screen_pop_urls={"crm": template})

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from string import Formatter
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -119,13 +121,18 @@ def render_card(session: Session, profile: ProfileState, role: str, lang: str, *
 
 
 def _links(session: Session, profile_id: str, settings: Settings) -> dict[str, str]:
-    """Screen-pop URL of the customer's CRM record, when a template is configured."""
-    template = settings.crm_url_template
-    if not template:
+    """Screen-pop URLs (S4): each configured template whose placeholders this customer has,
+    filled with its external ids (URL-quoted) or its Círculo id."""
+    if not settings.screen_pop_urls:
         return {}
-    external = {i["value"].split(":", 1)[0]: i["value"].split(":", 1)[1]
-                for i in identity.identifiers_of(session, profile_id) if i["kind"] == "external_id"}
-    try:
-        return {"crm": template.format(**external)}
-    except KeyError:
-        return {}
+    values = {"customer_id": profile_id}
+    for ident in identity.identifiers_of(session, profile_id):
+        if ident["kind"] == "external_id":
+            namespace, _, value = ident["value"].partition(":")
+            values.setdefault(namespace, value)
+    links = {}
+    for name, template in settings.screen_pop_urls.items():
+        fields = [f for _, f, _, _ in Formatter().parse(template) if f]
+        if all(f in values for f in fields):
+            links[name] = template.format(**{f: quote(values[f], safe="") for f in fields})
+    return links
