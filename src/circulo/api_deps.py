@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -24,6 +26,21 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False)
 async def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
+
+
+def key_from_request(request: Request) -> str | None:
+    """The API key from ``Authorization`` (Bearer, or Basic with the key as user name, as
+    tracking SDKs send their write key) or ``X-API-Key``."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            return base64.b64decode(value).decode().split(":", 1)[0] or None
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    return request.headers.get("x-api-key")
 
 
 def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:

@@ -16,6 +16,7 @@ from circulo.errors import PROBLEM_JSON, Problem, RejectNulCharacters, install_e
 from circulo.identity.api import router as identity_router
 from circulo.ingest.api import EXTRA_MODELS
 from circulo.ingest.api import router as ingest_router
+from circulo.ingest.inbound_api import router as inbound_router
 from circulo.ingest.tracking_api import router as tracking_router
 from circulo.runtime import tune_gc
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(customers_router)
     app.include_router(identity_router)
     app.include_router(tracking_router)
+    app.include_router(inbound_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

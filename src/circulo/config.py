@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         "are external-id namespaces or customer_id, e.g. "
         '{"crm": "https://crm.example.com/contacts/{crm}"}',
     )
+    inbound_mappings: Path | None = Field(
+        default=None, description="YAML file of inbound webhook mappings (docs/inbound-webhooks.md)"
+    )
     tracking_source: str = Field(
         default="app", pattern=r"^[a-z0-9][a-z0-9_.\-]{0,39}$",
         description="Source (and userId namespace) of Segment-compatible tracking messages",

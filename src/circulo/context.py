@@ -11,6 +11,7 @@ from circulo.config import Settings
 from circulo.customers.cards import Templates, load_templates
 from circulo.customers.service import Policies, policies_for
 from circulo.db import Database
+from circulo.ingest.mapping import SourceMapping, load_mappings
 
 KEY_CACHE_SECONDS = 30.0
 
@@ -22,6 +23,7 @@ class AppContext:
     clock: Clock
     policies: Policies
     templates: Templates
+    mappings: dict[str, SourceMapping]
     _keys: dict[str, tuple[auth.Principal, float]] = field(default_factory=dict)
 
     @classmethod
@@ -33,6 +35,8 @@ class AppContext:
             clock=clock or SystemClock(),
             policies=policies_for(settings),
             templates=load_templates(settings.card_templates),
+            mappings=load_mappings(settings.inbound_mappings) if settings.inbound_mappings
+            else {},
         )
 
     def authenticate(self, secret: str | None) -> auth.Principal:

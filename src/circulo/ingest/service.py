@@ -244,6 +244,33 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
     }
 
 
+def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | None,
+                                                                dict[str, Any] | None]],
+                      *, settings: Settings, policies: customers.Policies, now: datetime,
+                      actor: str) -> dict[str, Any]:
+    """Ingest items translated from another format (tracking SDKs, inbound webhooks): each
+    is ``(event, None)`` or ``(None, error)``; indices in the answer are the original ones."""
+    events: list[dict[str, Any]] = []
+    positions: list[int] = []
+    errors: list[dict[str, Any]] = []
+    for index, (event, error) in enumerate(translated):
+        if event is None:
+            errors.append({"index": index, **(error or {})})
+        else:
+            events.append(event)
+            positions.append(index)
+    result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "results": [], "errors": []}
+    if events:
+        result = ingest(session, {"events": events}, settings=settings, policies=policies,
+                        now=now, actor=actor)
+    for item in (*result["results"], *result["errors"]):
+        item["index"] = positions[item["index"]]
+    result["errors"] = sorted([*errors, *result["errors"]],
+                              key=lambda e: (e["index"], e["field"]))
+    result["rejected"] = len({e["index"] for e in result["errors"]})
+    return result
+
+
 def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolved,
            policies: customers.Policies, now: datetime, results: list[dict[str, Any]]) -> None:
     rows: list[dict[str, Any]] = []

@@ -3,8 +3,6 @@ Círculo (host = Círculo's URL, write key = a Círculo API key with the ``inges
 
 from __future__ import annotations
 
-import base64
-import binascii
 import zlib
 from typing import Any
 
@@ -13,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import get_ctx
+from circulo.api_deps import get_ctx, key_from_request
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import (
@@ -35,19 +33,6 @@ _DESCRIPTION = (
     "Answers 200 `{\"success\": true}` when at least one message was accepted (with the "
     "per-message `errors`), 400 when none was. See docs/tracking.md for the mapping."
 )
-
-
-def _key_from_headers(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "basic" and value:
-        try:
-            return base64.b64decode(value).decode().split(":", 1)[0] or None
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-    if scheme.lower() == "bearer" and value:
-        return value.strip()
-    return request.headers.get("x-api-key")
 
 
 async def _read_json(request: Request, limit: int) -> Any:
@@ -81,7 +66,7 @@ def _segment_error(error: CirculoError) -> Response:
 async def _handle(request: Request, ctx: AppContext, default_type: str | None) -> Response:
     try:
         payload = await _read_json(request, ctx.settings.max_body_bytes)
-        secret = _key_from_headers(request)
+        secret = key_from_request(request)
         if secret is None and isinstance(payload, dict):
             secret = payload.get("writeKey")
         principal = ctx.authenticate(secret)
@@ -105,32 +90,25 @@ def _messages(payload: Any, default_type: str | None) -> list[Any]:
 def _ingest(ctx: AppContext, payload: Any, default_type: str | None,
             principal: Principal) -> Response:
     messages = _messages(payload, default_type)
-    source = ctx.settings.tracking_source
-    events: list[dict[str, Any]] = []
-    positions: list[int] = []
-    errors: list[dict[str, Any]] = []
-    for index, message in enumerate(messages):
+    translated: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
+    for message in messages:
         try:
-            events.append(to_event(message, default_type=default_type, source=source,
-                                   region=ctx.settings.default_region))
-            positions.append(index)
+            translated.append((to_event(message, default_type=default_type,
+                                        source=ctx.settings.tracking_source,
+                                        region=ctx.settings.default_region), None))
         except MessageError as exc:
-            errors.append({"index": index, "field": exc.field, "code": "invalid_message",
-                           "detail": exc.detail})
-    result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "results": [], "errors": []}
-    if events:
-        with ctx.db.unit_of_work() as session:
-            result = service.ingest(session, {"events": events}, settings=ctx.settings,
-                                    policies=ctx.policies, now=ctx.clock.now(),
-                                    actor=f"key:{principal.name}")
-    for item in (*result["results"], *result["errors"]):
-        item["index"] = positions[item["index"]]
-    errors = sorted([*errors, *result["errors"]], key=lambda e: (e["index"], e["field"]))
+            translated.append((None, {"field": exc.field, "code": "invalid_message",
+                                      "detail": exc.detail}))
+    with ctx.db.unit_of_work() as session:
+        result = service.ingest_translated(
+            session, translated, settings=ctx.settings, policies=ctx.policies,
+            now=ctx.clock.now(), actor=f"key:{principal.name}")
+    errors = result["errors"]
     if not result["results"]:
         raise ValidationFailed(f"none of the {len(messages)} message(s) was accepted",
                                errors=errors)
     body = {"success": True, "accepted": result["accepted"], "duplicates": result["duplicates"],
-            "rejected": len({e["index"] for e in errors}), "errors": errors}
+            "rejected": result["rejected"], "errors": errors}
     return Response(orjson.dumps(body), media_type="application/json")
 
 

@@ -1,0 +1,70 @@
+"""``POST /v1/sources/{name}/webhook``: any system's JSON, mapped to events by a declarative
+mapping (``CIRCULO_INBOUND_MAPPINGS``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from circulo.api_deps import get_ctx, key_from_request
+from circulo.auth.service import Principal
+from circulo.context import AppContext
+from circulo.errors import MalformedJSON, NotFound, PayloadTooLarge, ValidationFailed
+from circulo.ingest import service
+from circulo.ingest.mapping import SourceMapping
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+
+@router.post(
+    "/sources/{name}/webhook",
+    summary="Receive a webhook from any system, mapped to events",
+    description=(
+        "The body is the other system's own JSON. The source's rules in the mapping file "
+        "(`CIRCULO_INBOUND_MAPPINGS`) turn it into one or more events; what cannot be mapped "
+        "is reported by item with the rule and the reason. Authenticate with an `ingest` key "
+        "in `Authorization`/`X-API-Key`, or `?key=` for systems that cannot set headers. "
+        "Answers like `POST /v1/events` (200, 207, 422)."
+    ),
+    response_class=Response,
+)
+async def receive(name: str, request: Request, key: str | None = Query(default=None),
+                  ctx: AppContext = Depends(get_ctx)) -> Response:
+    principal = ctx.authenticate(key_from_request(request) or key)
+    principal.require("ingest")
+    mapping = ctx.mappings.get(name)
+    if mapping is None:
+        raise NotFound(f"no inbound mapping for source '{name}'", field="name",
+                       known=sorted(ctx.mappings))
+    limit = ctx.settings.max_body_bytes
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
+        chunks.append(chunk)
+    return await run_in_threadpool(_receive, ctx, mapping, b"".join(chunks), principal)
+
+
+def _receive(ctx: AppContext, mapping: SourceMapping, body: bytes,
+             principal: Principal) -> Response:
+    try:
+        payload: Any = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedJSON(f"the body is not valid JSON: {exc}") from exc
+    translated = [(event, None if event else {"field": "", "code": "unmapped",
+                                              "detail": str(why)})
+                  for event, why in mapping.map(payload)]
+    with ctx.db.unit_of_work() as session:
+        result = service.ingest_translated(
+            session, translated, settings=ctx.settings, policies=ctx.policies,
+            now=ctx.clock.now(), actor=f"key:{principal.name}")
+    if not result["results"]:
+        raise ValidationFailed("nothing in this payload could be mapped and stored",
+                               errors=result["errors"])
+    status = 207 if result["errors"] else 200
+    return Response(orjson.dumps(result), status_code=status, media_type="application/json")

@@ -1,0 +1,163 @@
+"""Declarative mappings from any system's webhook JSON to Círculo events. Pure.
+
+A mapping file names sources; each source has rules. A rule has an optional CEL condition
+over ``payload`` and a template: strings starting with ``$`` are JSONPath-style paths into
+the payload (``$.ticket.requester.email``, ``$.items[0].sku``), anything else is literal.
+The first rule whose condition holds maps the item (docs/inbound-webhooks.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cel
+import yaml
+
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\['([^']+)'\]")
+_MISSING = object()
+TEMPLATE_FIELDS = {"type", "id", "occurred_at", "channel", "identifiers", "traits",
+                   "properties", "record", "consent"}
+
+
+class MappingError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class JsonPath:
+    text: str
+    steps: tuple[str | int, ...]
+
+    def get(self, data: Any) -> Any:
+        for step in self.steps:
+            if isinstance(step, int):
+                if not isinstance(data, list) or step >= len(data):
+                    return _MISSING
+                data = data[step]
+            else:
+                if not isinstance(data, dict) or step not in data:
+                    return _MISSING
+                data = data[step]
+        return data
+
+
+def compile_path(text: str, where: str) -> JsonPath:
+    if not text.startswith("$"):
+        raise MappingError(f"{where}: a path starts with '$'")
+    steps: list[str | int] = []
+    position = 1
+    while position < len(text):
+        match = _STEP.match(text, position)
+        if match is None:
+            raise MappingError(f"{where}: cannot read path '{text}' at position {position}")
+        name, index, quoted = match.groups()
+        steps.append(int(index) if index is not None else (name or quoted))
+        position = match.end()
+    return JsonPath(text, tuple(steps))
+
+
+def _compile_template(value: Any, where: str) -> Any:
+    if isinstance(value, str) and value.startswith("$"):
+        return compile_path(value, where)
+    if isinstance(value, dict):
+        return {k: _compile_template(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_compile_template(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _render(template: Any, payload: Any) -> Any:
+    if isinstance(template, JsonPath):
+        return template.get(payload)
+    if isinstance(template, dict):
+        rendered = {k: _render(v, payload) for k, v in template.items()}
+        return {k: v for k, v in rendered.items() if v is not _MISSING and v is not None}
+    if isinstance(template, list):
+        return [v for v in (_render(t, payload) for t in template) if v is not _MISSING]
+    return template
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    where: str
+    condition: Any | None  # compiled CEL
+    template: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMapping:
+    name: str
+    source: str
+    items: JsonPath | None
+    rules: tuple[Rule, ...]
+
+    def map(self, payload: Any) -> list[tuple[dict[str, Any] | None, str | None]]:
+        """Per item: (event envelope, None) or (None, why it could not be mapped)."""
+        if self.items is not None:
+            found = self.items.get(payload)
+            if not isinstance(found, list):
+                return [(None, f"items path {self.items.text} is not a list in this payload")]
+            items: list[Any] = found
+        else:
+            items = [payload]
+        return [self._map_one(item) for item in items]
+
+    def _map_one(self, item: Any) -> tuple[dict[str, Any] | None, str | None]:
+        for rule in self.rules:
+            if rule.condition is not None:
+                try:
+                    if rule.condition.execute({"payload": item}) is not True:
+                        continue
+                except Exception:  # noqa: S112 - a condition over missing data does not hold
+                    continue
+            event = _render(rule.template, item)
+            if not isinstance(event.get("type"), str):
+                wanted = rule.template["type"]
+                shown = wanted.text if isinstance(wanted, JsonPath) else repr(wanted)
+                return None, f"{rule.where}.type: {shown} gave no event type"
+            event["source"] = self.source
+            if "id" in event:
+                event["id"] = str(event["id"])
+            return event, None
+        return None, "no rule matched this payload"
+
+
+def load_mappings(path: Path) -> dict[str, SourceMapping]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise MappingError(f"{path}: cannot read inbound mappings: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict):
+        raise MappingError(f"{path}: expected a mapping with 'sources'")
+    result = {}
+    for name, spec in raw["sources"].items():
+        where = f"{path}: sources.{name}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("rules"), list):
+            raise MappingError(f"{where}: needs a list of rules")
+        rules = []
+        for i, rule in enumerate(spec["rules"]):
+            rule_where = f"{where}.rules[{i}]"
+            if not isinstance(rule, dict) or "type" not in rule:
+                raise MappingError(f"{rule_where}: needs a type")
+            unknown = set(rule) - TEMPLATE_FIELDS - {"when"}
+            if unknown:
+                raise MappingError(f"{rule_where}: unknown fields {sorted(unknown)}")
+            condition = None
+            if rule.get("when"):
+                try:
+                    condition = cel.compile(str(rule["when"]))
+                except ValueError as exc:
+                    raise MappingError(f"{rule_where}.when: {exc}") from exc
+            template = {k: _compile_template(v, f"{rule_where}.{k}")
+                        for k, v in rule.items() if k != "when"}
+            rules.append(Rule(rule_where, condition, template))
+        items = spec.get("items")
+        result[str(name)] = SourceMapping(
+            name=str(name), source=str(spec.get("source", name)),
+            items=compile_path(items, f"{where}.items") if items else None,
+            rules=tuple(rules),
+        )
+    return result
