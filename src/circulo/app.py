@@ -10,6 +10,7 @@ from circulo import __version__
 from circulo.api_deps import ORJSONResponse
 from circulo.clock import Clock
 from circulo.config import Settings, get_settings
+from circulo.connectors.api import router as webhooks_router
 from circulo.context import AppContext
 from circulo.customers.api import router as customers_router
 from circulo.errors import PROBLEM_JSON, Problem, RejectNulCharacters, install_error_handlers
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(identity_router)
     app.include_router(tracking_router)
     app.include_router(inbound_router)
+    app.include_router(webhooks_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

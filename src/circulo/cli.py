@@ -52,13 +52,35 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    outbox: Annotated[bool, typer.Option("--outbox/--no-outbox",
+                                         help="Deliver webhooks from this process too")] = True,
 ) -> None:
     """Run the HTTP API (migrating first). / Servir el API HTTP (migrando antes)."""
     import uvicorn
 
-    _context()
+    from circulo.connectors.worker import run_in_thread
+
+    ctx = _context()
+    if outbox:
+        run_in_thread(ctx, threading.Event())
     uvicorn.run("circulo.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning")
+
+
+@app.command()
+def worker() -> None:
+    """Deliver the outbox (webhooks) until stopped. / Entregar la bandeja de salida."""
+    import asyncio
+
+    from circulo.connectors.worker import OutboxWorker
+
+    ctx = _context()
+
+    async def main() -> None:
+        async with OutboxWorker(ctx) as outbox_worker:
+            await outbox_worker.run_forever(threading.Event())
+
+    asyncio.run(main())
 
 
 @keys_app.command("create")
@@ -156,8 +178,11 @@ def demo(
     typer.echo(f"  curl -H 'Authorization: Bearer {secret}' '{url}/v1/cards?phone=600123456'\n")
     if not serve_after:
         return
+    from circulo.connectors.worker import run_in_thread
+
+    stop = threading.Event()
+    run_in_thread(ctx, stop)
     if live:
-        stop = threading.Event()
         seed = random.Random(int(time.time()))  # noqa: S311 - demo traffic, not security
         threading.Thread(target=live_trickle, args=(ctx, stop, seed),
                          daemon=True).start()

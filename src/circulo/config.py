@@ -5,6 +5,7 @@ The defaults give a working single-machine install: an SQLite file under ``data_
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from string import Formatter
@@ -99,6 +100,10 @@ class Settings(BaseSettings):
     )
     inbound_mappings: Path | None = Field(
         default=None, description="YAML file of inbound webhook mappings (docs/inbound-webhooks.md)"
+    )
+    outbox_dead_after: timedelta = Field(
+        default=timedelta(hours=72),
+        description="A delivery still failing this long after it was queued is dead",
     )
     tracking_source: str = Field(
         default="app", pattern=r"^[a-z0-9][a-z0-9_.\-]{0,39}$",

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from circulo.config import Settings
+from circulo.connectors import service as outbox
 from circulo.customers import service as customers
 from circulo.customers.records import RecordSpec
 from circulo.customers.traits import CHANNELS, LANGUAGE_TAG
@@ -319,6 +320,20 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
     customers.insert_events(session, rows)
     customers.upsert_records(session, record_work, resolved.profiles, now)
     customers.save(session, resolved.profiles.values())
+    # Webhooks leave through the outbox, written in this same transaction (at-least-once).
+    outbox.enqueue_events(session, [_webhook_view(row) for row in rows], now)
+
+
+def _webhook_view(row: dict[str, Any]) -> dict[str, Any]:
+    extra = row["extra"] or {}
+    return {
+        "id": row["id"], "type": row["type"], "source": row["source"],
+        "client_id": row["client_id"], "channel": row["channel"],
+        "occurred_at": row["occurred_at"].isoformat(), "customer_id": row["profile_id"],
+        "resolution": row["resolution"], "identifiers": row["identifiers"],
+        "traits": row["traits"], "properties": row["properties"],
+        "record": extra.get("record"), "consent": extra.get("consent"),
+    }
 
 
 def _stored_traits(traits: dict[str, Any] | None) -> dict[str, Any] | None:

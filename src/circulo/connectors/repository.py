@@ -1,0 +1,130 @@
+"""Every query of the outbox and its subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.orm import Session
+
+from circulo.connectors.models import DeliveryAttempt, OutboxMessage, WebhookSubscription
+from circulo.db import bulk_insert
+
+OUTBOX = cast(Table, OutboxMessage.__table__)
+ATTEMPTS = cast(Table, DeliveryAttempt.__table__)
+OPEN = ("pending", "delivering")
+
+
+def add_subscription(session: Session, subscription: WebhookSubscription) -> None:
+    session.add(subscription)
+
+
+def get_subscription(session: Session, subscription_id: str) -> WebhookSubscription | None:
+    found = session.get(WebhookSubscription, subscription_id)
+    return None if found is None or found.status == "deleted" else found
+
+
+def subscriptions(session: Session, *, active_only: bool) -> list[WebhookSubscription]:
+    query = select(WebhookSubscription).where(WebhookSubscription.status != "deleted")
+    if active_only:
+        query = query.where(WebhookSubscription.status == "active")
+    return list(session.scalars(query.order_by(WebhookSubscription.created_at)))
+
+
+def insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
+    bulk_insert(session, OUTBOX, rows)
+
+
+def due_candidates(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Pending messages whose time has come, and deliveries whose lease ran out (a worker
+    died mid-delivery). On PostgreSQL rows another worker is claiming are skipped."""
+    query = (
+        select(OutboxMessage)
+        .where(((OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now))
+               | ((OutboxMessage.status == "delivering") & (OutboxMessage.lease_until < now)))
+        .order_by(OutboxMessage.seq).limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def group_heads(session: Session, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The first still-open message of each (destination, ordering_key) group."""
+    heads: dict[tuple[str, str], int] = {}
+    destinations = sorted({d for d, _ in groups})
+    keys = sorted({k for _, k in groups})
+    rows = session.execute(
+        select(OutboxMessage.destination, OutboxMessage.ordering_key, func.min(OutboxMessage.seq))
+        .where(OutboxMessage.status.in_(OPEN), OutboxMessage.destination.in_(destinations),
+               OutboxMessage.ordering_key.in_(keys))
+        .group_by(OutboxMessage.destination, OutboxMessage.ordering_key)
+    )
+    wanted = set(groups)
+    for destination, key, seq in rows:
+        if (destination, key) in wanted:
+            heads[(destination, key)] = int(seq)
+    return heads
+
+
+def in_flight(session: Session, destinations: Sequence[str], now: datetime) -> dict[str, int]:
+    rows = session.execute(
+        select(OutboxMessage.destination, func.count())
+        .where(OutboxMessage.status == "delivering", OutboxMessage.lease_until >= now,
+               OutboxMessage.destination.in_(list(destinations)))
+        .group_by(OutboxMessage.destination)
+    )
+    return {d: int(n) for d, n in rows}
+
+
+def get_message(session: Session, message_id: str) -> OutboxMessage | None:
+    return session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id))
+
+
+def messages_of(session: Session, destination: str, *, status: str | None, limit: int
+                ) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.destination == destination)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return list(session.scalars(query.order_by(OutboxMessage.seq.desc()).limit(limit)))
+
+
+def attempts_of(session: Session, message_id: str) -> list[DeliveryAttempt]:
+    return list(session.scalars(select(DeliveryAttempt)
+                                .where(DeliveryAttempt.message_id == message_id)
+                                .order_by(DeliveryAttempt.attempt)))
+
+
+def add_attempts(session: Session, rows: list[dict[str, Any]]) -> None:
+    bulk_insert(session, ATTEMPTS, rows)
+
+
+def replay(session: Session, destination: str, status: str, now: datetime) -> int:
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.destination == destination, OutboxMessage.status == status)
+        .values(status="pending", next_attempt_at=now, updated_at=now, lease_until=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def cancel_open(session: Session, destination: str, now: datetime) -> int:
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.destination == destination, OutboxMessage.status.in_(OPEN))
+        .values(status="canceled", updated_at=now, lease_until=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def counts_by_status(session: Session, destination: str) -> dict[str, int]:
+    rows = session.execute(select(OutboxMessage.status, func.count())
+                           .where(OutboxMessage.destination == destination)
+                           .group_by(OutboxMessage.status))
+    return {s: int(n) for s, n in rows}
+
+
+def messages_by_seq(session: Session, seqs: Sequence[int]) -> list[OutboxMessage]:
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.seq.in_(list(seqs)))))

@@ -1,0 +1,186 @@
+"""The outbox worker: claim due messages, deliver them signed, record what happened.
+
+At-least-once: a message is marked delivered only after a 2xx; a worker that dies mid-delivery
+leaves a lease that expires, and the message is delivered again with the same ``webhook-id``.
+Per (destination, customer) group only the oldest open message is ever in flight, so a
+customer's webhooks arrive in order; per destination at most ``max_in_flight`` are in flight.
+On PostgreSQL several workers share the outbox (``FOR UPDATE SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import orjson
+
+from circulo.connectors import repository as repo
+from circulo.connectors import service
+from circulo.connectors.models import OutboxMessage
+from circulo.connectors.policy import Outcome, RetryPolicy
+from circulo.connectors.signing import headers as signed_headers
+from circulo.context import AppContext
+
+LEASE_MARGIN = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    seq: int
+    message_id: str
+    attempt: int
+    url: str
+    secrets: list[str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    delivery: Delivery
+    started_at: datetime
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+
+
+class OutboxWorker:
+    def __init__(self, ctx: AppContext, *, policy: RetryPolicy | None = None,
+                 batch: int = 200, timeout: float = 10.0, rng: random.Random | None = None
+                 ) -> None:
+        self.ctx = ctx
+        self.policy = policy or RetryPolicy(dead_after=ctx.settings.outbox_dead_after)
+        self.batch = batch
+        self.timeout = timeout
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> OutboxWorker:
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+        self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def run_once(self) -> int:
+        """One round: claim, deliver concurrently, record. Returns how many were tried."""
+        claimed = self._claim(self.ctx.clock.now())
+        if not claimed:
+            return 0
+        results = await asyncio.gather(*(self._deliver(d) for d in claimed))
+        self._record(results, self.ctx.clock.now())
+        return len(results)
+
+    async def run_forever(self, stop: threading.Event, idle_seconds: float = 0.2) -> None:
+        while not stop.is_set():
+            if await self.run_once() == 0:
+                await asyncio.sleep(idle_seconds)
+
+    # -- claim ---------------------------------------------------------------------------------
+    def _claim(self, now: datetime) -> list[Delivery]:
+        with self.ctx.db.unit_of_work() as session:
+            candidates = repo.due_candidates(session, now, self.batch * 4)
+            if not candidates:
+                return []
+            groups = {(m.destination, m.ordering_key) for m in candidates}
+            heads = repo.group_heads(session, sorted(groups))
+            subscriptions = {service.destination_of(s.id): s
+                             for s in repo.subscriptions(session, active_only=True)}
+            flying = repo.in_flight(session, sorted({m.destination for m in candidates}), now)
+            chosen: list[Delivery] = []
+            taken: set[tuple[str, str]] = set()
+            for message in candidates:
+                group = (message.destination, message.ordering_key)
+                subscription = subscriptions.get(message.destination)
+                if (group in taken or heads.get(group) != message.seq or subscription is None
+                        or flying.get(message.destination, 0) >= subscription.max_in_flight):
+                    continue
+                taken.add(group)
+                flying[message.destination] = flying.get(message.destination, 0) + 1
+                message.status = "delivering"
+                message.attempts += 1
+                message.lease_until = now + timedelta(seconds=self.timeout) + LEASE_MARGIN
+                message.updated_at = now
+                chosen.append(Delivery(
+                    message.seq, message.id, message.attempts, subscription.url,
+                    service.active_secrets(subscription, now), orjson.dumps(message.payload)))
+                if len(chosen) >= self.batch:
+                    break
+            return chosen
+
+    # -- deliver -------------------------------------------------------------------------------
+    async def _deliver(self, delivery: Delivery) -> Result:
+        assert self._client is not None, "use the worker as an async context manager"  # noqa: S101
+        started_at = self.ctx.clock.now()
+        # The signature's timestamp is the real send time: receivers check it against theirs.
+        headers = signed_headers(delivery.secrets, delivery.message_id, int(time.time()),
+                                 delivery.body)
+        begin = time.perf_counter()
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            response = await self._client.post(delivery.url, content=delivery.body,
+                                               headers=headers)
+            status_code = response.status_code
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}: {response.text[:300]}"
+        except httpx.TimeoutException:
+            error = f"timeout after {self.timeout:g} s"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        latency = int((time.perf_counter() - begin) * 1000)
+        return Result(delivery, started_at, status_code, latency, error)
+
+    # -- record --------------------------------------------------------------------------------
+    def _record(self, results: list[Result], now: datetime) -> None:
+        with self.ctx.db.unit_of_work() as session:
+            messages = {m.seq: m for m in
+                        repo.messages_by_seq(session, [r.delivery.seq for r in results])}
+            attempts = []
+            for result in results:
+                message = messages.get(result.delivery.seq)
+                outcome = self._apply(message, result, now) if message else Outcome.DEAD
+                attempts.append({
+                    "message_id": result.delivery.message_id, "attempt": result.delivery.attempt,
+                    "started_at": result.started_at, "status_code": result.status_code,
+                    "latency_ms": result.latency_ms, "outcome": outcome.value,
+                    "error": result.error,
+                })
+            repo.add_attempts(session, attempts)
+
+    def _apply(self, message: OutboxMessage, result: Result, now: datetime) -> Outcome:
+        outcome = self.policy.decide(result.status_code, message.attempts,
+                                     now - message.created_at)
+        if message.status != "delivering" or message.attempts != result.delivery.attempt:
+            return outcome  # canceled meanwhile, or re-claimed after a lost lease: log only
+        message.last_status_code = result.status_code
+        message.last_latency_ms = result.latency_ms
+        message.last_error = result.error
+        message.lease_until = None
+        message.updated_at = now
+        if outcome == Outcome.DELIVERED:
+            message.status, message.delivered_at = "delivered", now
+        elif outcome == Outcome.DEAD:
+            message.status = "dead"
+        else:
+            message.status = "pending"
+            message.next_attempt_at = now + self.policy.backoff(message.attempts, self.rng)
+        return outcome
+
+
+def run_in_thread(ctx: AppContext, stop: threading.Event) -> threading.Thread:
+    """The worker beside the API in one process (``circulo serve``)."""
+    async def main() -> None:
+        async with OutboxWorker(ctx) as worker:
+            await worker.run_forever(stop)
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), name="outbox-worker",
+                              daemon=True)
+    thread.start()
+    return thread
