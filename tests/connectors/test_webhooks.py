@@ -134,7 +134,8 @@ def test_unreachable_hosts_and_slow_receivers_are_retried_with_the_reason(
     api.send(customer("CRM-1"), _wrap_up("CRM-1", 1))
     _drain(ctx, timeout=0.3)
     [unreachable] = _deliveries(api, closed)["deliveries"]
-    assert unreachable["status"] == "pending" and "ConnectError" in unreachable["last_error"]
+    assert unreachable["status"] == "pending"
+    assert unreachable["last_error"].startswith("cannot connect")
     [timed_out] = _deliveries(api, slow)["deliveries"]
     assert timed_out["status"] == "pending"
     assert timed_out["last_error"] == "timeout after 0.3 s"
