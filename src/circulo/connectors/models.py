@@ -52,7 +52,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_status_seq", "status", "seq"),
         Index("ix_outbox_group", "destination", "ordering_key", "seq"),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -10,7 +11,7 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from circulo.connectors.models import DeliveryAttempt, OutboxMessage, WebhookSubscription
-from circulo.db import bulk_insert
+from circulo.db import bulk_insert, bulk_update
 
 OUTBOX = cast(Table, OutboxMessage.__table__)
 ATTEMPTS = cast(Table, DeliveryAttempt.__table__)
@@ -37,18 +38,52 @@ def insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
     bulk_insert(session, OUTBOX, rows)
 
 
-def due_candidates(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    seq: int
+    destination: str
+    ordering_key: str
+
+
+def due_candidates(session: Session, now: datetime, limit: int) -> list[Candidate]:
     """Pending messages whose time has come, and deliveries whose lease ran out (a worker
-    died mid-delivery). On PostgreSQL rows another worker is claiming are skipped."""
-    query = (
-        select(OutboxMessage)
-        .where(((OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now))
-               | ((OutboxMessage.status == "delivering") & (OutboxMessage.lease_until < now)))
-        .order_by(OutboxMessage.seq).limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    died mid-delivery), oldest first; each query walks the (status, seq) index. On
+    PostgreSQL, rows another worker is claiming are skipped."""
+    skip_locked = session.get_bind().dialect.name == "postgresql"
+    found: list[Candidate] = []
+    for status, condition in (("delivering", OUTBOX.c.lease_until < now),
+                              ("pending", OUTBOX.c.next_attempt_at <= now)):
+        query = (select(OUTBOX.c.seq, OUTBOX.c.destination, OUTBOX.c.ordering_key)
+                 .where(OUTBOX.c.status == status, condition)
+                 .order_by(OUTBOX.c.seq).limit(limit))
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        found.extend(Candidate(*row) for row in session.execute(query))
+    return sorted(found, key=lambda c: c.seq)[:limit]
+
+
+def mark_delivering(session: Session, seqs: Sequence[int], lease_until: datetime,
+                    now: datetime) -> list[dict[str, Any]]:
+    """Claim these messages; returns what delivering them needs."""
+    if not seqs:
+        return []
+    session.execute(update(OUTBOX).where(OUTBOX.c.seq.in_(list(seqs))).values(
+        status="delivering", attempts=OUTBOX.c.attempts + 1, lease_until=lease_until,
+        updated_at=now))
+    rows = session.execute(select(OUTBOX.c.seq, OUTBOX.c.id, OUTBOX.c.destination,
+                                  OUTBOX.c.attempts, OUTBOX.c.payload)
+                           .where(OUTBOX.c.seq.in_(list(seqs))).order_by(OUTBOX.c.seq))
+    return [dict(row) for row in rows.mappings()]
+
+
+def outcome_rows(session: Session, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+    rows = session.execute(select(OUTBOX.c.seq, OUTBOX.c.status, OUTBOX.c.attempts,
+                                  OUTBOX.c.created_at).where(OUTBOX.c.seq.in_(list(seqs))))
+    return {row["seq"]: dict(row) for row in rows.mappings()}
+
+
+def save_outcomes(session: Session, rows: list[dict[str, Any]]) -> None:
+    bulk_update(session, OUTBOX, "seq", rows)
 
 
 def group_heads(session: Session, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -124,7 +159,3 @@ def counts_by_status(session: Session, destination: str) -> dict[str, int]:
                            .where(OutboxMessage.destination == destination)
                            .group_by(OutboxMessage.status))
     return {s: int(n) for s, n in rows}
-
-
-def messages_by_seq(session: Session, seqs: Sequence[int]) -> list[OutboxMessage]:
-    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.seq.in_(list(seqs)))))

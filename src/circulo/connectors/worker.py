@@ -15,13 +15,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 import orjson
 
 from circulo.connectors import repository as repo
 from circulo.connectors import service
-from circulo.connectors.models import OutboxMessage
 from circulo.connectors.policy import Outcome, RetryPolicy
 from circulo.connectors.signing import headers as signed_headers
 from circulo.context import AppContext
@@ -92,31 +92,32 @@ class OutboxWorker:
             candidates = repo.due_candidates(session, now, self.batch * 4)
             if not candidates:
                 return []
-            groups = {(m.destination, m.ordering_key) for m in candidates}
+            groups = {(c.destination, c.ordering_key) for c in candidates}
             heads = repo.group_heads(session, sorted(groups))
             subscriptions = {service.destination_of(s.id): s
                              for s in repo.subscriptions(session, active_only=True)}
-            flying = repo.in_flight(session, sorted({m.destination for m in candidates}), now)
-            chosen: list[Delivery] = []
+            flying = repo.in_flight(session, sorted({c.destination for c in candidates}), now)
+            chosen: list[int] = []
             taken: set[tuple[str, str]] = set()
-            for message in candidates:
-                group = (message.destination, message.ordering_key)
-                subscription = subscriptions.get(message.destination)
-                if (group in taken or heads.get(group) != message.seq or subscription is None
-                        or flying.get(message.destination, 0) >= subscription.max_in_flight):
+            for candidate in candidates:
+                group = (candidate.destination, candidate.ordering_key)
+                subscription = subscriptions.get(candidate.destination)
+                if (group in taken or heads.get(group) != candidate.seq or subscription is None
+                        or flying.get(candidate.destination, 0) >= subscription.max_in_flight):
                     continue
                 taken.add(group)
-                flying[message.destination] = flying.get(message.destination, 0) + 1
-                message.status = "delivering"
-                message.attempts += 1
-                message.lease_until = now + timedelta(seconds=self.timeout) + LEASE_MARGIN
-                message.updated_at = now
-                chosen.append(Delivery(
-                    message.seq, message.id, message.attempts, subscription.url,
-                    service.active_secrets(subscription, now), orjson.dumps(message.payload)))
+                flying[candidate.destination] = flying.get(candidate.destination, 0) + 1
+                chosen.append(candidate.seq)
                 if len(chosen) >= self.batch:
                     break
-            return chosen
+            lease = now + timedelta(seconds=self.timeout) + LEASE_MARGIN
+            return [
+                Delivery(row["seq"], row["id"], row["attempts"],
+                         subscriptions[row["destination"]].url,
+                         service.active_secrets(subscriptions[row["destination"]], now),
+                         orjson.dumps(row["payload"]))
+                for row in repo.mark_delivering(session, chosen, lease, now)
+            ]
 
     # -- deliver -------------------------------------------------------------------------------
     async def _deliver(self, delivery: Delivery) -> Result:
@@ -149,38 +150,39 @@ class OutboxWorker:
     # -- record --------------------------------------------------------------------------------
     def _record(self, results: list[Result], now: datetime) -> None:
         with self.ctx.db.unit_of_work() as session:
-            messages = {m.seq: m for m in
-                        repo.messages_by_seq(session, [r.delivery.seq for r in results])}
-            attempts = []
+            current = repo.outcome_rows(session, [r.delivery.seq for r in results])
+            updates, attempts = [], []
             for result in results:
-                message = messages.get(result.delivery.seq)
-                outcome = self._apply(message, result, now) if message else Outcome.DEAD
+                row = current.get(result.delivery.seq)
+                outcome = (self.policy.decide(result.status_code, row["attempts"],
+                                              now - row["created_at"])
+                           if row else Outcome.DEAD)
+                # Canceled meanwhile, or re-claimed after a lost lease: log the attempt only.
+                if row and row["status"] == "delivering" and \
+                        row["attempts"] == result.delivery.attempt:
+                    updates.append(self._outcome_row(row, result, outcome, now))
                 attempts.append({
                     "message_id": result.delivery.message_id, "attempt": result.delivery.attempt,
                     "started_at": result.started_at, "status_code": result.status_code,
                     "latency_ms": result.latency_ms, "outcome": outcome.value,
                     "error": result.error,
                 })
+            repo.save_outcomes(session, updates)
             repo.add_attempts(session, attempts)
 
-    def _apply(self, message: OutboxMessage, result: Result, now: datetime) -> Outcome:
-        outcome = self.policy.decide(result.status_code, message.attempts,
-                                     now - message.created_at)
-        if message.status != "delivering" or message.attempts != result.delivery.attempt:
-            return outcome  # canceled meanwhile, or re-claimed after a lost lease: log only
-        message.last_status_code = result.status_code
-        message.last_latency_ms = result.latency_ms
-        message.last_error = result.error
-        message.lease_until = None
-        message.updated_at = now
-        if outcome == Outcome.DELIVERED:
-            message.status, message.delivered_at = "delivered", now
-        elif outcome == Outcome.DEAD:
-            message.status = "dead"
-        else:
-            message.status = "pending"
-            message.next_attempt_at = now + self.policy.backoff(message.attempts, self.rng)
-        return outcome
+    def _outcome_row(self, row: dict[str, Any], result: Result, outcome: Outcome,
+                     now: datetime) -> dict[str, Any]:
+        status = {Outcome.DELIVERED: "delivered", Outcome.DEAD: "dead"}.get(outcome, "pending")
+        retry = outcome == Outcome.RETRY
+        return {
+            "seq": row["seq"], "status": status,
+            "delivered_at": now if outcome == Outcome.DELIVERED else None,
+            "next_attempt_at": now + self.policy.backoff(row["attempts"], self.rng) if retry
+            else now,
+            "lease_until": None, "updated_at": now,
+            "last_status_code": result.status_code, "last_latency_ms": result.latency_ms,
+            "last_error": result.error,
+        }
 
 
 def run_in_thread(ctx: AppContext, stop: threading.Event) -> threading.Thread:

@@ -74,7 +74,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("id"),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
+        batch_op.create_index("ix_outbox_status_seq", ["status", "seq"], unique=False)
         batch_op.create_index(
             "ix_outbox_group", ["destination", "ordering_key", "seq"], unique=False
         )
@@ -107,7 +107,7 @@ def downgrade() -> None:
     op.drop_table("webhook_subscriptions")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_group")
-        batch_op.drop_index("ix_outbox_due")
+        batch_op.drop_index("ix_outbox_status_seq")
 
     op.drop_table("outbox")
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
