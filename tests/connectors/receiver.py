@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +28,7 @@ class Receiver:
     url: str
     status: int = 200
     delay: float = 0.0
+    fail_when: Callable[[bytes], bool] | None = None  # answer 503 to these bodies
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -46,6 +47,8 @@ def receiver() -> Iterator[Receiver]:
             if state.delay:
                 time.sleep(state.delay)
             status = state.status
+            if state.fail_when is not None and state.fail_when(body):
+                status = 503
             if 200 <= status < 300:
                 with state.lock:
                     state.requests.append(Received({k.lower(): v for k, v in

@@ -261,3 +261,25 @@ def test_the_retry_policy() -> None:
     delays = [policy.backoff(n, rng).total_seconds() for n in range(1, 12)]
     assert delays[0] <= 1 and 2 <= delays[2] <= 4 and all(d <= 300 for d in delays)
     assert delays[-1] >= 150
+
+
+def test_waiting_messages_never_starve_the_others(
+        api: Api, ctx: AppContext, clock: FixedClock, hook: Receiver) -> None:
+    """A paused subscription's backlog, and a customer whose first webhook keeps failing,
+    must not fill the worker's window and hold back everyone else."""
+    paused = _subscribe(api, hook.url, "call.*")
+    ok(api.client.patch(f"/v1/webhooks/{paused['id']}", json={"status": "paused"},
+                        headers=api.headers))
+    active = _subscribe(api, hook.url, "call.*")
+    api.send(customer("CRM-A"), customer("CRM-B"))
+    hook.fail_when = lambda body: b"CRM-A" in body
+    api.send(*[_wrap_up("CRM-A", n) for n in range(30)])
+    api.send(_wrap_up("CRM-B", 1))
+    for _ in range(3):
+        _drain(ctx, batch=2)
+        clock.advance(timedelta(minutes=1))
+    counts = _deliveries(api, active)["counts"]
+    assert counts == {"delivered": 1, "pending": 30}  # B went; A waits behind its first
+    assert _deliveries(api, paused)["counts"] == {"pending": 31}
+    assert [r.json["data"]["identifiers"]["external_id"] for r in hook.requests] == [
+        "crm:CRM-B"]

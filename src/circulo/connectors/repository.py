@@ -45,16 +45,28 @@ class Candidate:
     ordering_key: str
 
 
-def due_candidates(session: Session, now: datetime, limit: int) -> list[Candidate]:
-    """Pending messages whose time has come, and deliveries whose lease ran out (a worker
-    died mid-delivery), oldest first; each query walks the (status, seq) index. On
-    PostgreSQL, rows another worker is claiming are skipped."""
+def due_candidates(session: Session, now: datetime, limit: int,
+                   destinations: Sequence[str]) -> list[Candidate]:
+    """For these destinations, the messages that may go now, oldest first: pending ones
+    whose time has come and deliveries whose lease ran out (a worker died mid-delivery),
+    but only the head of each (destination, customer) group. Messages waiting behind an
+    earlier one, or for a paused destination, never fill the window and starve the rest.
+    On PostgreSQL, rows another worker is claiming are skipped."""
+    if not destinations:
+        return []
     skip_locked = session.get_bind().dialect.name == "postgresql"
+    earlier = OUTBOX.alias("earlier")
+    blocked = select(earlier.c.seq).where(
+        earlier.c.destination == OUTBOX.c.destination,
+        earlier.c.ordering_key == OUTBOX.c.ordering_key,
+        earlier.c.seq < OUTBOX.c.seq, earlier.c.status.in_(OPEN),
+    ).exists()
     found: list[Candidate] = []
     for status, condition in (("delivering", OUTBOX.c.lease_until < now),
                               ("pending", OUTBOX.c.next_attempt_at <= now)):
         query = (select(OUTBOX.c.seq, OUTBOX.c.destination, OUTBOX.c.ordering_key)
-                 .where(OUTBOX.c.status == status, condition)
+                 .where(OUTBOX.c.status == status, condition,
+                        OUTBOX.c.destination.in_(list(destinations)), ~blocked)
                  .order_by(OUTBOX.c.seq).limit(limit))
         if skip_locked:
             query = query.with_for_update(skip_locked=True)
@@ -84,24 +96,6 @@ def outcome_rows(session: Session, seqs: Sequence[int]) -> dict[int, dict[str, A
 
 def save_outcomes(session: Session, rows: list[dict[str, Any]]) -> None:
     bulk_update(session, OUTBOX, "seq", rows)
-
-
-def group_heads(session: Session, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """The first still-open message of each (destination, ordering_key) group."""
-    heads: dict[tuple[str, str], int] = {}
-    destinations = sorted({d for d, _ in groups})
-    keys = sorted({k for _, k in groups})
-    rows = session.execute(
-        select(OutboxMessage.destination, OutboxMessage.ordering_key, func.min(OutboxMessage.seq))
-        .where(OutboxMessage.status.in_(OPEN), OutboxMessage.destination.in_(destinations),
-               OutboxMessage.ordering_key.in_(keys))
-        .group_by(OutboxMessage.destination, OutboxMessage.ordering_key)
-    )
-    wanted = set(groups)
-    for destination, key, seq in rows:
-        if (destination, key) in wanted:
-            heads[(destination, key)] = int(seq)
-    return heads
 
 
 def in_flight(session: Session, destinations: Sequence[str], now: datetime) -> dict[str, int]:

@@ -89,23 +89,18 @@ class OutboxWorker:
     # -- claim ---------------------------------------------------------------------------------
     def _claim(self, now: datetime) -> list[Delivery]:
         with self.ctx.db.unit_of_work() as session:
-            candidates = repo.due_candidates(session, now, self.batch * 4)
-            if not candidates:
-                return []
-            groups = {(c.destination, c.ordering_key) for c in candidates}
-            heads = repo.group_heads(session, sorted(groups))
             subscriptions = {service.destination_of(s.id): s
                              for s in repo.subscriptions(session, active_only=True)}
+            candidates = repo.due_candidates(session, now, self.batch * 2,
+                                             sorted(subscriptions))
+            if not candidates:
+                return []
             flying = repo.in_flight(session, sorted({c.destination for c in candidates}), now)
             chosen: list[int] = []
-            taken: set[tuple[str, str]] = set()
             for candidate in candidates:
-                group = (candidate.destination, candidate.ordering_key)
-                subscription = subscriptions.get(candidate.destination)
-                if (group in taken or heads.get(group) != candidate.seq or subscription is None
-                        or flying.get(candidate.destination, 0) >= subscription.max_in_flight):
+                limit = subscriptions[candidate.destination].max_in_flight
+                if flying.get(candidate.destination, 0) >= limit:
                     continue
-                taken.add(group)
                 flying[candidate.destination] = flying.get(candidate.destination, 0) + 1
                 chosen.append(candidate.seq)
                 if len(chosen) >= self.batch:
