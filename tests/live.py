@@ -19,12 +19,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(database_url: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(database_url: str, *, cli: bool = False, **env: str
+                 ) -> tuple[subprocess.Popen[bytes], str]:
+    """The app under uvicorn, or (``cli``) exactly what ``circulo serve`` runs, outbox
+    worker included."""
     port = free_port()
+    command = ([sys.executable, "-m", "circulo.cli", "serve", "--port", str(port)] if cli else
+               [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory",
+                "--port", str(port), "--log-level", "warning"])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory",
-         "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "CIRCULO_DATABASE_URL": database_url, **env},
+        command, env={**os.environ, "CIRCULO_DATABASE_URL": database_url, **env},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -39,8 +43,8 @@ def start_server(database_url: str, **env: str) -> tuple[subprocess.Popen[bytes]
 
 
 @contextmanager
-def live_server(database_url: str, **env: str) -> Iterator[str]:
-    proc, base = start_server(database_url, **env)
+def live_server(database_url: str, *, cli: bool = False, **env: str) -> Iterator[str]:
+    proc, base = start_server(database_url, cli=cli, **env)
     try:
         yield base
     finally:

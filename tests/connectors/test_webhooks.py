@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -16,9 +18,10 @@ from circulo.clock import FixedClock
 from circulo.connectors.policy import Outcome, RetryPolicy
 from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
-from tests.conftest import Api, assert_problem, ok, only_customer
+from tests.conftest import Api, assert_problem, make_key, ok, only_customer
 from tests.connectors.receiver import Receiver, receiver
 from tests.factories import customer, event
+from tests.live import live_server
 
 
 @pytest.fixture
@@ -283,3 +286,25 @@ def test_waiting_messages_never_starve_the_others(
     assert _deliveries(api, paused)["counts"] == {"pending": 31}
     assert [r.json["data"]["identifiers"]["external_id"] for r in hook.requests] == [
         "crm:CRM-B"]
+
+
+def test_s2_end_to_end_circulo_serve_delivers_within_a_second(ctx: AppContext,
+                                                               hook: Receiver) -> None:
+    """The real server, as `circulo serve` runs it, with its outbox worker: the wrap-up is
+    at the CRM within a second of being accepted, signed."""
+    key = make_key(ctx, ["admin"])
+    headers = {"Authorization": f"Bearer {key}"}
+    with live_server(ctx.db.url, cli=True) as base:
+        subscription = httpx.post(f"{base}/v1/webhooks", headers=headers, json={
+            "url": hook.url, "event_types": ["call.wrapped_up"]}).json()
+        accepted = httpx.post(f"{base}/v1/events", headers=headers, json=_wrap_up("CRM-9", 1))
+        assert accepted.status_code == 200, accepted.text
+        sent_at = time.monotonic()
+        while not hook.requests and time.monotonic() - sent_at < 5:
+            time.sleep(0.01)
+        elapsed = time.monotonic() - sent_at
+    assert hook.requests, "nothing delivered"
+    assert elapsed < 1.0, f"delivered after {elapsed:.2f} s"
+    received = hook.requests[0]
+    data = Webhook(subscription["secret"]).verify(received.body, received.headers)["data"]
+    assert data["properties"]["disposition"] == "resolved"
