@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from circulo.auth.service import Principal
 from circulo.context import AppContext
+from circulo.errors import MalformedJSON, PayloadTooLarge
 
 _bearer = HTTPBearer(auto_error=False, description="Círculo API key: Bearer ck_...")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -41,6 +42,29 @@ def key_from_request(request: Request) -> str | None:
     if scheme.lower() == "bearer" and value:
         return value.strip()
     return request.headers.get("x-api-key")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused past ``limit`` bytes whether or not a Content-Length was
+    declared (a chunked upload is counted as it arrives)."""
+    too_large = PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedJSON(f"the body is not valid JSON: {exc}") from exc
 
 
 def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import get_ctx, require
+from circulo.api_deps import get_ctx, parse_json, read_body, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
-from circulo.errors import MalformedJSON, PayloadTooLarge, ValidationFailed
+from circulo.errors import ValidationFailed
 from circulo.ingest import service
 from circulo.ingest.schemas import EventBatchIn, EventIn, IngestResult
 
@@ -43,27 +41,13 @@ _BODY_SCHEMA = {
 )
 async def post_events(request: Request, ctx: AppContext = Depends(get_ctx),
                       principal: Principal = Depends(require("ingest"))) -> Response:
-    limit = ctx.settings.max_body_bytes
-    too_large = PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    # Read with a running limit: a chunked body without Content-Length is bounded too.
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    body = await read_body(request, ctx.settings.max_body_bytes)
     # Parsing, like the rest, happens off the event loop: a batch can be megabytes.
-    return await run_in_threadpool(_ingest, ctx, b"".join(chunks), principal)
+    return await run_in_threadpool(_ingest, ctx, body, principal)
 
 
 def _ingest(ctx: AppContext, body: bytes, principal: Principal) -> Response:
-    try:
-        payload: Any = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedJSON(f"the body is not valid JSON: {exc}") from exc
+    payload = parse_json(body)
     with ctx.db.unit_of_work() as session:
         result = service.ingest(session, payload, settings=ctx.settings,
                                 policies=ctx.policies, now=ctx.clock.now(),

@@ -3,17 +3,15 @@ mapping (``CIRCULO_INBOUND_MAPPINGS``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import get_ctx, key_from_request
+from circulo.api_deps import get_ctx, key_from_request, parse_json, read_body
 from circulo.auth.service import Principal
 from circulo.context import AppContext
-from circulo.errors import MalformedJSON, NotFound, PayloadTooLarge, ValidationFailed
+from circulo.errors import NotFound, ValidationFailed
 from circulo.ingest import service
 from circulo.ingest.mapping import SourceMapping
 
@@ -40,22 +38,13 @@ async def receive(name: str, request: Request, key: str | None = Query(default=N
     if mapping is None:
         raise NotFound(f"no inbound mapping for source '{name}'", field="name",
                        known=sorted(ctx.mappings))
-    limit = ctx.settings.max_body_bytes
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
-        chunks.append(chunk)
-    return await run_in_threadpool(_receive, ctx, mapping, b"".join(chunks), principal)
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    return await run_in_threadpool(_receive, ctx, mapping, body, principal)
 
 
 def _receive(ctx: AppContext, mapping: SourceMapping, body: bytes,
              principal: Principal) -> Response:
-    try:
-        payload: Any = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedJSON(f"the body is not valid JSON: {exc}") from exc
+    payload = parse_json(body)
     translated = [(event, None if event else {"field": "", "code": "unmapped",
                                               "detail": str(why)})
                   for event, why in mapping.map(payload)]

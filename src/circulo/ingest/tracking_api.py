@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import get_ctx, key_from_request
+from circulo.api_deps import get_ctx, key_from_request, parse_json, read_body
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import (
@@ -36,13 +36,7 @@ _DESCRIPTION = (
 
 
 async def _read_json(request: Request, limit: int) -> Any:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await read_body(request, limit)
     if request.headers.get("content-encoding", "").lower() == "gzip":
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -51,10 +45,7 @@ async def _read_json(request: Request, limit: int) -> Any:
             raise MalformedJSON(f"the body is not valid gzip: {exc}") from exc
         if len(body) > limit or inflater.unconsumed_tail:
             raise PayloadTooLarge(f"the uncompressed body exceeds {limit} bytes", limit=limit)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedJSON(f"the body is not valid JSON: {exc}") from exc
+    return parse_json(body)
 
 
 def _segment_error(error: CirculoError) -> Response:
