@@ -8,7 +8,6 @@ The first rule whose condition holds maps the item (docs/inbound-webhooks.md).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,9 @@ from typing import Any
 import cel
 import yaml
 
-_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\['([^']+)'\]")
-_MISSING = object()
+from circulo.jsonpath import MISSING, JsonPath, PathError
+from circulo.jsonpath import compile_path as _compile_path
+
 TEMPLATE_FIELDS = {"type", "id", "occurred_at", "channel", "identifiers", "traits",
                    "properties", "record", "consent"}
 
@@ -26,37 +26,11 @@ class MappingError(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class JsonPath:
-    text: str
-    steps: tuple[str | int, ...]
-
-    def get(self, data: Any) -> Any:
-        for step in self.steps:
-            if isinstance(step, int):
-                if not isinstance(data, list) or step >= len(data):
-                    return _MISSING
-                data = data[step]
-            else:
-                if not isinstance(data, dict) or step not in data:
-                    return _MISSING
-                data = data[step]
-        return data
-
-
 def compile_path(text: str, where: str) -> JsonPath:
-    if not text.startswith("$"):
-        raise MappingError(f"{where}: a path starts with '$'")
-    steps: list[str | int] = []
-    position = 1
-    while position < len(text):
-        match = _STEP.match(text, position)
-        if match is None:
-            raise MappingError(f"{where}: cannot read path '{text}' at position {position}")
-        name, index, quoted = match.groups()
-        steps.append(int(index) if index is not None else (name or quoted))
-        position = match.end()
-    return JsonPath(text, tuple(steps))
+    try:
+        return _compile_path(text, where)
+    except PathError as exc:
+        raise MappingError(str(exc)) from exc
 
 
 def _compile_template(value: Any, where: str) -> Any:
@@ -74,9 +48,9 @@ def _render(template: Any, payload: Any) -> Any:
         return template.get(payload)
     if isinstance(template, dict):
         rendered = {k: _render(v, payload) for k, v in template.items()}
-        return {k: v for k, v in rendered.items() if v is not _MISSING and v is not None}
+        return {k: v for k, v in rendered.items() if v is not MISSING and v is not None}
     if isinstance(template, list):
-        return [v for v in (_render(t, payload) for t in template) if v is not _MISSING]
+        return [v for v in (_render(t, payload) for t in template) if v is not MISSING]
     return template
 
 
