@@ -22,23 +22,25 @@ def free_port() -> int:
 def start_server(database_url: str, *, cli: bool = False, **env: str
                  ) -> tuple[subprocess.Popen[bytes], str]:
     """The app under uvicorn, or (``cli``) exactly what ``circulo serve`` runs, outbox
-    worker included."""
-    port = free_port()
-    command = ([sys.executable, "-m", "circulo.cli", "serve", "--port", str(port)] if cli else
-               [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory",
-                "--port", str(port), "--log-level", "warning"])
-    proc = subprocess.Popen(
-        command, env={**os.environ, "CIRCULO_DATABASE_URL": database_url, **env},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
+    worker included. A port taken between choosing and binding it is retried."""
+    for _ in range(3):
+        port = free_port()
+        command = ([sys.executable, "-m", "circulo.cli", "serve", "--port", str(port)] if cli
+                   else [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory",
+                         "--port", str(port), "--log-level", "warning"])
+        proc = subprocess.Popen(
+            command, env={**os.environ, "CIRCULO_DATABASE_URL": database_url, **env},
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    return proc, base
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        proc.kill()
+        proc.wait()
     raise RuntimeError("server did not start")
 
 

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     inbound_mappings: Path | None = Field(
         default=None, description="YAML file of inbound webhook mappings (docs/inbound-webhooks.md)"
     )
+    crm_connectors: Path | None = Field(
+        default=None, description="YAML file of CRM connectors (docs/crm-connectors.md)")
     outbox_dead_after: timedelta = Field(
         default=timedelta(hours=72),
         description="A delivery still failing this long after it was queued is dead",

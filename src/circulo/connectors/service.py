@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from circulo.connectors import repository as repo
 from circulo.connectors.models import OutboxMessage, WebhookSubscription
+from circulo.connectors.registry import ConnectorSpec
 from circulo.connectors.signing import new_secret
 from circulo.errors import NotFound, ValidationFailed
 from circulo.ids import new_id
@@ -121,23 +122,26 @@ def destination_of(subscription_id: str) -> str:
     return f"webhook:{subscription_id}"
 
 
-def enqueue_events(session: Session, events: Sequence[dict[str, Any]], now: datetime) -> int:
+def enqueue_events(session: Session, events: Sequence[dict[str, Any]], now: datetime,
+                   connectors: Sequence[ConnectorSpec] = ()) -> int:
     """Queue a webhook for every (event, matching subscription), in the caller's transaction.
     A paused subscription keeps queuing: the worker delivers it all, in order, on resume.
     ``events`` are event views (id, type, customer_id, occurred_at...)."""
     subscriptions = repo.subscriptions(session, active_only=False)
-    if not subscriptions or not events:
+    destinations = [(destination_of(s.id), s.event_types) for s in subscriptions]
+    destinations += [(c.destination, list(c.event_types)) for c in connectors]
+    if not destinations or not events:
         return 0
     rows = []
     for event in events:
-        for subscription in subscriptions:
-            if not matches(subscription.event_types, event["type"]):
+        for destination, patterns in destinations:
+            if not matches(patterns, event["type"]):
                 continue
             payload = {"type": event["type"], "timestamp": event["occurred_at"], "data": event}
             # An oversized payload is kept, visibly dead, rather than silently dropped.
             too_large = len(orjson.dumps(payload)) > MAX_PAYLOAD_BYTES
             rows.append({
-                "id": "msg_" + new_id(), "destination": destination_of(subscription.id),
+                "id": "msg_" + new_id(), "destination": destination,
                 "ordering_key": event.get("customer_id") or "", "event_type": event["type"],
                 "payload": payload, "status": "dead" if too_large else "pending",
                 "attempts": 0, "next_attempt_at": now, "lease_until": None,

@@ -20,9 +20,12 @@ from typing import Any
 import aiohttp
 import orjson
 
+from circulo.connectors import crm_delivery as crm_ids
 from circulo.connectors import repository as repo
 from circulo.connectors import service
+from circulo.connectors.crm import CrmError
 from circulo.connectors.policy import Outcome, RetryPolicy
+from circulo.connectors.registry import ConnectorSpec, connectors_for
 from circulo.connectors.signing import headers as signed_headers
 from circulo.context import AppContext
 
@@ -37,6 +40,8 @@ class Delivery:
     url: str
     secrets: list[str]
     body: bytes
+    crm: ConnectorSpec | None = None  # set for crm:<name> destinations
+    payload: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +96,17 @@ class OutboxWorker:
         with self.ctx.db.unit_of_work() as session:
             subscriptions = {service.destination_of(s.id): s
                              for s in repo.subscriptions(session, active_only=True)}
+            crms = {c.destination: c for c in connectors_for(self.ctx.settings.crm_connectors)
+                    .values()}
             candidates = repo.due_candidates(session, now, self.batch * 2,
-                                             sorted(subscriptions))
+                                             sorted([*subscriptions, *crms]))
             if not candidates:
                 return []
             flying = repo.in_flight(session, sorted({c.destination for c in candidates}), now)
             chosen: list[int] = []
             for candidate in candidates:
-                limit = subscriptions[candidate.destination].max_in_flight
+                target = subscriptions.get(candidate.destination) or crms[candidate.destination]
+                limit = target.max_in_flight
                 if flying.get(candidate.destination, 0) >= limit:
                     continue
                 flying[candidate.destination] = flying.get(candidate.destination, 0) + 1
@@ -106,16 +114,23 @@ class OutboxWorker:
                 if len(chosen) >= self.batch:
                     break
             lease = now + timedelta(seconds=self.timeout) + LEASE_MARGIN
-            return [
-                Delivery(row["seq"], row["id"], row["attempts"],
-                         subscriptions[row["destination"]].url,
-                         service.active_secrets(subscriptions[row["destination"]], now),
-                         orjson.dumps(row["payload"]))
-                for row in repo.mark_delivering(session, chosen, lease, now)
-            ]
+            deliveries = []
+            for row in repo.mark_delivering(session, chosen, lease, now):
+                subscription = subscriptions.get(row["destination"])
+                if subscription is None:
+                    deliveries.append(Delivery(row["seq"], row["id"], row["attempts"], "", [],
+                                               b"", crms[row["destination"]], row["payload"]))
+                    continue
+                deliveries.append(Delivery(
+                    row["seq"], row["id"], row["attempts"], subscription.url,
+                    service.active_secrets(subscription, now), orjson.dumps(row["payload"])))
+            return deliveries
 
     # -- deliver -------------------------------------------------------------------------------
     async def _deliver(self, delivery: Delivery) -> Result:
+        if delivery.crm is not None:
+            # Vendor clients are synchronous: each CRM call runs in a thread.
+            return await asyncio.to_thread(self._deliver_to_crm, delivery)
         assert self._client is not None, "use the worker as an async context manager"  # noqa: S101
         started_at = self.ctx.clock.now()
         # The signature's timestamp is the real send time: receivers check it against theirs.
@@ -139,6 +154,19 @@ class OutboxWorker:
             error = f"cannot connect: {exc}"[:500]
         except aiohttp.ClientError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
+        latency = int((time.perf_counter() - begin) * 1000)
+        return Result(delivery, started_at, status_code, latency, error)
+
+    def _deliver_to_crm(self, delivery: Delivery) -> Result:
+        assert delivery.crm is not None and delivery.payload is not None  # noqa: S101
+        started_at = self.ctx.clock.now()
+        begin = time.perf_counter()
+        status_code: int | None = 200
+        error: str | None = None
+        try:
+            crm_ids.log_interaction(self.ctx, delivery.crm, delivery.payload["data"])
+        except CrmError as exc:
+            status_code, error = exc.status_code, str(exc)[:500]
         latency = int((time.perf_counter() - begin) * 1000)
         return Result(delivery, started_at, status_code, latency, error)
 

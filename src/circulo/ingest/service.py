@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from circulo.config import Settings
 from circulo.connectors import service as outbox
+from circulo.connectors.registry import connectors_for
 from circulo.customers import service as customers
 from circulo.customers.records import RecordSpec
 from circulo.customers.traits import CHANNELS, LANGUAGE_TAG
@@ -217,7 +218,7 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
          for p in accepted],
         settings, policies, now, actor,
     )
-    _store(session, accepted, resolved, policies, now, results)
+    _store(session, accepted, resolved, settings, policies, now, results)
 
     customer_of = {r["event_id"]: r["customer_id"] for r in results}
     for p, original in duplicates:
@@ -273,7 +274,8 @@ def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | 
 
 
 def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolved,
-           policies: customers.Policies, now: datetime, results: list[dict[str, Any]]) -> None:
+           settings: Settings, policies: customers.Policies, now: datetime,
+           results: list[dict[str, Any]]) -> None:
     rows: list[dict[str, Any]] = []
     record_work: list[customers.RecordWork] = []
     for p, decision, origin in zip(accepted, resolved.decisions, resolved.origins, strict=True):
@@ -321,7 +323,8 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
     customers.upsert_records(session, record_work, resolved.profiles, now)
     customers.save(session, resolved.profiles.values())
     # Webhooks leave through the outbox, written in this same transaction (at-least-once).
-    outbox.enqueue_events(session, [_webhook_view(row) for row in rows], now)
+    outbox.enqueue_events(session, [_webhook_view(row) for row in rows], now,
+                          list(connectors_for(settings.crm_connectors).values()))
 
 
 def _webhook_view(row: dict[str, Any]) -> dict[str, Any]:

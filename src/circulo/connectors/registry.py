@@ -1,0 +1,78 @@
+"""The CRM connectors configured for this installation (``CIRCULO_CRM_CONNECTORS``, YAML).
+
+```yaml
+connectors:
+  intranet:                        # outbox destination crm:intranet
+    type: generic_rest
+    event_types: [call.wrapped_up, chat.completed]
+    namespace: intranet            # the customer's id there is the external id intranet:…
+    max_in_flight: 4
+    config: {base_url: …, find_contact: …, create_contact: …, log_activity: …}
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from circulo.connectors.crm import CrmConnector
+from circulo.connectors.generic_rest import GenericRestConfig, GenericRestConnector
+
+TYPES = ("generic_rest",)
+
+
+class ConnectorConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSpec:
+    name: str
+    connector: CrmConnector
+    event_types: tuple[str, ...]
+    namespace: str
+    max_in_flight: int
+
+    @property
+    def destination(self) -> str:
+        return f"crm:{self.name}"
+
+
+def _build(name: str, raw: dict[str, Any], where: str) -> ConnectorSpec:
+    kind = raw.get("type")
+    if kind not in TYPES:
+        raise ConnectorConfigError(f"{where}.type: must be one of {list(TYPES)}")
+    types = raw.get("event_types")
+    if not isinstance(types, list) or not types:
+        raise ConnectorConfigError(f"{where}.event_types: give at least one event type")
+    try:
+        config = GenericRestConfig.model_validate(raw.get("config") or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        place = ".".join(str(p) for p in first["loc"])
+        raise ConnectorConfigError(f"{where}.config.{place}: {first['msg']}") from exc
+    return ConnectorSpec(name, GenericRestConnector(name, config), tuple(map(str, types)),
+                         str(raw.get("namespace", name)), int(raw.get("max_in_flight", 4)))
+
+
+def load_connectors(path: Path) -> dict[str, ConnectorSpec]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConnectorConfigError(f"{path}: cannot read CRM connectors: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("connectors"), dict):
+        raise ConnectorConfigError(f"{path}: expected a mapping with 'connectors'")
+    return {str(name): _build(str(name), spec or {}, f"{path}: connectors.{name}")
+            for name, spec in raw["connectors"].items()}
+
+
+@lru_cache(maxsize=8)
+def connectors_for(path: Path | None) -> dict[str, ConnectorSpec]:
+    """Loaded once per file per process (like the card templates)."""
+    return load_connectors(path) if path else {}

@@ -1,0 +1,239 @@
+"""The generic REST CRM connector against a real in-house CRM on localhost (S2 to a CRM):
+on wrap-up it finds or creates the contact, logs the call with its outcome, and Círculo
+remembers the CRM's id."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from circulo.app import create_app
+from circulo.clock import FixedClock
+from circulo.config import Settings
+from circulo.connectors.registry import ConnectorConfigError, load_connectors
+from circulo.connectors.worker import OutboxWorker
+from circulo.context import AppContext
+from circulo.db import Database
+from tests.conftest import Api, make_key, ok, only_customer, wipe
+from tests.factories import customer, event
+
+
+@dataclass
+class InHouseCrm:
+    """A tiny CRM with a REST API: contacts and their activities."""
+
+    url: str = ""
+    fail_with: int | None = None
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def crm() -> Iterator[InHouseCrm]:
+    state = InHouseCrm()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, body: Any) -> None:
+            data = orjson.dumps(body)
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            state.calls.append(f"GET {parts.path}")
+            if state.fail_with:
+                return self._answer(state.fail_with, {"error": "down"})
+            email = parse_qs(parts.query).get("email", [""])[0]
+            found = [{"id": k} for k, c in state.contacts.items() if c.get("email") == email]
+            return self._answer(200, {"results": found})
+
+        def do_POST(self) -> None:
+            body = orjson.loads(self.rfile.read(int(self.headers["content-length"])))
+            state.calls.append(f"POST {self.path}")
+            if state.fail_with:
+                return self._answer(state.fail_with, {"error": "down"})
+            if self.headers.get("authorization") != "Token s3cret":
+                return self._answer(401, {"error": "who are you?"})
+            if self.path == "/api/contacts":
+                contact_id = f"K-{len(state.contacts) + 1}"
+                state.contacts[contact_id] = body
+                return self._answer(201, {"data": {"id": contact_id}})
+            contact_id = self.path.split("/")[3]
+            state.activities.append({"contact": contact_id, **body})
+            return self._answer(201, {"data": {"id": f"A-{len(state.activities)}"}})
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/api"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def _config(tmp_path: Path, crm: InHouseCrm) -> Path:
+    path = tmp_path / "crm.yaml"
+    path.write_text(yaml.safe_dump({"connectors": {"intranet": {
+        "type": "generic_rest", "event_types": ["call.wrapped_up"],
+        "config": {
+            "base_url": crm.url, "headers": {"Authorization": "Token ${INTRANET_TOKEN}"},
+            "find_contact": {"method": "GET", "path": "/contacts",
+                             "query": {"email": "{email}"}, "id_path": "$.results[0].id"},
+            "create_contact": {"path": "/contacts", "id_path": "$.data.id", "body": {
+                "full_name": "{name}", "email": "{email}", "phone": "{phone}",
+                "circulo_id": "{customer_id}"}},
+            "log_activity": {"path": "/contacts/{contact_id}/activities",
+                             "id_path": "$.data.id", "body": {
+                                 "type": "{kind}", "outcome": "{disposition}",
+                                 "seconds": "{duration_seconds}", "notes": "{notes}",
+                                 "at": "{occurred_at}", "circulo_event": "{event_id}"}},
+        }}}}))
+    return path
+
+
+@pytest.fixture
+def setup(database: Database, clock: FixedClock, tmp_path: Path, crm: InHouseCrm,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, AppContext]]:
+    monkeypatch.setenv("INTRANET_TOKEN", "s3cret")
+    settings = Settings(database_url=database.url, crm_connectors=_config(tmp_path, crm))
+    ctx = AppContext.build(settings, clock, db=database)
+    try:
+        with TestClient(create_app(settings, ctx=ctx)) as client:
+            yield Api(client, make_key(ctx, ["admin"])), ctx
+    finally:
+        wipe(database)
+
+
+def _drain(ctx: AppContext) -> int:
+    async def main() -> int:
+        async with OutboxWorker(ctx) as worker:
+            return await worker.run_once()
+    return asyncio.run(main())
+
+
+def _wrap_up(n: int) -> dict[str, Any]:
+    return event("call.wrapped_up", channel="voice", identifiers={"phone": "600123456"},
+                 properties={"disposition": "resolved", "duration": 240, "notes": f"nota {n}",
+                             "new_address": "C/ Mayor 1"})
+
+
+def test_wrap_up_creates_the_contact_logs_the_call_and_remembers_the_crm_id(
+        setup: tuple[Api, AppContext], crm: InHouseCrm) -> None:
+    api, ctx = setup
+    maria = only_customer(api.send(customer("CRM-1", phone="600123456",
+                                            email="maria@example.es", name="María López")))
+    api.send(_wrap_up(1))
+    assert _drain(ctx) == 1
+    assert crm.contacts == {"K-1": {"full_name": "María López", "email": "maria@example.es",
+                                    "phone": "+34600123456", "circulo_id": maria}}
+    [activity] = crm.activities
+    assert activity["contact"] == "K-1" and activity["type"] == "call"
+    assert (activity["outcome"], activity["seconds"], activity["notes"]) == (
+        "resolved", 240, "nota 1")
+    identifiers = ok(api.get(f"/v1/customers/{maria}"))["identifiers"]
+    assert {"kind": "external_id", "value": "intranet:K-1"} in [
+        {"kind": i["kind"], "value": i["value"]} for i in identifiers]
+    # Next time the CRM's id is known: no search, no second contact.
+    crm.calls.clear()
+    api.send(_wrap_up(2))
+    _drain(ctx)
+    assert crm.calls == ["POST /api/contacts/K-1/activities"]
+    assert len(crm.contacts) == 1 and len(crm.activities) == 2
+
+
+def test_an_existing_crm_contact_is_found_not_duplicated(
+        setup: tuple[Api, AppContext], crm: InHouseCrm) -> None:
+    api, ctx = setup
+    crm.contacts["K-77"] = {"email": "maria@example.es"}
+    api.send(customer("CRM-1", phone="600123456", email="maria@example.es"))
+    api.send(_wrap_up(1))
+    _drain(ctx)
+    assert list(crm.contacts) == ["K-77"]
+    assert crm.activities[0]["contact"] == "K-77"
+
+
+def _outbox(ctx: AppContext) -> list[tuple[str, str | None, int]]:
+    with ctx.db.unit_of_work(write=False) as session:
+        rows = session.execute(text("SELECT status, last_error, attempts FROM outbox "
+                                    "ORDER BY seq")).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_a_crm_that_is_down_gets_it_later(setup: tuple[Api, AppContext], crm: InHouseCrm,
+                                          clock: FixedClock) -> None:
+    api, ctx = setup
+    api.send(customer("CRM-1", phone="600123456", email="maria@example.es"))
+    crm.fail_with = 503
+    api.send(_wrap_up(1))
+    _drain(ctx)
+    [(status, error, _)] = _outbox(ctx)
+    assert status == "pending" and error is not None and "answered 503" in error
+    crm.fail_with = None
+    clock.advance(timedelta(minutes=10))
+    _drain(ctx)
+    assert _outbox(ctx)[0][0] == "delivered"
+    assert crm.activities[0]["notes"] == "nota 1"
+
+
+def test_a_crm_refusal_is_dead_after_three_tries_with_the_reason(
+        setup: tuple[Api, AppContext], crm: InHouseCrm, clock: FixedClock) -> None:
+    api, ctx = setup
+    api.send(customer("CRM-1", phone="600123456", email="maria@example.es"))
+    crm.fail_with = 422
+    api.send(_wrap_up(1))
+    for _ in range(5):
+        _drain(ctx)
+        clock.advance(timedelta(minutes=10))
+    [(status, error, attempts)] = _outbox(ctx)
+    assert (status, attempts) == ("dead", 3)
+    assert error is not None and "answered 422" in error
+
+
+def test_an_unattributed_call_is_not_logged_anywhere(setup: tuple[Api, AppContext],
+                                                     crm: InHouseCrm, clock: FixedClock
+                                                     ) -> None:
+    api, ctx = setup
+    api.send(event("call.wrapped_up", identifiers={}, properties={"disposition": "x"}))
+    for _ in range(4):
+        _drain(ctx)
+        clock.advance(timedelta(minutes=10))
+    [(status, error, _)] = _outbox(ctx)
+    assert status == "dead" and error is not None and "not attributed" in error
+    assert crm.calls == []
+
+
+@pytest.mark.parametrize(("connector", "message"), [
+    ({"type": "salesforce-ish", "event_types": ["x.y"]}, "connectors.c.type"),
+    ({"type": "generic_rest", "event_types": []}, "connectors.c.event_types"),
+    ({"type": "generic_rest", "event_types": ["x.y"], "config": {"base_url": "http://x"}},
+     "connectors.c.config.create_contact"),
+    ({"type": "generic_rest", "event_types": ["x.y"], "config": {
+        "base_url": "http://x", "create_contact": {"path": "/c", "id_path": "id"},
+        "log_activity": {"path": "/a"}}}, "connectors.c.config.create_contact.id_path"),
+])
+def test_bad_connector_files_are_refused_with_the_place(tmp_path: Path,
+                                                         connector: dict[str, Any],
+                                                         message: str) -> None:
+    path = tmp_path / "crm.yaml"
+    path.write_text(yaml.safe_dump({"connectors": {"c": connector}}))
+    with pytest.raises(ConnectorConfigError, match=message):
+        load_connectors(path)
