@@ -18,11 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from circulo.connectors.crm import CrmConnector
 from circulo.connectors.generic_rest import GenericRestConfig, GenericRestConnector
+from circulo.yaml_files import load_section
 
 TYPES = ("generic_rest",)
 
@@ -62,14 +62,9 @@ def _build(name: str, raw: dict[str, Any], where: str) -> ConnectorSpec:
 
 
 def load_connectors(path: Path) -> dict[str, ConnectorSpec]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConnectorConfigError(f"{path}: cannot read CRM connectors: {exc}") from exc
-    if not isinstance(raw, dict) or not isinstance(raw.get("connectors"), dict):
-        raise ConnectorConfigError(f"{path}: expected a mapping with 'connectors'")
+    connectors = load_section(path, "connectors", "CRM connectors", ConnectorConfigError)
     return {str(name): _build(str(name), spec or {}, f"{path}: connectors.{name}")
-            for name, spec in raw["connectors"].items()}
+            for name, spec in connectors.items()}
 
 
 @lru_cache(maxsize=8)

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import cel
-import yaml
 
 from circulo.jsonpath import MISSING, JsonPath, PathError
 from circulo.jsonpath import compile_path as _compile_path
+from circulo.yaml_files import load_section
 
 TEMPLATE_FIELDS = {"type", "id", "occurred_at", "channel", "identifiers", "traits",
                    "properties", "record", "consent"}
@@ -100,14 +100,9 @@ class SourceMapping:
 
 
 def load_mappings(path: Path) -> dict[str, SourceMapping]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MappingError(f"{path}: cannot read inbound mappings: {exc}") from exc
-    if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict):
-        raise MappingError(f"{path}: expected a mapping with 'sources'")
+    sources = load_section(path, "sources", "inbound mappings", MappingError)
     result = {}
-    for name, spec in raw["sources"].items():
+    for name, spec in sources.items():
         where = f"{path}: sources.{name}"
         if not isinstance(spec, dict) or not isinstance(spec.get("rules"), list):
             raise MappingError(f"{where}: needs a list of rules")
