@@ -4,7 +4,7 @@ that causes it, delivered later by the worker (``connectors.worker``)."""
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -122,15 +122,16 @@ def destination_of(subscription_id: str) -> str:
     return f"webhook:{subscription_id}"
 
 
-def enqueue_events(session: Session, events: Sequence[dict[str, Any]], now: datetime,
+def enqueue_events(session: Session, events: Iterable[dict[str, Any]], now: datetime,
                    connectors: Sequence[ConnectorSpec] = ()) -> int:
     """Queue a webhook for every (event, matching subscription), in the caller's transaction.
     A paused subscription keeps queuing: the worker delivers it all, in order, on resume.
-    ``events`` are event views (id, type, customer_id, occurred_at...)."""
+    ``events`` are event views (id, type, customer_id, occurred_at...); an iterable, so that
+    an installation without subscriptions never builds them."""
     subscriptions = repo.subscriptions(session, active_only=False)
     destinations = [(destination_of(s.id), s.event_types) for s in subscriptions]
     destinations += [(c.destination, list(c.event_types)) for c in connectors]
-    if not destinations or not events:
+    if not destinations:
         return 0
     rows = []
     for event in events:

@@ -45,10 +45,7 @@ PIN_ITERATIONS = 20_000
 class Policies:
     traits: TraitPolicy
     indicators: IndicatorConfig
-
-    @property
-    def contact_types_sorted(self) -> list[str]:
-        return sorted(self.indicators.contact_types)
+    contact_types_sorted: tuple[str, ...]  # for queries: computed once, not per card
 
 
 def policies_for(settings: Settings) -> Policies:
@@ -60,6 +57,7 @@ def policies_for(settings: Settings) -> Policies:
         indicators=IndicatorConfig(
             tz=ZoneInfo(settings.timezone), contact_types=frozenset(settings.contact_types)
         ),
+        contact_types_sorted=tuple(sorted(set(settings.contact_types))),
     )
 
 

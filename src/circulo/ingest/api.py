@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import get_ctx, parse_json, read_body, require
+from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import ValidationFailed
@@ -57,7 +56,7 @@ def _ingest(ctx: AppContext, body: bytes, principal: Principal) -> Response:
             f"all {result['rejected']} event(s) were rejected; see errors", errors=result["errors"]
         )
     status = 207 if result["errors"] else 200
-    return Response(orjson.dumps(result), status_code=status, media_type="application/json")
+    return ORJSONResponse(result, status_code=status)
 
 
 # Make the envelope schemas appear in the OpenAPI document.

@@ -3,12 +3,11 @@ mapping (``CIRCULO_INBOUND_MAPPINGS``)."""
 
 from __future__ import annotations
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import get_ctx, key_from_request, parse_json, read_body
+from circulo.api_deps import ORJSONResponse, get_ctx, key_from_request, parse_json, read_body
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import NotFound, ValidationFailed
@@ -56,4 +55,4 @@ def _receive(ctx: AppContext, mapping: SourceMapping, body: bytes,
         raise ValidationFailed("nothing in this payload could be mapped and stored",
                                errors=result["errors"])
     status = 207 if result["errors"] else 200
-    return Response(orjson.dumps(result), status_code=status, media_type="application/json")
+    return ORJSONResponse(result, status_code=status)

@@ -323,7 +323,7 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
     customers.upsert_records(session, record_work, resolved.profiles, now)
     customers.save(session, resolved.profiles.values())
     # Webhooks leave through the outbox, written in this same transaction (at-least-once).
-    outbox.enqueue_events(session, [_webhook_view(row) for row in rows], now,
+    outbox.enqueue_events(session, (_webhook_view(row) for row in rows), now,
                           list(connectors_for(settings.crm_connectors).values()))
 
 

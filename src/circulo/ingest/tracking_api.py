@@ -6,12 +6,11 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import get_ctx, key_from_request, parse_json, read_body
+from circulo.api_deps import ORJSONResponse, get_ctx, key_from_request, parse_json, read_body
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import (
@@ -51,7 +50,7 @@ async def _read_json(request: Request, limit: int) -> Any:
 def _segment_error(error: CirculoError) -> Response:
     """problem+json, plus Segment's ``success``/``message`` so SDKs log something useful."""
     body = {**error.to_problem(), "success": False, "message": error.detail}
-    return Response(orjson.dumps(body), status_code=error.status, media_type=PROBLEM_JSON)
+    return ORJSONResponse(body, status_code=error.status, media_type=PROBLEM_JSON)
 
 
 async def _handle(request: Request, ctx: AppContext, default_type: str | None) -> Response:
@@ -100,7 +99,7 @@ def _ingest(ctx: AppContext, payload: Any, default_type: str | None,
                                errors=errors)
     body = {"success": True, "accepted": result["accepted"], "duplicates": result["duplicates"],
             "rejected": result["rejected"], "errors": errors}
-    return Response(orjson.dumps(body), media_type="application/json")
+    return ORJSONResponse(body)
 
 
 def _route(name: str | None) -> Any:
