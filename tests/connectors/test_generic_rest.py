@@ -4,7 +4,6 @@ remembers the CRM's id."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,16 +17,15 @@ import orjson
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
 from circulo.app import create_app
 from circulo.clock import FixedClock
 from circulo.config import Settings
 from circulo.connectors.registry import ConnectorConfigError, load_connectors
-from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
 from circulo.db import Database
 from tests.conftest import Api, make_key, ok, only_customer, wipe
+from tests.connectors.helpers import drain, outbox
 from tests.factories import customer, event
 
 
@@ -123,13 +121,6 @@ def setup(database: Database, clock: FixedClock, tmp_path: Path, crm: InHouseCrm
         wipe(database)
 
 
-def _drain(ctx: AppContext) -> int:
-    async def main() -> int:
-        async with OutboxWorker(ctx) as worker:
-            return await worker.run_once()
-    return asyncio.run(main())
-
-
 def _wrap_up(n: int) -> dict[str, Any]:
     return event("call.wrapped_up", channel="voice", identifiers={"phone": "600123456"},
                  properties={"disposition": "resolved", "duration": 240, "notes": f"nota {n}",
@@ -142,7 +133,7 @@ def test_wrap_up_creates_the_contact_logs_the_call_and_remembers_the_crm_id(
     maria = only_customer(api.send(customer("CRM-1", phone="600123456",
                                             email="maria@example.es", name="María López")))
     api.send(_wrap_up(1))
-    assert _drain(ctx) == 1
+    assert drain(ctx) == 1
     assert crm.contacts == {"K-1": {"full_name": "María López", "email": "maria@example.es",
                                     "phone": "+34600123456", "circulo_id": maria}}
     [activity] = crm.activities
@@ -155,7 +146,7 @@ def test_wrap_up_creates_the_contact_logs_the_call_and_remembers_the_crm_id(
     # Next time the CRM's id is known: no search, no second contact.
     crm.calls.clear()
     api.send(_wrap_up(2))
-    _drain(ctx)
+    drain(ctx)
     assert crm.calls == ["POST /api/contacts/K-1/activities"]
     assert len(crm.contacts) == 1 and len(crm.activities) == 2
 
@@ -166,16 +157,9 @@ def test_an_existing_crm_contact_is_found_not_duplicated(
     crm.contacts["K-77"] = {"email": "maria@example.es"}
     api.send(customer("CRM-1", phone="600123456", email="maria@example.es"))
     api.send(_wrap_up(1))
-    _drain(ctx)
+    drain(ctx)
     assert list(crm.contacts) == ["K-77"]
     assert crm.activities[0]["contact"] == "K-77"
-
-
-def _outbox(ctx: AppContext) -> list[tuple[str, str | None, int]]:
-    with ctx.db.unit_of_work(write=False) as session:
-        rows = session.execute(text("SELECT status, last_error, attempts FROM outbox "
-                                    "ORDER BY seq")).all()
-    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def test_a_crm_that_is_down_gets_it_later(setup: tuple[Api, AppContext], crm: InHouseCrm,
@@ -184,13 +168,13 @@ def test_a_crm_that_is_down_gets_it_later(setup: tuple[Api, AppContext], crm: In
     api.send(customer("CRM-1", phone="600123456", email="maria@example.es"))
     crm.fail_with = 503
     api.send(_wrap_up(1))
-    _drain(ctx)
-    [(status, error, _)] = _outbox(ctx)
+    drain(ctx)
+    [(status, error, _)] = outbox(ctx)
     assert status == "pending" and error is not None and "answered 503" in error
     crm.fail_with = None
     clock.advance(timedelta(minutes=10))
-    _drain(ctx)
-    assert _outbox(ctx)[0][0] == "delivered"
+    drain(ctx)
+    assert outbox(ctx)[0][0] == "delivered"
     assert crm.activities[0]["notes"] == "nota 1"
 
 
@@ -201,9 +185,9 @@ def test_a_crm_refusal_is_dead_after_three_tries_with_the_reason(
     crm.fail_with = 422
     api.send(_wrap_up(1))
     for _ in range(5):
-        _drain(ctx)
+        drain(ctx)
         clock.advance(timedelta(minutes=10))
-    [(status, error, attempts)] = _outbox(ctx)
+    [(status, error, attempts)] = outbox(ctx)
     assert (status, attempts) == ("dead", 3)
     assert error is not None and "answered 422" in error
 
@@ -214,9 +198,9 @@ def test_an_unattributed_call_is_not_logged_anywhere(setup: tuple[Api, AppContex
     api, ctx = setup
     api.send(event("call.wrapped_up", identifiers={}, properties={"disposition": "x"}))
     for _ in range(4):
-        _drain(ctx)
+        drain(ctx)
         clock.advance(timedelta(minutes=10))
-    [(status, error, _)] = _outbox(ctx)
+    [(status, error, _)] = outbox(ctx)
     assert status == "dead" and error is not None and "not attributed" in error
     assert crm.calls == []
 

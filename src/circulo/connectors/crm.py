@@ -7,8 +7,18 @@ deliveries go through the outbox like webhooks (destination ``crm:<name>``).
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+_ENV = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+def expand_env(value: str) -> str:
+    """``${VAR}`` in a configured secret is read from the environment."""
+    return _ENV.sub(lambda m: os.environ.get(m.group(1), ""), value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +39,22 @@ class CrmActivity:
     event_id: str
     kind: str  # call | email | chat | other
     occurred_at: str
+    channel: str | None = None  # the Círculo channel: voice, email, chat, sms, whatsapp…
     disposition: str | None = None
     duration_seconds: int | None = None
     notes: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CrmPerson:
+    """A contact as read from the CRM (inbound webhooks, campaign lists)."""
+
+    crm_id: str
+    name: str | None = None
+    email: str | None = None
+    phones: list[str] = field(default_factory=list)
+    language: str | None = None
 
 
 class CrmError(Exception):
@@ -53,6 +75,15 @@ class CrmConnector(Protocol):
     def log_activity(self, contact_id: str, activity: CrmActivity) -> str: ...
 
 
+@runtime_checkable
+class CrmReader(Protocol):
+    """What a CRM offers to read back: one contact, and the members of a list or campaign."""
+
+    def get_contact(self, contact_id: str) -> CrmPerson: ...
+
+    def list_members(self, list_id: str) -> Iterator[CrmPerson]: ...
+
+
 KIND_OF_CHANNEL = {"voice": "call", "email": "email", "chat": "chat", "whatsapp": "chat",
                    "sms": "chat"}
 
@@ -66,6 +97,7 @@ def activity_from_event(event: dict[str, Any]) -> CrmActivity:
         event_id=str(event["id"]),
         kind=KIND_OF_CHANNEL.get(str(event.get("channel")), "other"),
         occurred_at=str(event["occurred_at"]),
+        channel=str(event["channel"]) if event.get("channel") else None,
         disposition=properties.get("disposition"),
         duration_seconds=int(duration) if isinstance(duration, int | float) else None,
         notes=properties.get("notes"),

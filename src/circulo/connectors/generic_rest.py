@@ -8,7 +8,6 @@ answer. Tested against a real local HTTP server (tests/connectors/test_generic_r
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import asdict
 from typing import Any, Literal
@@ -17,11 +16,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from circulo.connectors.crm import CrmActivity, CrmContact, CrmError
+from circulo.connectors.crm import CrmActivity, CrmContact, CrmError, expand_env
 from circulo.jsonpath import MISSING, JsonPath, PathError, compile_path
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_ENV = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
 class CallConfig(BaseModel):
@@ -74,7 +72,7 @@ class GenericRestConnector:
                  transport: httpx.BaseTransport | None = None) -> None:
         self.name = name
         self.config = config
-        headers = {k: _ENV.sub(lambda m: os.environ.get(m.group(1), ""), v.get_secret_value())
+        headers = {k: expand_env(v.get_secret_value())
                    for k, v in config.headers.items()}
         self._client = httpx.Client(base_url=config.base_url, headers=headers,
                                     timeout=config.timeout_seconds, transport=transport)

@@ -22,9 +22,16 @@ from pydantic import ValidationError
 
 from circulo.connectors.crm import CrmConnector
 from circulo.connectors.generic_rest import GenericRestConfig, GenericRestConnector
+from circulo.connectors.hubspot.connector import HubSpotConfig, HubSpotConnector
+from circulo.connectors.salesforce.connector import SalesforceConfig, SalesforceConnector
 from circulo.yaml_files import load_section
 
-TYPES = ("generic_rest",)
+# type → (config model, connector class); each class takes (name, validated config).
+TYPES: dict[str, tuple[type[Any], Any]] = {
+    "generic_rest": (GenericRestConfig, GenericRestConnector),
+    "hubspot": (HubSpotConfig, HubSpotConnector),
+    "salesforce": (SalesforceConfig, SalesforceConnector),
+}
 
 
 class ConnectorConfigError(ValueError):
@@ -38,6 +45,7 @@ class ConnectorSpec:
     event_types: tuple[str, ...]
     namespace: str
     max_in_flight: int
+    kind: str = "generic_rest"
 
     @property
     def destination(self) -> str:
@@ -46,19 +54,22 @@ class ConnectorSpec:
 
 def _build(name: str, raw: dict[str, Any], where: str) -> ConnectorSpec:
     kind = raw.get("type")
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:
         raise ConnectorConfigError(f"{where}.type: must be one of {list(TYPES)}")
     types = raw.get("event_types")
     if not isinstance(types, list) or not types:
         raise ConnectorConfigError(f"{where}.event_types: give at least one event type")
+    model, factory = TYPES[kind]
     try:
-        config = GenericRestConfig.model_validate(raw.get("config") or {})
+        config = model.model_validate(raw.get("config") or {})
     except ValidationError as exc:
         first = exc.errors()[0]
         place = ".".join(str(p) for p in first["loc"])
-        raise ConnectorConfigError(f"{where}.config.{place}: {first['msg']}") from exc
-    return ConnectorSpec(name, GenericRestConnector(name, config), tuple(map(str, types)),
-                         str(raw.get("namespace", name)), int(raw.get("max_in_flight", 4)))
+        place = f".{place}" if place else ""
+        raise ConnectorConfigError(f"{where}.config{place}: {first['msg']}") from exc
+    return ConnectorSpec(name, factory(name, config), tuple(map(str, types)),
+                         str(raw.get("namespace", name)), int(raw.get("max_in_flight", 4)),
+                         kind)
 
 
 def load_connectors(path: Path) -> dict[str, ConnectorSpec]:
