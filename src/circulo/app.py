@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from circulo import __version__
 from circulo.api_deps import ORJSONResponse
+from circulo.campaigns.api import router as campaigns_router
 from circulo.clock import Clock
 from circulo.config import Settings, get_settings
 from circulo.connectors.api import router as webhooks_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(tracking_router)
     app.include_router(inbound_router)
     app.include_router(webhooks_router)
+    app.include_router(campaigns_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

@@ -86,7 +86,8 @@ def worker() -> None:
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key")],
-    scope: Annotated[list[str], typer.Option(help="ingest, read or admin; repeat for several")],
+    scope: Annotated[list[str], typer.Option(
+        help="ingest, read, campaigns or admin; repeat for several / repetir para varios")],
 ) -> None:
     """Create an API key, shown once. / Crear una clave del API (se muestra una vez)."""
     from circulo.auth import service as auth

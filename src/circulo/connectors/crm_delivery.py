@@ -8,12 +8,58 @@ from __future__ import annotations
 
 from typing import Any
 
-from circulo.connectors.crm import CrmContact, CrmError, activity_from_event, log_wrap_up
+from circulo.connectors.crm import (
+    CrmContact,
+    CrmError,
+    CrmPerson,
+    CrmReader,
+    activity_from_event,
+    log_wrap_up,
+)
 from circulo.connectors.registry import ConnectorSpec
 from circulo.context import AppContext
 from circulo.customers import views
 from circulo.errors import NotFound
 from circulo.ingest import service as ingest
+
+
+def deliver(ctx: AppContext, spec: ConnectorSpec, payload: dict[str, Any]) -> None:
+    """One outbox message for a CRM: a request to read something, or an interaction to log."""
+    kind, data = payload.get("type"), payload["data"]
+    if kind == "campaign.list_requested":
+        from circulo.campaigns import crm_lists  # campaigns build on the connectors
+
+        crm_lists.load(ctx, spec, data)
+    elif kind == "crm.contact_sync_requested":
+        sync_contact(ctx, spec, data)
+    else:
+        log_interaction(ctx, spec, data)
+
+
+def person_event(person: CrmPerson, spec: ConnectorSpec, event_type: str, event_id: str,
+                 occurred_at: str | None) -> dict[str, Any]:
+    """A CRM contact as a Círculo event: its id, contact points and name."""
+    identifiers: dict[str, Any] = {"external_ids": {spec.namespace: person.crm_id}}
+    if person.email:
+        identifiers["email"] = person.email
+    if person.phones:
+        identifiers["phones"] = person.phones[:10]
+    traits = {k: v for k, v in {"name": person.name, "language": person.language}.items() if v}
+    return {"type": event_type, "source": spec.name, "id": event_id,
+            "occurred_at": occurred_at, "identifiers": identifiers, "traits": traits or None,
+            "properties": {"connector": spec.name}}
+
+
+def sync_contact(ctx: AppContext, spec: ConnectorSpec, data: dict[str, Any]) -> None:
+    """Read a contact the CRM told us about (a creation webhook carries only its id)."""
+    if not isinstance(spec.connector, CrmReader):
+        raise CrmError(f"{spec.name} cannot read contacts", 422)
+    person = spec.connector.get_contact(str(data["contact_id"]))
+    with ctx.db.unit_of_work() as session:
+        ingest.ingest(session, person_event(person, spec, "crm.contact_synced",
+                                            str(data["event_id"]), data.get("occurred_at")),
+                      settings=ctx.settings, policies=ctx.policies, now=ctx.clock.now(),
+                      actor=f"crm:{spec.name}")
 
 
 def contact_for(ctx: AppContext, customer_id: str, namespace: str) -> CrmContact:

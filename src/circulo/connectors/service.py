@@ -154,6 +154,21 @@ def enqueue_events(session: Session, events: Iterable[dict[str, Any]], now: date
     return len(rows)
 
 
+def enqueue_request(session: Session, destination: str, event_type: str,
+                    data: dict[str, Any], *, ordering_key: str, now: datetime) -> str:
+    """Queue work for a connector (read a CRM list, fetch a contact), in the caller's
+    transaction: retried, logged and replayable like any delivery."""
+    message_id = "msg_" + new_id()
+    repo.insert_messages(session, [{
+        "id": message_id, "destination": destination, "ordering_key": ordering_key,
+        "event_type": event_type,
+        "payload": {"type": event_type, "timestamp": now.isoformat(), "data": data},
+        "status": "pending", "attempts": 0, "next_attempt_at": now, "lease_until": None,
+        "created_at": now, "updated_at": now, "delivered_at": None, "last_status_code": None,
+        "last_latency_ms": None, "last_error": None}])
+    return message_id
+
+
 def deliveries(session: Session, subscription_id: str, *, status: str | None, limit: int
                ) -> dict[str, Any]:
     get_subscription(session, subscription_id)

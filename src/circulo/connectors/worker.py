@@ -164,7 +164,7 @@ class OutboxWorker:
         status_code: int | None = 200
         error: str | None = None
         try:
-            crm_ids.log_interaction(self.ctx, delivery.crm, delivery.payload["data"])
+            crm_ids.deliver(self.ctx, delivery.crm, delivery.payload)
         except CrmError as exc:
             status_code, error = exc.status_code, str(exc)[:500]
         latency = int((time.perf_counter() - begin) * 1000)

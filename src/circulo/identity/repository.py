@@ -90,6 +90,21 @@ def identifiers_of(session: Session, profile_id: str) -> list[IdentifierRow]:
     ))
 
 
+def contact_points_of(session: Session, profile_ids: Sequence[str]
+                      ) -> dict[str, list[tuple[str, str]]]:
+    """(kind, value) of the phones and emails of many profiles, oldest first."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for chunk in _chunks(sorted(set(profile_ids))):
+        rows = session.execute(
+            select(IdentifierRow.profile_id, IdentifierRow.kind, IdentifierRow.value)
+            .where(IdentifierRow.profile_id.in_(chunk),
+                   IdentifierRow.kind.in_(("phone", "email")))
+            .order_by(IdentifierRow.profile_id, IdentifierRow.id))
+        for profile_id, kind, value in rows:
+            found.setdefault(profile_id, []).append((kind, value))
+    return found
+
+
 def insert_identifiers(session: Session, rows: list[dict[str, Any]]) -> None:
     bulk_insert(session, IDENTIFIERS, rows)
 

@@ -272,6 +272,12 @@ def identifiers_of(session: Session, profile_id: str) -> list[dict[str, str]]:
     return out
 
 
+def contact_points_of(session: Session, profile_ids: Sequence[str]
+                      ) -> dict[str, list[tuple[str, str]]]:
+    """Phones and emails per profile, oldest first (for campaigns and notifications)."""
+    return repo.contact_points_of(session, profile_ids)
+
+
 def merges_for(session: Session, profile_ids: Sequence[str] | None, limit: int = 100
                ) -> list[MergeLogEntry]:
     return repo.merges_involving(session, profile_ids, limit)
