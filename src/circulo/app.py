@@ -12,6 +12,7 @@ from circulo.campaigns.api import router as campaigns_router
 from circulo.clock import Clock
 from circulo.config import Settings, get_settings
 from circulo.connectors.api import router as webhooks_router
+from circulo.connectors.crm_inbound_api import router as crm_inbound_router
 from circulo.context import AppContext
 from circulo.customers.api import router as customers_router
 from circulo.errors import PROBLEM_JSON, Problem, RejectNulCharacters, install_error_handlers
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(inbound_router)
     app.include_router(webhooks_router)
     app.include_router(campaigns_router)
+    app.include_router(crm_inbound_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

@@ -35,6 +35,9 @@ class HubSpotConfig(BaseModel):
     timeout_seconds: float = 10.0
     client_secret: SecretStr | None = Field(
         None, description="The app's client secret, to verify inbound webhooks (signature v3)")
+    webhook_url: str | None = Field(
+        None, description="The URL HubSpot calls, when a proxy changes what Círculo sees "
+                          "(the v3 signature covers it)")
     call_outcomes: dict[str, str] = Field(
         default_factory=dict,
         description="Círculo disposition → HubSpot call outcome id (hs_call_disposition)")

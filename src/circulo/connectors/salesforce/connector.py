@@ -42,6 +42,8 @@ class SalesforceConfig(BaseModel):
     ca_bundle: str | None = Field(None, description="CA file for TLS (a proxy, or tests)")
     activity_external_id_field: str | None = None
     task_owner_id: str | None = None
+    inbound_token: SecretStr | None = Field(
+        None, description="Outbound Messages must call the endpoint with ?token=this")
     organization_id: str | None = Field(
         None, description="Inbound outbound messages from any other org are refused")
 
