@@ -271,3 +271,14 @@ def test_a_missing_crm_list_fails_the_campaign_with_the_reason(
         drain(ctx)
         failed = ok(api.get(f"/v1/campaigns/{started['id']}"))
         assert failed["status"] == "failed" and "404" in failed["error"]
+
+
+def test_the_longest_member_key_fits(api: Api) -> None:
+    _people(api)
+    long_key = "K" * 200
+    started = ok(api.post("/v1/campaigns", json={
+        "name": "x" * 200, "source": "crm", "external_id": "E" * 200, "channel": "voice",
+        "purpose": "service", "queue": "q", "members": [
+            {"key": long_key, "identifiers": {"external_ids": {"crm": "C-3"}}}]}), 201)
+    [member] = ok(api.get(f"/v1/campaigns/{started['id']}/members"))["members"]
+    assert member["key"] == long_key and member["status"] == "planned"

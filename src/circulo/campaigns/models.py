@@ -14,7 +14,7 @@ from circulo.db import Base, JSONType, UTCDateTime
 class Campaign(Base):
     __tablename__ = "campaigns"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(64))
     # The sender's id for this campaign (a CRM list or campaign id): resending is idempotent.
@@ -35,7 +35,7 @@ class Campaign(Base):
 class CampaignMember(Base):
     __tablename__ = "campaign_members"
 
-    campaign_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)  # the sender's member id
     position: Mapped[int] = mapped_column(Integer)
     customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)

@@ -43,6 +43,11 @@ def _key(member: MemberIn) -> str:
     return "h:" + hashlib.sha256(canonical).hexdigest()[:40]
 
 
+def _event_id(campaign: Campaign, key: str, suffix: str = "") -> str:
+    """The client id of a member's events: short whatever the key's length, stable."""
+    return f"{campaign.id}:{hashlib.sha256(key.encode()).hexdigest()[:32]}{suffix}"
+
+
 def _definition(body: CampaignIn) -> dict[str, Any]:
     return {"queue": body.queue, "message": body.message, "subject": body.subject,
             "language": body.language, "fallback": body.fallback,
@@ -128,7 +133,7 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
 
     added = ingest.ingest(session, {"events": [{
         "type": "campaign.member_added", "source": campaign.source,
-        "id": f"{campaign.id}:{key}", "occurred_at": now.isoformat(),
+        "id": _event_id(campaign, key), "occurred_at": now.isoformat(),
         "identifiers": member.identifiers.model_dump(exclude_none=True),
         "traits": member.traits or None,
         "properties": {"campaign_id": campaign.id, "campaign": campaign.name},
@@ -173,7 +178,7 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
                                policies=policies, now=now, actor=actor)
         event_of = {actions[r["index"]]["id"]: r["event_id"] for r in handed["results"]}
         for row in rows:
-            row["action_event_id"] = event_of.get(f"{campaign.id}:{row['key']}:action")
+            row["action_event_id"] = event_of.get(_event_id(campaign, row["key"], ":action"))
     repo.insert_members(session, rows)
     campaign.updated_at = now
     return {"added": len(rows), "errors": sorted(errors, key=lambda e: int(e["index"]))}
@@ -221,7 +226,7 @@ def _action(campaign: Campaign, key: str, customer_id: str, plan: engine.Plan,
     return {
         "type": "campaign.call_requested" if plan.channel == "voice"
         else "campaign.message_requested",
-        "source": "circulo", "id": f"{campaign.id}:{key}:action", "channel": plan.channel,
+        "source": "circulo", "id": _event_id(campaign, key, ":action"), "channel": plan.channel,
         "occurred_at": now.isoformat(), "identifiers": {"customer_id": customer_id},
         "properties": properties,
     }

@@ -43,6 +43,7 @@ Handler = Callable[[Request], Answer]
 def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     class Http(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes
 
         def _handle(self) -> None:
             parts = urlsplit(self.path)

@@ -66,8 +66,14 @@ class HubSpotConnector:
         extra: dict[str, Any] = {"host": config.host.rstrip("/")}
         if config.ssl_ca_cert:
             extra["ssl_ca_cert"] = config.ssl_ca_cert
-        self._client = HubSpot(access_token=expand_env(config.access_token.get_secret_value()),
-                               **extra)
+        client = HubSpot(access_token=expand_env(config.access_token.get_secret_value()),
+                         **extra)
+        # Each attribute access of the client builds a new ApiClient with its own connection
+        # pool: take them once, so connections are kept alive (urllib3 pools are thread-safe).
+        self._basic = client.crm.objects.basic_api
+        self._search = client.crm.objects.search_api
+        self._batch = client.crm.objects.batch_api
+        self._memberships = client.crm.lists.memberships_api
         self._timeout = config.timeout_seconds
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -103,7 +109,7 @@ class HubSpotConnector:
             return None
         request = PublicObjectSearchRequest(filter_groups=groups, properties=["email"], limit=1,
                                             sorts=["createdate"])
-        page = self._call("contact search", self._client.crm.objects.search_api.do_search,
+        page = self._call("contact search", self._search.do_search,
                           "contacts", request)
         return str(page.results[0].id) if page.results else None
 
@@ -116,7 +122,7 @@ class HubSpotConnector:
             "phone": contact.phone}.items() if v}
         try:
             created = self._call(
-                "contact creation", self._client.crm.objects.basic_api.create, "contacts",
+                "contact creation", self._basic.create, "contacts",
                 SimplePublicObjectInputForCreate(properties=properties, associations=[]))
         except CrmError as exc:
             found = _EXISTING_ID.search(str(exc)) if exc.status_code == 409 else None
@@ -141,7 +147,7 @@ class HubSpotConnector:
             types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
                                    association_type_id=ASSOCIATION_TO_CONTACT[object_type])])
         created = self._call(
-            f"{object_type} creation", self._client.crm.objects.basic_api.create, object_type,
+            f"{object_type} creation", self._basic.create, object_type,
             SimplePublicObjectInputForCreate(properties=properties, associations=[association]))
         return str(created.id)
 
@@ -175,7 +181,7 @@ class HubSpotConnector:
 
     # -- reading (inbound webhooks, campaigns from lists) --------------------------------------
     def get_contact(self, contact_id: str) -> CrmPerson:
-        found = self._call("contact read", self._client.crm.objects.basic_api.get_by_id,
+        found = self._call("contact read", self._basic.get_by_id,
                            "contacts", contact_id, properties=CONTACT_PROPERTIES)
         return person_from_properties(str(found.id), found.properties or {})
 
@@ -186,12 +192,11 @@ class HubSpotConnector:
         after: str | None = None
         while True:
             kwargs = {"limit": 100} | ({"after": after} if after else {})
-            page = self._call("list memberships", self._client.crm.lists.memberships_api
-                              .get_page, list_id, **kwargs)
+            page = self._call("list memberships", self._memberships.get_page, list_id, **kwargs)
             ids = [str(m.record_id) for m in page.results or []]
             if ids:
                 batch = self._call(
-                    "contact batch read", self._client.crm.objects.batch_api.read, "contacts",
+                    "contact batch read", self._batch.read, "contacts",
                     BatchReadInputSimplePublicObjectId(
                         properties=CONTACT_PROPERTIES, properties_with_history=[],
                         inputs=[SimplePublicObjectId(id=i) for i in ids]))
