@@ -178,7 +178,7 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
                                policies=policies, now=now, actor=actor)
         event_of = {actions[r["index"]]["id"]: r["event_id"] for r in handed["results"]}
         for row in rows:
-            row["action_event_id"] = event_of.get(_event_id(campaign, row["key"], ":action"))
+            row["action_event_id"] = event_of.get(_event_id(campaign, str(row["key"]), ":action"))
     repo.insert_members(session, rows)
     campaign.updated_at = now
     return {"added": len(rows), "errors": sorted(errors, key=lambda e: int(e["index"]))}
