@@ -221,3 +221,21 @@ def test_bad_connector_files_are_refused_with_the_place(tmp_path: Path,
     path.write_text(yaml.safe_dump({"connectors": {"c": connector}}))
     with pytest.raises(ConnectorConfigError, match=message):
         load_connectors(path)
+
+
+def test_an_unexpected_failure_is_retried_and_logged_not_fatal_to_the_worker(
+        setup: tuple[Api, AppContext], crm: InHouseCrm, monkeypatch: pytest.MonkeyPatch) -> None:
+    from circulo.connectors import crm_delivery
+
+    api, ctx = setup
+    api.send(customer("CRM-1", phone="600123456", email="maria@example.es"))
+    api.send(_wrap_up(1), _wrap_up(2))
+
+    def broken(*args: Any) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(crm_delivery, "deliver", broken)
+    assert drain(ctx) == 1  # one per customer at a time, in order
+    [(status, error, attempts), _] = outbox(ctx)
+    assert (status, attempts) == ("pending", 1)
+    assert error == "internal error: KeyError: 'surprise'"

@@ -54,7 +54,7 @@ def add_members(campaign_id: str, body: MembersIn, ctx: AppContext = Depends(get
                 principal: Principal = Depends(require("campaigns"))) -> dict[str, Any]:
     _check_size(ctx, len(body.members))
     with ctx.db.unit_of_work() as session:
-        campaign = service.get(session, campaign_id)
+        campaign = service.get(session, campaign_id, for_update=True)
         summary = service.add_members(session, campaign, body.members, settings=ctx.settings,
                                       policies=ctx.policies, now=ctx.clock.now(),
                                       actor=f"key:{principal.name}")

@@ -70,7 +70,8 @@ def start(session: Session, body: CampaignIn, *, settings: Settings,
     definition = _definition(body)
     if body.external_id:
         identity.lock(session, [f"campaign:{body.source}:{body.external_id}"])
-        existing = repo.by_external_id(session, body.source, body.external_id)
+        found = repo.by_external_id(session, body.source, body.external_id)
+        existing = repo.get(session, found.id, for_update=True) if found else None
         if existing is not None:
             same = (existing.name, existing.channel, existing.purpose, existing.definition) == (
                 body.name, body.channel, body.purpose, definition)
@@ -232,8 +233,9 @@ def _action(campaign: Campaign, key: str, customer_id: str, plan: engine.Plan,
     }
 
 
-def get(session: Session, campaign_id: str) -> Campaign:
-    campaign = repo.get(session, campaign_id)
+def get(session: Session, campaign_id: str, *, for_update: bool = False) -> Campaign:
+    """``for_update`` before adding members: concurrent pages of one campaign queue up."""
+    campaign = repo.get(session, campaign_id, for_update=for_update)
     if campaign is None:
         raise NotFound(f"campaign '{campaign_id}' does not exist")
     return campaign

@@ -10,6 +10,7 @@ On PostgreSQL several workers share the outbox (``FOR UPDATE SKIP LOCKED``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 import time
@@ -30,6 +31,7 @@ from circulo.connectors.signing import headers as signed_headers
 from circulo.context import AppContext
 
 LEASE_MARGIN = timedelta(seconds=30)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,9 @@ class OutboxWorker:
             crm_ids.deliver(self.ctx, delivery.crm, delivery.payload)
         except CrmError as exc:
             status_code, error = exc.status_code, str(exc)[:500]
+        except Exception as exc:  # a bug or bad data must not stop the worker: retry, logged
+            log.exception("CRM delivery %s failed", delivery.message_id)
+            status_code, error = None, f"internal error: {type(exc).__name__}: {exc}"[:500]
         latency = int((time.perf_counter() - begin) * 1000)
         return Result(delivery, started_at, status_code, latency, error)
 
