@@ -258,6 +258,17 @@ def test_s3_a_hubspot_list_becomes_a_campaign(database: Database, clock: FixedCl
         crm_lists.load(ctx, connectors_for(ctx.settings.crm_connectors)["hubspot"],
                        {"campaign_id": started["id"], "list_id": "77"})
         assert ok(api.get(f"/v1/campaigns/{started['id']}"))["members"] == 130
+        # The list changed in HubSpot; posting the campaign again reads it again.
+        hubspot.contacts["3000"] = {"firstname": "Nueva", "mobilephone": "+34611009999"}
+        hubspot.lists["77"].append("3000")
+        again = api.post("/v1/campaigns", json={
+            "name": "Lista VIP", "source": "hubspot", "external_id": "list-77",
+            "channel": "voice", "purpose": "service", "queue": "vip",
+            "crm_list": {"connector": "hubspot", "list_id": "77"}})
+        assert again.status_code == 200 and ok(again)["status"] == "loading"
+        drain(ctx)
+        refreshed = ok(api.get(f"/v1/campaigns/{started['id']}"))
+        assert (refreshed["status"], refreshed["members"]) == ("running", 131)
 
 
 def test_a_missing_crm_list_fails_the_campaign_with_the_reason(

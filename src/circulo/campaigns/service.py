@@ -78,6 +78,10 @@ def start(session: Session, body: CampaignIn, *, settings: Settings,
             if not same:
                 raise Conflict(f"campaign '{body.external_id}' from '{body.source}' exists "
                                "with another definition")
+            if body.crm_list:  # read the list again: members who joined since are added
+                _request_list(session, existing, body, settings, now)
+                existing.status, existing.error, existing.updated_at = "loading", None, now
+                return view(session, existing, {"added": 0, "errors": []}), False
             summary = add_members(session, existing, body.members, settings=settings,
                                   policies=policies, now=now, actor=actor)
             return view(session, existing, summary), False
@@ -87,17 +91,8 @@ def start(session: Session, body: CampaignIn, *, settings: Settings,
                         status="loading" if body.crm_list else "running", error=None,
                         created_by=actor, created_at=now, updated_at=now)
     if body.crm_list:
-        spec = connectors_for(settings.crm_connectors).get(body.crm_list.connector)
-        if spec is None or not isinstance(spec.connector, CrmReader):
-            raise ValidationFailed(
-                f"crm_list.connector: '{body.crm_list.connector}' is not a configured CRM "
-                "connector that can read lists", errors=[{
-                    "field": "crm_list.connector", "code": "unknown_connector",
-                    "detail": "configure it in CIRCULO_CRM_CONNECTORS"}])
         repo.add(session, campaign)
-        outbox.enqueue_request(session, spec.destination, "campaign.list_requested",
-                               {"campaign_id": campaign.id, "list_id": body.crm_list.list_id},
-                               ordering_key=campaign.id, now=now)
+        _request_list(session, campaign, body, settings, now)
         return view(session, campaign, {"added": 0, "errors": []}), True
     repo.add(session, campaign)
     summary = add_members(session, campaign, body.members, settings=settings,
@@ -105,6 +100,22 @@ def start(session: Session, body: CampaignIn, *, settings: Settings,
     if body.members and not summary["added"] and summary["errors"]:
         raise ValidationFailed("no member could be added", errors=summary["errors"])
     return view(session, campaign, summary), True
+
+
+def _request_list(session: Session, campaign: Campaign, body: CampaignIn, settings: Settings,
+                  now: datetime) -> None:
+    """Ask the connector (through the outbox) to read the CRM list into the campaign."""
+    assert body.crm_list is not None  # noqa: S101
+    spec = connectors_for(settings.crm_connectors).get(body.crm_list.connector)
+    if spec is None or not isinstance(spec.connector, CrmReader):
+        raise ValidationFailed(
+            f"crm_list.connector: '{body.crm_list.connector}' is not a configured CRM "
+            "connector that can read lists", errors=[{
+                "field": "crm_list.connector", "code": "unknown_connector",
+                "detail": "configure it in CIRCULO_CRM_CONNECTORS"}])
+    outbox.enqueue_request(session, spec.destination, "campaign.list_requested",
+                           {"campaign_id": campaign.id, "list_id": body.crm_list.list_id},
+                           ordering_key=campaign.id, now=now)
 
 
 def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn], *,
