@@ -112,7 +112,7 @@ def test_s3_a_crm_segment_starts_the_campaign_on_each_customers_channel(
     sms = received[people["ana"]]
     assert sms["type"] == "campaign.message_requested"
     assert sms["data"]["channel"] == "sms"
-    assert sms["data"]["properties"] | {} == {
+    assert sms["data"]["properties"] == {
         "campaign_id": started["id"], "campaign": CAMPAIGN["name"], "purpose": "marketing",
         "to": "+34612345678", "language": "en", "text": "Hi Ana, renew now with 15% off."}
     email = received[people["luis"]]["data"]["properties"]

@@ -23,10 +23,8 @@ CHUNK = 500
 
 
 def member_of(person: CrmPerson, namespace: str) -> MemberIn:
-    traits = {k: v for k, v in {"name": person.name, "language": person.language}.items() if v}
-    return MemberIn(key=person.crm_id, identifiers=Identifiers(
-        external_ids={namespace: person.crm_id}, email=person.email,
-        phones=person.phones[:10] or None), traits=traits or None)
+    return MemberIn(key=person.crm_id, identifiers=Identifiers(**person.identifiers(namespace)),
+                    traits=person.traits())
 
 
 def load(ctx: AppContext, spec: ConnectorSpec, data: dict[str, Any]) -> None:

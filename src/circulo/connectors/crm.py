@@ -56,6 +56,19 @@ class CrmPerson:
     phones: list[str] = field(default_factory=list)
     language: str | None = None
 
+    def identifiers(self, namespace: str) -> dict[str, Any]:
+        """As event identifiers: the CRM id as ``namespace:id``, email, up to ten phones."""
+        found: dict[str, Any] = {"external_ids": {namespace: self.crm_id}}
+        if self.email:
+            found["email"] = self.email
+        if self.phones:
+            found["phones"] = self.phones[:10]
+        return found
+
+    def traits(self) -> dict[str, Any] | None:
+        found = {k: v for k, v in {"name": self.name, "language": self.language}.items() if v}
+        return found or None
+
 
 class CrmError(Exception):
     """A failed CRM call; ``status_code`` drives the retry policy like a webhook answer."""

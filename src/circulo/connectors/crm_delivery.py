@@ -40,15 +40,9 @@ def deliver(ctx: AppContext, spec: ConnectorSpec, payload: dict[str, Any]) -> No
 def person_event(person: CrmPerson, spec: ConnectorSpec, event_type: str, event_id: str,
                  occurred_at: str | None) -> dict[str, Any]:
     """A CRM contact as a Círculo event: its id, contact points and name."""
-    identifiers: dict[str, Any] = {"external_ids": {spec.namespace: person.crm_id}}
-    if person.email:
-        identifiers["email"] = person.email
-    if person.phones:
-        identifiers["phones"] = person.phones[:10]
-    traits = {k: v for k, v in {"name": person.name, "language": person.language}.items() if v}
     return {"type": event_type, "source": spec.name, "id": event_id,
-            "occurred_at": occurred_at, "identifiers": identifiers, "traits": traits or None,
-            "properties": {"connector": spec.name}}
+            "occurred_at": occurred_at, "identifiers": person.identifiers(spec.namespace),
+            "traits": person.traits(), "properties": {"connector": spec.name}}
 
 
 def sync_contact(ctx: AppContext, spec: ConnectorSpec, data: dict[str, Any]) -> None:
