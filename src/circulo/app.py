@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,14 +24,16 @@ from circulo.ingest.api import EXTRA_MODELS
 from circulo.ingest.api import router as ingest_router
 from circulo.ingest.inbound_api import router as inbound_router
 from circulo.ingest.tracking_api import router as tracking_router
+from circulo.routing.api import router as routing_router
+from circulo.routing.dispatcher import run_in_thread
 from circulo.runtime import tune_gc
 
 DESCRIPTION = """
 Círculo gives a contact center a real-time, unified knowledge of each customer.
 
 Every endpoint needs an API key (`Authorization: Bearer ck_...` or `X-API-Key`), with the
-scope named in its description: `ingest`, `read` or `admin`. Errors are RFC 9457
-`application/problem+json` with a stable `code`.
+scope named in its description: `ingest`, `read`, `campaigns`, `routing` or `admin`. Errors
+are RFC 9457 `application/problem+json` with a stable `code`.
 """
 
 
@@ -58,13 +63,28 @@ def _document_problems(schema: dict[str, Any]) -> None:
                 responses[status] = {"description": description, "content": problem}
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """With ``routing_background`` (``circulo serve``), this process runs the routing loop:
+    offers time out, callbacks come due and silent agents go offline without a request."""
+    ctx: AppContext = app.state.ctx
+    stop = threading.Event()
+    thread = run_in_thread(ctx, stop) if ctx.settings.routing_background else None
+    try:
+        yield
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=5)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                ctx: AppContext | None = None) -> FastAPI:
     tune_gc()
     settings = settings or get_settings()
     ctx = ctx or AppContext.build(settings, clock)
     app = FastAPI(title="Círculo", version=__version__, description=DESCRIPTION,
-                  default_response_class=ORJSONResponse)
+                  default_response_class=ORJSONResponse, lifespan=_lifespan)
     app.state.ctx = ctx
     install_error_handlers(app)
     app.add_middleware(RejectNulCharacters)
@@ -76,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(webhooks_router)
     app.include_router(campaigns_router)
     app.include_router(crm_inbound_router)
+    app.include_router(routing_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

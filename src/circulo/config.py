@@ -112,6 +112,16 @@ class Settings(BaseSettings):
         description="Source (and userId namespace) of Segment-compatible tracking messages",
     )
     vip_ltv_threshold: float = Field(default=5000.0)
+    routing_file: Path | None = Field(
+        default=None, description="YAML routing policy (skills, queues, steps, agents) applied "
+        "at start-up when it differs from the one in force (docs/routing.md)")
+    routing_background: bool = Field(
+        default=False, description="Run the routing dispatcher loop in this process "
+        "(`circulo serve` turns it on); otherwise each change dispatches in the request")
+    agent_heartbeat_timeout: timedelta = Field(
+        default=timedelta(seconds=60),
+        description="An agent whose desktop is silent this long is set offline and their "
+        "offers return to the queue")
 
     @field_validator("screen_pop_urls")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from circulo.auth import service as auth
 from circulo.clock import Clock, SystemClock
@@ -24,6 +25,7 @@ class AppContext:
     policies: Policies
     templates: Templates
     mappings: dict[str, SourceMapping]
+    routing: Any = None  # the routing dispatcher, created on first use (circulo.routing)
     _keys: dict[str, tuple[auth.Principal, float]] = field(default_factory=dict)
 
     @classmethod

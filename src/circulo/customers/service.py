@@ -316,3 +316,8 @@ def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
 
 def count_profiles(session: Session) -> int:
     return repo.count_profiles(session)
+
+
+def open_records(session: Session, profile_id: str, limit: int = 20) -> list[Any]:
+    """The customer's open records (orders, tickets, disputes...), newest first."""
+    return repo.open_records(session, profile_id, limit)

@@ -1,0 +1,83 @@
+"""What the routing policy knows about the customer behind a task: a snapshot taken when the
+task is created (tier, value, churn risk, open records and who owns them, the agents who last
+served them, any routing override), so decisions never wait on a database read.
+
+Keys without a value are left out, so a policy tests them with CEL's ``has()``:
+``has(customer.case_owner)``. An open record's owner is its ``data.owner`` (or ``assignee``),
+an agent id, as the CRM or helpdesk sends it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from circulo.customers import service as customers
+from circulo.customers.indicators import view as indicators_view
+from circulo.errors import NotFound
+from circulo.routing import repository as repo
+
+CASE_KINDS = ("ticket", "case", "dispute", "complaint", "claim", "incident")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def snapshot(session: Session, customer_id: str | None, policies: customers.Policies,
+             now: datetime) -> dict[str, Any]:
+    if not customer_id:
+        return {"known": False}
+    try:
+        profile = customers.active_root(session, customer_id)
+    except NotFound:
+        return {"known": False}
+    traits = profile.traits
+    indicators = indicators_view(profile.indicators, policies.indicators, now)
+    context: dict[str, Any] = {"known": True, "id": profile.id, "traits": dict(traits)}
+    if profile.display_name:
+        context["name"] = profile.display_name
+    for name in ("tier", "segment", "advisor", "language", "preferred_channel"):
+        if traits.get(name) not in (None, ""):
+            context[name] = traits[name]
+    churn = _number(traits.get("churn_risk"))
+    if churn is not None:
+        context["churn_risk"] = churn
+    context["value"] = float(indicators.get("lifetime_value") or 0.0)
+    context["contacts_today"] = int(indicators["contacts"].get("1d", {}).get("total", 0))
+    context["abandoned_today"] = int(indicators.get("abandoned_calls_today") or 0)
+    records = []
+    owner = None
+    for record in customers.open_records(session, profile.id):
+        data = record.data or {}
+        item: dict[str, Any] = {"kind": record.kind, "key": record.key, "status": record.status}
+        record_owner = data.get("owner") or data.get("assignee")
+        if record_owner:
+            item["owner"] = str(record_owner)
+            if owner is None and record.kind in CASE_KINDS:
+                owner = str(record_owner)
+        if record.amount is not None:
+            item["amount"] = record.amount
+        records.append(item)
+    context["open_records"] = records
+    context["open_kinds"] = sorted({r["kind"] for r in records})
+    if owner:
+        context["case_owner"] = owner
+    context["last_agents"] = repo.last_agents(session, profile.id)
+    overrides = repo.active_overrides(session, [profile.id], now)
+    if overrides:
+        latest = overrides[-1]
+        context["override"] = {k: v for k, v in {
+            "id": latest.id, "queue": latest.queue, "team": latest.team,
+            "priority_boost": latest.priority_boost, "reason": latest.reason, "ivr": latest.ivr,
+            "expires_at": latest.expires_at.isoformat()}.items() if v not in (None, "")}
+    return context

@@ -1,0 +1,285 @@
+"""The dispatcher: keeps the engine's picture of waiting tasks and agents in step with the
+database, lets the engine decide, and writes each decision as a checked reservation.
+
+One process at a time dispatches (a lease in the database, renewed while it works); the
+others' requests still write tasks and presence, and the holder picks their changes up by
+polling rows changed since its last look (with an overlap, so a transaction that committed
+late is not missed) and by a full reload every minute. Correctness never depends on the
+lease: a reservation is only written if the task is still waiting and the agent still has
+room, checked under row locks (ADR 0008). Time-driven work runs here too: offers that timed
+out, wrap-ups that ran over, agents whose desktop went silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from circulo.ids import new_id
+from circulo.routing import repository as repo
+from circulo.routing import service
+from circulo.routing.engine import Agent, Offer, Router, Task
+from circulo.routing.models import AgentRow, TaskRow
+from circulo.routing.policy import EMPTY, RoutingConfig
+
+if TYPE_CHECKING:
+    from circulo.context import AppContext
+
+log = logging.getLogger(__name__)
+LEASE = "dispatcher"
+LEASE_SECONDS = 10.0
+SYNC_OVERLAP = timedelta(seconds=5)
+FULL_RELOAD_SECONDS = 60.0
+IDLE_POLL_SECONDS = 0.2
+HOUSEKEEPING_SECONDS = 0.5
+
+
+def agent_of(row: AgentRow, now: datetime, heartbeat: timedelta) -> Agent:
+    connected = row.last_seen is not None and now - row.last_seen <= heartbeat
+    return Agent(
+        id=row.id, site=row.site, skills=dict(row.skills), languages=frozenset(row.languages),
+        queues=frozenset(row.queues), teams=frozenset(row.teams), capacity=dict(row.capacity),
+        load={k: v for k, v in row.load.items() if v},
+        available=row.active and row.presence == "available" and connected,
+        free_since=row.free_since.timestamp(),
+    )
+
+
+def task_of(row: TaskRow) -> Task:
+    declined = {agent: datetime.fromisoformat(at).timestamp()
+                for agent, at in (row.declined or {}).items()}
+    return Task(
+        id=row.id, queue=row.queue, channel=row.channel, entered=row.queued_at.timestamp(),
+        priority=row.priority, skills=dict(row.skills), language=row.language,
+        customer=row.context, attributes=row.attributes, kind=row.kind,
+        not_before=row.not_before.timestamp() if row.not_before else None,
+        team=row.team, boost=row.boost, declined=declined,
+    )
+
+
+class Dispatcher:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.cache = service.PolicyCache()
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+        self.router = Router(EMPTY)
+        self._versions: dict[str, int] = {}
+        self._synced_at: datetime | None = None
+        self._loaded_at = 0.0
+        self._loaded_version: int | None = None
+        self._lease_until: datetime | None = None
+        self._housekeeping_due: datetime | None = None
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self.background = False
+
+    # -- policy ------------------------------------------------------------------------------
+
+    def config(self, session: Session) -> RoutingConfig:
+        return self.cache.get(session)
+
+    # -- keeping the picture -------------------------------------------------------------------
+
+    def _reload(self, session: Session, now: datetime) -> None:
+        config = self.cache.get(session)
+        self.router = Router(config)
+        self._versions.clear()
+        heartbeat = self.ctx.settings.agent_heartbeat_timeout
+        for row in repo.agents(session):
+            self.router.upsert_agent(agent_of(row, now, heartbeat))
+        for task_row in repo.pending_tasks(session):
+            self._admit(task_row, now)
+        self._synced_at = now
+        self._loaded_at = time.monotonic()
+        self._loaded_version = self.cache.version
+
+    def _admit(self, row: TaskRow, now: datetime) -> None:
+        if row.queue not in self.router.config.queues:
+            log.warning("task %s waits in queue %s, which the policy no longer has",
+                        row.id, row.queue)
+            return
+        self.router.admit(task_of(row), now.timestamp())
+        self._versions[row.id] = row.version
+
+    def _sync(self, session: Session, now: datetime) -> None:
+        self.cache.get(session)
+        stale = (self._synced_at is None or self._loaded_version != self.cache.version
+                 or time.monotonic() - self._loaded_at > FULL_RELOAD_SECONDS)
+        if stale:
+            self._reload(session, now)
+            return
+        since = (self._synced_at or now) - SYNC_OVERLAP
+        heartbeat = self.ctx.settings.agent_heartbeat_timeout
+        for row in repo.agents_changed_since(session, since):
+            if row.active:
+                self.router.upsert_agent(agent_of(row, now, heartbeat))
+            else:
+                self.router.agents.pop(row.id, None)
+        for task_row in repo.tasks_changed_since(session, since):
+            if self._versions.get(task_row.id) == task_row.version:
+                continue
+            if task_row.state == "pending":
+                self._admit(task_row, now)
+            else:
+                self.router.remove(task_row.id)
+                self.router.reserved.pop(task_row.id, None)
+                self._versions.pop(task_row.id, None)
+        self._synced_at = now
+
+    # -- the lease -----------------------------------------------------------------------------
+
+    def _hold_lease(self, now: datetime) -> bool:
+        if self._lease_until is not None and self._lease_until - now > timedelta(
+                seconds=LEASE_SECONDS / 2):
+            return True
+        until = now + timedelta(seconds=LEASE_SECONDS)
+        with self.ctx.db.unit_of_work() as session:
+            held = repo.take_lease(session, LEASE, self.holder, now, until)
+        if held:
+            if self._lease_until is None:
+                self._synced_at = None  # a new holder starts from a full picture
+            self._lease_until = until
+        else:
+            self._lease_until = None
+        return held
+
+    def release(self) -> None:
+        with self._lock:
+            if self._lease_until is not None:
+                with self.ctx.db.unit_of_work() as session:
+                    repo.release_lease(session, LEASE, self.holder)
+                self._lease_until = None
+
+    # -- one pass ------------------------------------------------------------------------------
+
+    def housekeeping(self, now: datetime) -> None:
+        """Offers that timed out, wrap-ups past their time, agents gone silent."""
+        heartbeat = self.ctx.settings.agent_heartbeat_timeout
+        with self.ctx.db.unit_of_work() as session:
+            config = self.cache.get(session)
+            for task_id, _ in repo.expired_reservations(session, now):
+                service.expire_offer(session, task_id, now)
+            for agent_id in repo.stale_agents(session, now - heartbeat):
+                agent = service.get_agent(session, agent_id, for_update=True)
+                service._account(session, agent, now)
+                service.revoke_offers(session, agent, now, outcome="revoked")
+                agent.presence = "offline"
+                agent.presence_since = now
+                service._changed(session, agent, now)
+            for task in repo.wrapping_tasks(session):
+                holder = repo.agent(session, task.agent_id) if task.agent_id else None
+                queue = config.queues.get(task.queue)
+                limit = (holder.wrap_up if holder is not None and holder.wrap_up is not None
+                         else queue.wrap_up if queue else 30.0)
+                if task.ended_at is not None and (now - task.ended_at).total_seconds() > limit:
+                    service.complete(session, task.id, None, disposition=None, notes=None,
+                                     data=None, outcome="wrap_up_timeout", config=config,
+                                     settings=self.ctx.settings, policies=self.ctx.policies,
+                                     now=now)
+
+    def run_once(self) -> list[Offer]:
+        """Sync, decide, record. Returns the offers written (none if another process holds
+        the lease)."""
+        with self._lock:
+            now = self.ctx.clock.now()
+            if not self._hold_lease(now):
+                return []
+            if self._housekeeping_due is None or now >= self._housekeeping_due:
+                self.housekeeping(now)
+                self._housekeeping_due = now + timedelta(seconds=HOUSEKEEPING_SECONDS)
+            with self.ctx.db.unit_of_work(write=False) as session:
+                self._sync(session, now)
+            offers = self.router.dispatch(now.timestamp())
+            if not offers:
+                return []
+            return self._record(offers, now)
+
+    def _record(self, offers: Sequence[Offer], now: datetime) -> list[Offer]:
+        written: list[Offer] = []
+        refused: list[Offer] = []
+        with self.ctx.db.unit_of_work() as session:
+            config = self.cache.get(session)
+            for offer in offers:
+                if service.reserve(session, offer.task_id, offer.agent_id, offer.step,
+                                   config, now):
+                    written.append(offer)
+                else:
+                    refused.append(offer)
+        for offer in written:
+            self.router.accept(offer.task_id)  # the record holds it now
+            self._versions.pop(offer.task_id, None)
+        for offer in refused:
+            # Someone else changed the task or the agent: forget our guess, re-read both.
+            self.router.undo(offer, now.timestamp(), still_waiting=False)
+            self._versions.pop(offer.task_id, None)
+        if refused:
+            with self.ctx.db.unit_of_work(write=False) as session:
+                self._refresh(session, refused, now)
+        return written
+
+    def _refresh(self, session: Session, offers: Sequence[Offer], now: datetime) -> None:
+        heartbeat = self.ctx.settings.agent_heartbeat_timeout
+        for offer in offers:
+            agent_row = repo.agent(session, offer.agent_id)
+            if agent_row is not None and agent_row.active:
+                self.router.upsert_agent(agent_of(agent_row, now, heartbeat))
+            task_row = repo.task(session, offer.task_id)
+            if task_row is not None and task_row.state == "pending":
+                self._admit(task_row, now)
+
+    # -- what callers use ----------------------------------------------------------------------
+
+    def after_change(self) -> None:
+        """A request changed tasks or agents: dispatch now (or wake the loop that does)."""
+        if self.background:
+            self._wake.set()
+        else:
+            self.run_once()
+
+    def position(self, task_id: str) -> tuple[int | None, float | None]:
+        with self._lock:
+            now = self.ctx.clock.now().timestamp()
+            return self.router.position(task_id), self.router.expected_wait(task_id, now)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        self.background = True
+        try:
+            while not stop.is_set():
+                try:
+                    self.run_once()
+                except Exception:  # a bad pass must not stop routing; the next one retries
+                    log.exception("routing pass failed")
+                    time.sleep(1.0)
+                wakeup = self.router.next_wakeup()
+                delay = IDLE_POLL_SECONDS
+                if wakeup is not None:
+                    delay = max(0.0, min(delay, wakeup - self.ctx.clock.now().timestamp()))
+                self._wake.wait(delay)
+                self._wake.clear()
+        finally:
+            self.background = False
+            self.release()
+
+
+def dispatcher_of(ctx: AppContext) -> Dispatcher:
+    if ctx.routing is None:
+        ctx.routing = Dispatcher(ctx)
+    dispatcher: Dispatcher = ctx.routing
+    return dispatcher
+
+
+def run_in_thread(ctx: AppContext, stop: threading.Event) -> threading.Thread:
+    dispatcher = dispatcher_of(ctx)
+    dispatcher.background = True
+    thread = threading.Thread(target=dispatcher.run_forever, args=(stop,),
+                              name="routing-dispatcher", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,424 @@
+"""The routing engine: waiting tasks, agents and their free capacity, and the decisions that
+match them. Pure and in memory: no database, no wall clock (time is a float of seconds passed
+in), so the server's dispatcher and the simulator drive the very same code (ADR 0008).
+
+Decisions:
+- a task that arrives (or whose step widens) goes to the best eligible free agent under its
+  current step, in the step's ordering (longest idle, proficiency, least occupied);
+- an agent who frees up takes the highest-priority waiting task they are eligible for, across
+  their queues. Priority is the policy's base priority plus ageing (points per second waited),
+  so a low priority is never starved.
+
+Within a queue all tasks age at the same rate, so ``base - rate * entered`` orders them once and
+for all: each queue is a sorted list that never needs re-sorting as time passes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sortedcontainers import SortedList
+
+from circulo.routing.policy import Queue, RoutingConfig, Step
+
+REOFFER_AFTER = 60.0  # an agent who declined a task is not offered it again for this long
+
+
+def has_room(load: Mapping[str, int], capacity: Mapping[str, int], channel: str,
+             exclusive: frozenset[str]) -> bool:
+    """Whether one more task of ``channel`` fits: under the channel's capacity, and an
+    exclusive channel (voice) is neither added to other work nor joined by any."""
+    if load.get(channel, 0) >= capacity.get(channel, 0):
+        return False
+    if not any(load.values()):
+        return True
+    if channel in exclusive:
+        return False
+    return not any(load.get(c, 0) for c in exclusive)
+
+
+@dataclass(slots=True, eq=False)
+class Agent:
+    id: str
+    site: str = "main"
+    skills: Mapping[str, int] = field(default_factory=dict)
+    languages: frozenset[str] = frozenset()
+    queues: frozenset[str] = frozenset()
+    teams: frozenset[str] = frozenset()
+    capacity: Mapping[str, int] = field(default_factory=dict)
+    load: dict[str, int] = field(default_factory=dict)
+    available: bool = False
+    free_since: float = 0.0
+    cel: dict[str, Any] = field(default_factory=dict)
+    _verdicts: dict[int, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.cel = {"id": self.id, "site": self.site, "skills": dict(self.skills),
+                    "languages": sorted(self.languages), "teams": sorted(self.teams),
+                    "queues": sorted(self.queues)}
+
+    @property
+    def total_load(self) -> int:
+        return sum(self.load.values())
+
+    def occupancy(self) -> float:
+        total = sum(self.capacity.values()) or 1
+        return self.total_load / total
+
+    def can_take(self, channel: str, exclusive: frozenset[str]) -> bool:
+        return self.available and has_room(self.load, self.capacity, channel, exclusive)
+
+
+@dataclass(slots=True, eq=False)
+class Task:
+    id: str
+    queue: str
+    channel: str = "voice"
+    entered: float = 0.0  # when it started waiting (a callback: when it became due)
+    priority: int = 0  # requested by the source; the policy adds its rules
+    skills: Mapping[str, int] = field(default_factory=dict)
+    language: str | None = None
+    customer: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    kind: str = "contact"
+    not_before: float | None = None
+    team: str | None = None  # a routing override's dedicated team: only they take it
+    boost: int = 0  # a routing override's priority boost
+    declined: dict[str, float] = field(default_factory=dict)
+    # set when admitted
+    base: float = 0.0
+    steps: tuple[tuple[float, Step, Mapping[str, int]], ...] = ()
+    key: tuple[float, float, int] = (0.0, 0.0, 0)
+    cel: dict[str, Any] = field(default_factory=dict)
+
+    def step_at(self, now: float) -> tuple[int, Step, Mapping[str, int]]:
+        waited = now - self.entered
+        index = 0
+        for i, (start, _, _) in enumerate(self.steps):
+            if start <= waited:
+                index = i
+            else:
+                break
+        _, step, needs = self.steps[index]
+        return index, step, needs
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    task_id: str
+    agent_id: str
+    step: str
+    priority: float
+
+
+class Router:
+    """Waiting tasks and agents, for one routing configuration."""
+
+    def __init__(self, config: RoutingConfig, reoffer_after: float = REOFFER_AFTER) -> None:
+        self.config = config
+        self.reoffer_after = reoffer_after
+        self.agents: dict[str, Agent] = {}
+        self.tasks: dict[str, Task] = {}  # waiting or scheduled
+        self.reserved: dict[str, tuple[Task, str]] = {}  # offered, not yet accepted
+        self.handle_time: dict[str, float] = {}  # per queue, a moving average (seconds)
+        self.waiting: dict[str, SortedList] = {name: SortedList() for name in config.queues}
+        self._scheduled: list[tuple[float, str]] = []
+        self._timers: list[tuple[float, str]] = []
+        self._seq = itertools.count()
+        self._dirty_tasks: set[str] = set()
+        self._dirty_agents: set[str] = set()
+        self._step_ids = {id(step): n for n, step in enumerate(
+            s for q in config.queues.values() for s in q.steps)}
+
+    # -- state ------------------------------------------------------------------------------
+
+    def priority_of(self, task: Task) -> float:
+        """The policy's base priority: the task's own, its rules, a routing override's boost."""
+        queue = self.config.queues[task.queue]
+        context = {"task": task.cel, "customer": task.customer}
+        base = task.priority + task.boost
+        for rule in queue.priority:
+            if rule.when is None or rule.when.holds(context):
+                base += rule.add
+        return float(base)
+
+    def admit(self, task: Task, now: float) -> None:
+        """Put a task in its queue (or on the schedule, when it has a future ``not_before``)."""
+        queue = self.config.queues[task.queue]
+        if task.id in self.tasks:
+            self.remove(task.id)
+        task.cel = {"id": task.id, "queue": task.queue, "channel": task.channel,
+                    "kind": task.kind, "priority": task.priority, "language": task.language,
+                    "skills": dict(task.skills), "attributes": task.attributes}
+        task.base = self.priority_of(task)
+        context = {"task": task.cel, "customer": task.customer}
+        steps = []
+        start = 0.0
+        for step in queue.steps:
+            if step.when is not None and not step.when.holds(context):
+                continue
+            needs = dict(task.skills)
+            for skill, level in step.skills.items():
+                needs[skill] = max(level, needs.get(skill, 0)) if skill in task.skills \
+                    else level
+            steps.append((start, step, needs))
+            if step.timeout is None:
+                break
+            start += step.timeout
+        if not steps:  # every step was conditional and none applies: the last one does
+            last = queue.steps[-1]
+            steps.append((0.0, last, {**task.skills, **last.skills}))
+        task.steps = tuple(steps)
+        self.tasks[task.id] = task
+        if task.not_before is not None and task.not_before > now:
+            heapq.heappush(self._scheduled, (task.not_before, task.id))
+            return
+        self._enqueue(task, queue)
+
+    def _enqueue(self, task: Task, queue: Queue) -> None:
+        task.key = (queue.ageing_rate * task.entered - task.base, task.entered, next(self._seq))
+        self.waiting[task.queue].add((task.key, task.id))
+        for start, _, _ in task.steps[1:]:
+            heapq.heappush(self._timers, (task.entered + start, task.id))
+        self._dirty_tasks.add(task.id)
+
+    def remove(self, task_id: str) -> Task | None:
+        task = self.tasks.pop(task_id, None)
+        if task is not None:
+            self.waiting[task.queue].discard((task.key, task.id))
+            self._dirty_tasks.discard(task_id)
+        return task
+
+    def upsert_agent(self, agent: Agent) -> None:
+        agent._verdicts.clear()
+        self.agents[agent.id] = agent
+        self._dirty_agents.add(agent.id)
+
+    def set_available(self, agent_id: str, available: bool, now: float) -> None:
+        agent = self.agents[agent_id]
+        if available and not agent.available:
+            agent.free_since = now
+            self._dirty_agents.add(agent_id)
+        agent.available = available
+
+    def add_load(self, agent_id: str, channel: str, delta: int, now: float) -> None:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return
+        agent.load[channel] = max(0, agent.load.get(channel, 0) + delta)
+        if delta < 0:
+            agent.free_since = now
+            self._dirty_agents.add(agent_id)
+
+    def decline(self, task: Task, agent_id: str, now: float) -> None:
+        task.declined[agent_id] = now
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def effective_priority(self, task: Task, now: float) -> float:
+        rate = self.config.queues[task.queue].ageing_rate
+        return task.base + rate * max(0.0, now - task.entered)
+
+    def eligible(self, agent: Agent, task: Task, step: Step, needs: Mapping[str, int],
+                 now: float) -> bool:
+        if task.queue not in agent.queues:
+            return False
+        if task.team is not None and task.team not in agent.teams:
+            return False
+        declined = task.declined.get(agent.id)
+        if declined is not None and now - declined < self.reoffer_after:
+            return False
+        skills = agent.skills
+        for skill, level in needs.items():
+            if skills.get(skill, 0) < level:
+                return False
+        if step.language and task.language and task.language not in agent.languages:
+            return False
+        condition = step.agents
+        if condition is None:
+            return True
+        if step.agent_only:
+            key = self._step_ids[id(step)]
+            verdict = agent._verdicts.get(key)
+            if verdict is None:
+                verdict = agent._verdicts[key] = condition.holds({"agent": agent.cel})
+            return verdict
+        return condition.holds({"agent": agent.cel, "task": task.cel,
+                                "customer": task.customer})
+
+    def _order_key(self, step: Step, needs: Mapping[str, int]) -> Any:
+        if step.order == "proficiency":
+            return lambda a: (-sum(a.skills.get(s, 0) for s in needs), a.total_load > 0,
+                              a.free_since)
+        if step.order == "least_occupied":
+            return lambda a: (a.occupancy(), a.free_since)
+        return lambda a: (a.total_load > 0, a.free_since)
+
+    def _has_room(self, agent: Agent) -> bool:
+        exclusive = self.config.exclusive_channels
+        return agent.available and any(agent.can_take(c, exclusive) for c in agent.capacity)
+
+    def agent_for(self, task: Task, now: float, pool: Iterable[Agent] | None = None
+                  ) -> tuple[Agent, Step] | None:
+        """The best free agent for this task under its current step, or None."""
+        _, step, needs = task.step_at(now)
+        exclusive = self.config.exclusive_channels
+        free = [a for a in (self.agents.values() if pool is None else pool)
+                if task.queue in a.queues and a.can_take(task.channel, exclusive)]
+        if not free:
+            return None
+        free.sort(key=self._order_key(step, needs))
+        for agent in free:
+            if self.eligible(agent, task, step, needs, now):
+                return agent, step
+        return None
+
+    def task_for(self, agent: Agent, now: float) -> tuple[Task, Step] | None:
+        """The highest-priority waiting task this agent may take now, across their queues."""
+        exclusive = self.config.exclusive_channels
+        best: tuple[float, float, Task, Step] | None = None
+        for queue_name in agent.queues:
+            waiting = self.waiting.get(queue_name)
+            if not waiting:
+                continue
+            channels = [c for c in self.config.queues[queue_name].channels
+                        if agent.can_take(c, exclusive)]
+            if not channels:
+                continue
+            for _, task_id in waiting:
+                task = self.tasks[task_id]
+                if task.channel not in channels:
+                    continue
+                _, step, needs = task.step_at(now)
+                if self.eligible(agent, task, step, needs, now):
+                    score = self.effective_priority(task, now)
+                    if best is None or (score, -task.entered) > (best[0], best[1]):
+                        best = (score, -task.entered, task, step)
+                    break
+        return (best[2], best[3]) if best else None
+
+    def due(self, now: float) -> None:
+        """Move callbacks that became due into their queues; flag tasks whose step widened."""
+        while self._scheduled and self._scheduled[0][0] <= now:
+            _, task_id = heapq.heappop(self._scheduled)
+            task = self.tasks.get(task_id)
+            if task is not None and task.not_before is not None and task.not_before <= now:
+                task.entered = max(task.entered, task.not_before)
+                task.not_before = None
+                self._enqueue(task, self.config.queues[task.queue])
+        while self._timers and self._timers[0][0] <= now:
+            _, task_id = heapq.heappop(self._timers)
+            if task_id in self.tasks:
+                self._dirty_tasks.add(task_id)
+
+    def next_wakeup(self) -> float | None:
+        times = [h[0][0] for h in (self._scheduled, self._timers) if h]
+        return min(times) if times else None
+
+    def dispatch(self, now: float) -> list[Offer]:
+        """Every match possible now. Each offer is already applied here (the task leaves the
+        queue, the agent's load grows); a caller that cannot record it calls ``undo``."""
+        self.due(now)
+        offers: list[Offer] = []
+        if self._dirty_tasks:
+            # Tasks that arrived or widened, against the agents with room now. When nobody
+            # has room, the tasks simply wait: an agent who frees up looks at the queue.
+            pool = [a for a in self.agents.values() if self._has_room(a)]
+            dirty = [self.tasks[t] for t in self._dirty_tasks if t in self.tasks]
+            self._dirty_tasks.clear()
+            if pool:
+                dirty.sort(key=lambda t: (-self.effective_priority(t, now), t.entered))
+            for task in dirty if pool else ():
+                if task.id not in self.tasks or task.not_before is not None:
+                    continue
+                found = self.agent_for(task, now, pool)
+                if found is not None:
+                    offers.append(self._reserve(task, found[0], found[1], now))
+                    if not self._has_room(found[0]):
+                        pool.remove(found[0])
+                        if not pool:
+                            break
+        while self._dirty_agents:
+            agent = self.agents.get(self._dirty_agents.pop())
+            while agent is not None and agent.available:
+                picked = self.task_for(agent, now)
+                if picked is None:
+                    break
+                offers.append(self._reserve(picked[0], agent, picked[1], now))
+        return offers
+
+    def _reserve(self, task: Task, agent: Agent, step: Step, now: float) -> Offer:
+        priority = self.effective_priority(task, now)
+        self.remove(task.id)
+        self.reserved[task.id] = (task, agent.id)
+        agent.load[task.channel] = agent.load.get(task.channel, 0) + 1
+        return Offer(task.id, agent.id, step.name, priority)
+
+    def accept(self, task_id: str) -> Task | None:
+        """The agent took the offer: the task is theirs (their load stays until it ends)."""
+        found = self.reserved.pop(task_id, None)
+        return found[0] if found else None
+
+    def requeue(self, task_id: str, now: float, *, declined: bool = True) -> Task | None:
+        """A rejected, timed-out or revoked offer: the agent's capacity comes back and the task
+        waits again where it was (its waiting time and ageing continue)."""
+        found = self.reserved.pop(task_id, None)
+        if found is None:
+            return None
+        task, agent_id = found
+        self.add_load(agent_id, task.channel, -1, now)
+        if declined:
+            self.decline(task, agent_id, now)
+        self.admit(task, now)
+        return task
+
+    def undo(self, offer: Offer, now: float, *, still_waiting: bool) -> None:
+        """An offer the record refused (another process changed the task or the agent first)."""
+        found = self.reserved.pop(offer.task_id, None)
+        if found is None:
+            return
+        task, agent_id = found
+        agent = self.agents.get(agent_id)
+        if agent is not None:
+            agent.load[task.channel] = max(0, agent.load.get(task.channel, 0) - 1)
+        if still_waiting:
+            self.admit(task, now)
+
+    def observe_handle(self, queue: str, seconds: float) -> None:
+        previous = self.handle_time.get(queue)
+        self.handle_time[queue] = seconds if previous is None else 0.9 * previous + 0.1 * seconds
+
+    # -- what the IVR and the chat widget announce ---------------------------------------------
+
+    def position(self, task_id: str) -> int | None:
+        """1-based place in its queue by priority; None if not waiting."""
+        task = self.tasks.get(task_id)
+        if task is None or task.not_before is not None:
+            return None
+        return int(self.waiting[task.queue].index((task.key, task.id))) + 1
+
+    def serving(self, queue: str) -> int:
+        return sum(1 for a in self.agents.values() if a.available and queue in a.queues)
+
+    def expected_wait(self, task_id: str, now: float, default_handle: float = 240.0
+                      ) -> float | None:
+        """A plain estimate: the contacts ahead, served by this queue's agents at the queue's
+        recent handle time. None if the task is not waiting."""
+        place = self.position(task_id)
+        if place is None:
+            return None
+        agents = self.serving(self.tasks[task_id].queue)
+        if agents == 0:
+            return None
+        handle = self.handle_time.get(self.tasks[task_id].queue, default_handle)
+        return place * handle / agents
+
+    def waiting_tasks(self, queue: str | None = None) -> Iterator[Task]:
+        names: Iterable[str] = [queue] if queue else self.waiting.keys()
+        for name in names:
+            for _, task_id in self.waiting[name]:
+                yield self.tasks[task_id]

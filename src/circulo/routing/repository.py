@@ -1,0 +1,259 @@
+"""Every routing query. No decisions here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from circulo.routing.models import (
+    AgentRow,
+    RoutingLease,
+    RoutingOverride,
+    RoutingPolicyVersion,
+    RoutingStat,
+    TaskOffer,
+    TaskRow,
+)
+
+HOLDING = ("reserved", "assigned", "wrapping")
+
+
+# -- policy ---------------------------------------------------------------------------------
+
+def latest_policy(session: Session) -> RoutingPolicyVersion | None:
+    return session.scalars(select(RoutingPolicyVersion)
+                           .order_by(RoutingPolicyVersion.version.desc()).limit(1)).first()
+
+
+def latest_policy_version(session: Session) -> int | None:
+    return session.scalar(select(func.max(RoutingPolicyVersion.version)))
+
+
+def add_policy(session: Session, row: RoutingPolicyVersion) -> None:
+    session.add(row)
+    session.flush()
+
+
+# -- agents ---------------------------------------------------------------------------------
+
+def agent(session: Session, agent_id: str, *, for_update: bool = False) -> AgentRow | None:
+    return session.get(AgentRow, agent_id, with_for_update=for_update,
+                       populate_existing=for_update)
+
+
+def agents(session: Session, *, active_only: bool = True) -> Sequence[AgentRow]:
+    query = select(AgentRow).order_by(AgentRow.id)
+    if active_only:
+        query = query.where(AgentRow.active.is_(True))
+    return session.scalars(query).all()
+
+
+def agents_changed_since(session: Session, since: datetime) -> Sequence[AgentRow]:
+    return session.scalars(select(AgentRow).where(AgentRow.changed_at >= since)).all()
+
+
+def stale_agents(session: Session, seen_before: datetime) -> Sequence[str]:
+    """Agents present (available or away) whose desktop has not been heard from."""
+    return session.scalars(select(AgentRow.id).where(
+        AgentRow.presence != "offline", AgentRow.last_seen < seen_before)).all()
+
+
+def add(session: Session, row: Any) -> None:
+    session.add(row)
+
+
+# -- tasks ----------------------------------------------------------------------------------
+
+def task(session: Session, task_id: str, *, for_update: bool = False) -> TaskRow | None:
+    return session.get(TaskRow, task_id, with_for_update=for_update,
+                       populate_existing=for_update)
+
+
+def task_by_external(session: Session, source: str, external_id: str) -> TaskRow | None:
+    return session.scalars(select(TaskRow).where(TaskRow.source == source,
+                                                 TaskRow.external_id == external_id)).first()
+
+
+def pending_tasks(session: Session) -> Sequence[TaskRow]:
+    return session.scalars(select(TaskRow).where(TaskRow.state == "pending")).all()
+
+
+def tasks_changed_since(session: Session, since: datetime) -> Sequence[TaskRow]:
+    return session.scalars(select(TaskRow).where(TaskRow.changed_at >= since)).all()
+
+
+def tasks_of_agent(session: Session, agent_id: str, states: Iterable[str],
+                   *, for_update: bool = False) -> Sequence[TaskRow]:
+    query = select(TaskRow).where(TaskRow.agent_id == agent_id, TaskRow.state.in_(list(states)))
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query.order_by(TaskRow.id)).all()
+
+
+def expired_reservations(session: Session, now: datetime, limit: int = 500
+                         ) -> Sequence[tuple[str, str]]:
+    rows = session.execute(select(TaskRow.id, TaskRow.agent_id).where(
+        TaskRow.state == "reserved", TaskRow.reserved_until < now).limit(limit)).all()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def wrapping_tasks(session: Session, limit: int = 500) -> Sequence[TaskRow]:
+    return session.scalars(select(TaskRow).where(TaskRow.state == "wrapping")
+                           .order_by(TaskRow.ended_at).limit(limit)).all()
+
+
+def tasks_page(session: Session, *, states: Sequence[str] | None, queue: str | None,
+               customer_id: str | None, agent_id: str | None, limit: int
+               ) -> Sequence[TaskRow]:
+    query = select(TaskRow)
+    if states:
+        query = query.where(TaskRow.state.in_(list(states)))
+    if queue:
+        query = query.where(TaskRow.queue == queue)
+    if customer_id:
+        query = query.where(TaskRow.customer_id == customer_id)
+    if agent_id:
+        query = query.where(TaskRow.agent_id == agent_id)
+    return session.scalars(query.order_by(TaskRow.created_at.desc(), TaskRow.id)
+                           .limit(limit)).all()
+
+
+def customer_tasks_since(session: Session, customer_id: str, since: datetime,
+                         states: Sequence[str]) -> Sequence[TaskRow]:
+    return session.scalars(select(TaskRow).where(
+        TaskRow.customer_id == customer_id, TaskRow.created_at >= since,
+        TaskRow.state.in_(list(states)))).all()
+
+
+def pending_callbacks(session: Session, customer_id: str, *, for_update: bool = False
+                      ) -> Sequence[TaskRow]:
+    query = select(TaskRow).where(TaskRow.customer_id == customer_id,
+                                  TaskRow.kind == "callback", TaskRow.state == "pending")
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).all()
+
+
+def last_agents(session: Session, customer_id: str, limit: int = 3) -> list[str]:
+    """The agents who most recently handled this customer, newest first, distinct."""
+    rows = session.execute(
+        select(TaskRow.agent_id, func.max(TaskRow.assigned_at).label("at"))
+        .where(TaskRow.customer_id == customer_id, TaskRow.assigned_at.is_not(None),
+               TaskRow.agent_id.is_not(None))
+        .group_by(TaskRow.agent_id).order_by(func.max(TaskRow.assigned_at).desc())
+        .limit(limit)).all()
+    return [str(r[0]) for r in rows]
+
+
+def waiting_summary(session: Session, now: datetime) -> list[tuple[str, int, datetime | None]]:
+    """Per queue: tasks waiting now (due callbacks included) and the oldest one's entry."""
+    rows = session.execute(
+        select(TaskRow.queue, func.count(), func.min(TaskRow.queued_at))
+        .where(TaskRow.state == "pending",
+               or_(TaskRow.not_before.is_(None), TaskRow.not_before <= now))
+        .group_by(TaskRow.queue)).all()
+    return [(str(r[0]), int(r[1]), r[2]) for r in rows]
+
+
+def scheduled_count(session: Session, now: datetime) -> dict[str, int]:
+    rows = session.execute(select(TaskRow.queue, func.count()).where(
+        TaskRow.state == "pending", TaskRow.not_before > now).group_by(TaskRow.queue)).all()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+# -- offers ---------------------------------------------------------------------------------
+
+def open_offer(session: Session, task_id: str, agent_id: str) -> TaskOffer | None:
+    return session.scalars(select(TaskOffer).where(
+        TaskOffer.task_id == task_id, TaskOffer.agent_id == agent_id,
+        TaskOffer.outcome == "offered").order_by(TaskOffer.id.desc()).limit(1)).first()
+
+
+def close_offer(session: Session, task_id: str, agent_id: str, outcome: str,
+                now: datetime) -> None:
+    session.execute(update(TaskOffer).where(
+        TaskOffer.task_id == task_id, TaskOffer.agent_id == agent_id,
+        TaskOffer.outcome == "offered").values(outcome=outcome, decided_at=now))
+
+
+def offers_of_task(session: Session, task_id: str) -> Sequence[TaskOffer]:
+    return session.scalars(select(TaskOffer).where(TaskOffer.task_id == task_id)
+                           .order_by(TaskOffer.id)).all()
+
+
+# -- overrides ------------------------------------------------------------------------------
+
+def active_overrides(session: Session, customer_ids: Sequence[str], now: datetime
+                     ) -> Sequence[RoutingOverride]:
+    return session.scalars(select(RoutingOverride).where(
+        RoutingOverride.customer_id.in_(list(customer_ids)), RoutingOverride.expires_at > now,
+        RoutingOverride.canceled_at.is_(None)).order_by(RoutingOverride.created_at)).all()
+
+
+def override(session: Session, override_id: str) -> RoutingOverride | None:
+    return session.get(RoutingOverride, override_id)
+
+
+def pending_tasks_of(session: Session, customer_id: str) -> Sequence[TaskRow]:
+    return session.scalars(select(TaskRow).where(
+        TaskRow.customer_id == customer_id, TaskRow.state == "pending").with_for_update()).all()
+
+
+# -- statistics -----------------------------------------------------------------------------
+
+COUNTERS = ("offered", "answered", "answered_in_sl", "abandoned", "abandoned_short",
+            "wait_seconds", "handled", "handle_seconds", "missed", "busy_seconds",
+            "staffed_seconds")
+
+
+def add_stats(session: Session, bucket: datetime, scope: str, key: str,
+              values: dict[str, float]) -> None:
+    """Increment counters in place (insert the interval's row the first time): concurrent
+    writers add up instead of overwriting each other."""
+    row = {"bucket": bucket, "scope": scope, "key": key,
+           **{name: values.get(name, 0) for name in COUNTERS}}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(RoutingStat).values(**row)
+    statement = statement.on_conflict_do_update(
+        index_elements=["bucket", "scope", "key"],
+        set_={name: getattr(RoutingStat, name) + getattr(statement.excluded, name)
+              for name in values},
+    )
+    session.execute(statement)
+
+
+def stats_since(session: Session, since: datetime) -> Sequence[RoutingStat]:
+    return session.scalars(select(RoutingStat).where(RoutingStat.bucket >= since)).all()
+
+
+# -- the dispatcher's lease -----------------------------------------------------------------
+
+def take_lease(session: Session, name: str, holder: str, now: datetime,
+               until: datetime) -> bool:
+    """Hold (or renew) the lease if it is free, expired or already ours."""
+    taken = session.execute(update(RoutingLease).where(
+        RoutingLease.name == name,
+        or_(RoutingLease.holder == holder, RoutingLease.expires_at < now),
+    ).values(holder=holder, expires_at=until))
+    if getattr(taken, "rowcount", 0):
+        return True
+    if session.get(RoutingLease, name) is None:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        inserted = session.execute(insert(RoutingLease).values(
+            name=name, holder=holder, expires_at=until).on_conflict_do_nothing())
+        return bool(getattr(inserted, "rowcount", 0))
+    return False
+
+
+def release_lease(session: Session, name: str, holder: str) -> None:
+    session.execute(update(RoutingLease).where(RoutingLease.name == name,
+                                               RoutingLease.holder == holder)
+                    .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC)))

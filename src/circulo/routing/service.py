@@ -1,0 +1,539 @@
+"""Routing rules with side effects: the policy in force, agents and presence, and every task
+transition. Each function runs inside the caller's unit of work and never commits.
+
+Concurrency (ADR 0008): every change to a task that holds or frees an agent's capacity locks
+the agent's row first, then the task's (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` serialises writers), and checks the state it expects before writing. So a
+task is never assigned twice and an agent never holds more than their capacity, whichever
+process decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from circulo.config import Settings
+from circulo.customers import service as customers
+from circulo.errors import Conflict, NotFound, ValidationFailed
+from circulo.ids import new_id
+from circulo.ingest import service as ingest
+from circulo.routing import repository as repo
+from circulo.routing import stats
+from circulo.routing.customer_context import snapshot
+from circulo.routing.engine import has_room
+from circulo.routing.models import AgentRow, RoutingPolicyVersion, TaskOffer, TaskRow
+from circulo.routing.policy import (
+    EMPTY,
+    AgentSpec,
+    PolicyError,
+    RoutingConfig,
+    parse_data,
+    parse_yaml,
+)
+
+EVENT_PREFIX = {"voice": "call", "chat": "chat", "email": "email", "sms": "sms",
+                "whatsapp": "whatsapp", "social": "social", "backoffice": "task"}
+COMPLETED_EVENT = {"voice": "call.wrapped_up", "chat": "chat.completed",
+                   "email": "email.replied", "backoffice": "task.completed"}
+EVENT_CHANNEL = {"backoffice": "other"}
+PRESENCES = ("available", "away", "offline")
+
+
+# -- the policy in force ----------------------------------------------------------------------
+
+@dataclass
+class PolicyCache:
+    """The parsed configuration of the latest version, re-read only when a new one lands."""
+
+    version: int | None = None
+    config: RoutingConfig = EMPTY
+
+    def get(self, session: Session) -> RoutingConfig:
+        version = repo.latest_policy_version(session)
+        if version != self.version:
+            row = repo.latest_policy(session)
+            self.config = parse_data(row.document) if row else EMPTY
+            self.version = row.version if row else None
+        return self.config
+
+
+def _policy_problem(error: PolicyError) -> ValidationFailed:
+    return ValidationFailed(f"the routing policy cannot be used: {error}",
+                            errors=[{"field": "policy", "code": "invalid_policy",
+                                     "detail": str(error)}])
+
+
+def parse_policy(text: str | None, data: Any, origin: str = "") -> RoutingConfig:
+    try:
+        return parse_yaml(text, origin) if text is not None else parse_data(data)
+    except PolicyError as exc:
+        raise _policy_problem(exc) from exc
+
+
+def apply_policy(session: Session, config: RoutingConfig, text: str | None, *, actor: str,
+                 now: datetime, cache: PolicyCache) -> tuple[int, bool]:
+    """Put a checked configuration in force: (version, whether it is new). Its agents are
+    created or updated. A queue that still has waiting tasks cannot disappear."""
+    current = repo.latest_policy(session)
+    if current is not None and current.document == config.source:
+        return current.version, False
+    waiting = {queue for queue, count, _ in repo.waiting_summary(session, now) if count}
+    waiting |= set(repo.scheduled_count(session, now))
+    dropped = sorted(waiting - set(config.queues))
+    if dropped:
+        raise Conflict(f"queue '{dropped[0]}' has waiting tasks: route or cancel them before "
+                       "removing it", field="queues")
+    row = RoutingPolicyVersion(document=config.source, text=text, created_by=actor,
+                               created_at=now)
+    repo.add_policy(session, row)
+    for spec in config.agents:
+        define_agent(session, spec, now)
+    cache.version = None  # re-read on next use
+    return row.version, True
+
+
+# -- agents -----------------------------------------------------------------------------------
+
+def define_agent(session: Session, spec: AgentSpec, now: datetime) -> AgentRow:
+    row = repo.agent(session, spec.id, for_update=True)
+    if row is not None:
+        _account(session, row, now)
+    else:
+        row = AgentRow(id=spec.id, presence="offline", presence_since=now, activity="idle",
+                       activity_since=now, load={}, reserved=0, assigned=0, wrapping=0,
+                       free_since=now, created_at=now, changed_at=now, active=True)
+        repo.add(session, row)
+    row.name = spec.name
+    row.site = spec.site
+    row.skills = dict(spec.skills)
+    row.languages = list(spec.languages)
+    row.queues = list(spec.queues)
+    row.teams = list(spec.teams)
+    row.capacity = dict(spec.capacity)
+    row.wrap_up = spec.wrap_up
+    row.active = True
+    row.changed_at = now
+    session.flush()
+    return row
+
+
+def get_agent(session: Session, agent_id: str, *, for_update: bool = False) -> AgentRow:
+    row = repo.agent(session, agent_id, for_update=for_update)
+    if row is None or not row.active:
+        raise NotFound(f"agent '{agent_id}' does not exist", field="agent_id")
+    return row
+
+
+def list_agents(session: Session) -> Sequence[AgentRow]:
+    return repo.agents(session)
+
+
+def tasks_in_hand(session: Session, agent_id: str) -> Sequence[TaskRow]:
+    get_agent(session, agent_id)
+    return repo.tasks_of_agent(session, agent_id, repo.HOLDING)
+
+
+def find_tasks(session: Session, *, states: Sequence[str] | None, queue: str | None,
+               customer_id: str | None, agent_id: str | None, limit: int
+               ) -> Sequence[TaskRow]:
+    return repo.tasks_page(session, states=states, queue=queue, customer_id=customer_id,
+                           agent_id=agent_id, limit=limit)
+
+
+def _activity(row: AgentRow) -> str:
+    if row.assigned:
+        return "busy"
+    if row.wrapping:
+        return "wrap_up"
+    if row.reserved:
+        return "reserved"
+    return "idle"
+
+
+def _account(session: Session, row: AgentRow, now: datetime) -> None:
+    """Add the span since the agent's last change to their staffed and busy time."""
+    span = max(0.0, (now - row.changed_at).total_seconds())
+    if span and row.presence != "offline":
+        working = row.activity != "idle"
+        staffed = working or row.presence == "available"
+        if staffed:
+            stats.agent_time(session, row.id, row.site, now, staffed=span,
+                             busy=span if working else 0.0)
+
+
+def _changed(session: Session, row: AgentRow, now: datetime) -> None:
+    """After counts or presence changed: account time, derive the activity, stamp it."""
+    activity = _activity(row)
+    if activity != row.activity:
+        row.activity = activity
+        row.activity_since = now
+    row.changed_at = now
+
+
+def set_presence(session: Session, agent_id: str, presence: str, reason: str | None,
+                 now: datetime) -> AgentRow:
+    if presence not in PRESENCES:
+        raise ValidationFailed(f"presence must be one of {', '.join(PRESENCES)}",
+                               errors=[{"field": "presence", "code": "invalid_value",
+                                        "detail": f"got {presence!r}"}])
+    row = get_agent(session, agent_id, for_update=True)
+    _account(session, row, now)
+    if presence != "available":
+        revoke_offers(session, row, now, outcome="revoked")
+    if presence != row.presence:
+        row.presence = presence
+        row.presence_since = now
+    row.away_reason = reason if presence == "away" else None
+    if presence != "offline":
+        row.last_seen = now
+    _changed(session, row, now)
+    return row
+
+
+def heartbeat(session: Session, agent_id: str, now: datetime) -> AgentRow:
+    row = get_agent(session, agent_id, for_update=True)
+    row.last_seen = now
+    return row
+
+
+def revoke_offers(session: Session, row: AgentRow, now: datetime, *, outcome: str) -> int:
+    """The agent cannot take their offers (offline, away, silent): the tasks wait again."""
+    revoked = 0
+    for task in repo.tasks_of_agent(session, row.id, ("reserved",), for_update=True):
+        _unreserve(session, row, task, now, outcome=outcome)
+        revoked += 1
+    return revoked
+
+
+def _unreserve(session: Session, agent: AgentRow, task: TaskRow, now: datetime, *,
+               outcome: str) -> None:
+    task.state = "pending"
+    task.agent_id = None
+    task.reserved_until = None
+    task.declined = {**task.declined, agent.id: now.isoformat()}
+    task.version += 1
+    task.changed_at = now
+    agent.reserved -= 1
+    agent.load = _less(agent.load, task.channel)
+    agent.free_since = now
+    repo.close_offer(session, task.id, agent.id, outcome, now)
+    if outcome in ("rejected", "timeout"):
+        stats.missed(session, agent.id, agent.site, now)
+    _changed(session, agent, now)
+
+
+def _less(load: dict[str, int], channel: str) -> dict[str, int]:
+    return {**load, channel: max(0, load.get(channel, 0) - 1)}
+
+
+# -- tasks: creation ----------------------------------------------------------------------------
+
+def check_task_fields(config: RoutingConfig, queue: str, channel: str, skills: dict[str, int],
+                      where: str = "") -> None:
+    if not config.queues:
+        raise Conflict("no routing policy is in force: PUT /v1/routing/policy first",
+                       field="queue")
+    if queue not in config.queues:
+        raise ValidationFailed(f"unknown queue '{queue}'", errors=[{
+            "field": f"{where}queue", "code": "unknown_queue",
+            "detail": f"known queues: {', '.join(sorted(config.queues))}"}])
+    if channel not in config.queues[queue].channels:
+        raise ValidationFailed(f"queue '{queue}' does not take {channel}", errors=[{
+            "field": f"{where}channel", "code": "channel_not_in_queue",
+            "detail": f"queue '{queue}' takes {', '.join(config.queues[queue].channels)}"}])
+    for skill, level in skills.items():
+        if skill not in config.skills:
+            raise ValidationFailed(f"unknown skill '{skill}'", errors=[{
+                "field": f"{where}skills.{skill}", "code": "unknown_skill",
+                "detail": f"declared skills: {', '.join(sorted(config.skills)) or 'none'}"}])
+        if not 1 <= level <= 5:
+            raise ValidationFailed("a proficiency is between 1 and 5", errors=[{
+                "field": f"{where}skills.{skill}", "code": "invalid_value",
+                "detail": f"got {level}"}])
+
+
+def record_event(session: Session, task: TaskRow, event_type: str, key: str,
+                 properties: dict[str, Any], *, settings: Settings,
+                 policies: customers.Policies, now: datetime) -> str | None:
+    """A fact of the task on the customer's timeline (and to webhook subscribers). Returns the
+    customer it resolved to; a task with nobody behind it records nothing."""
+    identifiers = {"customer_id": task.customer_id} if task.customer_id else task.identifiers
+    if not identifiers:
+        return None
+    event = {"type": event_type, "source": "routing", "id": f"{task.id}:{key}",
+             "occurred_at": now.isoformat(),
+             "channel": EVENT_CHANNEL.get(task.channel, task.channel),
+             "identifiers": identifiers,
+             "properties": {"task_id": task.id, "queue": task.queue, "kind": task.kind,
+                            **properties}}
+    result = ingest.ingest(session, {"events": [event]}, settings=settings, policies=policies,
+                           now=now, actor="routing")
+    first = result["results"][0] if result["results"] else {}
+    customer = first.get("customer_id")
+    return str(customer) if customer else None
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    queue: str
+    channel: str
+    identifiers: dict[str, Any]
+    priority: int = 0
+    skills: dict[str, int] | None = None
+    language: str | None = None
+    attributes: dict[str, Any] | None = None
+    source: str = "api"
+    external_id: str | None = None
+    reason: str | None = None
+    kind: str = "contact"
+    not_before: datetime | None = None
+    window_end: datetime | None = None
+    max_attempts: int = 1
+    parent_id: str | None = None
+
+
+def create_task(session: Session, new: NewTask, config: RoutingConfig, *, settings: Settings,
+                policies: customers.Policies, now: datetime) -> tuple[TaskRow, bool]:
+    """A contact (or callback) enters the universal queue: (task, created). Resending the same
+    ``source`` + ``external_id`` returns the task already created."""
+    skills = dict(new.skills or {})
+    check_task_fields(config, new.queue, new.channel, skills)
+    if new.external_id:
+        existing = repo.task_by_external(session, new.source, new.external_id)
+        if existing is not None:
+            return existing, False
+    task = TaskRow(
+        id=new_id(), source=new.source, external_id=new.external_id, kind=new.kind,
+        queue=new.queue, channel=new.channel, state="pending", customer_id=None,
+        identifiers=new.identifiers, priority=new.priority, skills=skills,
+        language=new.language.lower() if new.language else None,
+        attributes=new.attributes or {}, context={}, team=None, boost=0,
+        sl_seconds=config.queues[new.queue].sl_seconds, not_before=new.not_before,
+        window_end=new.window_end, attempts=0, max_attempts=new.max_attempts,
+        parent_id=new.parent_id, reason=new.reason, declined={}, created_at=now,
+        queued_at=max(now, new.not_before) if new.not_before else now, result={},
+        version=1, changed_at=now,
+    )
+    queued = "callback.scheduled" if new.kind == "callback" \
+        else f"{EVENT_PREFIX[new.channel]}.queued"
+    task.customer_id = record_event(
+        session, task, queued, "queued",
+        {k: v for k, v in {"reason": new.reason, "priority": new.priority,
+                           "not_before": new.not_before.isoformat() if new.not_before else None,
+                           "window_end": new.window_end.isoformat() if new.window_end else None,
+                           }.items() if v not in (None, "")},
+        settings=settings, policies=policies, now=now)
+    context = snapshot(session, task.customer_id, policies, now)
+    override = context.get("override")
+    if override:
+        target = override.get("queue")
+        if target in config.queues and task.channel in config.queues[target].channels:
+            task.queue = target
+            task.sl_seconds = config.queues[target].sl_seconds
+        task.team = override.get("team")
+        task.boost = int(override.get("priority_boost", 0))
+    if not task.language and isinstance(context.get("language"), str):
+        task.language = str(context["language"]).lower()[:8]
+    task.context = context
+    repo.add(session, task)
+    session.flush()
+    stats.offered(session, task.queue, now)
+    return task, True
+
+
+# -- tasks: the offer and after -------------------------------------------------------------
+
+def get_task(session: Session, task_id: str, *, for_update: bool = False) -> TaskRow:
+    task = repo.task(session, task_id, for_update=for_update)
+    if task is None:
+        raise NotFound(f"task '{task_id}' does not exist", field="task_id")
+    return task
+
+
+def _locked(session: Session, task_id: str) -> tuple[AgentRow | None, TaskRow]:
+    """The task and the agent holding it, both locked, agent first (the lock order everyone
+    keeps, so two transitions never deadlock)."""
+    for _ in range(5):
+        seen = get_task(session, task_id)
+        agent = repo.agent(session, seen.agent_id, for_update=True) if seen.agent_id else None
+        task = get_task(session, task_id, for_update=True)
+        if task.agent_id == (agent.id if agent else None):
+            return agent, task
+    raise Conflict(f"task '{task_id}' keeps changing hands; try again", field="task_id")
+
+
+def reserve(session: Session, task_id: str, agent_id: str, step: str, config: RoutingConfig,
+            now: datetime) -> bool:
+    """Offer a waiting task to an agent, if both still allow it (the dispatcher decided on
+    its memory; this is the check against the record)."""
+    agent = repo.agent(session, agent_id, for_update=True)
+    task = repo.task(session, task_id, for_update=True)
+    if agent is None or task is None:
+        return False
+    if task.state != "pending" or (task.not_before is not None and task.not_before > now):
+        return False
+    if not agent.active or agent.presence != "available" or task.queue not in agent.queues:
+        return False
+    if not has_room(agent.load, agent.capacity, task.channel, config.exclusive_channels):
+        return False
+    queue = config.queues.get(task.queue)
+    timeout = queue.reservation_timeout if queue else 20.0
+    _account(session, agent, now)
+    task.state = "reserved"
+    task.agent_id = agent.id
+    task.reserved_until = now + timedelta(seconds=timeout)
+    task.version += 1
+    task.changed_at = now
+    agent.reserved += 1
+    agent.load = {**agent.load, task.channel: agent.load.get(task.channel, 0) + 1}
+    _changed(session, agent, now)
+    repo.add(session, TaskOffer(task_id=task.id, agent_id=agent.id, step=step[:100],
+                                offered_at=now, until=task.reserved_until, outcome="offered"))
+    return True
+
+
+def accept(session: Session, task_id: str, agent_id: str, *, settings: Settings,
+           policies: customers.Policies, now: datetime) -> TaskRow:
+    agent, task = _locked(session, task_id)
+    if task.state != "reserved" or agent is None or agent.id != agent_id:
+        raise Conflict(f"task '{task_id}' is not offered to agent '{agent_id}' "
+                       f"(it is {task.state})", field="task_id")
+    if task.reserved_until is not None and task.reserved_until < now:
+        raise Conflict("the offer has expired", field="task_id")
+    _account(session, agent, now)
+    task.state = "assigned"
+    task.assigned_at = now
+    task.reserved_until = None
+    task.attempts += 1
+    task.version += 1
+    task.changed_at = now
+    agent.reserved -= 1
+    agent.assigned += 1
+    _changed(session, agent, now)
+    repo.close_offer(session, task.id, agent.id, "accepted", now)
+    waited = max(0.0, (now - task.queued_at).total_seconds())
+    stats.answered(session, task.queue, agent.id, agent.site, waited, task.sl_seconds, now)
+    record_event(session, task, f"{EVENT_PREFIX[task.channel]}.answered", "answered",
+                 {"agent_id": agent.id, "waited_seconds": round(waited, 1)},
+                 settings=settings, policies=policies, now=now)
+    if task.customer_id and task.kind == "contact":
+        _cancel_callbacks(session, task.customer_id, now, reason="recontacted",
+                          settings=settings, policies=policies)
+    return task
+
+
+def reject(session: Session, task_id: str, agent_id: str, now: datetime) -> TaskRow:
+    agent, task = _locked(session, task_id)
+    if task.state != "reserved" or agent is None or agent.id != agent_id:
+        raise Conflict(f"task '{task_id}' is not offered to agent '{agent_id}' "
+                       f"(it is {task.state})", field="task_id")
+    _account(session, agent, now)
+    _unreserve(session, agent, task, now, outcome="rejected")
+    return task
+
+
+def expire_offer(session: Session, task_id: str, now: datetime) -> bool:
+    agent, task = _locked(session, task_id)
+    if task.state != "reserved" or agent is None or task.reserved_until is None \
+            or task.reserved_until >= now:
+        return False
+    _account(session, agent, now)
+    _unreserve(session, agent, task, now, outcome="timeout")
+    return True
+
+
+def end(session: Session, task_id: str, agent_id: str, now: datetime) -> TaskRow:
+    """The conversation is over; after-call work (wrap-up) begins."""
+    agent, task = _locked(session, task_id)
+    if task.state != "assigned" or agent is None or agent.id != agent_id:
+        raise Conflict(f"task '{task_id}' is not in progress with agent '{agent_id}' "
+                       f"(it is {task.state})", field="task_id")
+    _account(session, agent, now)
+    task.state = "wrapping"
+    task.ended_at = now
+    task.version += 1
+    task.changed_at = now
+    agent.assigned -= 1
+    agent.wrapping += 1
+    _changed(session, agent, now)
+    return task
+
+
+def complete(session: Session, task_id: str, agent_id: str | None, *, disposition: str | None,
+             notes: str | None, data: dict[str, Any] | None, outcome: str | None,
+             config: RoutingConfig, settings: Settings, policies: customers.Policies,
+             now: datetime) -> TaskRow:
+    """Wrap-up done: the agent's capacity comes back, the outcome is recorded on the
+    customer's timeline (and reaches the CRM connectors). A callback that did not reach the
+    customer is tried again while attempts and its window allow."""
+    agent, task = _locked(session, task_id)
+    if task.state not in ("assigned", "wrapping") or agent is None \
+            or (agent_id is not None and agent.id != agent_id):
+        raise Conflict(f"task '{task_id}' is not in progress with agent '{agent_id}' "
+                       f"(it is {task.state})", field="task_id")
+    _account(session, agent, now)
+    was = task.state
+    task.ended_at = task.ended_at or now
+    handle = max(0.0, (now - (task.assigned_at or now)).total_seconds())
+    if was == "assigned":
+        agent.assigned -= 1
+    else:
+        agent.wrapping -= 1
+    agent.load = _less(agent.load, task.channel)
+    agent.free_since = now
+    _changed(session, agent, now)
+    task.result = {k: v for k, v in {"disposition": disposition, "notes": notes,
+                                     "data": data or None}.items() if v is not None}
+    task.version += 1
+    task.changed_at = now
+    stats.handled(session, task.queue, agent.id, agent.site, handle, now)
+    properties = {"agent_id": agent.id, "duration": round(handle), **(data or {}),
+                  **{k: v for k, v in {"disposition": disposition, "notes": notes}.items()
+                     if v is not None}}
+    if task.kind == "callback":
+        from circulo.routing.callbacks import after_attempt  # a callback's own rules
+
+        after_attempt(session, task, outcome or "reached", properties, config,
+                      settings=settings, policies=policies, now=now)
+        return task
+    task.state = "completed"
+    task.completed_at = now
+    task.outcome = outcome or disposition or "completed"
+    event_type = COMPLETED_EVENT.get(task.channel, f"{EVENT_PREFIX[task.channel]}.completed")
+    record_event(session, task, event_type, "completed", properties, settings=settings,
+                 policies=policies, now=now)
+    return task
+
+
+def cancel(session: Session, task_id: str, reason: str | None, now: datetime) -> TaskRow:
+    """Withdraw a task nobody is working on yet (the chat was closed, the CRM solved it)."""
+    agent, task = _locked(session, task_id)
+    if task.state not in ("pending", "reserved"):
+        raise Conflict(f"task '{task_id}' is {task.state}: only a waiting task can be "
+                       "canceled", field="task_id")
+    if agent is not None and task.state == "reserved":
+        _account(session, agent, now)
+        _unreserve(session, agent, task, now, outcome="revoked")
+    task.state = "canceled"
+    task.outcome = reason or "canceled"
+    task.completed_at = now
+    task.version += 1
+    task.changed_at = now
+    return task
+
+
+def _cancel_callbacks(session: Session, customer_id: str, now: datetime, *, reason: str,
+                      settings: Settings, policies: customers.Policies) -> None:
+    for callback in repo.pending_callbacks(session, customer_id, for_update=True):
+        callback.state = "canceled"
+        callback.outcome = reason
+        callback.completed_at = now
+        callback.version += 1
+        callback.changed_at = now
+        record_event(session, callback, "callback.canceled", "canceled", {"reason": reason},
+                     settings=settings, policies=policies, now=now)
