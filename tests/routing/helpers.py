@@ -26,6 +26,7 @@ queues:
         agents: agent.id == customer.case_owner
         timeout: 30s
       - name: billing experts
+        when: has(task.attributes.topic) && task.attributes.topic == "billing"
         skills: {billing: 4}
         timeout: 20s
         order: proficiency

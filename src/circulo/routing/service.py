@@ -405,6 +405,8 @@ def accept(session: Session, task_id: str, agent_id: str, *, settings: Settings,
                        f"(it is {task.state})", field="task_id")
     if task.reserved_until is not None and task.reserved_until < now:
         raise Conflict("the offer has expired", field="task_id")
+    if agent_id is not None:
+        agent.last_seen = now  # the agent acted: their desktop is there
     _account(session, agent, now)
     task.state = "assigned"
     task.assigned_at = now
@@ -432,6 +434,8 @@ def reject(session: Session, task_id: str, agent_id: str, now: datetime) -> Task
     if task.state != "reserved" or agent is None or agent.id != agent_id:
         raise Conflict(f"task '{task_id}' is not offered to agent '{agent_id}' "
                        f"(it is {task.state})", field="task_id")
+    if agent_id is not None:
+        agent.last_seen = now  # the agent acted: their desktop is there
     _account(session, agent, now)
     _unreserve(session, agent, task, now, outcome="rejected")
     return task
@@ -453,6 +457,8 @@ def end(session: Session, task_id: str, agent_id: str, now: datetime) -> TaskRow
     if task.state != "assigned" or agent is None or agent.id != agent_id:
         raise Conflict(f"task '{task_id}' is not in progress with agent '{agent_id}' "
                        f"(it is {task.state})", field="task_id")
+    if agent_id is not None:
+        agent.last_seen = now  # the agent acted: their desktop is there
     _account(session, agent, now)
     task.state = "wrapping"
     task.ended_at = now
@@ -476,6 +482,8 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
             or (agent_id is not None and agent.id != agent_id):
         raise Conflict(f"task '{task_id}' is not in progress with agent '{agent_id}' "
                        f"(it is {task.state})", field="task_id")
+    if agent_id is not None:
+        agent.last_seen = now  # the agent acted: their desktop is there
     _account(session, agent, now)
     was = task.state
     task.ended_at = task.ended_at or now
@@ -487,8 +495,9 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
     agent.load = _less(agent.load, task.channel)
     agent.free_since = now
     _changed(session, agent, now)
-    task.result = {k: v for k, v in {"disposition": disposition, "notes": notes,
-                                     "data": data or None}.items() if v is not None}
+    task.result = {**task.result, **{k: v for k, v in {
+        "disposition": disposition, "notes": notes, "data": data or None}.items()
+        if v is not None}}
     task.version += 1
     task.changed_at = now
     stats.handled(session, task.queue, agent.id, agent.site, handle, now)
