@@ -69,7 +69,7 @@ class Dispatcher:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.cache = service.PolicyCache()
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-12:]}"
         self.router = Router(EMPTY)
         self._versions: dict[str, int] = {}
         self._synced_at: datetime | None = None

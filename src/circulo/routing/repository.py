@@ -43,6 +43,10 @@ def add_policy(session: Session, row: RoutingPolicyVersion) -> None:
 # -- agents ---------------------------------------------------------------------------------
 
 def agent(session: Session, agent_id: str, *, for_update: bool = False) -> AgentRow | None:
+    """``for_update`` locks the row and re-reads it; changes this session has not written yet
+    are written first, so the re-read cannot undo them (the session does not autoflush)."""
+    if for_update:
+        session.flush()
     return session.get(AgentRow, agent_id, with_for_update=for_update,
                        populate_existing=for_update)
 
@@ -71,6 +75,8 @@ def add(session: Session, row: Any) -> None:
 # -- tasks ----------------------------------------------------------------------------------
 
 def task(session: Session, task_id: str, *, for_update: bool = False) -> TaskRow | None:
+    if for_update:
+        session.flush()
     return session.get(TaskRow, task_id, with_for_update=for_update,
                        populate_existing=for_update)
 
