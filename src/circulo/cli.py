@@ -194,5 +194,54 @@ def demo(
     uvicorn.run(create_app(ctx.settings, ctx=ctx), host=host, port=port, log_level="warning")
 
 
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(
+        help="Scenario YAML (examples/routing/) / Escenario YAML", dir_okay=False)],
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed; default: the scenario's / Semilla; por defecto, la del escenario")
+    ] = None,
+    days: Annotated[int | None, typer.Option(
+        min=1, help="Days to simulate; default: the scenario's / Días que simular; por "
+                    "defecto, los del escenario")
+    ] = None,
+    chart: Annotated[Path, typer.Option(
+        help="Write the HTML chart here / Escribir aquí el gráfico HTML", dir_okay=False)
+    ] = Path("simulation.html"),
+) -> None:
+    """Simulate days of traffic through the real routing engine: policy vs FIFO.
+
+    Simula días de tráfico con el motor de enrutado real: política frente a FIFO.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from circulo.routing.scenario import ScenarioError, load_scenario
+    from circulo.routing.sim_report import print_comparison, write_html
+    from circulo.routing.simulator import compare, erlang_reference
+
+    lang = locale_language()
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:  # one line, and exit code 2 like any bad argument
+        typer.echo(say("sim.bad_scenario", lang, error=exc), err=True)
+        raise typer.Exit(code=2) from exc
+    runs = days or loaded.days
+    expected = round(2 * runs * loaded.expected_calls())
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+                  transient=True) as progress:
+        bar = progress.add_task(say("sim.progress", lang), total=expected)
+        result = compare(loaded, seed=seed, days=runs,
+                         progress=lambda calls: progress.advance(bar, calls))
+    reference = erlang_reference(loaded)
+    print_comparison(console, result, lang, reference)
+    try:
+        write_html(chart, result, lang, reference)
+    except OSError as exc:
+        typer.echo(say("sim.cannot_write", lang, path=chart, error=exc.strerror), err=True)
+        raise typer.Exit(code=1) from exc
+    console.print(say("sim.chart_written", lang, path=chart))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -150,7 +150,7 @@ EMPTY = RoutingConfig(skills=frozenset(), queues={})
 
 # -- loading -----------------------------------------------------------------------------
 
-class _Where:
+class Where:
     """Names a place in the document: ``line 12`` for YAML text, the path otherwise."""
 
     def __init__(self, lines: dict[tuple[Any, ...], int], origin: str) -> None:
@@ -167,17 +167,17 @@ class _Where:
         return f"{self.origin}{dotted}" if dotted else self.origin.rstrip(": ") or "document"
 
 
-def _line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+def line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             name = key.value
             out[(*path, name)] = key.start_mark.line + 1
-            _line_map(value, (*path, name), out)
+            line_map(value, (*path, name), out)
             out[(*path, name)] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _line_map(item, (*path, i), out)
+            line_map(item, (*path, i), out)
 
 
 def parse_yaml(text: str, origin: str = "") -> RoutingConfig:
@@ -190,13 +190,13 @@ def parse_yaml(text: str, origin: str = "") -> RoutingConfig:
         raise PolicyError(f"{prefix}not valid YAML: {exc}") from exc
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
-        _line_map(node, (), lines)
-    return build(data, _Where(lines, prefix))
+        line_map(node, (), lines)
+    return build(data, Where(lines, prefix))
 
 
 def parse_data(data: Any) -> RoutingConfig:
     """Load a routing document already parsed (a JSON body); errors name the path."""
-    return build(data, _Where({}, ""))
+    return build(data, Where({}, ""))
 
 
 def duration(value: Any, where: str) -> float:
@@ -232,7 +232,7 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def _fields(data: dict[str, Any], allowed: set[str], where: _Where, *path: Any) -> None:
+def _fields(data: dict[str, Any], allowed: set[str], where: Where, *path: Any) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise PolicyError(f"{where(*path, unknown[0])}: unknown field "
@@ -270,7 +270,7 @@ def _condition(text: Any, where: str, allowed: frozenset[str],
     return Condition(source, program, variables)
 
 
-def _skills(value: Any, where: _Where, skills: frozenset[str], *path: Any) -> dict[str, int]:
+def _skills(value: Any, where: Where, skills: frozenset[str], *path: Any) -> dict[str, int]:
     out = {}
     for name, level in _mapping(value, where(*path)).items():
         if name not in skills:
@@ -280,7 +280,7 @@ def _skills(value: Any, where: _Where, skills: frozenset[str], *path: Any) -> di
     return out
 
 
-def _step(raw: Any, where: _Where, skills: frozenset[str], path: tuple[Any, ...],
+def _step(raw: Any, where: Where, skills: frozenset[str], path: tuple[Any, ...],
           last: bool) -> Step:
     data = _mapping(raw, where(*path))
     _fields(data, {"name", "when", "agents", "skills", "language", "timeout", "order"},
@@ -310,7 +310,7 @@ def _step(raw: Any, where: _Where, skills: frozenset[str], path: tuple[Any, ...]
     )
 
 
-def _queue(name: str, raw: Any, where: _Where, skills: frozenset[str]) -> Queue:
+def _queue(name: str, raw: Any, where: Where, skills: frozenset[str]) -> Queue:
     path: tuple[Any, ...] = ("queues", name)
     data = _mapping(raw, where(*path))
     _fields(data, {"channels", "service_level", "ageing", "reservation_timeout", "wrap_up",
@@ -364,7 +364,7 @@ def _queue(name: str, raw: Any, where: _Where, skills: frozenset[str]) -> Queue:
     )
 
 
-def _abandoned(raw: Any, where: _Where, skills: frozenset[str],
+def _abandoned(raw: Any, where: Where, skills: frozenset[str],
                queues: Mapping[str, Queue]) -> AbandonPolicy:
     data = _mapping(raw, where("abandoned"))
     _fields(data, {"short_abandon", "recontact_window", "callback_attempts", "retry_after",
@@ -406,7 +406,7 @@ def _abandoned(raw: Any, where: _Where, skills: frozenset[str],
 
 def agent_spec(raw: Any, where: str, config: RoutingConfig) -> AgentSpec:
     """One agent's definition (from the file or the API), checked against the config."""
-    here = _Where({}, "")
+    here = Where({}, "")
     data = _mapping(raw, where)
     allowed = {"id", "name", "site", "skills", "languages", "queues", "teams", "capacity",
                "wrap_up"}
@@ -438,7 +438,7 @@ def agent_spec(raw: Any, where: str, config: RoutingConfig) -> AgentSpec:
     )
 
 
-def build(data: Any, where: _Where) -> RoutingConfig:
+def build(data: Any, where: Where) -> RoutingConfig:
     if not isinstance(data, dict):
         raise PolicyError(f"{where()}: expected a mapping with 'queues'")
     _fields(data, {"skills", "queues", "abandoned", "exclusive_channels", "agents"}, where)
