@@ -1,7 +1,8 @@
-"""The ``circulo`` command: serve, demo, import, keys, migrate."""
+"""The ``circulo`` command: serve, worker, demo, import, keys, migrate, simulate."""
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -37,7 +38,30 @@ def _context(settings: Settings | None = None) -> AppContext:
     tune_gc()
     ctx = AppContext.build(settings or get_settings())
     upgrade(ctx.db.engine)
+    if ctx.settings.routing_file:
+        apply_routing_file(ctx, ctx.settings.routing_file)
     return ctx
+
+
+def apply_routing_file(ctx: AppContext, path: Path) -> None:
+    """Put a routing policy file in force (a new version only if it changed); a broken file
+    stops the command with the line and the reason."""
+    from circulo.errors import CirculoError
+    from circulo.routing import service as routing
+    from circulo.routing.policy import PolicyError, parse_yaml
+
+    try:
+        config = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        with ctx.db.unit_of_work() as session:
+            version, created = routing.apply_policy(
+                session, config, path.read_text(encoding="utf-8"), actor=f"file:{path}",
+                now=ctx.clock.now(), cache=routing.PolicyCache())
+    except (OSError, PolicyError, CirculoError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if created:
+        console.print(say("cli.routing_applied", locale_language(), version=version,
+                          path=str(path)))
 
 
 @app.command()
@@ -63,6 +87,8 @@ def serve(
     ctx = _context()
     if outbox:
         run_in_thread(ctx, threading.Event())
+    # Each API process runs the routing loop; the database lease lets one of them dispatch.
+    os.environ["CIRCULO_ROUTING_BACKGROUND"] = "true"
     uvicorn.run("circulo.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning")
 
@@ -87,7 +113,7 @@ def worker() -> None:
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key")],
     scope: Annotated[list[str], typer.Option(
-        help="ingest, read, campaigns or admin; repeat for several / repetir para varios")],
+        help="ingest, read, campaigns, routing or admin; repeat for several / repetir para varios")],
 ) -> None:
     """Create an API key, shown once. / Crear una clave del API (se muestra una vez)."""
     from circulo.auth import service as auth
@@ -170,8 +196,10 @@ def demo(
 
     ctx = _context()
     load_demo(ctx, customers=customers, console=console, lang=locale_language())
+    apply_routing_file(ctx, Path(__file__).parent / "demo" / "routing.yaml")
     with ctx.db.unit_of_work() as session:
-        _, secret = auth.create_key(session, "demo", ["admin", "ingest", "read"], ctx.clock.now())
+        _, secret = auth.create_key(session, "demo", ["admin", "ingest", "read", "campaigns",
+                                                      "routing"], ctx.clock.now())
     url = f"http://{host}:{port}"
     console.print("\n" + say("cli.demo_banner", locale_language(), url=url), style="bold green")
     console.print(say("cli.demo_key", locale_language(), secret=secret), style="bold")
@@ -180,9 +208,11 @@ def demo(
     if not serve_after:
         return
     from circulo.connectors.worker import run_in_thread
+    from circulo.routing.dispatcher import run_in_thread as run_routing
 
     stop = threading.Event()
     run_in_thread(ctx, stop)
+    run_routing(ctx, stop)
     if live:
         seed = random.Random(int(time.time()))  # noqa: S311 - demo traffic, not security
         threading.Thread(target=live_trickle, args=(ctx, stop, seed),

@@ -88,6 +88,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.demo_banner": {"es": "Demo de Círculo en {url}  (documentación del API: {url}/docs)",
                         "en": "Círculo demo on {url}  (API docs: {url}/docs)"},
     "cli.demo_key": {"es": "Clave del API: {secret}", "en": "API key: {secret}"},
+    "cli.routing_applied": {"es": "Política de enrutamiento v{version} en vigor ({path}).",
+                            "en": "Routing policy v{version} in force ({path})."},
     "cli.demo_try": {"es": "Pruebe (S1, María López llama desde el 600 123 456):",
                      "en": "Try (S1, María López calling from 600 123 456):"},
     "cli.demo_loading": {"es": "Creando la empresa de demostración (Aurora Hogar)...",
