@@ -474,3 +474,11 @@ def test_a_body_over_the_limit_is_a_413_with_or_without_content_length(
         headers={"Content-Type": "application/json"})
     assert_problem(chunked, 413, "payload_too_large")
     assert small_body_api.card(phone="600111222")["match"] == "none"
+
+
+def test_an_external_id_number_beyond_64_bits_is_refused(api: Api) -> None:
+    """Found by the OpenAPI fuzz: such a number crashed the JSON encoder (500)."""
+    response = api.post("/v1/events", json={"type": "customer.updated", "source": "crm",
+                                            "identifiers": {"external_ids": {"crm": 2**64}}})
+    problem = assert_problem(response, 422, "validation_failed")
+    assert any("external_ids" in e["field"] for e in problem["errors"])

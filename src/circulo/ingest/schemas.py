@@ -20,6 +20,10 @@ MAX_PROPERTIES_BYTES = 64 * 1024
 StrOrList = str | Annotated[list[str], Field(max_length=10)]
 
 
+# JSON numbers beyond 64 bits cannot be stored or re-serialised (orjson refuses them).
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
 class Identifiers(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -27,7 +31,7 @@ class Identifiers(BaseModel):
     phones: Annotated[list[str], Field(max_length=10)] | None = None
     email: StrOrList | None = None
     emails: Annotated[list[str], Field(max_length=10)] | None = None
-    external_ids: dict[str, str | int] | None = Field(
+    external_ids: dict[str, str | Int64] | None = Field(
         default=None, description="Ids in other systems, by source namespace: {\"crm\": \"C-1\"}"
     )
     account: StrOrList | None = Field(default=None, description="Account or contract number")
