@@ -357,14 +357,17 @@ def get_task(session: Session, task_id: str, *, for_update: bool = False) -> Tas
 
 def _locked(session: Session, task_id: str) -> tuple[AgentRow | None, TaskRow]:
     """The task and the agent holding it, both locked, agent first (the lock order everyone
-    keeps, so two transitions never deadlock)."""
-    for _ in range(5):
-        seen = get_task(session, task_id)
-        agent = repo.agent(session, seen.agent_id, for_update=True) if seen.agent_id else None
-        task = get_task(session, task_id, for_update=True)
-        if task.agent_id == (agent.id if agent else None):
-            return agent, task
-    raise Conflict(f"task '{task_id}' keeps changing hands; try again", field="task_id")
+    keeps). A transition never holds two agents' locks: if the task moved to another agent
+    between the look and the lock, it is refused (the caller may retry) rather than locking a
+    second agent, which could deadlock against a transition of that agent."""
+    seen = get_task(session, task_id)
+    agent = repo.agent(session, seen.agent_id, for_update=True) if seen.agent_id else None
+    task = get_task(session, task_id, for_update=True)
+    if task.agent_id is None:
+        return None, task
+    if agent is not None and task.agent_id == agent.id:
+        return agent, task
+    raise Conflict(f"task '{task_id}' changed hands meanwhile; try again", field="task_id")
 
 
 def reserve(session: Session, task_id: str, agent_id: str, step: str, config: RoutingConfig,

@@ -13,12 +13,38 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from circulo.routing import repository as repo
 from circulo.routing.models import AgentRow
 
 INTERVAL = timedelta(minutes=15)
+_PENDING = "routing_stats"
+
+
+def _add(session: Session, bucket: datetime, scope: str, key: str,
+         values: dict[str, float]) -> None:
+    """Buffer an increment; all of a transaction's increments are written at commit, in one
+    global order (bucket, scope, key). Written as they came, two transitions touching the same
+    queue and site rows in opposite orders deadlocked on PostgreSQL."""
+    pending: dict[tuple[datetime, str, str], dict[str, float]] = session.info.setdefault(
+        _PENDING, {})
+    counters = pending.setdefault((bucket, scope, key), {})
+    for name, value in values.items():
+        counters[name] = counters.get(name, 0) + value
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    for (bucket, scope, key), values in sorted(pending.items()) if pending else ():
+        repo.add_stats(session, bucket, scope, key, values)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def bucket_of(now: datetime) -> datetime:
@@ -26,19 +52,19 @@ def bucket_of(now: datetime) -> datetime:
 
 
 def offered(session: Session, queue: str, now: datetime) -> None:
-    repo.add_stats(session, bucket_of(now), "queue", queue, {"offered": 1})
+    _add(session, bucket_of(now), "queue", queue, {"offered": 1})
 
 
 def answered(session: Session, queue: str, agent_id: str, site: str, waited: float,
              threshold: float, now: datetime) -> None:
     values = {"answered": 1, "answered_in_sl": int(waited <= threshold), "wait_seconds": waited}
     bucket = bucket_of(now)
-    repo.add_stats(session, bucket, "queue", queue, values)
-    repo.add_stats(session, bucket, "site", site, values)
+    _add(session, bucket, "queue", queue, values)
+    _add(session, bucket, "site", site, values)
 
 
 def abandoned(session: Session, queue: str, waited: float, short: bool, now: datetime) -> None:
-    repo.add_stats(session, bucket_of(now), "queue", queue,
+    _add(session, bucket_of(now), "queue", queue,
                    {"abandoned": 1, "abandoned_short": int(short)})
 
 
@@ -46,13 +72,13 @@ def handled(session: Session, queue: str, agent_id: str, site: str, seconds: flo
             now: datetime) -> None:
     values = {"handled": 1, "handle_seconds": seconds}
     bucket = bucket_of(now)
-    repo.add_stats(session, bucket, "queue", queue, values)
-    repo.add_stats(session, bucket, "site", site, values)
-    repo.add_stats(session, bucket, "agent", agent_id, values)
+    _add(session, bucket, "queue", queue, values)
+    _add(session, bucket, "site", site, values)
+    _add(session, bucket, "agent", agent_id, values)
 
 
 def missed(session: Session, agent_id: str, site: str, now: datetime) -> None:
-    repo.add_stats(session, bucket_of(now), "agent", agent_id, {"missed": 1})
+    _add(session, bucket_of(now), "agent", agent_id, {"missed": 1})
 
 
 def agent_time(session: Session, agent_id: str, site: str, now: datetime, *, staffed: float,
@@ -60,8 +86,8 @@ def agent_time(session: Session, agent_id: str, site: str, now: datetime, *, sta
     """A span of logged-in time, counted in the interval where it ends."""
     values = {"staffed_seconds": staffed, "busy_seconds": busy}
     bucket = bucket_of(now)
-    repo.add_stats(session, bucket, "agent", agent_id, values)
-    repo.add_stats(session, bucket, "site", site, values)
+    _add(session, bucket, "agent", agent_id, values)
+    _add(session, bucket, "site", site, values)
 
 
 def _figures(c: dict[str, float]) -> dict[str, Any]:
