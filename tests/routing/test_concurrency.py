@@ -19,7 +19,6 @@ from circulo.db import Database
 from circulo.errors import CirculoError
 from circulo.routing import service
 from circulo.routing.dispatcher import Dispatcher
-from circulo.routing.engine import has_room
 from circulo.routing.models import AgentRow, TaskOffer, TaskRow
 from circulo.routing.policy import parse_yaml
 from tests.routing.helpers import POLICY
@@ -170,4 +169,3 @@ def test_restart_loses_no_waiting_task_and_leaves_no_agent_stuck(ctx: AppContext
     # the returned tasks were offered again (to other agents first: the old one declined)
     assert all(a.reserved <= sum(CAPACITY.values()) for a in agents)
     _check_invariants(ctx.db)
-    assert has_room({}, CAPACITY, "voice", frozenset({"voice"}))

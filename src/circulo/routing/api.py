@@ -24,6 +24,7 @@ from circulo.routing.dispatcher import dispatcher_of
 from circulo.routing.policy import PolicyError, agent_spec
 from circulo.routing.schemas import (
     AbandonOut,
+    AgentAction,
     AgentIn,
     AgentOut,
     CallbackIn,
@@ -272,7 +273,7 @@ def _transition(ctx: AppContext, task_id: str, action: Any) -> dict[str, Any]:
 @router.post("/tasks/{task_id}/accept", response_model=TaskOut,
              summary="The agent takes the offer", description="Scope `routing`. 409 if the "
              "offer is not theirs or has expired.")
-def accept(task_id: str, body: RejectIn, ctx: AppContext = Depends(get_ctx),
+def accept(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
            _: Principal = Depends(require("routing"))) -> dict[str, Any]:
     return _transition(ctx, task_id, lambda s, c, now: service.accept(
         s, task_id, body.agent_id, settings=ctx.settings, policies=ctx.policies, now=now))
@@ -292,7 +293,7 @@ def reject(task_id: str, body: RejectIn, ctx: AppContext = Depends(get_ctx),
              summary="The conversation ended: after-call work begins",
              description="The agent stays occupied for the wrap-up time or until they "
                          "complete. Scope `routing`.")
-def end(task_id: str, body: RejectIn, ctx: AppContext = Depends(get_ctx),
+def end(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
         _: Principal = Depends(require("routing"))) -> dict[str, Any]:
     return _transition(ctx, task_id, lambda s, c, now: service.end(s, task_id, body.agent_id,
                                                                      now))

@@ -44,21 +44,15 @@ def abandon(session: Session, task_id: str, config: RoutingConfig, *, settings: 
             policies: customers.Policies, now: datetime) -> tuple[TaskRow, AbandonDecision]:
     """The customer hung up (or closed the chat) while waiting: record it and let the
     abandoned-call policy decide what happens next."""
-    agent, task = service._locked(session, task_id)
+    agent, task = service.locked(session, task_id)
     if task.state not in ("pending", "reserved"):
         raise Conflict(f"task '{task_id}' is {task.state}: only a waiting contact can be "
                        "abandoned", field="task_id")
     if agent is not None and task.state == "reserved":
-        service._account(session, agent, now)
-        service._unreserve(session, agent, task, now, outcome="revoked")
-        task.declined = {k: v for k, v in task.declined.items() if k != agent.id}
+        service.withdraw_offer(session, agent, task, now)
     waited = max(0.0, (now - task.queued_at).total_seconds())
     policy = config.abandoned
-    task.state = "abandoned"
-    task.outcome = "abandoned"
-    task.completed_at = now
-    task.version += 1
-    task.changed_at = now
+    service.finish(task, "abandoned", "abandoned", now)
     stats.abandoned(session, task.queue, waited, waited < policy.short_abandon, now)
 
     recontacted = callback_pending = False
@@ -170,15 +164,16 @@ def after_attempt(session: Session, task: TaskRow, outcome: str, properties: dic
         task.not_before = retry_at
         task.queued_at = retry_at
         task.declined = {}
+        task.version += 1
+        task.changed_at = now
         service.record_event(session, task, "callback.retry_scheduled",
                              f"retry:{task.attempts}", {**attempt,
                                                         "not_before": retry_at.isoformat()},
                              settings=settings, policies=policies, now=now)
         return
-    final = "reached" if outcome == "reached" else "unreached"
-    task.state = "completed"
-    task.outcome = final if outcome in ("reached",) or outcome in RETRY_OUTCOMES else outcome
-    task.completed_at = now
+    # reached, wrong_number, declined end as they are; tries that ran out end unreached
+    service.finish(task, "completed", outcome if outcome in FINAL_OUTCOMES else "unreached",
+                   now)
     event_type = "callback.completed" if outcome == "reached" else "callback.failed"
     service.record_event(session, task, event_type, "completed",
                          {**attempt, "final_outcome": task.outcome}, settings=settings,

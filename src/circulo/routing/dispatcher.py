@@ -168,12 +168,7 @@ class Dispatcher:
             for task_id, _ in repo.expired_reservations(session, now):
                 service.expire_offer(session, task_id, now)
             for agent_id in repo.stale_agents(session, now - heartbeat):
-                agent = service.get_agent(session, agent_id, for_update=True)
-                service._account(session, agent, now)
-                service.revoke_offers(session, agent, now, outcome="revoked")
-                agent.presence = "offline"
-                agent.presence_since = now
-                service._changed(session, agent, now)
+                service.set_presence(session, agent_id, "offline", None, now)
             for task in repo.wrapping_tasks(session):
                 holder = repo.agent(session, task.agent_id) if task.agent_id else None
                 queue = config.queues.get(task.queue)

@@ -227,6 +227,22 @@ def _unreserve(session: Session, agent: AgentRow, task: TaskRow, now: datetime, 
     _changed(session, agent, now)
 
 
+def withdraw_offer(session: Session, agent: AgentRow, task: TaskRow, now: datetime) -> None:
+    """Take back an offer for a reason that is not the agent's (the customer left, the task
+    was withdrawn): the task waits again and nothing counts against the agent."""
+    _account(session, agent, now)
+    _unreserve(session, agent, task, now, outcome="revoked")
+
+
+def finish(task: TaskRow, state: str, outcome: str, now: datetime) -> None:
+    """A task reaches a final state: completed, canceled or abandoned."""
+    task.state = state
+    task.outcome = outcome
+    task.completed_at = now
+    task.version += 1
+    task.changed_at = now
+
+
 def _less(load: dict[str, int], channel: str) -> dict[str, int]:
     return {**load, channel: max(0, load.get(channel, 0) - 1)}
 
@@ -355,7 +371,7 @@ def get_task(session: Session, task_id: str, *, for_update: bool = False) -> Tas
     return task
 
 
-def _locked(session: Session, task_id: str) -> tuple[AgentRow | None, TaskRow]:
+def locked(session: Session, task_id: str) -> tuple[AgentRow | None, TaskRow]:
     """The task and the agent holding it, both locked, agent first (the lock order everyone
     keeps). A transition never holds two agents' locks: if the task moved to another agent
     between the look and the lock, it is refused (the caller may retry) rather than locking a
@@ -402,7 +418,7 @@ def reserve(session: Session, task_id: str, agent_id: str, step: str, config: Ro
 
 def accept(session: Session, task_id: str, agent_id: str, *, settings: Settings,
            policies: customers.Policies, now: datetime) -> TaskRow:
-    agent, task = _locked(session, task_id)
+    agent, task = locked(session, task_id)
     if task.state != "reserved" or agent is None or agent.id != agent_id:
         raise Conflict(f"task '{task_id}' is not offered to agent '{agent_id}' "
                        f"(it is {task.state})", field="task_id")
@@ -422,7 +438,7 @@ def accept(session: Session, task_id: str, agent_id: str, *, settings: Settings,
     _changed(session, agent, now)
     repo.close_offer(session, task.id, agent.id, "accepted", now)
     waited = max(0.0, (now - task.queued_at).total_seconds())
-    stats.answered(session, task.queue, agent.id, agent.site, waited, task.sl_seconds, now)
+    stats.answered(session, task.queue, agent.site, waited, task.sl_seconds, now)
     record_event(session, task, f"{EVENT_PREFIX[task.channel]}.answered", "answered",
                  {"agent_id": agent.id, "waited_seconds": round(waited, 1)},
                  settings=settings, policies=policies, now=now)
@@ -433,7 +449,7 @@ def accept(session: Session, task_id: str, agent_id: str, *, settings: Settings,
 
 
 def reject(session: Session, task_id: str, agent_id: str, now: datetime) -> TaskRow:
-    agent, task = _locked(session, task_id)
+    agent, task = locked(session, task_id)
     if task.state != "reserved" or agent is None or agent.id != agent_id:
         raise Conflict(f"task '{task_id}' is not offered to agent '{agent_id}' "
                        f"(it is {task.state})", field="task_id")
@@ -445,7 +461,7 @@ def reject(session: Session, task_id: str, agent_id: str, now: datetime) -> Task
 
 
 def expire_offer(session: Session, task_id: str, now: datetime) -> bool:
-    agent, task = _locked(session, task_id)
+    agent, task = locked(session, task_id)
     if task.state != "reserved" or agent is None or task.reserved_until is None \
             or task.reserved_until >= now:
         return False
@@ -456,7 +472,7 @@ def expire_offer(session: Session, task_id: str, now: datetime) -> bool:
 
 def end(session: Session, task_id: str, agent_id: str, now: datetime) -> TaskRow:
     """The conversation is over; after-call work (wrap-up) begins."""
-    agent, task = _locked(session, task_id)
+    agent, task = locked(session, task_id)
     if task.state != "assigned" or agent is None or agent.id != agent_id:
         raise Conflict(f"task '{task_id}' is not in progress with agent '{agent_id}' "
                        f"(it is {task.state})", field="task_id")
@@ -480,7 +496,7 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
     """Wrap-up done: the agent's capacity comes back, the outcome is recorded on the
     customer's timeline (and reaches the CRM connectors). A callback that did not reach the
     customer is tried again while attempts and its window allow."""
-    agent, task = _locked(session, task_id)
+    agent, task = locked(session, task_id)
     if task.state not in ("assigned", "wrapping") or agent is None \
             or (agent_id is not None and agent.id != agent_id):
         raise Conflict(f"task '{task_id}' is not in progress with agent '{agent_id}' "
@@ -501,8 +517,6 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
     task.result = {**task.result, **{k: v for k, v in {
         "disposition": disposition, "notes": notes, "data": data or None}.items()
         if v is not None}}
-    task.version += 1
-    task.changed_at = now
     stats.handled(session, task.queue, agent.id, agent.site, handle, now)
     properties = {"agent_id": agent.id, "duration": round(handle), **(data or {}),
                   **{k: v for k, v in {"disposition": disposition, "notes": notes}.items()
@@ -513,9 +527,7 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
         after_attempt(session, task, outcome or "reached", properties, config,
                       settings=settings, policies=policies, now=now)
         return task
-    task.state = "completed"
-    task.completed_at = now
-    task.outcome = outcome or disposition or "completed"
+    finish(task, "completed", outcome or disposition or "completed", now)
     event_type = COMPLETED_EVENT.get(task.channel, f"{EVENT_PREFIX[task.channel]}.completed")
     record_event(session, task, event_type, "completed", properties, settings=settings,
                  policies=policies, now=now)
@@ -524,28 +536,19 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
 
 def cancel(session: Session, task_id: str, reason: str | None, now: datetime) -> TaskRow:
     """Withdraw a task nobody is working on yet (the chat was closed, the CRM solved it)."""
-    agent, task = _locked(session, task_id)
+    agent, task = locked(session, task_id)
     if task.state not in ("pending", "reserved"):
         raise Conflict(f"task '{task_id}' is {task.state}: only a waiting task can be "
                        "canceled", field="task_id")
     if agent is not None and task.state == "reserved":
-        _account(session, agent, now)
-        _unreserve(session, agent, task, now, outcome="revoked")
-    task.state = "canceled"
-    task.outcome = reason or "canceled"
-    task.completed_at = now
-    task.version += 1
-    task.changed_at = now
+        withdraw_offer(session, agent, task, now)
+    finish(task, "canceled", reason or "canceled", now)
     return task
 
 
 def _cancel_callbacks(session: Session, customer_id: str, now: datetime, *, reason: str,
                       settings: Settings, policies: customers.Policies) -> None:
     for callback in repo.pending_callbacks(session, customer_id, for_update=True):
-        callback.state = "canceled"
-        callback.outcome = reason
-        callback.completed_at = now
-        callback.version += 1
-        callback.changed_at = now
+        finish(callback, "canceled", reason, now)
         record_event(session, callback, "callback.canceled", "canceled", {"reason": reason},
                      settings=settings, policies=policies, now=now)

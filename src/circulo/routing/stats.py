@@ -55,7 +55,7 @@ def offered(session: Session, queue: str, now: datetime) -> None:
     _add(session, bucket_of(now), "queue", queue, {"offered": 1})
 
 
-def answered(session: Session, queue: str, agent_id: str, site: str, waited: float,
+def answered(session: Session, queue: str, site: str, waited: float,
              threshold: float, now: datetime) -> None:
     values = {"answered": 1, "answered_in_sl": int(waited <= threshold), "wait_seconds": waited}
     bucket = bucket_of(now)
