@@ -41,6 +41,14 @@ def has_room(load: Mapping[str, int], capacity: Mapping[str, int], channel: str,
     return not any(load.get(c, 0) for c in exclusive)
 
 
+def _needs(task: Mapping[str, int], step: Mapping[str, int]) -> dict[str, int]:
+    """The skill minimums a step asks of a task: the higher of the task's and the step's."""
+    needs = dict(task)
+    for skill, level in step.items():
+        needs[skill] = max(level, needs.get(skill, 0))
+    return needs
+
+
 @dataclass(slots=True, eq=False)
 class Agent:
     id: str
@@ -96,14 +104,11 @@ class Task:
     cel: dict[str, Any] = field(default_factory=dict)
 
     def step_at(self, now: float) -> tuple[int, Step, Mapping[str, int]]:
-        waited = now - self.entered
-        index = 0
-        for i, (start, _, _) in enumerate(self.steps):
-            if start <= waited:
-                index = i
-            else:
-                break
-        _, step, needs = self.steps[index]
+        steps, waited = self.steps, now - self.entered
+        index = len(steps) - 1  # most waiting tasks are in their last, widest step
+        while index and steps[index][0] > waited:
+            index -= 1
+        _, step, needs = steps[index]
         return index, step, needs
 
 
@@ -131,6 +136,12 @@ class Router:
         self._seq = itertools.count()
         self._dirty_tasks: set[str] = set()
         self._dirty_agents: set[str] = set()
+        self._room: dict[str, None] = {}  # available agents with room for some channel
+        # the same waiting tasks by (channel, language), for the agent who frees up
+        self._groups: dict[str, dict[tuple[str, str | None], SortedList]] = {
+            name: {} for name in config.queues}
+        self._any_language = {name: any(not s.language for s in q.steps)
+                              for name, q in config.queues.items()}
         self._step_ids = {id(step): n for n, step in enumerate(
             s for q in config.queues.values() for s in q.steps)}
 
@@ -161,27 +172,31 @@ class Router:
         for step in queue.steps:
             if step.when is not None and not step.when.holds(context):
                 continue
-            needs = dict(task.skills)
-            for skill, level in step.skills.items():
-                needs[skill] = max(level, needs.get(skill, 0)) if skill in task.skills \
-                    else level
-            steps.append((start, step, needs))
+            steps.append((start, step, _needs(task.skills, step.skills)))
             if step.timeout is None:
                 break
             start += step.timeout
         if not steps:  # every step was conditional and none applies: the last one does
             last = queue.steps[-1]
-            steps.append((0.0, last, {**task.skills, **last.skills}))
+            steps.append((0.0, last, _needs(task.skills, last.skills)))
         task.steps = tuple(steps)
         self.tasks[task.id] = task
-        if task.not_before is not None and task.not_before > now:
-            heapq.heappush(self._scheduled, (task.not_before, task.id))
-            return
+        if task.not_before is not None:
+            if task.not_before > now:
+                heapq.heappush(self._scheduled, (task.not_before, task.id))
+                return
+            task.entered = max(task.entered, task.not_before)  # already due: as due() does
+            task.not_before = None
         self._enqueue(task, queue)
 
     def _enqueue(self, task: Task, queue: Queue) -> None:
         task.key = (queue.ageing_rate * task.entered - task.base, task.entered, next(self._seq))
         self.waiting[task.queue].add((task.key, task.id))
+        groups = self._groups[task.queue]
+        group = groups.get((task.channel, task.language))
+        if group is None:
+            group = groups[(task.channel, task.language)] = SortedList()
+        group.add((task.key, task.id))
         for start, _, _ in task.steps[1:]:
             heapq.heappush(self._timers, (task.entered + start, task.id))
         self._dirty_tasks.add(task.id)
@@ -190,6 +205,9 @@ class Router:
         task = self.tasks.pop(task_id, None)
         if task is not None:
             self.waiting[task.queue].discard((task.key, task.id))
+            group = self._groups[task.queue].get((task.channel, task.language))
+            if group is not None:
+                group.discard((task.key, task.id))
             self._dirty_tasks.discard(task_id)
         return task
 
@@ -197,6 +215,13 @@ class Router:
         agent._verdicts.clear()
         self.agents[agent.id] = agent
         self._dirty_agents.add(agent.id)
+        self._touch(agent)
+
+    def _touch(self, agent: Agent) -> None:
+        if self._has_room(agent):
+            self._room[agent.id] = None
+        else:
+            self._room.pop(agent.id, None)
 
     def set_available(self, agent_id: str, available: bool, now: float) -> None:
         agent = self.agents[agent_id]
@@ -204,18 +229,22 @@ class Router:
             agent.free_since = now
             self._dirty_agents.add(agent_id)
         agent.available = available
+        self._touch(agent)
 
     def add_load(self, agent_id: str, channel: str, delta: int, now: float) -> None:
         agent = self.agents.get(agent_id)
         if agent is None:
             return
         agent.load[channel] = max(0, agent.load.get(channel, 0) + delta)
+        self._touch(agent)
         if delta < 0:
             agent.free_since = now
             self._dirty_agents.add(agent_id)
 
     def decline(self, task: Task, agent_id: str, now: float) -> None:
         task.declined[agent_id] = now
+        # wake up when the pause ends, or an idle agent who declined never gets it again
+        heapq.heappush(self._timers, (now + self.reoffer_after, task.id))
 
     # -- decisions --------------------------------------------------------------------------
 
@@ -232,12 +261,12 @@ class Router:
         declined = task.declined.get(agent.id)
         if declined is not None and now - declined < self.reoffer_after:
             return False
+        if step.language and task.language and task.language not in agent.languages:
+            return False
         skills = agent.skills
         for skill, level in needs.items():
             if skills.get(skill, 0) < level:
                 return False
-        if step.language and task.language and task.language not in agent.languages:
-            return False
         condition = step.agents
         if condition is None:
             return True
@@ -281,24 +310,28 @@ class Router:
         """The highest-priority waiting task this agent may take now, across their queues."""
         exclusive = self.config.exclusive_channels
         best: tuple[float, float, Task, Step] | None = None
+        languages = agent.languages
         for queue_name in agent.queues:
-            waiting = self.waiting.get(queue_name)
-            if not waiting:
+            groups = self._groups.get(queue_name)
+            if not groups:
                 continue
             channels = [c for c in self.config.queues[queue_name].channels
                         if agent.can_take(c, exclusive)]
             if not channels:
                 continue
-            for _, task_id in waiting:
-                task = self.tasks[task_id]
-                if task.channel not in channels:
+            any_language = self._any_language[queue_name]
+            for (channel, language), group in groups.items():
+                if not group or channel not in channels or not (
+                        any_language or language is None or language in languages):
                     continue
-                _, step, needs = task.step_at(now)
-                if self.eligible(agent, task, step, needs, now):
-                    score = self.effective_priority(task, now)
-                    if best is None or (score, -task.entered) > (best[0], best[1]):
-                        best = (score, -task.entered, task, step)
-                    break
+                for _, task_id in group:
+                    task = self.tasks[task_id]
+                    _, step, needs = task.step_at(now)
+                    if self.eligible(agent, task, step, needs, now):
+                        score = self.effective_priority(task, now)
+                        if best is None or (score, -task.entered) > (best[0], best[1]):
+                            best = (score, -task.entered, task, step)
+                        break
         return (best[2], best[3]) if best else None
 
     def due(self, now: float) -> None:
@@ -324,14 +357,26 @@ class Router:
         queue, the agent's load grows); a caller that cannot record it calls ``undo``."""
         self.due(now)
         offers: list[Offer] = []
+        # An agent who freed up brings the best task they may take, so a task that arrives in
+        # the same pass cannot take them from an older, higher-priority one.
+        idle = set()
+        for agent_id in self._dirty_agents:
+            agent = self.agents.get(agent_id)
+            picked = self.task_for(agent, now) if agent is not None else None
+            if picked is None:
+                idle.add(agent_id)  # nothing for them now, nor after the tasks below
+            else:
+                self._dirty_tasks.add(picked[0].id)
+        self._dirty_agents -= idle
         if self._dirty_tasks:
             # Tasks that arrived or widened, against the agents with room now. When nobody
             # has room, the tasks simply wait: an agent who frees up looks at the queue.
-            pool = [a for a in self.agents.values() if self._has_room(a)]
+            pool = [a for a in map(self.agents.get, list(self._room))
+                    if a is not None and self._has_room(a)]
             dirty = [self.tasks[t] for t in self._dirty_tasks if t in self.tasks]
             self._dirty_tasks.clear()
             if pool:
-                dirty.sort(key=lambda t: (-self.effective_priority(t, now), t.entered))
+                dirty.sort(key=lambda t: (-self.effective_priority(t, now), t.entered, t.key))
             for task in dirty if pool else ():
                 if task.id not in self.tasks or task.not_before is not None:
                     continue
@@ -356,6 +401,7 @@ class Router:
         self.remove(task.id)
         self.reserved[task.id] = (task, agent.id)
         agent.load[task.channel] = agent.load.get(task.channel, 0) + 1
+        self._touch(agent)
         return Offer(task.id, agent.id, step.name, priority)
 
     def accept(self, task_id: str) -> Task | None:
@@ -385,6 +431,8 @@ class Router:
         agent = self.agents.get(agent_id)
         if agent is not None:
             agent.load[task.channel] = max(0, agent.load.get(task.channel, 0) - 1)
+            self._touch(agent)
+            self._dirty_agents.add(agent_id)
         if still_waiting:
             self.admit(task, now)
 

@@ -10,8 +10,9 @@ orderings, and impossible numbers are refused with the line (from a YAML file) o
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import cel
@@ -22,11 +23,14 @@ ORDERS = ("longest_idle", "proficiency", "least_occupied")
 ABANDON_ACTIONS = ("ignore", "callback", "winback", "sms")
 DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5, "sms": 3, "whatsapp": 3, "social": 3,
                     "backoffice": 1}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _SKILL_REFS = (re.compile(r"\bskills\.([A-Za-z_][\w-]*)"),
                re.compile(r"\bskills\[\s*[\"']([^\"']+)[\"']\s*\]"),
                re.compile(r"[\"']([^\"']+)[\"']\s+in\s+agent\.skills\b"))
+# names bound by CEL macros (the r of ``open_records.exists(r, r.owner == agent.id)``), which
+# ``Program.variables()`` reports as variables
+_BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 TASK_VARS = frozenset({"task", "customer"})
 ALL_VARS = frozenset({"task", "customer", "agent"})
 
@@ -163,7 +167,8 @@ class Where:
         for cut in range(len(path), -1, -1):
             line = self.lines.get(tuple(path[:cut]))
             if line is not None:
-                return f"{self.origin}line {line}: {dotted}"
+                return f"{self.origin}line {line}: {dotted}" if dotted \
+                    else f"{self.origin}line {line}"
         return f"{self.origin}{dotted}" if dotted else self.origin.rstrip(": ") or "document"
 
 
@@ -258,7 +263,7 @@ def _condition(text: Any, where: str, allowed: frozenset[str],
     except ValueError as exc:
         reason = str(exc).splitlines()
         raise PolicyError(f"{where}: invalid CEL: {' '.join(r.strip() for r in reason)}") from exc
-    variables = frozenset(program.variables())
+    variables = frozenset(program.variables()) - frozenset(_BOUND.findall(source))
     unknown = sorted(variables - allowed)
     if unknown:
         raise PolicyError(f"{where}: unknown variable '{unknown[0]}' "
@@ -270,7 +275,8 @@ def _condition(text: Any, where: str, allowed: frozenset[str],
     return Condition(source, program, variables)
 
 
-def _skills(value: Any, where: Where, skills: frozenset[str], *path: Any) -> dict[str, int]:
+def _skills(value: Any, where: Callable[..., str], skills: frozenset[str], *path: Any
+            ) -> dict[str, int]:
     out = {}
     for name, level in _mapping(value, where(*path)).items():
         if name not in skills:
@@ -404,36 +410,38 @@ def _abandoned(raw: Any, where: Where, skills: frozenset[str],
     )
 
 
-def agent_spec(raw: Any, where: str, config: RoutingConfig) -> AgentSpec:
-    """One agent's definition (from the file or the API), checked against the config."""
-    here = Where({}, "")
+def agent_spec(raw: Any, where: str, config: RoutingConfig,
+               at: Callable[..., str] | None = None) -> AgentSpec:
+    """One agent's definition (from the file or the API), checked against the config. ``at``
+    names one of its fields (from a file: with the field's own line)."""
+    here = at or Where({}, f"{where}.")
     data = _mapping(raw, where)
     allowed = {"id", "name", "site", "skills", "languages", "queues", "teams", "capacity",
                "wrap_up"}
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise PolicyError(f"{where}.{unknown[0]}: unknown field")
+        raise PolicyError(f"{here(unknown[0])}: unknown field")
     agent_id = data.get("id")
     if not isinstance(agent_id, str) or not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", agent_id):
-        raise PolicyError(f"{where}.id: 1-64 letters, digits or _.@-")
-    skills = _skills(data.get("skills"), here, config.skills, f"{where}.skills")
-    queues = tuple(str(q) for q in _list(data.get("queues"), f"{where}.queues"))
+        raise PolicyError(f"{here('id')}: 1-64 letters, digits or _.@-")
+    skills = _skills(data.get("skills"), here, config.skills, "skills")
+    queues = tuple(str(q) for q in _list(data.get("queues"), here("queues")))
     for queue in queues:
         if queue not in config.queues:
-            raise PolicyError(f"{where}.queues: unknown queue '{queue}'")
+            raise PolicyError(f"{here('queues')}: unknown queue '{queue}'")
     capacity = dict(DEFAULT_CAPACITY)
-    for channel, count in _mapping(data.get("capacity"), f"{where}.capacity").items():
+    for channel, count in _mapping(data.get("capacity"), here("capacity")).items():
         if channel not in CHANNELS:
-            raise PolicyError(f"{where}.capacity.{channel}: unknown channel")
-        capacity[channel] = _int(count, f"{where}.capacity.{channel}", 0, 100)
+            raise PolicyError(f"{here('capacity', channel)}: unknown channel")
+        capacity[channel] = _int(count, here("capacity", channel), 0, 100)
     languages = tuple(str(x).lower() for x in _list(data.get("languages"),
-                                                    f"{where}.languages"))
-    wrap_up = (duration(data["wrap_up"], f"{where}.wrap_up")
+                                                    here("languages")))
+    wrap_up = (duration(data["wrap_up"], here("wrap_up"))
                if data.get("wrap_up") is not None else None)
     return AgentSpec(
         id=agent_id, name=str(data["name"]) if data.get("name") else None,
         site=str(data.get("site") or "main"), skills=skills, languages=languages,
-        queues=queues, teams=tuple(str(x) for x in _list(data.get("teams"), f"{where}.teams")),
+        queues=queues, teams=tuple(str(x) for x in _list(data.get("teams"), here("teams"))),
         capacity=capacity, wrap_up=wrap_up,
     )
 
@@ -458,7 +466,7 @@ def build(data: Any, where: Where) -> RoutingConfig:
     agents = []
     seen = set()
     for i, raw in enumerate(_list(data.get("agents"), where("agents"))):
-        spec = agent_spec(raw, where("agents", i), config)
+        spec = agent_spec(raw, where("agents", i), config, partial(where, "agents", i))
         if spec.id in seen:
             raise PolicyError(f"{where('agents', i, 'id')}: agent '{spec.id}' appears twice")
         seen.add(spec.id)
