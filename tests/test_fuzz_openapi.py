@@ -27,6 +27,9 @@ def test_no_input_breaks_the_api(ctx: AppContext) -> None:
     headers = {"Authorization": f"Bearer {make_key(ctx, ['admin'])}"}
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
+    # A live stream answers for as long as it is asked to (``count`` events every ``interval``
+    # seconds, up to an hour): fuzzing it would only wait. tests/routing covers it.
+    operations = [op for op in operations if not op.path.endswith("/stream")]
 
     for operation in operations:
         @given(case=operation.as_strategy())
