@@ -679,3 +679,106 @@ def test_position_and_expected_wait() -> None:
     r.set_available("ana", False, 3.0)
     r.set_available("bob", False, 3.0)
     assert r.expected_wait("a", 3.0) is None  # nobody serves the queue
+
+
+# -- the index against a plain scan ------------------------------------------------------------
+
+# Targeting steps (indexed by agent), a step with a per-task condition, skill and language
+# steps, a team override, two queues: what the indexes skip must be exactly what a full scan
+# of the queue would refuse.
+INDEXED = """\
+skills: [billing, tech]
+queues:
+  support:
+    channels: [voice, chat, email]
+    ageing: {points: 1, every: 5s}
+    priority:
+      - {when: "customer.tier == 'gold'", add: 20}
+    steps:
+      - name: owner
+        when: has(customer.owner)
+        agents: agent.id == customer.owner && agent.site != 'closed'
+        timeout: 20s
+      - name: last agents
+        when: has(customer.last_agents)
+        agents: agent.id in customer.last_agents
+        timeout: 15s
+      - name: same site
+        agents: agent.site == customer.site
+        skills: {billing: 3}
+        timeout: 10s
+      - name: experts
+        skills: {billing: 4}
+        timeout: 10s
+      - name: everyone
+        skills: {billing: 1}
+        language: false
+  tech:
+    channels: [chat, email]
+    steps:
+      - {name: tech, skills: {tech: 2}}
+"""
+
+
+def brute_force(r: Router, one: Agent, now: float) -> tuple[str, str] | None:
+    """The best task for ``one``: every waiting task of their queues, checked one by one."""
+    best: tuple[float, float, str, str] | None = None
+    exclusive = r.config.exclusive_channels
+    for waiting in r.waiting_tasks():
+        if waiting.not_before is not None or not one.can_take(waiting.channel, exclusive):
+            continue
+        _, step, needs = waiting.step_at(now)
+        if r.eligible(one, waiting, step, needs, now):
+            rank = (r.effective_priority(waiting, now), -waiting.entered)
+            if best is None or rank > best[:2]:
+                best = (*rank, waiting.id, step.name)
+    return (best[2], best[3]) if best else None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_indexes_pick_what_a_full_scan_picks(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    r = router(INDEXED)
+    ids = [f"a{i}" for i in range(12)]
+    for agent_id in ids:
+        one = agent(agent_id, queues=rng.sample(["support", "tech"], rng.randint(1, 2)),
+                    skills={"billing": rng.randint(0, 5), "tech": rng.randint(0, 3)},
+                    languages=rng.choice([("es",), ("en",), ("es", "en")]),
+                    teams=rng.choice([(), ("fraud",)]), site=rng.choice(["mad", "bog", "closed"]),
+                    capacity={"voice": 1, "chat": 2, "email": 2})
+        one.load = {"voice": 1}  # busy: nothing is offered while the backlog builds
+        r.upsert_agent(one)
+        r.set_available(agent_id, True, 0.0)
+    now, checked = 0.0, 0
+    for n in range(300):
+        now += rng.uniform(0.0, 1.0)
+        customer: dict[str, Any] = {"tier": rng.choice(["gold", "bronze"]),
+                                    "site": rng.choice(["mad", "bog"])}
+        if rng.random() < 0.3:
+            customer["owner"] = rng.choice(ids)
+        if rng.random() < 0.4:
+            customer["last_agents"] = rng.sample(ids, rng.randint(1, 3))
+        queue = rng.choice(["support", "support", "tech"])
+        one_task = task(f"t{n}", entered=now, queue=queue,
+                        channel=rng.choice(["chat", "email"] if queue == "tech"
+                                           else ["voice", "chat", "email"]),
+                        language=rng.choice(["es", "en", None]), customer=customer,
+                        skills={"billing": rng.randint(1, 5)} if rng.random() < 0.2 else {},
+                        team="fraud" if rng.random() < 0.1 else None)
+        r.admit(one_task, now)
+        if rng.random() < 0.1:  # a decline pauses one agent for one task
+            r.decline(one_task, rng.choice(ids), now)
+        assert r.dispatch(now) == []
+        if n % 10 == 9:
+            for agent_id in ids:
+                one = r.agents[agent_id]
+                one.load = {}
+                found = r.task_for(one, now)
+                picked = (found[0].id, found[1].name) if found else None
+                assert picked == brute_force(r, one, now), (seed, n, agent_id)
+                checked += picked is not None
+                one.load = {"voice": 1}
+        r._dirty_agents.clear()
+    assert checked > 100  # most comparisons found a task: the test compares real choices

@@ -122,7 +122,7 @@ class Dispatcher:
             if row.active:
                 self.router.upsert_agent(agent_of(row, now, heartbeat))
             else:
-                self.router.agents.pop(row.id, None)
+                self.router.remove_agent(row.id)
         for task_row in repo.tasks_changed_since(session, since):
             if self._versions.get(task_row.id) == task_row.version:
                 continue

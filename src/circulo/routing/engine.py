@@ -25,6 +25,9 @@ from sortedcontainers import SortedList
 
 from circulo.routing.policy import Queue, RoutingConfig, Step
 
+# a settled index group: channel, language, team, skill minimums, step number
+GroupKey = tuple[str, str | None, str | None, tuple[tuple[str, int], ...], int]
+
 REOFFER_AFTER = 60.0  # an agent who declined a task is not offered it again for this long
 
 
@@ -102,6 +105,8 @@ class Task:
     steps: tuple[tuple[float, Step, Mapping[str, int]], ...] = ()
     key: tuple[float, float, int] = (0.0, 0.0, 0)
     cel: dict[str, Any] = field(default_factory=dict)
+    groups: tuple[SortedList, ...] = field(default=(), repr=False)  # indexes it waits in
+    indexed_step: int = -1  # the step it is indexed under
 
     def step_at(self, now: float) -> tuple[int, Step, Mapping[str, int]]:
         steps, waited = self.steps, now - self.entered
@@ -118,6 +123,16 @@ class Offer:
     agent_id: str
     step: str
     priority: float
+
+
+def _named(task: Task, root: str, path: tuple[str, ...], many: bool) -> list[str]:
+    """The agent ids a targeting step names for this task (see ``Step.targets``)."""
+    value: Any = task.customer if root == "customer" else task.cel
+    for part in path:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    if many:
+        return sorted({str(v) for v in value}) if isinstance(value, list | tuple) else []
+    return [str(value)] if isinstance(value, str | int) and not isinstance(value, bool) else []
 
 
 class Router:
@@ -137,13 +152,23 @@ class Router:
         self._dirty_tasks: set[str] = set()
         self._dirty_agents: set[str] = set()
         self._room: dict[str, None] = {}  # available agents with room for some channel
-        # the same waiting tasks by (channel, language), for the agent who frees up
-        self._groups: dict[str, dict[tuple[str, str | None], SortedList]] = {
+        # The same waiting tasks again, for the agent who frees up, grouped by what decides
+        # whether an agent may take them in their current step regardless of the task itself
+        # (channel, language, team, skill minimums, step): a group the agent cannot serve is
+        # skipped whole. A task moves to another group when its step widens.
+        self._groups: dict[str, dict[GroupKey, SortedList]] = {
             name: {} for name in config.queues}
-        self._any_language = {name: any(not s.language for s in q.steps)
-                              for name, q in config.queues.items()}
-        self._step_ids = {id(step): n for n, step in enumerate(
-            s for q in config.queues.values() for s in q.steps)}
+        # Tasks in a step that names its agents (the case owner, the last agents), under
+        # each agent named: nobody else looks at them.
+        self._targeted: dict[str, dict[str, SortedList]] = {name: {} for name in config.queues}
+        # the skill levels every step of a queue asks for: an agent below them skips the queue
+        self._floors = {name: {skill: min(s.skills.get(skill, 0) for s in q.steps)
+                               for skill in q.steps[0].skills} if q.steps else {}
+                        for name, q in config.queues.items()}
+        steps = [s for q in config.queues.values() for s in q.steps]
+        self._step_ids = {id(step): n for n, step in enumerate(steps)}
+        self._steps = steps
+        self._targets = [step.targets for step in steps]
 
     # -- state ------------------------------------------------------------------------------
 
@@ -187,29 +212,51 @@ class Router:
                 return
             task.entered = max(task.entered, task.not_before)  # already due: as due() does
             task.not_before = None
-        self._enqueue(task, queue)
+        self._enqueue(task, queue, now)
 
-    def _enqueue(self, task: Task, queue: Queue) -> None:
+    def _enqueue(self, task: Task, queue: Queue, now: float) -> None:
         task.key = (queue.ageing_rate * task.entered - task.base, task.entered, next(self._seq))
         self.waiting[task.queue].add((task.key, task.id))
-        groups = self._groups[task.queue]
-        group = groups.get((task.channel, task.language))
-        if group is None:
-            group = groups[(task.channel, task.language)] = SortedList()
-        group.add((task.key, task.id))
+        self._index(task, now)
         for start, _, _ in task.steps[1:]:
             heapq.heappush(self._timers, (task.entered + start, task.id))
         self._dirty_tasks.add(task.id)
+
+    def _index(self, task: Task, now: float) -> None:
+        entry = (task.key, task.id)
+        for group in task.groups:
+            group.discard(entry)
+        task.indexed_step, step, needs = task.step_at(now)
+        step_id = self._step_ids[id(step)]
+        target = self._targets[step_id]
+        if target is not None:
+            targeted = self._targeted[task.queue]
+            for agent_id in _named(task, *target):
+                targeted.setdefault(agent_id, SortedList()).add(entry)
+            task.groups = tuple(targeted[a] for a in _named(task, *target))
+            return
+        groups = self._groups[task.queue]
+        key = (task.channel, task.language, task.team, tuple(sorted(needs.items())), step_id)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = SortedList()
+        group.add(entry)
+        task.groups = (group,)
 
     def remove(self, task_id: str) -> Task | None:
         task = self.tasks.pop(task_id, None)
         if task is not None:
             self.waiting[task.queue].discard((task.key, task.id))
-            group = self._groups[task.queue].get((task.channel, task.language))
-            if group is not None:
+            for group in task.groups:
                 group.discard((task.key, task.id))
+            task.groups = ()
             self._dirty_tasks.discard(task_id)
         return task
+
+    def remove_agent(self, agent_id: str) -> None:
+        self.agents.pop(agent_id, None)
+        self._room.pop(agent_id, None)
+        self._dirty_agents.discard(agent_id)
 
     def upsert_agent(self, agent: Agent) -> None:
         agent._verdicts.clear()
@@ -271,13 +318,17 @@ class Router:
         if condition is None:
             return True
         if step.agent_only:
-            key = self._step_ids[id(step)]
-            verdict = agent._verdicts.get(key)
-            if verdict is None:
-                verdict = agent._verdicts[key] = condition.holds({"agent": agent.cel})
-            return verdict
+            return self._verdict(agent, step)
         return condition.holds({"agent": agent.cel, "task": task.cel,
                                 "customer": task.customer})
+
+    def _verdict(self, agent: Agent, step: Step) -> bool:
+        """An agent-only condition's answer, cached per agent until the agent changes."""
+        key = self._step_ids[id(step)]
+        verdict = agent._verdicts.get(key)
+        if verdict is None and step.agents is not None:
+            verdict = agent._verdicts[key] = step.agents.holds({"agent": agent.cel})
+        return verdict is not False
 
     def _order_key(self, step: Step, needs: Mapping[str, int]) -> Any:
         if step.order == "proficiency":
@@ -307,32 +358,52 @@ class Router:
         return None
 
     def task_for(self, agent: Agent, now: float) -> tuple[Task, Step] | None:
-        """The highest-priority waiting task this agent may take now, across their queues."""
+        """The highest-priority waiting task this agent may take now, across their queues
+        (``due(now)`` has run). A group the agent cannot serve is skipped without a look;
+        each group is sorted by priority, so its scan ends at its first eligible task or
+        where it ranks below the best found so far."""
         exclusive = self.config.exclusive_channels
         best: tuple[float, float, Task, Step] | None = None
-        languages = agent.languages
+        languages, skills = agent.languages, agent.skills
         for queue_name in agent.queues:
-            groups = self._groups.get(queue_name)
-            if not groups:
+            if queue_name not in self.waiting or not self.waiting[queue_name]:
                 continue
             channels = [c for c in self.config.queues[queue_name].channels
                         if agent.can_take(c, exclusive)]
-            if not channels:
+            if not channels or any(skills.get(skill, 0) < level for skill, level
+                                   in self._floors[queue_name].items()):
                 continue
-            any_language = self._any_language[queue_name]
-            for (channel, language), group in groups.items():
-                if not group or channel not in channels or not (
-                        any_language or language is None or language in languages):
+            mine = self._targeted[queue_name].get(agent.id)
+            if mine:
+                best = self._first(agent, mine, now, best)
+            for (channel, language, team, needs, step_id), group in \
+                    self._groups[queue_name].items():
+                if not group or channel not in channels:
                     continue
-                for _, task_id in group:
-                    task = self.tasks[task_id]
-                    _, step, needs = task.step_at(now)
-                    if self.eligible(agent, task, step, needs, now):
-                        score = self.effective_priority(task, now)
-                        if best is None or (score, -task.entered) > (best[0], best[1]):
-                            best = (score, -task.entered, task, step)
-                        break
+                step = self._steps[step_id]
+                if (step.language and language and language not in languages) or (
+                        team is not None and team not in agent.teams) or any(
+                        skills.get(skill, 0) < level for skill, level in needs):
+                    continue
+                if step.agent_only and step.agents is not None and not self._verdict(
+                        agent, step):
+                    continue
+                best = self._first(agent, group, now, best)
         return (best[2], best[3]) if best else None
+
+    def _first(self, agent: Agent, group: SortedList, now: float,
+               best: tuple[float, float, Task, Step] | None
+               ) -> tuple[float, float, Task, Step] | None:
+        """``best``, or the group's first task this agent may take if it ranks higher."""
+        for _, task_id in group:
+            task = self.tasks[task_id]
+            score = self.effective_priority(task, now)
+            if best is not None and (score, -task.entered) <= (best[0], best[1]):
+                return best  # the rest of the group ranks lower still
+            _, step, needs = task.step_at(now)
+            if self.eligible(agent, task, step, needs, now):
+                return (score, -task.entered, task, step)
+        return best
 
     def due(self, now: float) -> None:
         """Move callbacks that became due into their queues; flag tasks whose step widened."""
@@ -342,11 +413,14 @@ class Router:
             if task is not None and task.not_before is not None and task.not_before <= now:
                 task.entered = max(task.entered, task.not_before)
                 task.not_before = None
-                self._enqueue(task, self.config.queues[task.queue])
+                self._enqueue(task, self.config.queues[task.queue], now)
         while self._timers and self._timers[0][0] <= now:
             _, task_id = heapq.heappop(self._timers)
-            if task_id in self.tasks:
+            task = self.tasks.get(task_id)
+            if task is not None and task.not_before is None:
                 self._dirty_tasks.add(task_id)
+                if task.step_at(now)[0] != task.indexed_step:
+                    self._index(task, now)  # its step widened
 
     def next_wakeup(self) -> float | None:
         times = [h[0][0] for h in (self._scheduled, self._timers) if h]

@@ -31,6 +31,8 @@ _SKILL_REFS = (re.compile(r"\bskills\.([A-Za-z_][\w-]*)"),
 # names bound by CEL macros (the r of ``open_records.exists(r, r.owner == agent.id)``), which
 # ``Program.variables()`` reports as variables
 _BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
+_TARGETS = re.compile(r"^\s*agent\.id\s*(==|in)\s*(customer|task)((?:\.[A-Za-z_]\w*)+)"
+                      r"\s*(?:&&(.*))?$", re.S)
 TASK_VARS = frozenset({"task", "customer"})
 ALL_VARS = frozenset({"task", "customer", "agent"})
 
@@ -69,6 +71,22 @@ class Step:
         """Its agent condition reads only the agent, so one answer per agent holds for
         every task (the engine caches it)."""
         return self.agents is not None and self.agents.variables <= {"agent"}
+
+    @property
+    def targets(self) -> tuple[str, tuple[str, ...], bool] | None:
+        """For a condition that names its agents (``agent.id == customer.case_owner``,
+        ``agent.id in customer.last_agents``, optionally ``&& ...``): where the task keeps
+        their ids (``customer`` or ``task``, the path, whether it is a list). The engine
+        indexes such tasks by those agents instead of asking every agent."""
+        return _targets(self.agents.source) if self.agents is not None else None
+
+
+def _targets(source: str) -> tuple[str, tuple[str, ...], bool] | None:
+    match = _TARGETS.match(source)
+    if match is None or (match.group(4) is not None and any(
+            sign in match.group(4) for sign in ("||", "?"))):  # an `or` would widen it
+        return None
+    return match.group(2), tuple(match.group(3).split(".")[1:]), match.group(1) == "in"
 
 
 @dataclass(frozen=True, slots=True)
