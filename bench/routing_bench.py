@@ -261,6 +261,35 @@ def agent_eligible_for_nothing(world: World, samples: int, queues: list[str], *,
 BASELINE: list[float] = []
 
 
+def arrival_with_everyone_idle(agents: int, samples: int, seed: int) -> list[float]:
+    """The other end: no backlog and every agent idle (the start of a quiet morning). Each
+    arrival is matched at once, choosing among all the agents of its queue; the offer is then
+    taken back so every sample meets the same idle floor."""
+    rng = random.Random(seed)
+    router = Router(parse_yaml(policy_text(), "bench-policy.yaml"))
+    agent_ids = [f"a{i:04d}" for i in range(agents)]
+    for agent_id in agent_ids:
+        router.upsert_agent(make_agent(rng, agent_id))
+        router.set_available(agent_id, True, 10_000.0 - rng.uniform(0, 3600))
+    world = World(router, rng, 10_000.0, agent_ids)
+    router.dispatch(world.now)
+    timings, matched = [], 0
+    for _ in range(samples):
+        world.now += 0.05
+        task = world.new_task(world.now)
+        start = time.perf_counter()
+        router.admit(task, world.now)
+        offers = router.dispatch(world.now)
+        timings.append(time.perf_counter() - start)
+        for offer in offers:
+            matched += 1
+            router.undo(offer, world.now, still_waiting=False)
+        router.remove(task.id)
+        router.dispatch(world.now)  # the undone agents look at an empty queue
+    assert matched > samples // 2, f"only {matched} of {samples} arrivals found an agent"
+    return timings
+
+
 def plain_scan(router: Router, agent: Agent, now: float) -> Task | None:
     """The baseline: the best task for ``agent`` by checking every waiting task of their
     queues in priority order, as an engine without indexes would."""
@@ -391,9 +420,12 @@ def main() -> None:
                                              language="es", skilled=False)
     scanned_3 = sum(waiting(router, q) for q in biggest[:3])
     burst = burst_of_targeted_tasks(world, worst_samples, args.tasks, baseline=10)
+    idle_floor = arrival_with_everyone_idle(args.agents, worst_samples * 2, args.seed)
 
     results = [
         ("task arrives (admit + dispatch)", summary(arrivals), lambda: task_arrives(world, 500)),
+        (f"task arrives, all {args.agents:,} agents idle, no backlog", summary(idle_floor),
+         lambda: arrival_with_everyone_idle(args.agents, 200, args.seed)),
         ("agent frees up (add_load -1 + dispatch)", summary(freed),
          lambda: agent_frees_up(world, 500)),
         (f"worst: speaks 'de' only, 3 queues ({scanned_3:,} tasks)", summary(worst_3),

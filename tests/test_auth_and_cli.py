@@ -291,3 +291,17 @@ def test_the_openapi_document_describes_events_and_cards(api: Api) -> None:
         assert name in schemas, name
     params = {p["name"] for p in doc["paths"]["/v1/cards"]["get"]["parameters"]}
     assert {"phone", "email", "external_id", "role", "pin"} <= params
+
+
+@pytest.mark.parametrize(("written", "seconds"), [
+    ("90", 90), ("90s", 90), ("5m", 300), ("2h", 7200), ("1.5h", 5400), ("PT2H", 7200)])
+def test_durations_in_the_environment_read_as_people_write_them(
+        monkeypatch: pytest.MonkeyPatch, written: str, seconds: int) -> None:
+    monkeypatch.setenv("CIRCULO_AGENT_HEARTBEAT_TIMEOUT", written)
+    assert Settings().agent_heartbeat_timeout.total_seconds() == seconds
+
+
+def test_a_duration_that_means_nothing_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIRCULO_OUTBOX_DEAD_AFTER", "soon")
+    with pytest.raises(ValueError, match="outbox_dead_after"):
+        Settings()

@@ -5,6 +5,7 @@ The defaults give a working single-machine install: an SQLite file under ``data_
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 DEFAULT_JUNK_VALUES = [
     "0",
     "00",
@@ -122,6 +125,17 @@ class Settings(BaseSettings):
         default=timedelta(seconds=60),
         description="An agent whose desktop is silent this long is set offline and their "
         "offers return to the queue")
+
+    @field_validator("outbox_dead_after", "agent_heartbeat_timeout", mode="before")
+    @classmethod
+    def _read_duration(cls, value: Any) -> Any:
+        """Durations from the environment as people write them: ``90`` (seconds), ``90s``,
+        ``5m``, ``2h``, ``3d``; ISO 8601 (``PT2H``) still works."""
+        if isinstance(value, str):
+            match = _DURATION.fullmatch(value.strip())
+            if match:
+                return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
+        return value
 
     @field_validator("screen_pop_urls")
     @classmethod

@@ -782,3 +782,54 @@ def test_the_indexes_pick_what_a_full_scan_picks(seed: int) -> None:
                 one.load = {"voice": 1}
         r._dirty_agents.clear()
     assert checked > 100  # most comparisons found a task: the test compares real choices
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_agent_chosen_for_a_task_is_the_best_a_full_scan_finds(seed: int) -> None:
+    """Agents with room per queue, the cheap checks before the ordering, targeting steps
+    looked up by name: the agent picked is eligible and none ranks strictly before them."""
+    import random
+
+    rng = random.Random(seed)
+    r = router(INDEXED)
+    ids = [f"a{i}" for i in range(15)]
+    for n, agent_id in enumerate(ids):
+        r.upsert_agent(agent(agent_id, queues=rng.sample(["support", "tech"], rng.randint(1, 2)),
+                             skills={"billing": rng.randint(0, 5), "tech": rng.randint(0, 3)},
+                             languages=rng.choice([("es",), ("en",), ("es", "en")]),
+                             teams=rng.choice([(), ("fraud",)]),
+                             site=rng.choice(["mad", "bog", "closed"]),
+                             capacity={"voice": 1, "chat": 2, "email": 2}))
+        r.set_available(agent_id, rng.random() < 0.85, float(n % 4))
+        for _ in range(rng.randint(0, 2)):
+            r.add_load(agent_id, rng.choice(["voice", "chat", "email"]), 1, float(n % 3))
+    exclusive = r.config.exclusive_channels
+    chosen = 0
+    for n in range(150):
+        now = 100.0 + rng.uniform(0, 60)
+        customer: dict[str, Any] = {"tier": "gold", "site": rng.choice(["mad", "bog"])}
+        if rng.random() < 0.4:
+            customer["owner"] = rng.choice(ids)
+        if rng.random() < 0.4:
+            customer["last_agents"] = rng.sample(ids, rng.randint(1, 3))
+        queue = rng.choice(["support", "tech"])
+        one = task(f"t{n}", entered=now - rng.uniform(0, 70), queue=queue,
+                   channel=rng.choice(["chat", "email"]), language=rng.choice(["es", "en"]),
+                   customer=customer, team="fraud" if rng.random() < 0.15 else None,
+                   skills={"billing": rng.randint(1, 5)} if rng.random() < 0.2 else {})
+        one.steps = ()
+        r.admit(one, now)
+        r._dirty_tasks.clear()
+        _, step, needs = one.step_at(now)
+        order = r._order_key(step, needs)
+        fits = [a for a in r.agents.values() if a.can_take(one.channel, exclusive)
+                and r.eligible(a, one, step, needs, now)]
+        found = r.agent_for(one, now)
+        if not fits:
+            assert found is None
+            continue
+        assert found is not None and found[0] in fits, (seed, n)
+        assert order(found[0]) == min(order(a) for a in fits), (seed, n)
+        chosen += 1
+        r.remove(one.id)
+    assert chosen > 40

@@ -40,6 +40,7 @@ SYNC_OVERLAP = timedelta(seconds=5)
 FULL_RELOAD_SECONDS = 60.0
 IDLE_POLL_SECONDS = 0.2
 HOUSEKEEPING_SECONDS = 0.5
+COALESCE_SECONDS = 0.01
 
 
 def agent_of(row: AgentRow, now: datetime, heartbeat: timedelta) -> Agent:
@@ -71,12 +72,18 @@ class Dispatcher:
         self.cache = service.PolicyCache()
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-12:]}"
         self.router = Router(EMPTY)
-        self._versions: dict[str, int] = {}
+        self._versions: dict[str, int] = {}  # the waiting tasks in the picture
+        # versions of the rows in the last sync window: only rows not seen are re-read
+        self._seen_tasks: dict[str, int] = {}
+        self._seen_agents: dict[str, int] = {}
         self._synced_at: datetime | None = None
         self._loaded_at = 0.0
         self._loaded_version: int | None = None
         self._lease_until: datetime | None = None
         self._housekeeping_due: datetime | None = None
+        # One pass at a time; the picture itself is only locked while it changes, so the
+        # queue positions requests ask for never wait on the database.
+        self._pass = threading.RLock()
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self.background = False
@@ -89,25 +96,33 @@ class Dispatcher:
     # -- keeping the picture -------------------------------------------------------------------
 
     def _reload(self, session: Session, now: datetime) -> None:
+        """A new picture, built aside from the rows and then swapped in."""
         config = self.cache.get(session)
-        self.router = Router(config)
-        self._versions.clear()
+        router = Router(config)
+        versions: dict[str, int] = {}
         heartbeat = self.ctx.settings.agent_heartbeat_timeout
-        for row in repo.agents(session):
-            self.router.upsert_agent(agent_of(row, now, heartbeat))
+        agents = repo.agents(session)
+        for row in agents:
+            router.upsert_agent(agent_of(row, now, heartbeat))
         for task_row in repo.pending_tasks(session):
-            self._admit(task_row, now)
+            self._admit(task_row, now, router, versions)
+        with self._lock:
+            self.router, self._versions = router, versions
+        self._seen_agents = {row.id: row.version for row in agents}
+        self._seen_tasks = dict(versions)
         self._synced_at = now
         self._loaded_at = time.monotonic()
         self._loaded_version = self.cache.version
 
-    def _admit(self, row: TaskRow, now: datetime) -> None:
-        if row.queue not in self.router.config.queues:
+    def _admit(self, row: TaskRow, now: datetime, router: Router | None = None,
+               versions: dict[str, int] | None = None) -> None:
+        router = router or self.router
+        if row.queue not in router.config.queues:
             log.warning("task %s waits in queue %s, which the policy no longer has",
                         row.id, row.queue)
             return
-        self.router.admit(task_of(row), now.timestamp())
-        self._versions[row.id] = row.version
+        router.admit(task_of(row), now.timestamp())
+        (self._versions if versions is None else versions)[row.id] = row.version
 
     def _sync(self, session: Session, now: datetime) -> None:
         self.cache.get(session)
@@ -118,20 +133,34 @@ class Dispatcher:
             return
         since = (self._synced_at or now) - SYNC_OVERLAP
         heartbeat = self.ctx.settings.agent_heartbeat_timeout
-        for row in repo.agents_changed_since(session, since):
-            if row.active:
-                self.router.upsert_agent(agent_of(row, now, heartbeat))
-            else:
-                self.router.remove_agent(row.id)
-        for task_row in repo.tasks_changed_since(session, since):
-            if self._versions.get(task_row.id) == task_row.version:
-                continue
-            if task_row.state == "pending":
-                self._admit(task_row, now)
-            else:
-                self.router.remove(task_row.id)
-                self.router.reserved.pop(task_row.id, None)
-                self._versions.pop(task_row.id, None)
+        # Rows changed in the window (which overlaps the last one, for transactions that
+        # committed late): a narrow read of versions, then full rows only for those not seen.
+        window = repo.agent_versions_since(session, since)
+        agents = repo.agents_by_ids(session, [
+            agent_id for agent_id, version in window
+            if self._seen_agents.get(agent_id) != version])
+        task_window = repo.task_versions_since(session, since)
+        tasks = repo.tasks_by_ids(session, [
+            task_id for task_id, version in task_window
+            if self._seen_tasks.get(task_id) != version
+            and self._versions.get(task_id) != version])
+        with self._lock:
+            for row in agents:
+                if row.active:
+                    self.router.upsert_agent(agent_of(row, now, heartbeat))
+                else:
+                    self.router.remove_agent(row.id)
+            for task_row in tasks:
+                if task_row.state == "pending":
+                    self._admit(task_row, now)
+                else:
+                    self.router.remove(task_row.id)
+                    self.router.reserved.pop(task_row.id, None)
+                    self._versions.pop(task_row.id, None)
+        self._seen_agents = dict(window)
+        self._seen_agents.update((row.id, row.version) for row in agents)
+        self._seen_tasks = dict(task_window)
+        self._seen_tasks.update((row.id, row.version) for row in tasks)
         self._synced_at = now
 
     # -- the lease -----------------------------------------------------------------------------
@@ -152,7 +181,7 @@ class Dispatcher:
         return held
 
     def release(self) -> None:
-        with self._lock:
+        with self._pass:
             if self._lease_until is not None:
                 with self.ctx.db.unit_of_work() as session:
                     repo.release_lease(session, LEASE, self.holder)
@@ -183,7 +212,7 @@ class Dispatcher:
     def run_once(self) -> list[Offer]:
         """Sync, decide, record. Returns the offers written (none if another process holds
         the lease)."""
-        with self._lock:
+        with self._pass:
             now = self.ctx.clock.now()
             if not self._hold_lease(now):
                 return []
@@ -192,7 +221,8 @@ class Dispatcher:
                 self._housekeeping_due = now + timedelta(seconds=HOUSEKEEPING_SECONDS)
             with self.ctx.db.unit_of_work(write=False) as session:
                 self._sync(session, now)
-            offers = self.router.dispatch(now.timestamp())
+            with self._lock:
+                offers = self.router.dispatch(now.timestamp())
             if not offers:
                 return []
             return self._record(offers, now)
@@ -208,13 +238,14 @@ class Dispatcher:
                     written.append(offer)
                 else:
                     refused.append(offer)
-        for offer in written:
-            self.router.accept(offer.task_id)  # the record holds it now
-            self._versions.pop(offer.task_id, None)
-        for offer in refused:
-            # Someone else changed the task or the agent: forget our guess, re-read both.
-            self.router.undo(offer, now.timestamp(), still_waiting=False)
-            self._versions.pop(offer.task_id, None)
+        with self._lock:
+            for offer in written:
+                self.router.accept(offer.task_id)  # the record holds it now
+                self._versions.pop(offer.task_id, None)
+            for offer in refused:
+                # Someone else changed the task or the agent: forget our guess, re-read both.
+                self.router.undo(offer, now.timestamp(), still_waiting=False)
+                self._versions.pop(offer.task_id, None)
         if refused:
             with self.ctx.db.unit_of_work(write=False) as session:
                 self._refresh(session, refused, now)
@@ -224,11 +255,12 @@ class Dispatcher:
         heartbeat = self.ctx.settings.agent_heartbeat_timeout
         for offer in offers:
             agent_row = repo.agent(session, offer.agent_id)
-            if agent_row is not None and agent_row.active:
-                self.router.upsert_agent(agent_of(agent_row, now, heartbeat))
             task_row = repo.task(session, offer.task_id)
-            if task_row is not None and task_row.state == "pending":
-                self._admit(task_row, now)
+            with self._lock:
+                if agent_row is not None and agent_row.active:
+                    self.router.upsert_agent(agent_of(agent_row, now, heartbeat))
+                if task_row is not None and task_row.state == "pending":
+                    self._admit(task_row, now)
 
     # -- what callers use ----------------------------------------------------------------------
 
@@ -257,7 +289,10 @@ class Dispatcher:
                 delay = IDLE_POLL_SECONDS
                 if wakeup is not None:
                     delay = max(0.0, min(delay, wakeup - self.ctx.clock.now().timestamp()))
-                self._wake.wait(delay)
+                if self._wake.wait(delay):
+                    # woken by a request: let the requests of the next moments join this
+                    # pass, so a burst costs one sync and one commit instead of one each
+                    stop.wait(COALESCE_SECONDS)
                 self._wake.clear()
         finally:
             self.background = False

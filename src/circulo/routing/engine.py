@@ -152,6 +152,7 @@ class Router:
         self._dirty_tasks: set[str] = set()
         self._dirty_agents: set[str] = set()
         self._room: dict[str, None] = {}  # available agents with room for some channel
+        self._room_in: dict[str, dict[str, None]] = {name: {} for name in config.queues}
         # The same waiting tasks again, for the agent who frees up, grouped by what decides
         # whether an agent may take them in their current step regardless of the task itself
         # (channel, language, team, skill minimums, step): a group the agent cannot serve is
@@ -254,21 +255,37 @@ class Router:
         return task
 
     def remove_agent(self, agent_id: str) -> None:
-        self.agents.pop(agent_id, None)
-        self._room.pop(agent_id, None)
+        agent = self.agents.pop(agent_id, None)
+        if agent is not None:
+            self._no_room(agent)
         self._dirty_agents.discard(agent_id)
 
     def upsert_agent(self, agent: Agent) -> None:
         agent._verdicts.clear()
+        previous = self.agents.get(agent.id)
+        if previous is not None:
+            self._no_room(previous)  # their queues may have changed
         self.agents[agent.id] = agent
         self._dirty_agents.add(agent.id)
         self._touch(agent)
 
     def _touch(self, agent: Agent) -> None:
+        """Keep the agents with room (overall and per queue) in step with this agent."""
         if self._has_room(agent):
             self._room[agent.id] = None
+            for queue in agent.queues:
+                room = self._room_in.get(queue)
+                if room is not None:
+                    room[agent.id] = None
         else:
-            self._room.pop(agent.id, None)
+            self._no_room(agent)
+
+    def _no_room(self, agent: Agent) -> None:
+        self._room.pop(agent.id, None)
+        for queue in agent.queues:
+            room = self._room_in.get(queue)
+            if room is not None:
+                room.pop(agent.id, None)
 
     def set_available(self, agent_id: str, available: bool, now: float) -> None:
         agent = self.agents[agent_id]
@@ -342,13 +359,30 @@ class Router:
         exclusive = self.config.exclusive_channels
         return agent.available and any(agent.can_take(c, exclusive) for c in agent.capacity)
 
-    def agent_for(self, task: Task, now: float, pool: Iterable[Agent] | None = None
-                  ) -> tuple[Agent, Step] | None:
-        """The best free agent for this task under its current step, or None."""
+    def agent_for(self, task: Task, now: float) -> tuple[Agent, Step] | None:
+        """The best free agent for this task under its current step, or None. Only agents
+        of the queue with room are looked at (a step that names its agents: only those);
+        the checks that cost little narrow them before they are ordered, and a per-task
+        condition is evaluated in that order, until one holds."""
         _, step, needs = task.step_at(now)
         exclusive = self.config.exclusive_channels
-        free = [a for a in (self.agents.values() if pool is None else pool)
-                if task.queue in a.queues and a.can_take(task.channel, exclusive)]
+        room = self._room_in.get(task.queue, {})
+        target = self._targets[self._step_ids[id(step)]]
+        ids: Iterable[str] = room if target is None else (
+            agent_id for agent_id in _named(task, *target) if agent_id in room)
+        language = task.language if step.language else None
+        agent_only = step.agent_only
+        free = []
+        for agent_id in ids:
+            agent = self.agents[agent_id]
+            if not agent.can_take(task.channel, exclusive) or (
+                    language and language not in agent.languages) or (
+                    task.team is not None and task.team not in agent.teams) or any(
+                    agent.skills.get(skill, 0) < level for skill, level in needs.items()):
+                continue
+            if agent_only and not self._verdict(agent, step):
+                continue
+            free.append(agent)
         if not free:
             return None
         free.sort(key=self._order_key(step, needs))
@@ -445,22 +479,18 @@ class Router:
         if self._dirty_tasks:
             # Tasks that arrived or widened, against the agents with room now. When nobody
             # has room, the tasks simply wait: an agent who frees up looks at the queue.
-            pool = [a for a in map(self.agents.get, list(self._room))
-                    if a is not None and self._has_room(a)]
             dirty = [self.tasks[t] for t in self._dirty_tasks if t in self.tasks]
             self._dirty_tasks.clear()
-            if pool:
+            if self._room:
                 dirty.sort(key=lambda t: (-self.effective_priority(t, now), t.entered, t.key))
-            for task in dirty if pool else ():
+            for task in dirty if self._room else ():
                 if task.id not in self.tasks or task.not_before is not None:
                     continue
-                found = self.agent_for(task, now, pool)
+                found = self.agent_for(task, now)
                 if found is not None:
                     offers.append(self._reserve(task, found[0], found[1], now))
-                    if not self._has_room(found[0]):
-                        pool.remove(found[0])
-                        if not pool:
-                            break
+                    if not self._room:
+                        break
         while self._dirty_agents:
             agent = self.agents.get(self._dirty_agents.pop())
             while agent is not None and agent.available:

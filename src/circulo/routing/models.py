@@ -66,6 +66,8 @@ class AgentRow(Base):
     free_since: Mapped[datetime] = mapped_column(UTCDateTime())  # for "longest idle"
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # bumped with every change, so the dispatcher re-reads only the rows it has not seen
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

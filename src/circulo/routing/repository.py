@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -58,8 +59,16 @@ def agents(session: Session, *, active_only: bool = True) -> Sequence[AgentRow]:
     return session.scalars(query).all()
 
 
-def agents_changed_since(session: Session, since: datetime) -> Sequence[AgentRow]:
-    return session.scalars(select(AgentRow).where(AgentRow.changed_at >= since)).all()
+def agent_versions_since(session: Session, since: datetime) -> list[tuple[str, int]]:
+    """(id, version) of the agents changed since: a narrow read, for the dispatcher's sync."""
+    rows = session.execute(select(AgentRow.id, AgentRow.version)
+                           .where(AgentRow.changed_at >= since)).all()
+    return [(str(r[0]), int(r[1])) for r in rows]
+
+
+def agents_by_ids(session: Session, ids: Sequence[str]) -> list[AgentRow]:
+    return [row for chunk in _chunks(ids)
+            for row in session.scalars(select(AgentRow).where(AgentRow.id.in_(chunk)))]
 
 
 def stale_agents(session: Session, seen_before: datetime) -> Sequence[str]:
@@ -90,8 +99,21 @@ def pending_tasks(session: Session) -> Sequence[TaskRow]:
     return session.scalars(select(TaskRow).where(TaskRow.state == "pending")).all()
 
 
-def tasks_changed_since(session: Session, since: datetime) -> Sequence[TaskRow]:
-    return session.scalars(select(TaskRow).where(TaskRow.changed_at >= since)).all()
+def task_versions_since(session: Session, since: datetime) -> list[tuple[str, int]]:
+    """(id, version) of the tasks changed since: a narrow read, for the dispatcher's sync."""
+    rows = session.execute(select(TaskRow.id, TaskRow.version)
+                           .where(TaskRow.changed_at >= since)).all()
+    return [(str(r[0]), int(r[1])) for r in rows]
+
+
+def tasks_by_ids(session: Session, ids: Sequence[str]) -> list[TaskRow]:
+    return [row for chunk in _chunks(ids)
+            for row in session.scalars(select(TaskRow).where(TaskRow.id.in_(chunk)))]
+
+
+def _chunks(ids: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def tasks_of_agent(session: Session, agent_id: str, states: Iterable[str],
@@ -218,21 +240,25 @@ COUNTERS = ("offered", "answered", "answered_in_sl", "abandoned", "abandoned_sho
             "staffed_seconds")
 
 
-def add_stats(session: Session, bucket: datetime, scope: str, key: str,
-              values: dict[str, float]) -> None:
+def add_stats(session: Session, rows: Sequence[tuple[datetime, str, str, dict[str, float]]]
+              ) -> None:
     """Increment counters in place (insert the interval's row the first time): concurrent
-    writers add up instead of overwriting each other."""
-    row = {"bucket": bucket, "scope": scope, "key": key,
-           **{name: values.get(name, 0) for name in COUNTERS}}
-    dialect = session.get_bind().dialect.name
+    writers add up instead of overwriting each other. One statement for all the rows."""
+    if rows:
+        session.execute(_stats_upsert(session.get_bind().dialect.name), [
+            {"bucket": bucket, "scope": scope, "key": key,
+             **{name: values.get(name, 0) for name in COUNTERS}}
+            for bucket, scope, key, values in rows])
+
+
+@lru_cache(maxsize=4)
+def _stats_upsert(dialect: str) -> Any:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(RoutingStat).values(**row)
-    statement = statement.on_conflict_do_update(
+    statement = insert(RoutingStat)
+    return statement.on_conflict_do_update(
         index_elements=["bucket", "scope", "key"],
         set_={name: getattr(RoutingStat, name) + getattr(statement.excluded, name)
-              for name in values},
-    )
-    session.execute(statement)
+              for name in COUNTERS})
 
 
 def stats_since(session: Session, since: datetime) -> Sequence[RoutingStat]:

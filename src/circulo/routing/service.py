@@ -10,6 +10,7 @@ process decided.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,14 +47,24 @@ PRESENCES = ("available", "away", "offline")
 
 # -- the policy in force ----------------------------------------------------------------------
 
+POLICY_RECHECK_SECONDS = 1.0
+
+
 @dataclass
 class PolicyCache:
     """The parsed configuration of the latest version, re-read only when a new one lands."""
 
     version: int | None = None
     config: RoutingConfig = EMPTY
+    checked: float = 0.0
 
     def get(self, session: Session) -> RoutingConfig:
+        """A policy put in force by this process is seen at once (``apply_policy`` clears
+        the version); one put by another process within ``POLICY_RECHECK_SECONDS``."""
+        clock = time.monotonic()
+        if self.version is not None and clock - self.checked < POLICY_RECHECK_SECONDS:
+            return self.config
+        self.checked = clock
         version = repo.latest_policy_version(session)
         if version != self.version:
             row = repo.latest_policy(session)
@@ -106,7 +117,8 @@ def define_agent(session: Session, spec: AgentSpec, now: datetime) -> AgentRow:
     else:
         row = AgentRow(id=spec.id, presence="offline", presence_since=now, activity="idle",
                        activity_since=now, load={}, reserved=0, assigned=0, wrapping=0,
-                       free_since=now, created_at=now, changed_at=now, active=True)
+                       free_since=now, created_at=now, changed_at=now, active=True,
+                       version=0)
         repo.add(session, row)
     row.name = spec.name
     row.site = spec.site
@@ -118,6 +130,7 @@ def define_agent(session: Session, spec: AgentSpec, now: datetime) -> AgentRow:
     row.wrap_up = spec.wrap_up
     row.active = True
     row.changed_at = now
+    row.version = (row.version or 0) + 1
     session.flush()
     return row
 
@@ -173,6 +186,7 @@ def _changed(session: Session, row: AgentRow, now: datetime) -> None:
         row.activity = activity
         row.activity_since = now
     row.changed_at = now
+    row.version = (row.version or 0) + 1
 
 
 def set_presence(session: Session, agent_id: str, presence: str, reason: str | None,

@@ -38,8 +38,8 @@ def _add(session: Session, bucket: datetime, scope: str, key: str,
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    for (bucket, scope, key), values in sorted(pending.items()) if pending else ():
-        repo.add_stats(session, bucket, scope, key, values)
+    if pending:
+        repo.add_stats(session, [(*key, values) for key, values in sorted(pending.items())])
 
 
 @event.listens_for(Session, "after_rollback")
