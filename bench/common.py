@@ -8,6 +8,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,3 +75,40 @@ def server(env: dict[str, str], workers: int) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def post_all(url: str, path: str, key: str, bodies: list[bytes], clients: int,
+             expect: tuple[int, ...] = (200, 201)) -> tuple[float, list[float], int]:
+    """POST every body to ``path`` from ``clients`` threads, one request at a time each:
+    (seconds, latencies, answers with a status outside ``expect``; the first three printed)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    pending = list(reversed(bodies))
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=120,
+                          headers={"Authorization": f"Bearer {key}",
+                                   "Content-Type": "application/json"}) as client:
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    body = pending.pop()
+                started = time.perf_counter()
+                response = client.post(path, content=body)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    if response.status_code not in expect:
+                        errors[0] += 1
+                        if errors[0] <= 3:
+                            print(f"  {path}: {response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies, errors[0]

@@ -12,17 +12,15 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, machine, median, percentile, server
+from bench.common import RESULTS, machine, median, percentile, post_all, server
 from bench.workload import make_events
 
 from circulo.auth import service as auth
@@ -38,38 +36,6 @@ def prepare_db(data_dir: Path) -> str:
         _, secret = auth.create_key(session, "bench", ["ingest"], ctx.clock.now())
     ctx.db.dispose()
     return secret
-
-
-def send_all(url: str, key: str, bodies: list[bytes], clients: int
-             ) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    lock = threading.Lock()
-    queue = list(enumerate(bodies))
-
-    def worker() -> None:
-        with httpx.Client(base_url=url, timeout=120,
-                          headers={"Authorization": f"Bearer {key}",
-                                   "Content-Type": "application/json"}) as client:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    _, body = queue.pop(0)
-                started = time.perf_counter()
-                response = client.post("/v1/events", content=body)
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200:
-                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
-                with lock:
-                    latencies.append(elapsed)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started, latencies
 
 
 def storage_ceiling(db_path: Path, batch: int) -> float:
@@ -121,7 +87,10 @@ def main() -> None:
             data_dir = Path(tempfile.mkdtemp(prefix="circulo-bench-"))
             key = prepare_db(data_dir)
             with server({"CIRCULO_DATA_DIR": str(data_dir)}, workers) as url:
-                elapsed, latencies = send_all(url, key, bodies, clients=max(2, workers))
+                elapsed, latencies, errors = post_all(url, "/v1/events", key, bodies,
+                                                     clients=max(2, workers), expect=(200,))
+                if errors:
+                    raise RuntimeError(f"{errors} batches were not accepted whole")
             rates.append(args.events / elapsed)
             ceilings.append(storage_ceiling(data_dir / "circulo.db", args.batch))
             medians.append(median(latencies))

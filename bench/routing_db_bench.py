@@ -25,17 +25,15 @@ import random
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import machine, median, percentile, server
+from bench.common import machine, median, percentile, post_all, server
 from sqlalchemy import func, select
 
 from circulo.auth import service as auth
@@ -136,42 +134,6 @@ def bodies_for_events(rng: random.Random, count: int, run: int) -> list[bytes]:
     return out
 
 
-def send(url: str, path: str, key: str, bodies: list[bytes], clients: int
-         ) -> tuple[float, list[float], int]:
-    """All bodies through ``clients`` threads; (seconds, latencies, non-2xx answers)."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    pending = list(reversed(bodies))
-
-    def worker() -> None:
-        with httpx.Client(base_url=url, timeout=60,
-                          headers={"Authorization": f"Bearer {key}",
-                                   "Content-Type": "application/json"}) as client:
-            while True:
-                with lock:
-                    if not pending:
-                        return
-                    body = pending.pop()
-                started = time.perf_counter()
-                response = client.post(path, content=body)
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    if response.status_code >= 300:
-                        errors[0] += 1
-                        if errors[0] <= 3:
-                            print(f"  {path}: {response.status_code} {response.text[:200]}")
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started, latencies, errors[0]
-
-
 def offers_of_run(ctx: AppContext, run: int, settle: float = 30.0
                   ) -> tuple[int, int, list[float]]:
     """(tasks of the run, offered, creation → offer in seconds), once the loop caught up."""
@@ -231,7 +193,7 @@ def main() -> None:
             time.sleep(3)  # the routing loop loads the picture
             for run in range(args.runs):
                 rng = random.Random(run)
-                seconds, latencies, errors = send(
+                seconds, latencies, errors = post_all(
                     url, "/v1/events", key, bodies_for_events(rng, args.tasks, run),
                     args.clients)
                 base_rates.append(args.tasks / seconds)
@@ -239,7 +201,7 @@ def main() -> None:
                       f"{args.tasks / seconds:6,.0f}/s  p50 "
                       f"{percentile(latencies, 50) * 1e3:5.1f} ms  p99 "
                       f"{percentile(latencies, 99) * 1e3:6.1f} ms  errors {errors}")
-                seconds, latencies, errors = send(
+                seconds, latencies, errors = post_all(
                     url, "/v1/tasks", key, bodies_for_tasks(rng, args.tasks, run),
                     args.clients)
                 rates.append(args.tasks / seconds)
