@@ -833,3 +833,95 @@ def test_the_agent_chosen_for_a_task_is_the_best_a_full_scan_finds(seed: int) ->
         chosen += 1
         r.remove(one.id)
     assert chosen > 40
+
+
+ORDERED = """\
+skills: [billing, tech]
+queues:
+  idle:
+    channels: [voice, chat, email]
+    steps: [{name: longest idle, skills: {billing: 1}}]
+  occupancy:
+    channels: [chat, email]
+    steps: [{name: least occupied, order: least_occupied}]
+  proficiency:
+    channels: [chat, email]
+    steps:
+      - {name: site, agents: agent.site == customer.site, order: proficiency, timeout: 10s}
+      - {name: experts, skills: {tech: 2}, order: proficiency}
+"""
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_agent_orders_stay_in_step_while_agents_change(seed: int) -> None:
+    """Each queue keeps its agents with room in the orders its steps use (longest idle,
+    least occupied, most proficient in the skills needed, made on first use). Agents take
+    and drop work, go away and come back, are redefined or removed; after each change the
+    agent chosen for a new task ranks first among all that a full scan finds eligible, and
+    every kept order holds exactly the agents with room, under their current keys."""
+    import random
+
+    from circulo.routing.engine import _order_key
+
+    rng = random.Random(seed)
+    r = router(ORDERED)
+    queues = ["idle", "occupancy", "proficiency"]
+    ids = [f"a{i}" for i in range(14)]
+
+    def define(agent_id: str, now: float) -> None:
+        r.upsert_agent(agent(agent_id, queues=rng.sample(queues, rng.randint(1, 3)),
+                             skills={"billing": rng.randint(0, 5), "tech": rng.randint(0, 5)},
+                             languages=rng.choice([("es",), ("en",), ("es", "en")]),
+                             site=rng.choice(["mad", "bog"]),
+                             capacity={"voice": 1, "chat": rng.randint(1, 3), "email": 3}))
+        r.set_available(agent_id, rng.random() < 0.8, now)
+
+    now = 0.0
+    for agent_id in ids:
+        define(agent_id, now)
+    exclusive = r.config.exclusive_channels
+    chosen = 0
+    for n in range(250):
+        now += rng.uniform(0.0, 3.0)
+        agent_id = rng.choice(ids)
+        change = rng.random()
+        if agent_id not in r.agents:
+            define(agent_id, now)
+        elif change < 0.35:
+            r.add_load(agent_id, rng.choice(["voice", "chat", "email"]), rng.choice([1, -1]),
+                       now)
+        elif change < 0.5:
+            r.set_available(agent_id, not r.agents[agent_id].available, now)
+        elif change < 0.6:
+            define(agent_id, now)
+        elif change < 0.65:
+            r.remove_agent(agent_id)
+        queue = rng.choice(queues)
+        one = task(f"t{n}", entered=now - rng.uniform(0, 15), queue=queue,
+                   channel=rng.choice(["chat", "email"]), language=rng.choice(["es", "en"]),
+                   customer={"site": rng.choice(["mad", "bog"])},
+                   skills=rng.choice([{}, {"billing": rng.randint(1, 4)},
+                                      {"tech": rng.randint(1, 3)}]))
+        r.admit(one, now)
+        r._dirty_tasks.clear()
+        _, step, needs = one.step_at(now)
+        fits = [a for a in r.agents.values() if a.can_take(one.channel, exclusive)
+                and r.eligible(a, one, step, needs, now)]
+        found = r.agent_for(one, now)
+        if not fits:
+            assert found is None, (seed, n)
+        else:
+            order = r._order_key(step, needs)
+            assert found is not None and found[0] in fits, (seed, n)
+            assert order(found[0]) == min(order(a) for a in fits), (seed, n)
+            chosen += 1
+        r.remove(one.id)
+        for name, orderings in r._ordered.items():
+            with_room = [a for a in r.agents.values()
+                         if name in a.queues and a.id in r._room_in[name]]
+            assert set(r._room_in[name]) == {a.id for a in with_room if r._has_room(a)}
+            for ordering, kept in orderings.items():
+                assert list(kept) == sorted(_order_key(a, ordering) for a in with_room), (
+                    seed, n, name, ordering)
+    assert chosen > 100
+    assert any(o[0] == "proficiency" and len(o) > 2 for o in r._ordered["proficiency"])

@@ -30,6 +30,14 @@ GroupKey = tuple[str, str | None, str | None, tuple[tuple[str, int], ...], int]
 
 REOFFER_AFTER = 60.0  # an agent who declined a task is not offered it again for this long
 
+# An order of agents: ("idle",), ("occupancy",), or ("proficiency", skill, ...) in the skills
+# a step needs; each queue keeps its agents with room in these orders (at most this many
+# proficiency ones: past that, a task's agents are filtered and sorted each time).
+Ordering = tuple[str, ...]
+IDLE: Ordering = ("idle",)
+OCCUPANCY: Ordering = ("occupancy",)
+MAX_ORDERINGS = 16
+
 
 def has_room(load: Mapping[str, int], capacity: Mapping[str, int], channel: str,
              exclusive: frozenset[str]) -> bool:
@@ -42,6 +50,16 @@ def has_room(load: Mapping[str, int], capacity: Mapping[str, int], channel: str,
     if channel in exclusive:
         return False
     return not any(load.get(c, 0) for c in exclusive)
+
+
+def _order_key(agent: Agent, ordering: Ordering) -> tuple[Any, ...]:
+    """Where an agent stands in an order (best first; ties go to the lower id)."""
+    if ordering[0] == "occupancy":
+        return (agent.occupancy(), agent.free_since, agent.id)
+    if ordering[0] == "proficiency":
+        return (-sum(agent.skills.get(skill, 0) for skill in ordering[1:]),
+                agent.total_load > 0, agent.free_since, agent.id)
+    return (agent.total_load > 0, agent.free_since, agent.id)
 
 
 def _needs(task: Mapping[str, int], step: Mapping[str, int]) -> dict[str, int]:
@@ -66,6 +84,8 @@ class Agent:
     free_since: float = 0.0
     cel: dict[str, Any] = field(default_factory=dict)
     _verdicts: dict[int, bool] = field(default_factory=dict)
+    # the keys it is filed under in its queues' orderings while it has room (see Router)
+    _filed: dict[Ordering, tuple[Any, ...]] | None = None
 
     def __post_init__(self) -> None:
         self.cel = {"id": self.id, "site": self.site, "skills": dict(self.skills),
@@ -153,6 +173,12 @@ class Router:
         self._dirty_agents: set[str] = set()
         self._room: dict[str, None] = {}  # available agents with room for some channel
         self._room_in: dict[str, dict[str, None]] = {name: {} for name in config.queues}
+        # The same agents in the orders steps ask for (longest idle, least occupied, most
+        # proficient in some skills): an arriving task walks them best first and stops at the
+        # first that fits, instead of filtering and sorting all of them. Proficiency orders
+        # are made when a step first needs them.
+        self._ordered: dict[str, dict[Ordering, SortedList]] = {
+            name: {IDLE: SortedList(), OCCUPANCY: SortedList()} for name in config.queues}
         # The same waiting tasks again, for the agent who frees up, grouped by what decides
         # whether an agent may take them in their current step regardless of the task itself
         # (channel, language, team, skill minimums, step): a group the agent cannot serve is
@@ -270,15 +296,60 @@ class Router:
         self._touch(agent)
 
     def _touch(self, agent: Agent) -> None:
-        """Keep the agents with room (overall and per queue) in step with this agent."""
-        if self._has_room(agent):
-            self._room[agent.id] = None
-            for queue in agent.queues:
-                room = self._room_in.get(queue)
-                if room is not None:
-                    room[agent.id] = None
-        else:
+        """Keep the agents with room (overall, per queue, and in each queue's orders) in step
+        with this agent. Call it after every change to its load, availability or
+        ``free_since``."""
+        if not self._has_room(agent):
             self._no_room(agent)
+            return
+        self._room[agent.id] = None
+        keys: dict[Ordering, tuple[Any, ...]] = {}
+        for queue in agent.queues:
+            for ordering in self._ordered.get(queue, ()):
+                if ordering not in keys:
+                    keys[ordering] = _order_key(agent, ordering)
+        if agent._filed == keys:
+            return
+        self._unfile(agent)
+        for queue in agent.queues:
+            room = self._room_in.get(queue)
+            if room is not None:
+                room[agent.id] = None
+                for ordering, ordered in self._ordered[queue].items():
+                    ordered.add(keys[ordering])
+        agent._filed = keys
+
+    def _unfile(self, agent: Agent) -> None:
+        if agent._filed is None:
+            return
+        for queue in agent.queues:
+            for ordering, ordered in self._ordered.get(queue, {}).items():
+                key = agent._filed.get(ordering)
+                if key is not None:
+                    ordered.discard(key)
+        agent._filed = None
+
+    def _ordering(self, queue: str, step: Step, needs: Mapping[str, int]
+                  ) -> SortedList | None:
+        """The queue's agents with room in the step's order (made the first time a
+        proficiency order is needed; None past ``MAX_ORDERINGS`` of them)."""
+        if step.order == "least_occupied":
+            ordering = OCCUPANCY
+        elif step.order == "proficiency":
+            ordering = ("proficiency", *sorted(needs))
+        else:
+            ordering = IDLE
+        orderings = self._ordered[queue]
+        ordered = orderings.get(ordering)
+        if ordered is None and len(orderings) < MAX_ORDERINGS + 2:
+            ordered = orderings[ordering] = SortedList()
+            for agent_id in self._room_in[queue]:
+                agent = self.agents[agent_id]
+                key = _order_key(agent, ordering)
+                ordered.add(key)
+                if agent._filed is not None:
+                    agent._filed[ordering] = key
+        return ordered
 
     def _no_room(self, agent: Agent) -> None:
         self._room.pop(agent.id, None)
@@ -286,6 +357,7 @@ class Router:
             room = self._room_in.get(queue)
             if room is not None:
                 room.pop(agent.id, None)
+        self._unfile(agent)
 
     def set_available(self, agent_id: str, available: bool, now: float) -> None:
         agent = self.agents[agent_id]
@@ -300,10 +372,10 @@ class Router:
         if agent is None:
             return
         agent.load[channel] = max(0, agent.load.get(channel, 0) + delta)
-        self._touch(agent)
         if delta < 0:
             agent.free_since = now
             self._dirty_agents.add(agent_id)
+        self._touch(agent)
 
     def decline(self, task: Task, agent_id: str, now: float) -> None:
         task.declined[agent_id] = now
@@ -361,35 +433,43 @@ class Router:
 
     def agent_for(self, task: Task, now: float) -> tuple[Agent, Step] | None:
         """The best free agent for this task under its current step, or None. Only agents
-        of the queue with room are looked at (a step that names its agents: only those);
-        the checks that cost little narrow them before they are ordered, and a per-task
-        condition is evaluated in that order, until one holds."""
+        of the queue with room are looked at, walked in the step's order (kept as they
+        change) until one fits; a step that names its agents looks at those only, filtered
+        by the checks that cost little, then ordered."""
         _, step, needs = task.step_at(now)
-        exclusive = self.config.exclusive_channels
         room = self._room_in.get(task.queue, {})
         target = self._targets[self._step_ids[id(step)]]
+        ordered = self._ordering(task.queue, step, needs) if target is None else None
+        if ordered is not None:
+            # already in the step's order: the first that fits is the one
+            for key in ordered:
+                agent = self.agents[key[-1]]
+                if self._fits(agent, task, step, needs) \
+                        and self.eligible(agent, task, step, needs, now):
+                    return agent, step
+            return None
         ids: Iterable[str] = room if target is None else (
             agent_id for agent_id in _named(task, *target) if agent_id in room)
-        language = task.language if step.language else None
-        agent_only = step.agent_only
-        free = []
-        for agent_id in ids:
-            agent = self.agents[agent_id]
-            if not agent.can_take(task.channel, exclusive) or (
-                    language and language not in agent.languages) or (
-                    task.team is not None and task.team not in agent.teams) or any(
-                    agent.skills.get(skill, 0) < level for skill, level in needs.items()):
-                continue
-            if agent_only and not self._verdict(agent, step):
-                continue
-            free.append(agent)
-        if not free:
-            return None
+        free = [agent for agent in map(self.agents.__getitem__, ids)
+                if self._fits(agent, task, step, needs)]
         free.sort(key=self._order_key(step, needs))
         for agent in free:
             if self.eligible(agent, task, step, needs, now):
                 return agent, step
         return None
+
+    def _fits(self, agent: Agent, task: Task, step: Step, needs: Mapping[str, int]) -> bool:
+        """The checks that cost little: room for the channel, language, team, skills, and an
+        agent-only condition's cached answer (``eligible`` does the rest)."""
+        if not agent.can_take(task.channel, self.config.exclusive_channels) or (
+                step.language and task.language and task.language not in agent.languages) or (
+                task.team is not None and task.team not in agent.teams):
+            return False
+        skills = agent.skills
+        for skill, level in needs.items():
+            if skills.get(skill, 0) < level:
+                return False
+        return not step.agent_only or self._verdict(agent, step)
 
     def task_for(self, agent: Agent, now: float) -> tuple[Task, Step] | None:
         """The highest-priority waiting task this agent may take now, across their queues
