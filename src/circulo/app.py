@@ -24,6 +24,7 @@ from circulo.ingest.api import EXTRA_MODELS
 from circulo.ingest.api import router as ingest_router
 from circulo.ingest.inbound_api import router as inbound_router
 from circulo.ingest.tracking_api import router as tracking_router
+from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.routing.dispatcher import run_in_thread
 from circulo.runtime import tune_gc
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             return app.openapi_schema
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (*EXTRA_MODELS, Problem):
+        for model in (*EXTRA_MODELS, *ROUTING_MODELS, Problem):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, definition in model_schema.pop("$defs", {}).items():
                 components.setdefault(name, definition)

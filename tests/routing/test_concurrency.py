@@ -17,7 +17,7 @@ from circulo.config import Settings
 from circulo.context import AppContext
 from circulo.db import Database
 from circulo.errors import CirculoError
-from circulo.routing import service
+from circulo.routing import intake, service
 from circulo.routing.dispatcher import Dispatcher
 from circulo.routing.models import AgentRow, TaskOffer, TaskRow
 from circulo.routing.policy import parse_yaml
@@ -43,7 +43,7 @@ def _setup(ctx: AppContext, tasks: int) -> list[str]:
     ids = []
     with ctx.db.unit_of_work() as session:
         for i in range(tasks):
-            task, _ = service.create_task(session, service.NewTask(
+            task, _ = intake.create_task(session, intake.NewTask(
                 queue="general", channel=("voice", "chat", "email")[i % 3], identifiers={}),
                 config, settings=ctx.settings, policies=ctx.policies, now=now)
             ids.append(task.id)

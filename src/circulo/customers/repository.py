@@ -49,6 +49,21 @@ def open_records(session: Session, profile_id: str, limit: int) -> list[Record]:
     return list(session.scalars(_OPEN_RECORDS, {"profile_id": profile_id, "limit": limit}))
 
 
+def open_records_of(session: Session, profile_ids: Sequence[str], limit: int
+                    ) -> dict[str, list[Record]]:
+    """Open records of several profiles, newest first, at most ``limit`` each."""
+    found: dict[str, list[Record]] = {}
+    for chunk in _chunks(sorted(set(profile_ids))):
+        rows = session.scalars(
+            select(Record).where(Record.profile_id.in_(chunk), Record.is_open.is_(True))
+            .order_by(Record.profile_id, Record.updated_at.desc(), Record.id.desc()))
+        for record in rows:
+            kept = found.setdefault(record.profile_id, [])
+            if len(kept) < limit:
+                kept.append(record)
+    return found
+
+
 def recent_of_types(session: Session, profile_id: str, types: Sequence[str], limit: int
                     ) -> list[Event]:
     params = {"profile_id": profile_id, "types": list(types), "limit": limit}

@@ -31,6 +31,7 @@ from circulo.identity.normalize import (
 )
 from circulo.ids import new_id
 from circulo.ingest.schemas import MAX_PROPERTIES_BYTES, EventIn
+from circulo.jsonpath import nul_path
 
 
 @dataclass(slots=True)
@@ -96,26 +97,6 @@ def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
     return errors
 
 
-def _nul_path(value: Any, path: str = "") -> str:
-    """Where the first NUL character is (keys included): PostgreSQL cannot store it."""
-    if isinstance(value, str):
-        return path if "\x00" in value else ""
-    children: list[tuple[str, Any]] = []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            child_path = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return child_path
-            children.append((child_path, child))
-    elif isinstance(value, list):
-        children = [(f"{path}.{i}" if path else str(i), child) for i, child in enumerate(value)]
-    for child_path, child in children:
-        found = _nul_path(child, child_path)
-        if found:
-            return found
-    return ""
-
-
 def prepare(items: list[Any], settings: Settings, now: datetime
             ) -> tuple[list[Prepared], list[dict[str, Any]]]:
     """Validate and normalise item by item: one bad item never sinks the others."""
@@ -128,7 +109,7 @@ def prepare(items: list[Any], settings: Settings, now: datetime
             errors.append(_error(index, "", "object_type", "each event must be a JSON object"))
             continue
         if b"\\u0000" in orjson.dumps(raw):
-            errors.append(_error(index, _nul_path(raw).replace("\x00", "\\u0000"),
+            errors.append(_error(index, nul_path(raw).replace("\x00", "\\u0000"),
                                  "nul_character",
                                  "text may not contain the NUL character (\\u0000)"))
             continue

@@ -14,12 +14,14 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 
-from circulo.api_deps import get_ctx, parse_json, read_body, require
+from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
-from circulo.errors import ValidationFailed
-from circulo.routing import callbacks, overrides, service, stats
+from circulo.errors import PayloadTooLarge, ValidationFailed
+from circulo.jsonpath import nul_path
+from circulo.routing import callbacks, intake, overrides, service, stats
 from circulo.routing.dispatcher import dispatcher_of
 from circulo.routing.policy import PolicyError, agent_spec
 from circulo.routing.schemas import (
@@ -35,6 +37,8 @@ from circulo.routing.schemas import (
     PolicyOut,
     PresenceIn,
     RejectIn,
+    TaskBatchIn,
+    TaskBatchOut,
     TaskIn,
     TaskOut,
 )
@@ -185,7 +189,7 @@ def agent_tasks(agent_id: str, ctx: AppContext = Depends(get_ctx),
 
 # -- tasks ----------------------------------------------------------------------------------
 
-def _create(ctx: AppContext, new: service.NewTask, response: Response,
+def _create(ctx: AppContext, new: intake.NewTask, response: Response,
             schedule: bool = False) -> dict[str, Any]:
     dispatcher = dispatcher_of(ctx)
     now = ctx.clock.now()
@@ -195,14 +199,22 @@ def _create(ctx: AppContext, new: service.NewTask, response: Response,
             task, created = callbacks.schedule(session, new, config, settings=ctx.settings,
                                                policies=ctx.policies, now=now)
         else:
-            task, created = service.create_task(session, new, config, settings=ctx.settings,
+            task, created = intake.create_task(session, new, config, settings=ctx.settings,
                                                 policies=ctx.policies, now=now)
         task_id = task.id
     if created:
-        dispatcher.after_change()
+        dispatcher.after_change(created=[task_id])
     else:
         response.status_code = 200
     return _task_out(ctx, task_id)
+
+
+def _new_task(body: TaskIn) -> intake.NewTask:
+    return intake.NewTask(
+        queue=body.queue, channel=body.channel,
+        identifiers=body.identifiers.model_dump(exclude_none=True), priority=body.priority,
+        skills=body.skills, language=body.language, attributes=body.attributes,
+        source=body.source, external_id=body.external_id, reason=body.reason)
 
 
 @router.post("/tasks", response_model=TaskOut, status_code=201,
@@ -216,12 +228,99 @@ def _create(ctx: AppContext, new: service.NewTask, response: Response,
              responses={200: {"model": TaskOut, "description": "Already created"}})
 def create_task(body: TaskIn, response: Response, ctx: AppContext = Depends(get_ctx),
                 _: Principal = Depends(require("routing"))) -> dict[str, Any]:
-    new = service.NewTask(
-        queue=body.queue, channel=body.channel,
-        identifiers=body.identifiers.model_dump(exclude_none=True), priority=body.priority,
-        skills=body.skills, language=body.language, attributes=body.attributes,
-        source=body.source, external_id=body.external_id, reason=body.reason)
-    return _create(ctx, new, response)
+    return _create(ctx, _new_task(body), response)
+
+
+@router.post("/tasks/batch", response_model=TaskBatchOut,
+             summary="Many contacts enter the universal queue at once",
+             description="`{\"tasks\": [...]}`, each item as for `POST /v1/tasks`, up to "
+                         "`CIRCULO_MAX_BATCH_SIZE` (5,000): an e-mail backlog, a CRM's or "
+                         "ERP's work items. Items are checked one by one; valid ones are "
+                         "created together (one transaction) and routed in one pass. 200 when "
+                         "every item was taken, 207 when some were refused (see `errors`, by "
+                         "`index`), 422 (problem+json) when none was. Same `source` + "
+                         "`external_id` as an existing task, or as an earlier item: "
+                         "`duplicate`, and nothing changes. Scope `routing`.",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {
+                     "$ref": "#/components/schemas/TaskBatchIn"}}}}},
+             responses={207: {"model": TaskBatchOut, "description": "Some items were refused"}})
+async def create_tasks(request: Request, ctx: AppContext = Depends(get_ctx),
+                       _: Principal = Depends(require("routing"))) -> Response:
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    return await run_in_threadpool(_create_batch, ctx, body)
+
+
+def _batch_items(payload: Any, limit: int
+                 ) -> tuple[list[tuple[int, intake.NewTask]], list[dict[str, Any]]]:
+    """The batch's items as tasks to create, and the problems of those that are not."""
+    if not isinstance(payload, dict) or set(payload) != {"tasks"} \
+            or not isinstance(payload["tasks"], list):
+        raise ValidationFailed("the body must be {\"tasks\": [...]}", errors=[
+            {"field": "tasks", "code": "list_type", "detail": "expected a list of tasks"}])
+    raw_items = payload["tasks"]
+    if not raw_items:
+        raise ValidationFailed("the batch is empty", errors=[
+            {"field": "tasks", "code": "too_short", "detail": "at least one task is needed"}])
+    if len(raw_items) > limit:
+        raise PayloadTooLarge(f"a batch holds at most {limit} tasks; this one has "
+                              f"{len(raw_items)}", field="tasks", limit=limit)
+    items: list[tuple[int, intake.NewTask]] = []
+    errors: list[dict[str, Any]] = []
+    for index, raw in enumerate(raw_items):
+        if not isinstance(raw, dict):
+            errors.append({"index": index, "field": "", "code": "object_type",
+                           "detail": "each task must be a JSON object"})
+            continue
+        nul = nul_path(raw)
+        if nul:
+            errors.append({"index": index, "field": nul.replace("\x00", "\\u0000"),
+                           "code": "nul_character",
+                           "detail": "text may not contain the NUL character (\\u0000)"})
+            continue
+        try:
+            items.append((index, _new_task(TaskIn.model_validate(raw))))
+        except ValidationError as exc:
+            errors.extend({"index": index, "field": ".".join(str(p) for p in err["loc"]),
+                           "code": err["type"], "detail": err["msg"]} for err in exc.errors())
+    return items, errors
+
+
+def _create_batch(ctx: AppContext, body: bytes) -> Response:
+    items, errors = _batch_items(parse_json(body), ctx.settings.max_batch_size)
+    dispatcher = dispatcher_of(ctx)
+    taken: list[tuple[int, str, bool]] = []
+    if items:
+        with ctx.db.unit_of_work() as session:
+            outcome = intake.create_batch(session, items, dispatcher.config(session),
+                                          settings=ctx.settings, policies=ctx.policies,
+                                          now=ctx.clock.now())
+            taken = [(index, task.id, created) for index, task, created in outcome.taken]
+        errors.extend(outcome.errors)
+    if any(created for _, _, created in taken):
+        dispatcher.after_change(created=[task_id for _, task_id, new in taken if new])
+    errors.sort(key=lambda e: (int(e["index"]), str(e["field"])))
+    if not taken:
+        raise ValidationFailed(f"all {len({e['index'] for e in errors})} task(s) were "
+                               "refused; see errors", errors=errors)
+    with ctx.db.unit_of_work(write=False) as session:  # as they are now, routed or waiting
+        rows = {row.id: row for row in service.get_tasks(session, [t for _, t, _ in taken])}
+        results = []
+        for index, task_id, created in taken:
+            row = rows[task_id]
+            position, expected = dispatcher.position(task_id) if row.state == "pending" \
+                else (None, None)
+            results.append({
+                "index": index, "status": "created" if created else "duplicate",
+                "task_id": task_id, "state": row.state, "queue": row.queue,
+                "customer_id": row.customer_id, "agent_id": row.agent_id,
+                "position": position,
+                "expected_wait_seconds": round(expected, 1) if expected is not None else None})
+    answer = {"created": sum(1 for _, _, created in taken if created),
+              "duplicates": sum(1 for _, _, created in taken if not created),
+              "rejected": len({e["index"] for e in errors}), "results": results,
+              "errors": errors}
+    return ORJSONResponse(answer, status_code=207 if errors else 200)
 
 
 @router.post("/callbacks", response_model=TaskOut, status_code=201,
@@ -233,7 +332,7 @@ def create_task(body: TaskIn, response: Response, ctx: AppContext = Depends(get_
 def create_callback(body: CallbackIn, response: Response, ctx: AppContext = Depends(get_ctx),
                     _: Principal = Depends(require("routing"))) -> dict[str, Any]:
     now = ctx.clock.now()
-    new = service.NewTask(
+    new = intake.NewTask(
         queue=body.queue, channel="voice",
         identifiers=body.identifiers.model_dump(exclude_none=True), priority=body.priority,
         skills=body.skills, language=body.language, attributes=body.attributes,
@@ -436,3 +535,7 @@ async def stream_stats(interval: float = Query(1.0, ge=0.2, le=60),
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
+
+
+# Make the batch envelope appear in the OpenAPI document.
+EXTRA_MODELS = (TaskBatchIn,)

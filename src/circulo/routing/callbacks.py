@@ -19,8 +19,8 @@ from circulo.customers import service as customers
 from circulo.customers.traits import has_consent
 from circulo.errors import Conflict, ValidationFailed
 from circulo.identity import service as identity
+from circulo.routing import intake, service, stats
 from circulo.routing import repository as repo
-from circulo.routing import service, stats
 from circulo.routing.abandonment import AbandonDecision, AbandonFacts, decide
 from circulo.routing.models import TaskRow
 from circulo.routing.policy import RoutingConfig
@@ -83,7 +83,7 @@ def abandon(session: Session, task_id: str, config: RoutingConfig, *, settings: 
         decision = AbandonDecision("ignore", "queue_gone")
     outcome: dict[str, Any] = {"decision": decision.action, "reason": decision.reason}
     if decision.action in ("callback", "winback"):
-        callback, _ = service.create_task(session, service.NewTask(
+        callback, _ = intake.create_task(session, intake.NewTask(
             queue=decision.queue or task.queue, channel="voice",
             identifiers={"customer_id": task.customer_id} if task.customer_id
             else task.identifiers,
@@ -126,7 +126,7 @@ def check_window(start: datetime, end: datetime, now: datetime) -> None:
         raise ValidationFailed("impossible callback window", errors=problems)
 
 
-def schedule(session: Session, new: service.NewTask, config: RoutingConfig, *,
+def schedule(session: Session, new: intake.NewTask, config: RoutingConfig, *,
              settings: Settings, policies: customers.Policies, now: datetime
              ) -> tuple[TaskRow, bool]:
     """A callback the customer or another system asked for."""
@@ -134,7 +134,7 @@ def schedule(session: Session, new: service.NewTask, config: RoutingConfig, *,
         raise ValidationFailed("a callback needs a window", errors=[
             {"field": "window_end", "code": "missing", "detail": "required"}])
     check_window(new.not_before, new.window_end, now)
-    task, created = service.create_task(session, new, config, settings=settings,
+    task, created = intake.create_task(session, new, config, settings=settings,
                                         policies=policies, now=now)
     if created and not _has_phone(session, task):
         raise ValidationFailed("no phone number to call back", errors=[{

@@ -41,6 +41,7 @@ FULL_RELOAD_SECONDS = 60.0
 IDLE_POLL_SECONDS = 0.2
 HOUSEKEEPING_SECONDS = 0.5
 COALESCE_SECONDS = 0.01
+POLL_SECONDS = 0.2  # the window of changed rows is read at least this often
 
 
 def agent_of(row: AgentRow, now: datetime, heartbeat: timedelta) -> Agent:
@@ -77,6 +78,12 @@ class Dispatcher:
         self._seen_tasks: dict[str, int] = {}
         self._seen_agents: dict[str, int] = {}
         self._synced_at: datetime | None = None
+        self._polled = 0.0
+        # Tasks this process created since the last pass (read by id, without polling the
+        # window), and whether a change came that only the window shows.
+        self._hints: set[str] = set()
+        self._poll_now = True
+        self._hints_lock = threading.Lock()
         self._loaded_at = 0.0
         self._loaded_version: int | None = None
         self._lease_until: datetime | None = None
@@ -111,6 +118,7 @@ class Dispatcher:
         self._seen_agents = {row.id: row.version for row in agents}
         self._seen_tasks = dict(versions)
         self._synced_at = now
+        self._polled = time.monotonic()
         self._loaded_at = time.monotonic()
         self._loaded_version = self.cache.version
 
@@ -124,15 +132,27 @@ class Dispatcher:
         router.admit(task_of(row), now.timestamp())
         (self._versions if versions is None else versions)[row.id] = row.version
 
-    def _sync(self, session: Session, now: datetime) -> None:
+    def _sync(self, session: Session, now: datetime, hints: set[str], poll: bool) -> None:
+        """Bring the picture up to date: a full reload when the policy changed or now and
+        then; the window of changed rows when asked or due; else only the tasks this process
+        just created (``hints``), read by id."""
         self.cache.get(session)
         stale = (self._synced_at is None or self._loaded_version != self.cache.version
                  or time.monotonic() - self._loaded_at > FULL_RELOAD_SECONDS)
         if stale:
             self._reload(session, now)
             return
+        since = abs((now - (self._synced_at or now)).total_seconds())
+        if poll or since >= POLL_SECONDS or time.monotonic() - self._polled >= POLL_SECONDS:
+            self._poll(session, now)
+        elif hints:
+            tasks = [row for row in repo.tasks_by_ids(session, sorted(hints))
+                     if self._versions.get(row.id) != row.version]
+            self._apply([], tasks, now)
+            self._seen_tasks.update((row.id, row.version) for row in tasks)
+
+    def _poll(self, session: Session, now: datetime) -> None:
         since = (self._synced_at or now) - SYNC_OVERLAP
-        heartbeat = self.ctx.settings.agent_heartbeat_timeout
         # Rows changed in the window (which overlaps the last one, for transactions that
         # committed late): a narrow read of versions, then full rows only for those not seen.
         window = repo.agent_versions_since(session, since)
@@ -144,6 +164,17 @@ class Dispatcher:
             task_id for task_id, version in task_window
             if self._seen_tasks.get(task_id) != version
             and self._versions.get(task_id) != version])
+        self._apply(agents, tasks, now)
+        self._seen_agents = dict(window)
+        self._seen_agents.update((row.id, row.version) for row in agents)
+        self._seen_tasks = dict(task_window)
+        self._seen_tasks.update((row.id, row.version) for row in tasks)
+        self._synced_at = now
+        self._polled = time.monotonic()
+
+    def _apply(self, agents: Sequence[AgentRow], tasks: Sequence[TaskRow],
+               now: datetime) -> None:
+        heartbeat = self.ctx.settings.agent_heartbeat_timeout
         with self._lock:
             for row in agents:
                 if row.active:
@@ -157,11 +188,6 @@ class Dispatcher:
                     self.router.remove(task_row.id)
                     self.router.reserved.pop(task_row.id, None)
                     self._versions.pop(task_row.id, None)
-        self._seen_agents = dict(window)
-        self._seen_agents.update((row.id, row.version) for row in agents)
-        self._seen_tasks = dict(task_window)
-        self._seen_tasks.update((row.id, row.version) for row in tasks)
-        self._synced_at = now
 
     # -- the lease -----------------------------------------------------------------------------
 
@@ -189,25 +215,31 @@ class Dispatcher:
 
     # -- one pass ------------------------------------------------------------------------------
 
-    def housekeeping(self, now: datetime) -> None:
-        """Offers that timed out, wrap-ups past their time, agents gone silent."""
+    def housekeeping(self, now: datetime) -> bool:
+        """Offers that timed out, wrap-ups past their time, agents gone silent. Whether
+        anything changed."""
         heartbeat = self.ctx.settings.agent_heartbeat_timeout
+        changed = False
         with self.ctx.db.unit_of_work() as session:
             config = self.cache.get(session)
             for task_id, _ in repo.expired_reservations(session, now):
                 service.expire_offer(session, task_id, now)
+                changed = True
             for agent_id in repo.stale_agents(session, now - heartbeat):
                 service.set_presence(session, agent_id, "offline", None, now)
+                changed = True
             for task in repo.wrapping_tasks(session):
                 holder = repo.agent(session, task.agent_id) if task.agent_id else None
                 queue = config.queues.get(task.queue)
                 limit = (holder.wrap_up if holder is not None and holder.wrap_up is not None
                          else queue.wrap_up if queue else 30.0)
                 if task.ended_at is not None and (now - task.ended_at).total_seconds() > limit:
+                    changed = True
                     service.complete(session, task.id, None, disposition=None, notes=None,
                                      data=None, outcome="wrap_up_timeout", config=config,
                                      settings=self.ctx.settings, policies=self.ctx.policies,
                                      now=now)
+        return changed
 
     def run_once(self) -> list[Offer]:
         """Sync, decide, record. Returns the offers written (none if another process holds
@@ -217,10 +249,14 @@ class Dispatcher:
             if not self._hold_lease(now):
                 return []
             if self._housekeeping_due is None or now >= self._housekeeping_due:
-                self.housekeeping(now)
+                if self.housekeeping(now):
+                    self._poll_now = True
                 self._housekeeping_due = now + timedelta(seconds=HOUSEKEEPING_SECONDS)
+            with self._hints_lock:
+                hints, self._hints = self._hints, set()
+                poll, self._poll_now = self._poll_now, False
             with self.ctx.db.unit_of_work(write=False) as session:
-                self._sync(session, now)
+                self._sync(session, now, hints, poll)
             with self._lock:
                 offers = self.router.dispatch(now.timestamp())
             if not offers:
@@ -232,12 +268,10 @@ class Dispatcher:
         refused: list[Offer] = []
         with self.ctx.db.unit_of_work() as session:
             config = self.cache.get(session)
-            for offer in offers:
-                if service.reserve(session, offer.task_id, offer.agent_id, offer.step,
-                                   config, now):
-                    written.append(offer)
-                else:
-                    refused.append(offer)
+            recorded = service.reserve_many(
+                session, [(o.task_id, o.agent_id, o.step) for o in offers], config, now)
+            for offer, ok in zip(offers, recorded, strict=True):
+                (written if ok else refused).append(offer)
         with self._lock:
             for offer in written:
                 self.router.accept(offer.task_id)  # the record holds it now
@@ -264,8 +298,15 @@ class Dispatcher:
 
     # -- what callers use ----------------------------------------------------------------------
 
-    def after_change(self) -> None:
-        """A request changed tasks or agents: dispatch now (or wake the loop that does)."""
+    def after_change(self, created: Sequence[str] | None = None) -> None:
+        """A request changed tasks or agents: dispatch now (or wake the loop that does).
+        ``created``: the change was only these new tasks, which the next pass reads by id;
+        any other change makes it read the window of changed rows."""
+        with self._hints_lock:
+            if created is None:
+                self._poll_now = True
+            else:
+                self._hints.update(created)
         if self.background:
             self._wake.set()
         else:

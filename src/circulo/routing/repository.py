@@ -66,9 +66,21 @@ def agent_versions_since(session: Session, since: datetime) -> list[tuple[str, i
     return [(str(r[0]), int(r[1])) for r in rows]
 
 
-def agents_by_ids(session: Session, ids: Sequence[str]) -> list[AgentRow]:
-    return [row for chunk in _chunks(ids)
-            for row in session.scalars(select(AgentRow).where(AgentRow.id.in_(chunk)))]
+def agents_by_ids(session: Session, ids: Sequence[str], *, for_update: bool = False
+                  ) -> list[AgentRow]:
+    """``for_update`` locks them in id order (and re-reads them, as ``agent`` does)."""
+    return _by_ids(session, AgentRow, ids, for_update)
+
+
+def _by_ids(session: Session, model: Any, ids: Sequence[str], for_update: bool) -> list[Any]:
+    if not for_update:
+        return [row for chunk in _chunks(ids)
+                for row in session.scalars(select(model).where(model.id.in_(chunk)))]
+    session.flush()
+    return [row for chunk in _chunks(sorted(set(ids)))
+            for row in session.scalars(
+                select(model).where(model.id.in_(chunk)).order_by(model.id).with_for_update()
+                .execution_options(populate_existing=True))]
 
 
 def stale_agents(session: Session, seen_before: datetime) -> Sequence[str]:
@@ -81,6 +93,10 @@ def add(session: Session, row: Any) -> None:
     session.add(row)
 
 
+def add_all(session: Session, rows: Iterable[Any]) -> None:
+    session.add_all(rows)
+
+
 # -- tasks ----------------------------------------------------------------------------------
 
 def task(session: Session, task_id: str, *, for_update: bool = False) -> TaskRow | None:
@@ -90,9 +106,19 @@ def task(session: Session, task_id: str, *, for_update: bool = False) -> TaskRow
                        populate_existing=for_update)
 
 
-def task_by_external(session: Session, source: str, external_id: str) -> TaskRow | None:
-    return session.scalars(select(TaskRow).where(TaskRow.source == source,
-                                                 TaskRow.external_id == external_id)).first()
+def tasks_by_external(session: Session, keys: Sequence[tuple[str, str]]
+                      ) -> dict[tuple[str, str], TaskRow]:
+    """Tasks by (source, external_id): per source, through the unique index."""
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in sorted(set(keys)):
+        by_source.setdefault(source, []).append(external_id)
+    found: dict[tuple[str, str], TaskRow] = {}
+    for source, external_ids in by_source.items():
+        for chunk in _chunks(external_ids):
+            for row in session.scalars(select(TaskRow).where(
+                    TaskRow.source == source, TaskRow.external_id.in_(chunk))):
+                found[(source, str(row.external_id))] = row
+    return found
 
 
 def pending_tasks(session: Session) -> Sequence[TaskRow]:
@@ -106,9 +132,9 @@ def task_versions_since(session: Session, since: datetime) -> list[tuple[str, in
     return [(str(r[0]), int(r[1])) for r in rows]
 
 
-def tasks_by_ids(session: Session, ids: Sequence[str]) -> list[TaskRow]:
-    return [row for chunk in _chunks(ids)
-            for row in session.scalars(select(TaskRow).where(TaskRow.id.in_(chunk)))]
+def tasks_by_ids(session: Session, ids: Sequence[str], *, for_update: bool = False
+                 ) -> list[TaskRow]:
+    return _by_ids(session, TaskRow, ids, for_update)
 
 
 def _chunks(ids: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
@@ -177,6 +203,22 @@ def last_agents(session: Session, customer_id: str, limit: int = 3) -> list[str]
         .group_by(TaskRow.agent_id).order_by(func.max(TaskRow.assigned_at).desc())
         .limit(limit)).all()
     return [str(r[0]) for r in rows]
+
+
+def last_agents_of(session: Session, customer_ids: Sequence[str], limit: int = 3
+                   ) -> dict[str, list[str]]:
+    """``last_agents`` for several customers in one read."""
+    rows = session.execute(
+        select(TaskRow.customer_id, TaskRow.agent_id, func.max(TaskRow.assigned_at))
+        .where(TaskRow.customer_id.in_(list(customer_ids)), TaskRow.assigned_at.is_not(None),
+               TaskRow.agent_id.is_not(None))
+        .group_by(TaskRow.customer_id, TaskRow.agent_id)).all()
+    latest: dict[str, list[tuple[Any, str]]] = {}
+    for customer_id, agent_id, at in rows:
+        latest.setdefault(str(customer_id), []).append((at, str(agent_id)))
+    return {customer_id: [agent for _, agent in sorted(pairs, key=lambda p: p[0],
+                                                       reverse=True)[:limit]]
+            for customer_id, pairs in latest.items()}
 
 
 def waiting_summary(session: Session, now: datetime) -> list[tuple[str, int, datetime | None]]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from circulo.errors import ProblemItem
 from circulo.ingest.schemas import SOURCE_PATTERN, Identifiers
 
 ChannelName = Literal["voice", "email", "chat", "sms", "whatsapp", "social", "backoffice"]
@@ -81,6 +82,38 @@ class TaskIn(BaseModel):
     external_id: str | None = Field(default=None, min_length=1, max_length=200,
                                     description="The sender's id (call id, ticket id): "
                                                 "sending it again returns the same task")
+
+
+class TaskBatchIn(BaseModel):
+    """Many contacts at once (an e-mail backlog, a CRM's or ERP's work items)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: list[TaskIn] = Field(min_length=1,
+                                description="Up to CIRCULO_MAX_BATCH_SIZE (5,000) tasks")
+
+
+class TaskBatchItem(BaseModel):
+    index: int = Field(description="Position in the batch")
+    status: Literal["created", "duplicate"] = Field(
+        description="duplicate: this source + external_id was already a task (or appeared "
+                    "earlier in the batch); the task is that one")
+    task_id: str
+    state: str
+    queue: str = Field(description="Where it waits (a routing override may have moved it)")
+    customer_id: str | None
+    agent_id: str | None
+    position: int | None = Field(description="Place in its queue, if routing has taken it in "
+                                             "already (else null: GET the task later)")
+    expected_wait_seconds: float | None
+
+
+class TaskBatchOut(BaseModel):
+    created: int
+    duplicates: int
+    rejected: int
+    results: list[TaskBatchItem]
+    errors: list[ProblemItem] = Field(description="Why each refused item was refused")
 
 
 class CallbackIn(BaseModel):

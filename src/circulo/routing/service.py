@@ -21,11 +21,9 @@ from sqlalchemy.orm import Session
 from circulo.config import Settings
 from circulo.customers import service as customers
 from circulo.errors import Conflict, NotFound, ValidationFailed
-from circulo.ids import new_id
 from circulo.ingest import service as ingest
 from circulo.routing import repository as repo
 from circulo.routing import stats
-from circulo.routing.customer_context import snapshot
 from circulo.routing.engine import has_room
 from circulo.routing.models import AgentRow, RoutingPolicyVersion, TaskOffer, TaskRow
 from circulo.routing.policy import (
@@ -292,88 +290,39 @@ def record_event(session: Session, task: TaskRow, event_type: str, key: str,
                  policies: customers.Policies, now: datetime) -> str | None:
     """A fact of the task on the customer's timeline (and to webhook subscribers). Returns the
     customer it resolved to; a task with nobody behind it records nothing."""
-    identifiers = {"customer_id": task.customer_id} if task.customer_id else task.identifiers
-    if not identifiers:
-        return None
-    event = {"type": event_type, "source": "routing", "id": f"{task.id}:{key}",
-             "occurred_at": now.isoformat(),
-             "channel": EVENT_CHANNEL.get(task.channel, task.channel),
-             "identifiers": identifiers,
-             "properties": {"task_id": task.id, "queue": task.queue, "kind": task.kind,
-                            **properties}}
-    result = ingest.ingest(session, {"events": [event]}, settings=settings, policies=policies,
+    return record_events(session, [(task, event_type, key, properties)], settings=settings,
+                         policies=policies, now=now)[0]
+
+
+def record_events(session: Session, facts: Sequence[tuple[TaskRow, str, str, dict[str, Any]]],
+                  *, settings: Settings, policies: customers.Policies, now: datetime
+                  ) -> list[str | None]:
+    """Several tasks' facts in one ingest (one identity resolution for a batch): the customer
+    each resolved to, in order."""
+    events: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for position, (task, event_type, key, properties) in enumerate(facts):
+        identifiers = {"customer_id": task.customer_id} if task.customer_id \
+            else task.identifiers
+        if not identifiers:
+            continue
+        events.append({
+            "type": event_type, "source": "routing", "id": f"{task.id}:{key}",
+            "occurred_at": now.isoformat(),
+            "channel": EVENT_CHANNEL.get(task.channel, task.channel),
+            "identifiers": identifiers,
+            "properties": {"task_id": task.id, "queue": task.queue, "kind": task.kind,
+                           **properties}})
+        positions.append(position)
+    customers_of: list[str | None] = [None] * len(facts)
+    if not events:
+        return customers_of
+    result = ingest.ingest(session, {"events": events}, settings=settings, policies=policies,
                            now=now, actor="routing")
-    first = result["results"][0] if result["results"] else {}
-    customer = first.get("customer_id")
-    return str(customer) if customer else None
-
-
-@dataclass(frozen=True, slots=True)
-class NewTask:
-    queue: str
-    channel: str
-    identifiers: dict[str, Any]
-    priority: int = 0
-    skills: dict[str, int] | None = None
-    language: str | None = None
-    attributes: dict[str, Any] | None = None
-    source: str = "api"
-    external_id: str | None = None
-    reason: str | None = None
-    kind: str = "contact"
-    not_before: datetime | None = None
-    window_end: datetime | None = None
-    max_attempts: int = 1
-    parent_id: str | None = None
-
-
-def create_task(session: Session, new: NewTask, config: RoutingConfig, *, settings: Settings,
-                policies: customers.Policies, now: datetime) -> tuple[TaskRow, bool]:
-    """A contact (or callback) enters the universal queue: (task, created). Resending the same
-    ``source`` + ``external_id`` returns the task already created."""
-    skills = dict(new.skills or {})
-    check_task_fields(config, new.queue, new.channel, skills)
-    if new.external_id:
-        existing = repo.task_by_external(session, new.source, new.external_id)
-        if existing is not None:
-            return existing, False
-    task = TaskRow(
-        id=new_id(), source=new.source, external_id=new.external_id, kind=new.kind,
-        queue=new.queue, channel=new.channel, state="pending", customer_id=None,
-        identifiers=new.identifiers, priority=new.priority, skills=skills,
-        language=new.language.lower() if new.language else None,
-        attributes=new.attributes or {}, context={}, team=None, boost=0,
-        sl_seconds=config.queues[new.queue].sl_seconds, not_before=new.not_before,
-        window_end=new.window_end, attempts=0, max_attempts=new.max_attempts,
-        parent_id=new.parent_id, reason=new.reason, declined={}, created_at=now,
-        queued_at=max(now, new.not_before) if new.not_before else now, result={},
-        version=1, changed_at=now,
-    )
-    queued = "callback.scheduled" if new.kind == "callback" \
-        else f"{EVENT_PREFIX[new.channel]}.queued"
-    task.customer_id = record_event(
-        session, task, queued, "queued",
-        {k: v for k, v in {"reason": new.reason, "priority": new.priority,
-                           "not_before": new.not_before.isoformat() if new.not_before else None,
-                           "window_end": new.window_end.isoformat() if new.window_end else None,
-                           }.items() if v not in (None, "")},
-        settings=settings, policies=policies, now=now)
-    context = snapshot(session, task.customer_id, policies, now)
-    override = context.get("override")
-    if override:
-        target = override.get("queue")
-        if target in config.queues and task.channel in config.queues[target].channels:
-            task.queue = target
-            task.sl_seconds = config.queues[target].sl_seconds
-        task.team = override.get("team")
-        task.boost = int(override.get("priority_boost", 0))
-    if not task.language and isinstance(context.get("language"), str):
-        task.language = str(context["language"]).lower()[:8]
-    task.context = context
-    repo.add(session, task)
-    session.flush()
-    stats.offered(session, task.queue, now)
-    return task, True
+    for item in result["results"]:
+        customer = item.get("customer_id")
+        customers_of[positions[int(item["index"])]] = str(customer) if customer else None
+    return customers_of
 
 
 # -- tasks: the offer and after -------------------------------------------------------------
@@ -383,6 +332,11 @@ def get_task(session: Session, task_id: str, *, for_update: bool = False) -> Tas
     if task is None:
         raise NotFound(f"task '{task_id}' does not exist", field="task_id")
     return task
+
+
+def get_tasks(session: Session, task_ids: Sequence[str]) -> list[TaskRow]:
+    """The tasks that exist among these."""
+    return repo.tasks_by_ids(session, task_ids)
 
 
 def locked(session: Session, task_id: str) -> tuple[AgentRow | None, TaskRow]:
@@ -404,8 +358,24 @@ def reserve(session: Session, task_id: str, agent_id: str, step: str, config: Ro
             now: datetime) -> bool:
     """Offer a waiting task to an agent, if both still allow it (the dispatcher decided on
     its memory; this is the check against the record)."""
-    agent = repo.agent(session, agent_id, for_update=True)
-    task = repo.task(session, task_id, for_update=True)
+    return reserve_many(session, [(task_id, agent_id, step)], config, now)[0]
+
+
+def reserve_many(session: Session, offers: Sequence[tuple[str, str, str]],
+                 config: RoutingConfig, now: datetime) -> list[bool]:
+    """Several offers ``(task, agent, step)`` checked and written together, in order: the
+    agents are locked first (in id order), then the tasks (in id order), the order every
+    transition keeps. Whether each was written."""
+    agents = {row.id: row for row in repo.agents_by_ids(
+        session, [agent_id for _, agent_id, _ in offers], for_update=True)}
+    tasks = {row.id: row for row in repo.tasks_by_ids(
+        session, [task_id for task_id, _, _ in offers], for_update=True)}
+    return [_reserve(session, tasks.get(task_id), agents.get(agent_id), step, config, now)
+            for task_id, agent_id, step in offers]
+
+
+def _reserve(session: Session, task: TaskRow | None, agent: AgentRow | None, step: str,
+             config: RoutingConfig, now: datetime) -> bool:
     if agent is None or task is None:
         return False
     if task.state != "pending" or (task.not_before is not None and task.not_before > now):
