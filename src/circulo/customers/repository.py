@@ -33,6 +33,11 @@ _OPEN_RECORDS = (
     select(Record).where(Record.profile_id == bindparam("profile_id"), Record.is_open.is_(True))
     .order_by(Record.updated_at.desc(), Record.id.desc()).limit(bindparam("limit"))
 )
+_OPEN_RECORDS_OF = (
+    select(Record).where(Record.profile_id.in_(bindparam("ids", expanding=True)),
+                         Record.is_open.is_(True))
+    .order_by(Record.profile_id, Record.updated_at.desc(), Record.id.desc())
+)
 _RECENT_OF_TYPES = (
     select(Event).where(Event.profile_id == bindparam("profile_id"),
                         Event.type.in_(bindparam("types", expanding=True)))
@@ -54,10 +59,7 @@ def open_records_of(session: Session, profile_ids: Sequence[str], limit: int
     """Open records of several profiles, newest first, at most ``limit`` each."""
     found: dict[str, list[Record]] = {}
     for chunk in _chunks(sorted(set(profile_ids))):
-        rows = session.scalars(
-            select(Record).where(Record.profile_id.in_(chunk), Record.is_open.is_(True))
-            .order_by(Record.profile_id, Record.updated_at.desc(), Record.id.desc()))
-        for record in rows:
+        for record in session.scalars(_OPEN_RECORDS_OF, {"ids": list(chunk)}):
             kept = found.setdefault(record.profile_id, [])
             if len(kept) < limit:
                 kept.append(record)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -115,10 +115,25 @@ def tasks_by_external(session: Session, keys: Sequence[tuple[str, str]]
     found: dict[tuple[str, str], TaskRow] = {}
     for source, external_ids in by_source.items():
         for chunk in _chunks(external_ids):
-            for row in session.scalars(select(TaskRow).where(
-                    TaskRow.source == source, TaskRow.external_id.in_(chunk))):
+            for row in session.scalars(_BY_EXTERNAL, {"source": source, "ids": list(chunk)}):
                 found[(source, str(row.external_id))] = row
     return found
+
+
+# Statements built once (a task creation runs each of these): building and compiling a
+# statement costs more than running it.
+_BY_EXTERNAL = select(TaskRow).where(TaskRow.source == bindparam("source"),
+                                     TaskRow.external_id.in_(bindparam("ids", expanding=True)))
+_LAST_AGENTS = (
+    select(TaskRow.customer_id, TaskRow.agent_id, func.max(TaskRow.assigned_at))
+    .where(TaskRow.customer_id.in_(bindparam("ids", expanding=True)),
+           TaskRow.assigned_at.is_not(None), TaskRow.agent_id.is_not(None))
+    .group_by(TaskRow.customer_id, TaskRow.agent_id))
+_ACTIVE_OVERRIDES = (
+    select(RoutingOverride).where(
+        RoutingOverride.customer_id.in_(bindparam("ids", expanding=True)),
+        RoutingOverride.expires_at > bindparam("now"), RoutingOverride.canceled_at.is_(None))
+    .order_by(RoutingOverride.created_at))
 
 
 def pending_tasks(session: Session) -> Sequence[TaskRow]:
@@ -208,11 +223,8 @@ def last_agents(session: Session, customer_id: str, limit: int = 3) -> list[str]
 def last_agents_of(session: Session, customer_ids: Sequence[str], limit: int = 3
                    ) -> dict[str, list[str]]:
     """``last_agents`` for several customers in one read."""
-    rows = session.execute(
-        select(TaskRow.customer_id, TaskRow.agent_id, func.max(TaskRow.assigned_at))
-        .where(TaskRow.customer_id.in_(list(customer_ids)), TaskRow.assigned_at.is_not(None),
-               TaskRow.agent_id.is_not(None))
-        .group_by(TaskRow.customer_id, TaskRow.agent_id)).all()
+    rows = [row for chunk in _chunks(sorted(set(customer_ids)))
+            for row in session.execute(_LAST_AGENTS, {"ids": list(chunk)})]
     latest: dict[str, list[tuple[Any, str]]] = {}
     for customer_id, agent_id, at in rows:
         latest.setdefault(str(customer_id), []).append((at, str(agent_id)))
@@ -261,9 +273,9 @@ def offers_of_task(session: Session, task_id: str) -> Sequence[TaskOffer]:
 
 def active_overrides(session: Session, customer_ids: Sequence[str], now: datetime
                      ) -> Sequence[RoutingOverride]:
-    return session.scalars(select(RoutingOverride).where(
-        RoutingOverride.customer_id.in_(list(customer_ids)), RoutingOverride.expires_at > now,
-        RoutingOverride.canceled_at.is_(None)).order_by(RoutingOverride.created_at)).all()
+    rows = [row for chunk in _chunks(sorted(set(customer_ids)))
+            for row in session.scalars(_ACTIVE_OVERRIDES, {"ids": list(chunk), "now": now})]
+    return sorted(rows, key=lambda row: row.created_at)
 
 
 def override(session: Session, override_id: str) -> RoutingOverride | None:
