@@ -138,6 +138,8 @@ def test_only_one_dispatcher_holds_the_lease_and_another_takes_over(ctx: AppCont
     offers = first.run_once()
     assert len(offers) == 3
     assert second.run_once() == [] and second._lease_until is None
+    second.after_change(created=["t1", "t2"])  # a standby keeps no hints: the holder polls
+    assert second._hints == set()
     first.release()  # the holder stops (or its lease runs out)
     second.run_once()
     assert second._lease_until is not None

@@ -247,10 +247,13 @@ class Dispatcher:
         with self._pass:
             now = self.ctx.clock.now()
             if not self._hold_lease(now):
+                with self._hints_lock:  # the holder polls them; taking over reloads all
+                    self._hints.clear()
                 return []
             if self._housekeeping_due is None or now >= self._housekeeping_due:
                 if self.housekeeping(now):
-                    self._poll_now = True
+                    with self._hints_lock:
+                        self._poll_now = True
                 self._housekeeping_due = now + timedelta(seconds=HOUSEKEEPING_SECONDS)
             with self._hints_lock:
                 hints, self._hints = self._hints, set()
