@@ -18,13 +18,14 @@ from typing import Any
 import cel
 import yaml
 
+from circulo import documents
+from circulo.documents import Where, line_map
+
 CHANNELS = ("voice", "email", "chat", "sms", "whatsapp", "social", "backoffice")
 ORDERS = ("longest_idle", "proficiency", "least_occupied")
 ABANDON_ACTIONS = ("ignore", "callback", "winback", "sms")
 DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5, "sms": 3, "whatsapp": 3, "social": 3,
                     "backoffice": 1}
-_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
-_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _SKILL_REFS = (re.compile(r"\bskills\.([A-Za-z_][\w-]*)"),
                re.compile(r"\bskills\[\s*[\"']([^\"']+)[\"']\s*\]"),
                re.compile(r"[\"']([^\"']+)[\"']\s+in\s+agent\.skills\b"))
@@ -172,37 +173,6 @@ EMPTY = RoutingConfig(skills=frozenset(), queues={})
 
 # -- loading -----------------------------------------------------------------------------
 
-class Where:
-    """Names a place in the document: ``line 12`` for YAML text, the path otherwise."""
-
-    def __init__(self, lines: dict[tuple[Any, ...], int], origin: str) -> None:
-        self.lines = lines
-        self.origin = origin
-
-    def __call__(self, *path: Any) -> str:
-        dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path)
-        dotted = dotted.replace(".[", "[")
-        for cut in range(len(path), -1, -1):
-            line = self.lines.get(tuple(path[:cut]))
-            if line is not None:
-                return f"{self.origin}line {line}: {dotted}" if dotted \
-                    else f"{self.origin}line {line}"
-        return f"{self.origin}{dotted}" if dotted else self.origin.rstrip(": ") or "document"
-
-
-def line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            name = key.value
-            out[(*path, name)] = key.start_mark.line + 1
-            line_map(value, (*path, name), out)
-            out[(*path, name)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            line_map(item, (*path, i), out)
-
-
 def parse_yaml(text: str, origin: str = "") -> RoutingConfig:
     """Load a routing file; errors say ``origin: line N: path: reason``."""
     prefix = f"{origin}: " if origin else ""
@@ -224,19 +194,7 @@ def parse_data(data: Any) -> RoutingConfig:
 
 def duration(value: Any, where: str) -> float:
     """Seconds from ``30``, ``"30s"``, ``"2m"``, ``"4h"``; negative or unreadable is refused."""
-    if isinstance(value, bool):
-        raise PolicyError(f"{where}: expected a duration such as 30s, 2m or 1h")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise PolicyError(f"{where}: expected a duration such as 30s, 2m or 1h, "
-                              f"got {value!r}")
-        seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds < 0:
-        raise PolicyError(f"{where}: a duration cannot be negative")
-    return seconds
+    return documents.duration(value, where, PolicyError)
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

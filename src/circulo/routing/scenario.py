@@ -36,14 +36,13 @@ from typing import Any
 
 import yaml
 
+from circulo.documents import Where, line_map
 from circulo.routing.policy import (
     DEFAULT_CAPACITY,
     PolicyError,
     RoutingConfig,
-    Where,
     build,
     duration,
-    line_map,
     parse_yaml,
 )
 

@@ -1,0 +1,61 @@
+"""Configuration documents people write (routing policies, scenarios, journeys): where an
+error is (``line 12: queues.general.steps[0]`` for YAML text, the path for JSON), and the
+values every such document uses. Pure."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class Where:
+    """Names a place in the document: ``line 12`` for YAML text, the path otherwise."""
+
+    def __init__(self, lines: dict[tuple[Any, ...], int], origin: str) -> None:
+        self.lines = lines
+        self.origin = origin
+
+    def __call__(self, *path: Any) -> str:
+        dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path)
+        dotted = dotted.replace(".[", "[")
+        for cut in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:cut]))
+            if line is not None:
+                return f"{self.origin}line {line}: {dotted}" if dotted \
+                    else f"{self.origin}line {line}"
+        return f"{self.origin}{dotted}" if dotted else self.origin.rstrip(": ") or "document"
+
+
+def line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = key.value
+            out[(*path, name)] = key.start_mark.line + 1
+            line_map(value, (*path, name), out)
+            out[(*path, name)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            line_map(item, (*path, i), out)
+
+
+def duration(value: Any, where: str, error: type[ValueError] = ValueError) -> float:
+    """Seconds from ``30``, ``"30s"``, ``"2m"``, ``"4h"``, ``"1d"``; negative or unreadable
+    raises ``error`` naming ``where``."""
+    if isinstance(value, bool):
+        raise error(f"{where}: expected a duration such as 30s, 2m or 1h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise error(f"{where}: expected a duration such as 30s, 2m or 1h, got {value!r}")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds < 0:
+        raise error(f"{where}: a duration cannot be negative")
+    return seconds
