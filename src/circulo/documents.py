@@ -5,12 +5,18 @@ values every such document uses. Pure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import cel
 import yaml
 
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+# names bound by CEL macros (the r of ``open_records.exists(r, r.owner == agent.id)``), which
+# ``Program.variables()`` reports as variables
+_BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 
 
 class Where:
@@ -59,3 +65,34 @@ def duration(value: Any, where: str, error: type[ValueError] = ValueError) -> fl
     if seconds < 0:
         raise error(f"{where}: a duration cannot be negative")
     return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    source: str
+    program: Any  # compiled CEL
+    variables: frozenset[str]
+
+    def holds(self, context: Mapping[str, Any]) -> bool:
+        """A condition over missing data does not hold (``customer.tier`` of an unknown
+        caller), rather than failing the whole decision."""
+        try:
+            return self.program.execute(context) is True
+        except Exception:
+            return False
+
+
+def condition(source: str, where: str, allowed: frozenset[str],
+              error: type[ValueError] = ValueError) -> Condition:
+    """Compile a CEL condition, refusing bad syntax and variables outside ``allowed``."""
+    try:
+        program = cel.compile(source)
+    except ValueError as exc:
+        reason = str(exc).splitlines()
+        raise error(f"{where}: invalid CEL: {' '.join(r.strip() for r in reason)}") from exc
+    variables = frozenset(program.variables()) - frozenset(_BOUND.findall(source))
+    unknown = sorted(variables - allowed)
+    if unknown:
+        raise error(f"{where}: unknown variable '{unknown[0]}' "
+                    f"(available here: {', '.join(sorted(allowed))})")
+    return Condition(source, program, variables)

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-import cel
 import yaml
 
 from circulo import documents
-from circulo.documents import Where, line_map
+from circulo.documents import Condition, Where, line_map
 
 CHANNELS = ("voice", "email", "chat", "sms", "whatsapp", "social", "backoffice")
 ORDERS = ("longest_idle", "proficiency", "least_occupied")
@@ -29,9 +28,6 @@ DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5, "sms": 3, "whatsapp": 3, 
 _SKILL_REFS = (re.compile(r"\bskills\.([A-Za-z_][\w-]*)"),
                re.compile(r"\bskills\[\s*[\"']([^\"']+)[\"']\s*\]"),
                re.compile(r"[\"']([^\"']+)[\"']\s+in\s+agent\.skills\b"))
-# names bound by CEL macros (the r of ``open_records.exists(r, r.owner == agent.id)``), which
-# ``Program.variables()`` reports as variables
-_BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _TARGETS = re.compile(r"^\s*agent\.id\s*(==|in)\s*(customer|task)((?:\.[A-Za-z_]\w*)+)"
                       r"\s*(?:&&(.*))?$", re.S)
 TASK_VARS = frozenset({"task", "customer"})
@@ -40,21 +36,6 @@ ALL_VARS = frozenset({"task", "customer", "agent"})
 
 class PolicyError(ValueError):
     """A routing configuration that cannot be used; the message names where and why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    source: str
-    program: Any  # compiled CEL
-    variables: frozenset[str]
-
-    def holds(self, context: Mapping[str, Any]) -> bool:
-        """A condition over missing data does not hold (``customer.tier`` of an unknown
-        caller), rather than failing the whole decision."""
-        try:
-            return self.program.execute(context) is True
-        except Exception:
-            return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,22 +214,14 @@ def _condition(text: Any, where: str, allowed: frozenset[str],
                skills: frozenset[str]) -> Condition:
     if not isinstance(text, str | bool) or text == "":
         raise PolicyError(f"{where}: expected a CEL expression")
-    source = str(text).lower() if isinstance(text, bool) else text
-    try:
-        program = cel.compile(source)
-    except ValueError as exc:
-        reason = str(exc).splitlines()
-        raise PolicyError(f"{where}: invalid CEL: {' '.join(r.strip() for r in reason)}") from exc
-    variables = frozenset(program.variables()) - frozenset(_BOUND.findall(source))
-    unknown = sorted(variables - allowed)
-    if unknown:
-        raise PolicyError(f"{where}: unknown variable '{unknown[0]}' "
-                          f"(available here: {', '.join(sorted(allowed))})")
+    condition = documents.condition(str(text).lower() if isinstance(text, bool) else text,
+                                    where, allowed, PolicyError)
+    source = condition.source
     for pattern in _SKILL_REFS:
         for name in pattern.findall(source):
             if name not in skills:
                 raise PolicyError(f"{where}: unknown skill '{name}'")
-    return Condition(source, program, variables)
+    return condition
 
 
 def _skills(value: Any, where: Callable[..., str], skills: frozenset[str], *path: Any
