@@ -37,6 +37,22 @@ class Where:
         return f"{self.origin}{dotted}" if dotted else self.origin.rstrip(": ") or "document"
 
 
+def load_yaml(text: str, origin: str, error: type[ValueError] = ValueError,
+              loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[Any, Where]:
+    """The document in ``text`` and a ``Where`` that names its lines (``origin: line N``);
+    text that is not YAML raises ``error``."""
+    prefix = f"{origin}: " if origin else ""
+    try:
+        node = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader (or a subclass)
+    except yaml.YAMLError as exc:
+        raise error(f"{prefix}not valid YAML: {exc}") from exc
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        line_map(node, (), lines)
+    return data, Where(lines, prefix)
+
+
 def line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-import yaml
-
 from circulo import documents
-from circulo.documents import Condition, Where, line_map
+from circulo.documents import Condition, Where
 
 CHANNELS = ("voice", "email", "chat", "sms", "whatsapp", "social", "backoffice")
 ORDERS = ("longest_idle", "proficiency", "least_occupied")
@@ -156,16 +154,8 @@ EMPTY = RoutingConfig(skills=frozenset(), queues={})
 
 def parse_yaml(text: str, origin: str = "") -> RoutingConfig:
     """Load a routing file; errors say ``origin: line N: path: reason``."""
-    prefix = f"{origin}: " if origin else ""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{prefix}not valid YAML: {exc}") from exc
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        line_map(node, (), lines)
-    return build(data, Where(lines, prefix))
+    data, where = documents.load_yaml(text, origin, PolicyError)
+    return build(data, where)
 
 
 def parse_data(data: Any) -> RoutingConfig:
