@@ -400,17 +400,27 @@ def _reserve(session: Session, task: TaskRow | None, agent: AgentRow | None, ste
     return True
 
 
-def accept(session: Session, task_id: str, agent_id: str, *, settings: Settings,
-           policies: customers.Policies, now: datetime) -> TaskRow:
+def _acting(session: Session, task_id: str, agent_id: str | None, states: tuple[str, ...],
+            now: datetime) -> tuple[AgentRow, TaskRow]:
+    """An agent acts on a task they hold (``agent_id`` None: the system does, on their
+    behalf): both locked, checked, the agent's time accounted up to now."""
     agent, task = locked(session, task_id)
-    if task.state != "reserved" or agent is None or agent.id != agent_id:
-        raise Conflict(f"task '{task_id}' is not offered to agent '{agent_id}' "
+    if task.state not in states or agent is None \
+            or (agent_id is not None and agent.id != agent_id):
+        holds = "offered to" if states == ("reserved",) else "in progress with"
+        raise Conflict(f"task '{task_id}' is not {holds} agent '{agent_id}' "
                        f"(it is {task.state})", field="task_id")
-    if task.reserved_until is not None and task.reserved_until < now:
-        raise Conflict("the offer has expired", field="task_id")
     if agent_id is not None:
         agent.last_seen = now  # the agent acted: their desktop is there
     _account(session, agent, now)
+    return agent, task
+
+
+def accept(session: Session, task_id: str, agent_id: str, *, settings: Settings,
+           policies: customers.Policies, now: datetime) -> TaskRow:
+    agent, task = _acting(session, task_id, agent_id, ("reserved",), now)
+    if task.reserved_until is not None and task.reserved_until < now:
+        raise Conflict("the offer has expired", field="task_id")
     task.state = "assigned"
     task.assigned_at = now
     task.reserved_until = None
@@ -433,13 +443,7 @@ def accept(session: Session, task_id: str, agent_id: str, *, settings: Settings,
 
 
 def reject(session: Session, task_id: str, agent_id: str, now: datetime) -> TaskRow:
-    agent, task = locked(session, task_id)
-    if task.state != "reserved" or agent is None or agent.id != agent_id:
-        raise Conflict(f"task '{task_id}' is not offered to agent '{agent_id}' "
-                       f"(it is {task.state})", field="task_id")
-    if agent_id is not None:
-        agent.last_seen = now  # the agent acted: their desktop is there
-    _account(session, agent, now)
+    agent, task = _acting(session, task_id, agent_id, ("reserved",), now)
     _unreserve(session, agent, task, now, outcome="rejected")
     return task
 
@@ -456,13 +460,7 @@ def expire_offer(session: Session, task_id: str, now: datetime) -> bool:
 
 def end(session: Session, task_id: str, agent_id: str, now: datetime) -> TaskRow:
     """The conversation is over; after-call work (wrap-up) begins."""
-    agent, task = locked(session, task_id)
-    if task.state != "assigned" or agent is None or agent.id != agent_id:
-        raise Conflict(f"task '{task_id}' is not in progress with agent '{agent_id}' "
-                       f"(it is {task.state})", field="task_id")
-    if agent_id is not None:
-        agent.last_seen = now  # the agent acted: their desktop is there
-    _account(session, agent, now)
+    agent, task = _acting(session, task_id, agent_id, ("assigned",), now)
     task.state = "wrapping"
     task.ended_at = now
     task.version += 1
@@ -480,14 +478,7 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
     """Wrap-up done: the agent's capacity comes back, the outcome is recorded on the
     customer's timeline (and reaches the CRM connectors). A callback that did not reach the
     customer is tried again while attempts and its window allow."""
-    agent, task = locked(session, task_id)
-    if task.state not in ("assigned", "wrapping") or agent is None \
-            or (agent_id is not None and agent.id != agent_id):
-        raise Conflict(f"task '{task_id}' is not in progress with agent '{agent_id}' "
-                       f"(it is {task.state})", field="task_id")
-    if agent_id is not None:
-        agent.last_seen = now  # the agent acted: their desktop is there
-    _account(session, agent, now)
+    agent, task = _acting(session, task_id, agent_id, ("assigned", "wrapping"), now)
     was = task.state
     task.ended_at = task.ended_at or now
     handle = max(0.0, (now - (task.assigned_at or now)).total_seconds())
