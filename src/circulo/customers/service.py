@@ -318,12 +318,8 @@ def count_profiles(session: Session) -> int:
     return repo.count_profiles(session)
 
 
-def open_records(session: Session, profile_id: str, limit: int = 20) -> list[Any]:
-    """The customer's open records (orders, tickets, disputes...), newest first."""
-    return repo.open_records(session, profile_id, limit)
-
-
 def open_records_of(session: Session, profile_ids: Sequence[str], limit: int = 20
                     ) -> dict[str, list[Any]]:
-    """Open records of several customers at once (the same order and limit as above)."""
+    """The open records (orders, tickets, disputes...) of several customers at once, newest
+    first, at most ``limit`` each."""
     return repo.open_records_of(session, profile_ids, limit)

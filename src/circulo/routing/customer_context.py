@@ -35,13 +35,6 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def snapshot(session: Session, customer_id: str | None, policies: customers.Policies,
-             now: datetime) -> dict[str, Any]:
-    if not customer_id:
-        return {"known": False}
-    return snapshots(session, [customer_id], policies, now)[customer_id]
-
-
 def snapshots(session: Session, customer_ids: Sequence[str], policies: customers.Policies,
               now: datetime) -> dict[str, dict[str, Any]]:
     """The snapshots of several customers, read together (four queries, whatever the count):

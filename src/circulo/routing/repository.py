@@ -61,8 +61,12 @@ def agents(session: Session, *, active_only: bool = True) -> Sequence[AgentRow]:
 
 def agent_versions_since(session: Session, since: datetime) -> list[tuple[str, int]]:
     """(id, version) of the agents changed since: a narrow read, for the dispatcher's sync."""
-    rows = session.execute(select(AgentRow.id, AgentRow.version)
-                           .where(AgentRow.changed_at >= since)).all()
+    return _versions_since(session, AgentRow, since)
+
+
+def _versions_since(session: Session, model: Any, since: datetime) -> list[tuple[str, int]]:
+    rows = session.execute(select(model.id, model.version)
+                           .where(model.changed_at >= since)).all()
     return [(str(r[0]), int(r[1])) for r in rows]
 
 
@@ -142,9 +146,7 @@ def pending_tasks(session: Session) -> Sequence[TaskRow]:
 
 def task_versions_since(session: Session, since: datetime) -> list[tuple[str, int]]:
     """(id, version) of the tasks changed since: a narrow read, for the dispatcher's sync."""
-    rows = session.execute(select(TaskRow.id, TaskRow.version)
-                           .where(TaskRow.changed_at >= since)).all()
-    return [(str(r[0]), int(r[1])) for r in rows]
+    return _versions_since(session, TaskRow, since)
 
 
 def tasks_by_ids(session: Session, ids: Sequence[str], *, for_update: bool = False
@@ -207,17 +209,6 @@ def pending_callbacks(session: Session, customer_id: str, *, for_update: bool = 
     if for_update:
         query = query.with_for_update()
     return session.scalars(query).all()
-
-
-def last_agents(session: Session, customer_id: str, limit: int = 3) -> list[str]:
-    """The agents who most recently handled this customer, newest first, distinct."""
-    rows = session.execute(
-        select(TaskRow.agent_id, func.max(TaskRow.assigned_at).label("at"))
-        .where(TaskRow.customer_id == customer_id, TaskRow.assigned_at.is_not(None),
-               TaskRow.agent_id.is_not(None))
-        .group_by(TaskRow.agent_id).order_by(func.max(TaskRow.assigned_at).desc())
-        .limit(limit)).all()
-    return [str(r[0]) for r in rows]
 
 
 def last_agents_of(session: Session, customer_ids: Sequence[str], limit: int = 3
