@@ -16,6 +16,7 @@ from circulo.clock import Clock
 from circulo.config import Settings, get_settings
 from circulo.connectors.api import router as webhooks_router
 from circulo.connectors.crm_inbound_api import router as crm_inbound_router
+from circulo.connectors.twilio_api import router as twilio_router
 from circulo.context import AppContext
 from circulo.customers.api import router as customers_router
 from circulo.errors import PROBLEM_JSON, Problem, RejectNulCharacters, install_error_handlers
@@ -24,6 +25,8 @@ from circulo.ingest.api import EXTRA_MODELS
 from circulo.ingest.api import router as ingest_router
 from circulo.ingest.inbound_api import router as inbound_router
 from circulo.ingest.tracking_api import router as tracking_router
+from circulo.journeys.api import router as journeys_router
+from circulo.journeys.runner import run_in_thread as run_journeys
 from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.routing.dispatcher import run_in_thread
@@ -66,16 +69,18 @@ def _document_problems(schema: dict[str, Any]) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """With ``routing_background`` (``circulo serve``), this process runs the routing loop:
-    offers time out, callbacks come due and silent agents go offline without a request."""
+    """With ``routing_background`` (``circulo serve``), this process runs the routing loop
+    (offers time out, callbacks come due and silent agents go offline without a request) and
+    the journeys runner (events and timers become actions within a second)."""
     ctx: AppContext = app.state.ctx
     stop = threading.Event()
-    thread = run_in_thread(ctx, stop) if ctx.settings.routing_background else None
+    threads = [run_in_thread(ctx, stop), run_journeys(ctx, stop)] \
+        if ctx.settings.routing_background else []
     try:
         yield
     finally:
         stop.set()
-        if thread is not None:
+        for thread in threads:
             thread.join(timeout=5)
 
 
@@ -98,6 +103,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(campaigns_router)
     app.include_router(crm_inbound_router)
     app.include_router(routing_router)
+    app.include_router(journeys_router)
+    app.include_router(twilio_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     junk_values: list[str] = Field(default_factory=lambda: list(DEFAULT_JUNK_VALUES))
     extra_junk_values: list[str] = Field(default_factory=list)
     contact_types: list[str] = Field(default_factory=lambda: list(DEFAULT_CONTACT_TYPES))
+    event_types: list[str] = Field(
+        default_factory=list,
+        description="Event types your sources send that journeys may name before any has "
+                    "arrived (those Círculo emits and those already stored are known).",
+    )
     source_ranking: list[str] = Field(
         default_factory=list,
         description="Sources whose trait values outrank more recent values from others.",
@@ -125,6 +130,31 @@ class Settings(BaseSettings):
         default=timedelta(seconds=60),
         description="An agent whose desktop is silent this long is set offline and their "
         "offers return to the queue")
+
+    # -- Notification senders (docs/notifications.md) -----------------------------------------
+    # A channel is used only when its settings are present: e-mail needs smtp_host and
+    # smtp_from; SMS needs the Twilio account, token and a sender (number or messaging
+    # service); WhatsApp also needs twilio_whatsapp_from.
+    smtp_host: str | None = Field(default=None, description="SMTP relay for e-mail notices")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str | None = Field(
+        default=None, description="Sender of e-mail notices, e.g. 'Aurora <avisos@aurora.es>'")
+    smtp_username: str | None = Field(default=None)
+    smtp_password: SecretStr | None = Field(default=None)
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with "
+                                "STARTTLS before logging in")
+    twilio_account_sid: str | None = Field(default=None, description="AC… of the account")
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, description="Signs API calls and verifies Twilio's webhooks")
+    twilio_from: str | None = Field(default=None, description="SMS sender: +E.164 number or "
+                                    "alphanumeric sender id")
+    twilio_messaging_service_sid: str | None = Field(
+        default=None, description="MG…: Twilio picks the sender from this service's pool")
+    twilio_whatsapp_from: str | None = Field(
+        default=None, description="WhatsApp sender number (+E.164); empty: no WhatsApp")
+    public_url: str | None = Field(
+        default=None, description="How Twilio reaches this server, e.g. https://circulo."
+        "example.com: status callbacks and webhook signatures are built from it")
 
     @field_validator("outbox_dead_after", "agent_heartbeat_timeout", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ class AppContext:
     templates: Templates
     mappings: dict[str, SourceMapping]
     routing: Any = None  # the routing dispatcher, created on first use (circulo.routing)
+    journeys: Any = None  # the journeys runner, created on first use (circulo.journeys)
     _keys: dict[str, tuple[auth.Principal, float]] = field(default_factory=dict)
 
     @classmethod

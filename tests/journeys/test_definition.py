@@ -25,6 +25,7 @@ steps:
     do:
       - alert:
           to: advisor
+          queue: alertas
           urgency: urgent
           message:
             es: "{{customer.name}} ha colgado {{event.properties.attempts}} veces hoy"
@@ -106,7 +107,7 @@ def _broken(text: str) -> str:
     ("    on_timeout: sms", "    on_timeout: smss", "goes to 'smss', which is not a step"),
     ("  - name: done\n    end: true", "  - name: done\n    go: reached",
      "go round in a circle: reached -> done -> reached"),
-    ("urgency: urgent", "urgency: extreme", "line 16: steps[0].do[0].alert.urgency"),
+    ("urgency: urgent", "urgency: extreme", "line 17: steps[0].do[0].alert.urgency"),
     ("      - task: {queue: vip,", "      - tsk: {queue: vip,", "unknown action"),
     ("up_to: 1h}", "}", "a wait for an event needs up_to"),
     ("cap: {max: 1, per: 1d}", "cap: {max: 0, per: 1d}", "at least 1"),

@@ -176,7 +176,7 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
             customer_id = customer_of[n]
             profile = profiles[customer_id]
             plan = engine.choose(campaign.channel, campaign.purpose,
-                                 _reach(profile, points.get(customer_id, []), settings),
+                                 reach_of(profile, points.get(customer_id, []), settings),
                                  _fallback(campaign))
             row.update(customer_id=customer_id, channel=plan.channel, reason=plan.reason)
             if plan.channel:
@@ -202,7 +202,8 @@ def _placeholders(campaign: Campaign) -> set[str]:
     return set().union(*(engine.placeholders(t) for t in texts)) - engine.PROFILE_FIELDS
 
 
-def _reach(profile: Any, points: list[tuple[str, str]], settings: Settings) -> engine.Reach:
+def reach_of(profile: Any, points: list[tuple[str, str]], settings: Settings) -> engine.Reach:
+    """How a customer can be reached: phones, mobiles, emails, consent, preference."""
     phones = tuple(v for k, v in points if k == "phone")
     return engine.Reach(phones=phones, mobiles=tuple(p for p in phones if _texts_ok(p)),
                         emails=tuple(v for k, v in points if k == "email"),

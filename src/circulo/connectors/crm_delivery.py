@@ -33,8 +33,32 @@ def deliver(ctx: AppContext, spec: ConnectorSpec, payload: dict[str, Any]) -> No
         crm_lists.load(ctx, spec, data)
     elif kind == "crm.contact_sync_requested":
         sync_contact(ctx, spec, data)
+    elif kind == "connector.action_requested":
+        act(ctx, spec, data)
     else:
         log_interaction(ctx, spec, data)
+
+
+def act(ctx: AppContext, spec: ConnectorSpec, data: dict[str, Any]) -> None:
+    """A journey's request (a refund, say) made to the connected system; its answer is
+    recorded on the customer as ``connector.action_completed``."""
+    act_on = getattr(spec.connector, "act", None)
+    if act_on is None:
+        raise CrmError(f"{spec.name}: a {spec.kind} connector takes no actions", 400)
+    reference = act_on(data["action"], {**data.get("params", {}),
+                                        "customer_id": data.get("customer_id")})
+    if not data.get("customer_id"):
+        return
+    with ctx.db.unit_of_work() as session:
+        ingest.ingest(session, {"events": [{
+            "type": "connector.action_completed", "source": "circulo",
+            "id": f"action:{data['request_id']}", "occurred_at": ctx.clock.now().isoformat(),
+            "identifiers": {"customer_id": data["customer_id"]},
+            "properties": {"connector": spec.name, "action": data["action"],
+                           "reference": reference, "journey": data.get("journey"),
+                           "params": data.get("params", {})}}]},
+            settings=ctx.settings, policies=customers.policies_for(ctx.settings),
+            now=ctx.clock.now(), actor=f"connector:{spec.name}")
 
 
 def person_event(person: CrmPerson, spec: ConnectorSpec, event_type: str, event_id: str,

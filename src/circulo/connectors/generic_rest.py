@@ -51,6 +51,10 @@ class GenericRestConfig(BaseModel):
     find_contact: CallConfig | None = None
     create_contact: CallConfig
     log_activity: CallConfig
+    actions: dict[str, CallConfig] = Field(
+        default_factory=dict, description="Named requests journeys may make (refund, "
+                                          "cancel_order...): placeholders come from the "
+                                          "journey's params and customer_id")
 
 
 def _fill(template: Any, values: dict[str, Any]) -> Any:
@@ -76,7 +80,8 @@ class GenericRestConnector:
                    for k, v in config.headers.items()}
         self._client = httpx.Client(base_url=config.base_url, headers=headers,
                                     timeout=config.timeout_seconds, transport=transport)
-        calls = [config.find_contact, config.create_contact, config.log_activity]
+        calls = [config.find_contact, config.create_contact, config.log_activity,
+                 *config.actions.values()]
         self._paths: dict[str, JsonPath] = {
             c.id_path: compile_path(c.id_path, f"{name}.id_path") for c in calls if c}
 
@@ -116,6 +121,15 @@ class GenericRestConnector:
         found = self._call(self.config.create_contact, asdict(contact), required=True)
         assert found is not None  # noqa: S101 - required=True raises instead
         return found
+
+    def act(self, action: str, values: dict[str, Any]) -> str | None:
+        """A journey asks this system to do something (``connector`` action): the id in
+        the answer, if any."""
+        call = self.config.actions.get(action)
+        if call is None:
+            raise CrmError(f"{self.name}: no action '{action}' (configured: "
+                           f"{', '.join(sorted(self.config.actions)) or 'none'})", 400)
+        return self._call(call, values, required=False)
 
     def log_activity(self, contact_id: str, activity: CrmActivity) -> str:
         found = self._call(self.config.log_activity, {**asdict(activity),

@@ -5,6 +5,9 @@ leaves a lease that expires, and the message is delivered again with the same ``
 Per (destination, customer) group only the oldest open message is ever in flight, so a
 customer's webhooks arrive in order; per destination at most ``max_in_flight`` are in flight.
 On PostgreSQL several workers share the outbox (``FOR UPDATE SKIP LOCKED``).
+
+Three kinds of destination: ``webhook:<id>`` (signed HTTP), ``crm:<name>`` (a CRM's client)
+and ``notify:<channel>`` (e-mail, SMS, WhatsApp notifications, ``connectors.notify_delivery``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,9 +26,11 @@ import aiohttp
 import orjson
 
 from circulo.connectors import crm_delivery as crm_ids
+from circulo.connectors import notify_delivery as notify
 from circulo.connectors import repository as repo
 from circulo.connectors import service
 from circulo.connectors.crm import CrmError
+from circulo.connectors.notifiers import Notifier, notifiers_for
 from circulo.connectors.policy import Outcome, RetryPolicy
 from circulo.connectors.registry import ConnectorSpec, connectors_for
 from circulo.connectors.signing import headers as signed_headers
@@ -44,6 +50,7 @@ class Delivery:
     body: bytes
     crm: ConnectorSpec | None = None  # set for crm:<name> destinations
     payload: dict[str, Any] | None = None
+    channel: str | None = None  # set for notify:<channel> destinations
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +60,21 @@ class Result:
     status_code: int | None
     latency_ms: int
     error: str | None
+    provider_id: str | None = None  # notifications: the provider's id for the message
+    retryable: bool | None = None  # notifications: the sender's verdict; else the status
 
 
 class OutboxWorker:
     def __init__(self, ctx: AppContext, *, policy: RetryPolicy | None = None,
-                 batch: int = 200, timeout: float = 10.0, rng: random.Random | None = None
-                 ) -> None:
+                 batch: int = 200, timeout: float = 10.0, rng: random.Random | None = None,
+                 notifiers: Mapping[str, Notifier] | None = None) -> None:
         self.ctx = ctx
         self.policy = policy or RetryPolicy(dead_after=ctx.settings.outbox_dead_after)
         self.batch = batch
         self.timeout = timeout
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.notifiers = dict(notifiers if notifiers is not None
+                              else notifiers_for(ctx.settings))
         self._client: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> OutboxWorker:
@@ -100,16 +111,17 @@ class OutboxWorker:
                              for s in repo.subscriptions(session, active_only=True)}
             crms = {c.destination: c for c in connectors_for(self.ctx.settings.crm_connectors)
                     .values()}
-            candidates = repo.due_candidates(session, now, self.batch * 2,
-                                             sorted([*subscriptions, *crms]))
+            channels = notify.routes()
+            limits = {**{d: s.max_in_flight for d, s in subscriptions.items()},
+                      **{d: c.max_in_flight for d, c in crms.items()},
+                      **dict.fromkeys(channels, notify.MAX_IN_FLIGHT)}
+            candidates = repo.due_candidates(session, now, self.batch * 2, sorted(limits))
             if not candidates:
                 return []
             flying = repo.in_flight(session, sorted({c.destination for c in candidates}), now)
             chosen: list[int] = []
             for candidate in candidates:
-                target = subscriptions.get(candidate.destination) or crms[candidate.destination]
-                limit = target.max_in_flight
-                if flying.get(candidate.destination, 0) >= limit:
+                if flying.get(candidate.destination, 0) >= limits[candidate.destination]:
                     continue
                 flying[candidate.destination] = flying.get(candidate.destination, 0) + 1
                 chosen.append(candidate.seq)
@@ -121,7 +133,8 @@ class OutboxWorker:
                 subscription = subscriptions.get(row["destination"])
                 if subscription is None:
                     deliveries.append(Delivery(row["seq"], row["id"], row["attempts"], "", [],
-                                               b"", crms[row["destination"]], row["payload"]))
+                                               b"", crms.get(row["destination"]),
+                                               row["payload"], channels.get(row["destination"])))
                     continue
                 deliveries.append(Delivery(
                     row["seq"], row["id"], row["attempts"], subscription.url,
@@ -133,6 +146,8 @@ class OutboxWorker:
         if delivery.crm is not None:
             # Vendor clients are synchronous: each CRM call runs in a thread.
             return await asyncio.to_thread(self._deliver_to_crm, delivery)
+        if delivery.channel is not None:  # smtplib and Twilio's client block too
+            return await asyncio.to_thread(self._deliver_notification, delivery)
         assert self._client is not None, "use the worker as an async context manager"  # noqa: S101
         started_at = self.ctx.clock.now()
         # The signature's timestamp is the real send time: receivers check it against theirs.
@@ -175,20 +190,34 @@ class OutboxWorker:
         latency = int((time.perf_counter() - begin) * 1000)
         return Result(delivery, started_at, status_code, latency, error)
 
+    def _deliver_notification(self, delivery: Delivery) -> Result:
+        assert delivery.channel is not None and delivery.payload is not None  # noqa: S101
+        started_at = self.ctx.clock.now()
+        begin = time.perf_counter()
+        attempt = notify.send(self.notifiers.get(delivery.channel), delivery.channel,
+                              delivery.payload)
+        latency = int((time.perf_counter() - begin) * 1000)
+        return Result(delivery, started_at, attempt.status_code, latency, attempt.error,
+                      attempt.provider_id, attempt.retryable)
+
     # -- record --------------------------------------------------------------------------------
     def _record(self, results: list[Result], now: datetime) -> None:
         with self.ctx.db.unit_of_work() as session:
             current = repo.outcome_rows(session, [r.delivery.seq for r in results])
-            updates, attempts = [], []
+            updates, attempts, events = [], [], []
             for result in results:
                 row = current.get(result.delivery.seq)
-                outcome = (self.policy.decide(result.status_code, row["attempts"],
-                                              now - row["created_at"])
-                           if row else Outcome.DEAD)
+                outcome = self._decide(row, result, now)
                 # Canceled meanwhile, or re-claimed after a lost lease: log the attempt only.
                 if row and row["status"] == "delivering" and \
                         row["attempts"] == result.delivery.attempt:
                     updates.append(self._outcome_row(row, result, outcome, now))
+                    if result.delivery.channel is not None and result.delivery.payload:
+                        event = notify.status_event(
+                            result.delivery.payload, result.delivery.message_id, outcome,
+                            result.provider_id, result.error, now)
+                        if event is not None:
+                            events.append(event)
                 attempts.append({
                     "message_id": result.delivery.message_id, "attempt": result.delivery.attempt,
                     "started_at": result.started_at, "status_code": result.status_code,
@@ -197,6 +226,16 @@ class OutboxWorker:
                 })
             repo.save_outcomes(session, updates)
             repo.add_attempts(session, attempts)
+            notify.record(session, self.ctx, events, now)
+
+    def _decide(self, row: dict[str, Any] | None, result: Result, now: datetime) -> Outcome:
+        if row is None:
+            return Outcome.DEAD
+        age = now - row["created_at"]
+        if result.retryable is None:  # webhooks and CRMs: the answer's status decides
+            return self.policy.decide(result.status_code, row["attempts"], age)
+        return notify.outcome(self.policy, result.error, result.retryable, row["attempts"],
+                              age)
 
     def _outcome_row(self, row: dict[str, Any], result: Result, outcome: Outcome,
                      now: datetime) -> dict[str, Any]:

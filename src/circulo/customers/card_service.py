@@ -72,6 +72,11 @@ def lookup_card(
     profile = profiles[0]
     card = render_card(session, profile, role, lang, settings=settings, templates=templates,
                        policies=policies, now=now)
+    from circulo.journeys import service as journeys  # journeys build on customers
+
+    # Next best actions (S6-S10 journeys' suggestions) for the agent to take or dismiss.
+    card["suggestions"] = [journeys.suggestion_view(s, lang) for s in
+                           journeys.suggestions_for(session, [profile.id], now)]
     result: dict[str, Any] = {"match": "unique", "card": card, "candidates": []}
     if narrowed_by:
         result["narrowed_by"] = narrowed_by

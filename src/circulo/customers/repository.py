@@ -224,3 +224,16 @@ def delete_owned(session: Session, profile_ids: Sequence[str]) -> dict[str, int]
         ))
         removed[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
     return removed
+
+
+def event_types(session: Session) -> list[str]:
+    return list(session.scalars(select(Event.type).distinct()))
+
+
+def events_since(session: Session, since: datetime, *, after: tuple[datetime, str] | None,
+                 limit: int) -> Sequence[Event]:
+    """Events in the order they happened, a page at a time (replays)."""
+    query = select(Event).where(Event.occurred_at >= since, Event.profile_id.is_not(None))
+    if after is not None:
+        query = query.where(tuple_(Event.occurred_at, Event.id) > tuple_(*after))
+    return session.scalars(query.order_by(Event.occurred_at, Event.id).limit(limit)).all()

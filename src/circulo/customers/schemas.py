@@ -41,6 +41,18 @@ class HistoryOut(BaseModel):
     reason: str | None
 
 
+class SuggestionOut(BaseModel):
+    id: str
+    code: str
+    journey: str
+    status: Literal["open", "accepted", "dismissed"]
+    text: str | dict[str, str] = Field(description="In the card's language (or es and en)")
+    created_at: str
+    expires_at: str
+    decided_at: str | None = None
+    decided_by: str | None = None
+
+
 class CardOut(BaseModel):
     customer_id: str | None
     role: str | None = None
@@ -55,6 +67,9 @@ class CardOut(BaseModel):
     open_records: list[RecordOut] = Field(description="Open business records, before history")
     history: list[HistoryOut] = Field(description="Last contacts, newest first")
     links: dict[str, str] = Field(description="Screen-pop URLs, e.g. {'crm': 'https://...'}")
+    suggestions: list[SuggestionOut] = Field(
+        default_factory=list, description="Next best actions journeys suggest; accept or "
+                                          "dismiss them with POST /v1/suggestions/{id}/...")
 
 
 class CandidateOut(BaseModel):

@@ -323,3 +323,13 @@ def open_records_of(session: Session, profile_ids: Sequence[str], limit: int = 2
     """The open records (orders, tickets, disputes...) of several customers at once, newest
     first, at most ``limit`` each."""
     return repo.open_records_of(session, profile_ids, limit)
+
+
+def event_types(session: Session) -> list[str]:
+    """Every event type stored so far."""
+    return repo.event_types(session)
+
+
+def events_since(session: Session, since: datetime, *, after: tuple[datetime, str] | None,
+                 limit: int) -> Sequence[Any]:
+    return repo.events_since(session, since, after=after, limit=limit)

@@ -31,6 +31,7 @@ from circulo.identity.normalize import (
 )
 from circulo.ids import new_id
 from circulo.ingest.schemas import MAX_PROPERTIES_BYTES, EventIn
+from circulo.journeys import runtime as journey_inbox
 from circulo.jsonpath import nul_path
 
 
@@ -301,6 +302,8 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
                 decision.profile_id, origin or decision.profile_id, ev.source, p.occurred_at,
                 p.record_spec))
     customers.insert_events(session, rows)
+    # Journeys take the events they listen to from their inbox, written in this transaction.
+    journey_inbox.enqueue(session, rows, _webhook_view, now)
     customers.upsert_records(session, record_work, resolved.profiles, now)
     customers.save(session, resolved.profiles.values())
     # Webhooks leave through the outbox, written in this same transaction (at-least-once).

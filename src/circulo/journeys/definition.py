@@ -71,6 +71,10 @@ class Wait:
     up_to: float | None = None  # gives up after this long (seconds)
     until: str | None = None  # "HH:MM", the customer's local time
     duration: float | None = None  # a plain pause
+    date: str | None = None  # a path to a date (event.properties.occasion_date) ...
+    before: float = 0.0  # ... this long before it ...
+    at: str = "09:00"  # ... at this local time ...
+    yearly: bool = False  # ... every year (a step may loop back to a yearly wait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,11 +368,17 @@ def _step(load: _Loader, raw: Any, index: int) -> Step:
 
 def _wait(load: _Loader, raw: Any, path: tuple[Any, ...]) -> Wait:
     data = load.mapping(raw, *path)
-    load.fields(data, {"for", "where", "up_to", "until", "duration"}, *path)
-    kinds = [k for k in ("for", "until", "duration") if k in data]
+    load.fields(data, {"for", "where", "up_to", "until", "duration", "date", "before", "at",
+                       "yearly"}, *path)
+    kinds = [k for k in ("for", "until", "duration", "date") if k in data]
     if len(kinds) != 1:
         raise load.fail(*path, reason="wait for an event (for + up_to), until a time of day "
-                                      "(until: \"09:00\"), or for a while (duration)")
+                                      "(until: \"09:00\"), for a while (duration), or for a "
+                                      "date (date: event.properties.date, before: 14d)")
+    if "date" in data:
+        return _date_wait(load, data, path)
+    if any(k in data for k in ("before", "at", "yearly")):
+        raise load.fail(*path, reason="before, at and yearly belong to a wait for a date")
     if "for" in data:
         if "up_to" not in data:
             raise load.fail(*path, reason="a wait for an event needs up_to (how long at most)")
@@ -383,6 +393,22 @@ def _wait(load: _Loader, raw: Any, path: tuple[Any, ...]) -> Wait:
             raise load.fail(*path, "until", reason="expected a time of day such as \"09:00\"")
         return Wait(until=data["until"])
     return Wait(duration=load.duration(data["duration"], *path, "duration"))
+
+
+def _date_wait(load: _Loader, data: dict[str, Any], path: tuple[Any, ...]) -> Wait:
+    where = data["date"]
+    if not isinstance(where, str) or not _PATH.match(where) or \
+            where.split(".", 1)[0] not in {"event", "customer", "journey"}:
+        raise load.fail(*path, "date", reason="expected where the date is, such as "
+                                              "event.properties.occasion_date")
+    at = data.get("at", "09:00")
+    if not isinstance(at, str) or not _CLOCK.match(at):
+        raise load.fail(*path, "at", reason="expected a time of day such as \"10:00\"")
+    yearly = data.get("yearly", False)
+    if not isinstance(yearly, bool):
+        raise load.fail(*path, "yearly", reason="expected true or false")
+    before = load.duration(data.get("before", 0), *path, "before")
+    return Wait(date=where, before=before, at=at, yearly=yearly)
 
 
 def _check_flow(load: _Loader, steps: tuple[Step, ...]) -> None:
@@ -404,6 +430,7 @@ def _check_flow(load: _Loader, steps: tuple[Step, ...]) -> None:
             targets.append(names[index + 1])
         edges[step.name] = targets
     state: dict[str, int] = {}  # 1 on the current path, 2 done
+    by_name = {s.name: s for s in steps}
 
     def visit(name: str, trail: list[str]) -> None:
         state[name] = 1
@@ -411,6 +438,8 @@ def _check_flow(load: _Loader, steps: tuple[Step, ...]) -> None:
             if state.get(target) == 1:
                 cycle = [*trail[trail.index(target):], target] if target in trail \
                     else [name, target]
+                if any((w := by_name[n].wait) is not None and w.yearly for n in cycle):
+                    continue  # a loop that waits a year each time round (S15)
                 raise load.fail("steps", names.index(name),
                                 reason=f"the steps go round in a circle: {' -> '.join(cycle)}")
             if target not in state:
@@ -478,15 +507,18 @@ def _task(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
 
 def _alert(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
     data = load.mapping(params, *path)
-    load.fields(data, {"to", "urgency", "message"}, *path, required=("to", "message"))
+    load.fields(data, {"to", "urgency", "message", "queue"}, *path, required=("to", "message"))
     to = data["to"]
     if not isinstance(to, str) or not (to == "advisor" or to.startswith(("agent:", "queue:"))):
         raise load.fail(*path, "to", reason="expected advisor, agent:<id> or queue:<name>")
+    if not to.startswith("queue:") and not data.get("queue"):
+        raise load.fail(*path, reason="an alert for an agent names the queue its task "
+                                      "waits in (queue: ...)")
     urgency = data.get("urgency", "normal")
     if urgency not in URGENCIES:
         raise load.fail(*path, "urgency", reason=f"expected one of {', '.join(URGENCIES)}")
-    return {"to": to, "urgency": urgency, "message": load.text(data["message"], *path,
-                                                               "message")}
+    return {"to": to, "urgency": urgency, "queue": data.get("queue"),
+            "message": load.text(data["message"], *path, "message")}
 
 
 def _callback(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:

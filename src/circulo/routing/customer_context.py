@@ -36,9 +36,9 @@ def _number(value: Any) -> float | None:
 
 
 def snapshots(session: Session, customer_ids: Sequence[str], policies: customers.Policies,
-              now: datetime) -> dict[str, dict[str, Any]]:
+              now: datetime, *, full: bool = False) -> dict[str, dict[str, Any]]:
     """The snapshots of several customers, read together (four queries, whatever the count):
-    what a batch of tasks needs."""
+    what a batch of tasks needs. ``full`` adds every indicator and the consent (journeys)."""
     wanted = sorted(set(customer_ids))
     loaded = customers.load_profiles(session, wanted)
     profiles: dict[str, ProfileState] = {}
@@ -65,6 +65,10 @@ def snapshots(session: Session, customer_ids: Sequence[str], policies: customers
         result[customer_id] = _context(profile, records.get(profile.id, []),
                                        last.get(profile.id, []),
                                        latest_override.get(profile.id), policies, now)
+        if full:
+            result[customer_id]["indicators"] = indicators_view(profile.indicators,
+                                                                policies.indicators, now)
+            result[customer_id]["consent"] = dict(profile.consent or {})
     return result
 
 

@@ -527,3 +527,14 @@ def _cancel_callbacks(session: Session, customer_id: str, now: datetime, *, reas
         finish(callback, "canceled", reason, now)
         record_event(session, callback, "callback.canceled", "canceled", {"reason": reason},
                      settings=settings, policies=policies, now=now)
+
+
+def hold_lease(session: Session, name: str, holder: str, now: datetime,
+               until: datetime) -> bool:
+    """A named lease (the dispatcher's, the journeys runner's): one process works, the
+    others stand by until it expires."""
+    return repo.take_lease(session, name, holder, now, until)
+
+
+def drop_lease(session: Session, name: str, holder: str) -> None:
+    repo.release_lease(session, name, holder)

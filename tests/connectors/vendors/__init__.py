@@ -2,6 +2,8 @@
 over real HTTP(S) with the payload shapes the vendors document (the JSON files beside this
 module). Neither service is reachable from the test machine; these servers keep just enough
 state (contacts, engagements, lists) for the connectors' find → create → log sequence.
+Twilio's client is given ``FakeTwilio`` as its HTTP layer instead (its ``http_client`` hook):
+the requests it would send are recorded and answered with Twilio's documented payloads.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
+from twilio.http import HttpClient
+from twilio.http.response import Response as TwilioResponse
 
 HERE = Path(__file__).parent
 
@@ -260,3 +264,41 @@ class FakeSalesforce:
                               "message": "The requested resource does not exist"}]
             return 200, self._record(kind, rest[2], copy.deepcopy(record))
         return 404, [{"errorCode": "NOT_FOUND", "message": f"no route {request.path}"}]
+
+
+# -- Twilio ---------------------------------------------------------------------------------------
+@dataclass
+class TwilioCall:
+    method: str
+    url: str
+    data: dict[str, Any]
+    auth: tuple[str, str] | None
+
+
+class FakeTwilio(HttpClient):
+    """The official client's HTTP layer, replaced: records each call and answers ``status``
+    with its captured payload (or ``file``); a 201 is the message resource, filled in."""
+
+    FILES: ClassVar[dict[int, str]] = {
+        201: "message_201.json", 400: "invalid_to_400.json", 401: "authenticate_401.json",
+        429: "rate_limited_429.json", 503: "unavailable_503.json"}
+
+    def __init__(self) -> None:
+        super().__init__(logger=None, is_async=False)
+        self.calls: list[TwilioCall] = []
+        self.status = 201
+        self.file: str | None = None  # a payload other than the status's usual one
+
+    def request(self, method: str, uri: str, params: dict[str, object] | None = None,
+                data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
+                auth: tuple[str, str] | None = None, timeout: float | None = None,
+                allow_redirects: bool = False) -> TwilioResponse:
+        form = {k: v for k, v in (data or {}).items()}
+        self.calls.append(TwilioCall(method, uri, form, auth))
+        body = payload("twilio", self.file or self.FILES[self.status])
+        if self.status == 201:
+            sid = f"SM{len(self.calls):032x}"
+            body.update(sid=sid, to=form["To"], body=form["Body"], **{"from": form.get("From")},
+                        messaging_service_sid=form.get("MessagingServiceSid"),
+                        uri=body["uri"].replace(body["sid"], sid))
+        return TwilioResponse(self.status, orjson.dumps(body).decode())
