@@ -26,6 +26,10 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Manage API keys. / Gestionar las claves del API.",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+journeys_app = typer.Typer(help="Journeys: try them on history, save and switch them on. / "
+                                "Recorridos: probarlos con el histórico, guardarlos y activarlos.",
+                           no_args_is_help=True)
+app.add_typer(journeys_app, name="journeys")
 console = Console()
 
 
@@ -276,3 +280,75 @@ def simulate(
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@journeys_app.command("try")
+def journeys_try(
+    path: Annotated[Path, typer.Argument(help="Journey YAML / YAML del recorrido",
+                                         exists=True, dir_okay=False)],
+    since: Annotated[str, typer.Option(help="How far back to replay (30d, 12h) / "
+                                            "Cuánto histórico reproducir")] = "30d",
+    examples: Annotated[int, typer.Option(help="Examples to show / Ejemplos")] = 5,
+) -> None:
+    """Replay history through a journey without acting: who would have entered, which
+    actions would have fired, with examples.
+
+    Reproduce el histórico en un recorrido sin actuar: quién habría entrado, qué acciones se
+    habrían disparado, con ejemplos.
+    """
+    import orjson
+
+    from circulo.errors import ValidationFailed
+    from circulo.journeys import dryrun
+    from circulo.journeys import service as journeys
+
+    ctx = _context()
+    try:
+        with ctx.db.unit_of_work(write=False) as session:
+            journey = journeys.parse(session, ctx.settings, text=path.read_text("utf-8"),
+                                     data=None, origin=str(path))
+            report = dryrun.replay(session, journey, since=dryrun.since_seconds(since),
+                                   settings=ctx.settings, policies=ctx.policies,
+                                   now=ctx.clock.now(), examples=examples)
+    except ValidationFailed as exc:
+        console.print(str(exc), markup=False)
+        raise typer.Exit(code=2) from exc
+    lang = locale_language()
+    console.print(f"{report['journey']}: {report['events_replayed']} "
+                  + ("eventos reproducidos" if lang == "es" else "events replayed"))
+    console.print(("Habrían entrado" if lang == "es" else "Would have entered")
+                  + f": {report['entered']} ({report['customers']} "
+                  + ("clientes" if lang == "es" else "customers") + ")")
+    console.print(orjson.dumps({k: report[k] for k in ("actions", "exits", "errors",
+                                                       "still_waiting", "examples")},
+                               option=orjson.OPT_INDENT_2).decode(), markup=False)
+    console.print(report["note"][lang if lang in ("es", "en") else "en"])
+
+
+@journeys_app.command("load")
+def journeys_load(
+    path: Annotated[Path, typer.Argument(help="Journey YAML / YAML del recorrido",
+                                         exists=True, dir_okay=False)],
+    activate: Annotated[bool, typer.Option(help="Switch it on / Activarlo")] = False,
+) -> None:
+    """Save a journey (a new version if it changed), optionally switching it on.
+
+    Guarda un recorrido (una versión nueva si ha cambiado) y, si se pide, lo activa.
+    """
+    from circulo.errors import ValidationFailed
+    from circulo.journeys import service as journeys
+
+    ctx = _context()
+    text = path.read_text("utf-8")
+    try:
+        with ctx.db.unit_of_work() as session:
+            journey = journeys.parse(session, ctx.settings, text=text, data=None,
+                                     origin=str(path))
+            row, created = journeys.save(session, journey, text, actor="cli",
+                                         now=ctx.clock.now(), activate=activate)
+            status, version = row.status, row.latest_version
+    except ValidationFailed as exc:
+        console.print(str(exc), markup=False)
+        raise typer.Exit(code=2) from exc
+    console.print(f"{journey.key} v{version} ({status})"
+                  + ("" if created else " = "), markup=False)

@@ -10,7 +10,7 @@ import email.policy
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 
 from circulo.clock import FixedClock
 from circulo.config import Settings
+from circulo.connectors import notify_delivery
 from circulo.connectors import service as outbox
 from circulo.connectors.notifiers import (
     Notification,
@@ -30,6 +31,7 @@ from circulo.connectors.notifiers import (
     TwilioNotifier,
     notifiers_for,
 )
+from circulo.connectors.policy import Outcome, RetryPolicy
 from circulo.connectors.repository import OUTBOX
 from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
@@ -290,6 +292,36 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert TOKEN not in repr(settings)
 
 
+# -- the worker's verdict and events (pure) ------------------------------------------------------
+def test_the_sender_s_verdict_decides_not_a_status_code() -> None:
+    policy = RetryPolicy(dead_after=timedelta(hours=72))
+    young, old = timedelta(minutes=1), timedelta(hours=72)
+    assert notify_delivery.outcome(policy, None, False, 1, young) == Outcome.DELIVERED
+    assert notify_delivery.outcome(policy, "SMTP 550", False, 1, young) == Outcome.DEAD
+    assert notify_delivery.outcome(policy, "SMTP 451", True, 9, young) == Outcome.RETRY
+    assert notify_delivery.outcome(policy, "SMTP 451", True, 9, old) == Outcome.DEAD
+
+
+def test_only_final_outcomes_of_a_known_customer_leave_an_event() -> None:
+    now = datetime(2026, 11, 24, 10, tzinfo=UTC)
+    payload = {"data": {"message_id": "m1", "customer_id": "c1", "channel": "sms",
+                        "journey": "j", "instance_id": "i"}}
+    sent = notify_delivery.status_event(payload, "msg_1", Outcome.DELIVERED, "SM1", None, now)
+    assert sent == {"type": "notification.sent", "id": "m1:sent", "source": "circulo",
+                    "occurred_at": now.isoformat(), "channel": "sms",
+                    "identifiers": {"customer_id": "c1"},
+                    "properties": {"message_id": "m1", "channel": "sms", "journey": "j",
+                                   "instance_id": "i", "provider_id": "SM1"}}
+    assert notify_delivery.status_event(payload, "msg_1", Outcome.RETRY, None, "x", now) is None
+    assert notify_delivery.status_event({"data": {"message_id": "m1"}}, "msg_1",
+                                        Outcome.DEAD, None, "x", now) is None
+    failed = notify_delivery.status_event({"data": {"customer_id": "c1", "channel": "fax"}},
+                                          "msg_1", Outcome.DEAD, None, "bad", now)
+    assert failed is not None
+    assert (failed["id"], failed["properties"]["error"]) == ("msg_1:failed", "bad")
+    assert "channel" not in failed  # not a channel the event envelope knows
+
+
 # -- through the outbox worker --------------------------------------------------------------------
 def _queue(ctx: AppContext, customer_id: str, channel: str = "email", **changes: Any) -> str:
     data = {"message_id": f"jm_{channel}", "customer_id": customer_id, "channel": channel,
@@ -444,3 +476,17 @@ def test_notifications_respect_the_in_flight_limit_per_channel(
                         .values(status="pending", lease_until=None))
     assert _drain(ctx, {"email": mailbox.notifier()}) == 8
     assert len(mailbox.messages) == 8
+
+
+def test_a_failure_to_record_the_event_never_undoes_the_send(
+        api: Api, ctx: AppContext, mailbox: Mailbox, ana: str,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ingest is broken")
+
+    monkeypatch.setattr(notify_delivery.ingest, "ingest", broken)
+    _queue(ctx, ana)
+    _drain(ctx, {"email": mailbox.notifier()})
+    assert outbox_rows(ctx) == [("delivered", None, 1)]  # not sent again when leases expire
+    assert len(mailbox.messages) == 1
+    assert "jm_email:sent" in caplog.text

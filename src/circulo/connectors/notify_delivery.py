@@ -114,11 +114,19 @@ def status_event(payload: Mapping[str, Any], outbox_id: str, result: Outcome,
 
 def record(session: Session, ctx: AppContext, events: list[dict[str, Any]],
            now: datetime) -> None:
-    """Store the status events in the caller's transaction (the worker's outcome write)."""
+    """Store the status events in the caller's transaction (the worker's outcome write).
+    A failure here is logged and rolled back alone: were it to undo the outcomes, the
+    leases would run out and every customer of the batch would get the message again."""
     if not events:
         return
-    result = ingest.ingest(session, {"events": events}, settings=ctx.settings,
-                           policies=ctx.policies, now=now, actor="outbox")
+    try:
+        with session.begin_nested():
+            result = ingest.ingest(session, {"events": events}, settings=ctx.settings,
+                                   policies=ctx.policies, now=now, actor="outbox")
+    except Exception:
+        log.exception("notification status events not recorded: %s",
+                      ", ".join(e["id"] for e in events))
+        return
     for problem in result["errors"]:
         # A customer erased meanwhile: the outcome stands, only the event has nowhere to go.
         log.warning("notification status event %s not recorded: %s: %s",
