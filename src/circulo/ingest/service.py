@@ -303,15 +303,16 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
                 p.record_spec))
     customers.insert_events(session, rows)
     # Journeys take the events they listen to from their inbox, written in this transaction.
-    journey_inbox.enqueue(session, rows, _webhook_view, now)
+    journey_inbox.enqueue(session, rows, stored_event_view, now)
     customers.upsert_records(session, record_work, resolved.profiles, now)
     customers.save(session, resolved.profiles.values())
     # Webhooks leave through the outbox, written in this same transaction (at-least-once).
-    outbox.enqueue_events(session, (_webhook_view(row) for row in rows), now,
+    outbox.enqueue_events(session, (stored_event_view(row) for row in rows), now,
                           list(connectors_for(settings.crm_connectors).values()))
 
 
-def _webhook_view(row: dict[str, Any]) -> dict[str, Any]:
+def stored_event_view(row: dict[str, Any]) -> dict[str, Any]:
+    """What webhooks and journeys read of a stored event row."""
     extra = row["extra"] or {}
     return {
         "id": row["id"], "type": row["type"], "source": row["source"],

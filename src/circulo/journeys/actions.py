@@ -164,17 +164,22 @@ def _remove_from_list(scene: Scene, effect: Effect, subject: Subject) -> Outcome
     return Outcome("done", {"lists": effect.action.params["lists"], "removed": left})
 
 
-def _new_task(scene: Scene, effect: Effect, new: intake.NewTask) -> Outcome:
+def _created(scene: Scene, new: intake.NewTask, create: Any) -> Outcome:
+    """A task (``intake.create_task``) or callback (``callbacks.schedule``) made for the
+    journey; the dispatcher is woken for it after the pass commits."""
     try:
-        task, created = intake.create_task(scene.session, new, scene.config(),
-                                           settings=scene.settings, policies=scene.policies,
-                                           now=scene.now)
+        task, created = create(scene.session, new, scene.config(), settings=scene.settings,
+                               policies=scene.policies, now=scene.now)
     except ValidationFailed as exc:
         raise ActionFailed(_problem(exc)) from exc
     if created:
         scene.created_tasks.append(task.id)
-    output = {"id": task.id, "queue": task.queue, "priority": new.priority}
-    return Outcome("done", {"task_id": task.id, "queue": task.queue}, output)
+    return Outcome("done", {"task_id": task.id, "queue": task.queue},
+                   {"id": task.id, "queue": task.queue, "priority": new.priority})
+
+
+def _new_task(scene: Scene, effect: Effect, new: intake.NewTask) -> Outcome:
+    return _created(scene, new, intake.create_task)
 
 
 def _task(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
@@ -255,16 +260,7 @@ def _callback(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
 
 
 def book_callback(scene: Scene, new: intake.NewTask) -> Outcome:
-    try:
-        task, created = callbacks.schedule(scene.session, new, scene.config(),
-                                           settings=scene.settings, policies=scene.policies,
-                                           now=scene.now)
-    except ValidationFailed as exc:
-        raise ActionFailed(_problem(exc)) from exc
-    if created:
-        scene.created_tasks.append(task.id)
-    return Outcome("done", {"task_id": task.id, "queue": task.queue},
-                   {"id": task.id, "queue": task.queue})
+    return _created(scene, new, callbacks.schedule)
 
 
 def _routing_override(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
@@ -308,7 +304,8 @@ def _notify(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
         record_event(scene, effect, "notification.skipped",
                       {"reason": plan.reason, "purpose": params["purpose"]})
         return Outcome("skipped", {"reason": plan.reason})
-    slots = _offer_of(subject)
+    offer = subject.vars.get("offer") or {}  # the slots a callback action offered ({{slots}})
+    slots = str((offer.get("texts") or {}).get(subject.language) or "")
     text = render(params["text"], subject, slots=slots)
     subject_line = render(params["subject"], subject, slots=slots) \
         if params.get("subject") else None
@@ -324,14 +321,6 @@ def _notify(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
                    "purpose": params["purpose"]})
     return Outcome("queued", {"channel": plan.channel, "message_id": message_id},
                    {"channel": plan.channel, "message_id": message_id, "text": text})
-
-
-def _offer_of(subject: Subject) -> str:
-    """The text of the latest callback slots this instance offered ({{slots}})."""
-    for value in reversed(list(subject.vars.values())):
-        if isinstance(value, dict) and "slots" in value and "texts" in value:
-            return str(value["texts"].get(subject.language) or value["text"])
-    return ""
 
 
 def _webhook(scene: Scene, effect: Effect, subject: Subject) -> Outcome:

@@ -21,7 +21,7 @@ from circulo.config import Settings
 from circulo.customers import service as customers
 from circulo.documents import duration
 from circulo.errors import ValidationFailed
-from circulo.ingest.service import _webhook_view as event_view
+from circulo.ingest.service import stored_event_view
 from circulo.journeys.definition import Journey
 from circulo.journeys.engine import CustomerState, Decisions, Engine, Instance
 from circulo.journeys.processing import tz_of
@@ -43,7 +43,7 @@ def _events(session: Session, since: datetime) -> Iterator[dict[str, Any]]:
     while True:
         page = customers.events_since(session, since, after=after, limit=PAGE)
         for row in page:
-            yield event_view({
+            yield stored_event_view({
                 "id": row.id, "type": row.type, "source": row.source,
                 "client_id": row.client_id, "channel": row.channel,
                 "occurred_at": row.occurred_at, "profile_id": row.profile_id,

@@ -137,37 +137,26 @@ class Engine:
         self.triggers: TriggerIndex[Journey] = TriggerIndex()
         self.specs: TriggerIndex[tuple[str, CountSpec]] = TriggerIndex()
         self.waits: TriggerIndex[str] = TriggerIndex()
-        seen: set[str] = set()
+        # how long each counter keeps its times: the longest window any active journey needs
+        self.keep: dict[str, float] = {}
         for journey in active:
             self.triggers.add(journey.triggers, journey)
             for spec in journey.counts:
                 ident = spec_id(spec)
-                if ident not in seen:
-                    seen.add(ident)
+                span = MIDNIGHT_KEEP if spec.since_midnight else float(spec.within or 0)
+                if ident not in self.keep:
                     self.specs.add(spec.types, (ident, spec))
+                self.keep[ident] = max(self.keep.get(ident, 0.0), span)
         for (key, _), journey in self.versions.items():
             for step in journey.steps:
                 if step.wait is not None and step.wait.for_types:
                     self.waits.add(step.wait.for_types, key)
-        self.counted = seen
 
     # -- what an event concerns ---------------------------------------------------------------
     def watches(self, event_type: str) -> bool:
         """Whether any journey could start, count or wake on this type (the ingest filter)."""
         return bool(self.triggers.matching(event_type) or self.specs.matching(event_type)
                     or self.waits.matching(event_type))
-
-    def patterns(self) -> list[str]:
-        found: set[str] = set()
-        for journey in self.active.values():
-            found.update(journey.triggers)
-            for spec in journey.counts:
-                found.update(spec.types)
-        for journey in self.versions.values():
-            for step in journey.steps:
-                if step.wait is not None:
-                    found.update(step.wait.for_types)
-        return sorted(found)
 
     # -- counters -----------------------------------------------------------------------------
     def count(self, state: CustomerState, event: Mapping[str, Any], at: float) -> None:
@@ -180,18 +169,13 @@ class Engine:
             times.sort()
 
     def trim(self, state: CustomerState, now: float) -> None:
-        """Forget counter times no window still needs, and counters of journeys switched off."""
-        keep: dict[str, float] = {}
-        for journey in self.active.values():
-            for spec in journey.counts:
-                span = MIDNIGHT_KEEP if spec.since_midnight else float(spec.within or 0)
-                ident = spec_id(spec)
-                keep[ident] = max(keep.get(ident, 0.0), span)
+        """Forget counter times no window still needs, and counters of journeys switched off.
+        Costs the customer's counters, not the number of journeys."""
         for ident in list(state.counts):
-            if ident not in keep:
+            if ident not in self.keep:
                 del state.counts[ident]
                 continue
-            floor = now - keep[ident]
+            floor = now - self.keep[ident]
             state.counts[ident] = [t for t in state.counts[ident] if t > floor]
 
     def counts(self, journey: Journey, state: CustomerState, now: float, tz: ZoneInfo

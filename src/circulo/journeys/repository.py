@@ -73,8 +73,8 @@ def inbox(session: Session, limit: int) -> Sequence[JourneyInbox]:
     return session.scalars(select(JourneyInbox).order_by(JourneyInbox.seq).limit(limit)).all()
 
 
-def inbox_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(JourneyInbox)) or 0)
+def inbox_row(session: Session, seq: int) -> JourneyInbox | None:
+    return session.get(JourneyInbox, seq)
 
 
 def drop_inbox(session: Session, seqs: Sequence[int]) -> None:
@@ -121,11 +121,6 @@ def due(session: Session, now: datetime, limit: int) -> Sequence[JourneyInstance
     query = select(JourneyInstance).where(JourneyInstance.status == "waiting",
                                           JourneyInstance.due_at <= now)
     return session.scalars(query.order_by(JourneyInstance.due_at).limit(limit)).all()
-
-
-def next_due(session: Session) -> datetime | None:
-    return session.scalar(select(func.min(JourneyInstance.due_at))
-                          .where(JourneyInstance.status == "waiting"))
 
 
 def instances(session: Session, *, journey: str | None, customer_id: str | None,
@@ -199,11 +194,6 @@ def list_members(session: Session, name: str, *, after: str, limit: int
     return session.scalars(select(CustomerListMember).where(
         CustomerListMember.list == name, CustomerListMember.customer_id > after)
         .order_by(CustomerListMember.customer_id).limit(limit)).all()
-
-
-def lists_of(session: Session, customer_id: str) -> list[str]:
-    return list(session.scalars(select(CustomerListMember.list).where(
-        CustomerListMember.customer_id == customer_id).order_by(CustomerListMember.list)))
 
 
 def open_suggestions(session: Session, customer_ids: Sequence[str], now: datetime

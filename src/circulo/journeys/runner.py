@@ -104,10 +104,10 @@ class Runner:
         for seq in seqs:
             try:
                 with self.ctx.db.unit_of_work() as session:
-                    rows = [r for r in repo.inbox(session, BATCH) if r.seq == seq]
-                    if not rows:
+                    row = repo.inbox_row(session, seq)
+                    if row is None:
                         continue
-                    result = Pass(session, self._scene(session)).run(rows, [])
+                    result = Pass(session, self._scene(session)).run([row], [])
                     repo.drop_inbox(session, result.seqs)
                 total.events += result.events
                 total.created_tasks += result.created_tasks
@@ -118,16 +118,15 @@ class Runner:
 
     def _count_failure(self, seq: int, exc: Exception) -> None:
         with self.ctx.db.unit_of_work() as session:
-            if repo.count_attempt(session, seq) >= MAX_ATTEMPTS:
-                rows = [r for r in repo.inbox(session, BATCH) if r.seq == seq]
-                for row in rows:
-                    repo.log_actions(session, [{
-                        "key": f"error:{row.event_id}:{seq}", "journey": "*", "version": 0,
-                        "instance_id": None, "customer_id": row.customer_id, "step": "",
-                        "kind": "evaluate", "outcome": "failed",
-                        "detail": {"error": f"{type(exc).__name__}: {exc}"[:500],
-                                   "event_id": row.event_id, "type": row.type},
-                        "created_at": self.ctx.clock.now(), "elapsed_ms": None}])
+            row = repo.inbox_row(session, seq)
+            if row is not None and repo.count_attempt(session, seq) >= MAX_ATTEMPTS:
+                repo.log_actions(session, [{
+                    "key": f"error:{row.event_id}:{seq}", "journey": "*", "version": 0,
+                    "instance_id": None, "customer_id": row.customer_id, "step": "",
+                    "kind": "evaluate", "outcome": "failed",
+                    "detail": {"error": f"{type(exc).__name__}: {exc}"[:500],
+                               "event_id": row.event_id, "type": row.type},
+                    "created_at": self.ctx.clock.now(), "elapsed_ms": None}])
                 repo.drop_inbox(session, [seq])
 
     def wake(self) -> None:

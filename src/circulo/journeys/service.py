@@ -228,7 +228,3 @@ def list_members(session: Session, name: str, *, after: str, limit: int
     return [{"customer_id": m.customer_id, "added_at": m.added_at.isoformat(),
              "source": m.source}
             for m in repo.list_members(session, name, after=after, limit=limit)]
-
-
-def lists_of(session: Session, customer_id: str) -> list[str]:
-    return repo.lists_of(session, customer_id)
