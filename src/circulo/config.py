@@ -5,6 +5,7 @@ The defaults give a working single-machine install: an SQLite file under ``data_
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import timedelta
 from functools import lru_cache
@@ -155,6 +156,9 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="How Twilio reaches this server, e.g. https://circulo."
         "example.com: status callbacks and webhook signatures are built from it")
+    journey_webhook_secret: SecretStr | None = Field(
+        default=None, description="whsec_… secret: journeys' `webhook` requests are signed "
+        "with it (Standard Webhooks headers); unset, they go unsigned")
 
     @field_validator("outbox_dead_after", "agent_heartbeat_timeout", mode="before")
     @classmethod
@@ -165,6 +169,19 @@ class Settings(BaseSettings):
             match = _DURATION.fullmatch(value.strip())
             if match:
                 return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
+        return value
+
+    @field_validator("journey_webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            text = value.get_secret_value()
+            try:
+                key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
+            except ValueError:
+                key = b""
+            if not text.startswith("whsec_") or len(key) < 16:
+                raise ValueError("expected whsec_ followed by at least 16 bytes in base64")
         return value
 
     @field_validator("screen_pop_urls")

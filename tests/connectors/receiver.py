@@ -17,6 +17,7 @@ import orjson
 class Received:
     headers: dict[str, str]
     body: bytes
+    method: str = "POST"
 
     @property
     def json(self) -> Any:
@@ -52,11 +53,14 @@ def receiver() -> Iterator[Receiver]:
             if 200 <= status < 300:
                 with state.lock:
                     state.requests.append(Received({k.lower(): v for k, v in
-                                                    self.headers.items()}, body))
+                                                    self.headers.items()}, body,
+                                                   self.command))
             self.send_response(status)
             self.send_header("content-length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
+
+        do_PUT = do_PATCH = do_POST
 
         def log_message(self, *args: Any) -> None:
             pass

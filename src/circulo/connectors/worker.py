@@ -6,8 +6,9 @@ Per (destination, customer) group only the oldest open message is ever in flight
 customer's webhooks arrive in order; per destination at most ``max_in_flight`` are in flight.
 On PostgreSQL several workers share the outbox (``FOR UPDATE SKIP LOCKED``).
 
-Three kinds of destination: ``webhook:<id>`` (signed HTTP), ``crm:<name>`` (a CRM's client)
-and ``notify:<channel>`` (e-mail, SMS, WhatsApp notifications, ``connectors.notify_delivery``).
+Four kinds of destination: ``webhook:<id>`` (signed HTTP), ``crm:<name>`` (a CRM's client),
+``notify:<channel>`` (e-mail, SMS, WhatsApp notifications, ``connectors.notify_delivery``) and
+``journey:webhook`` (a journey's own HTTP request, ``connectors.journey_webhooks``).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ import aiohttp
 import orjson
 
 from circulo.connectors import crm_delivery as crm_ids
+from circulo.connectors import journey_webhooks, service
 from circulo.connectors import notify_delivery as notify
 from circulo.connectors import repository as repo
-from circulo.connectors import service
 from circulo.connectors.crm import CrmError
 from circulo.connectors.notifiers import Notifier, notifiers_for
 from circulo.connectors.policy import Outcome, RetryPolicy
@@ -51,6 +52,9 @@ class Delivery:
     crm: ConnectorSpec | None = None  # set for crm:<name> destinations
     payload: dict[str, Any] | None = None
     channel: str | None = None  # set for notify:<channel> destinations
+    method: str = "POST"
+    headers: Mapping[str, str] | None = None  # a journey's own headers
+    error: str | None = None  # cannot be sent at all: dead at once with this reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,8 @@ class OutboxWorker:
             channels = notify.routes()
             limits = {**{d: s.max_in_flight for d, s in subscriptions.items()},
                       **{d: c.max_in_flight for d, c in crms.items()},
-                      **dict.fromkeys(channels, notify.MAX_IN_FLIGHT)}
+                      **dict.fromkeys(channels, notify.MAX_IN_FLIGHT),
+                      journey_webhooks.DESTINATION: journey_webhooks.MAX_IN_FLIGHT}
             candidates = repo.due_candidates(session, now, self.batch * 2, sorted(limits))
             if not candidates:
                 return []
@@ -131,6 +136,13 @@ class OutboxWorker:
             deliveries = []
             for row in repo.mark_delivering(session, chosen, lease, now):
                 subscription = subscriptions.get(row["destination"])
+                if row["destination"] == journey_webhooks.DESTINATION:
+                    request = journey_webhooks.request(row["payload"], self.ctx.settings)
+                    deliveries.append(Delivery(
+                        row["seq"], row["id"], row["attempts"], request.url, request.secrets,
+                        request.body, method=request.method, headers=request.headers,
+                        error=request.error))
+                    continue
                 if subscription is None:
                     deliveries.append(Delivery(row["seq"], row["id"], row["attempts"], "", [],
                                                b"", crms.get(row["destination"]),
@@ -150,15 +162,20 @@ class OutboxWorker:
             return await asyncio.to_thread(self._deliver_notification, delivery)
         assert self._client is not None, "use the worker as an async context manager"  # noqa: S101
         started_at = self.ctx.clock.now()
+        if delivery.error is not None:
+            return Result(delivery, started_at, None, 0, delivery.error, retryable=False)
         # The signature's timestamp is the real send time: receivers check it against theirs.
-        headers = signed_headers(delivery.secrets, delivery.message_id, int(time.time()),
-                                 delivery.body)
+        headers = {**(delivery.headers or {}), **signed_headers(
+            delivery.secrets, delivery.message_id, int(time.time()), delivery.body)}
+        if not delivery.secrets:  # a journey's request without a configured secret
+            del headers["webhook-signature"]
         begin = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
         try:
-            async with self._client.post(delivery.url, data=delivery.body,
-                                         headers=headers, allow_redirects=False) as response:
+            async with self._client.request(delivery.method, delivery.url, data=delivery.body,
+                                            headers=headers,
+                                            allow_redirects=False) as response:
                 status_code = response.status
                 if not 200 <= status_code < 300:
                     text = (await response.content.read(300)).decode(errors="replace")

@@ -81,21 +81,41 @@ def render(texts: Mapping[str, str], subject: Subject, **extra: Any) -> str:
     """The text in the customer's language with ``{{root.path}}`` filled in; a value the
     customer does not have renders as nothing."""
     template = texts.get(subject.language) or next(iter(texts.values()))
-    roots: dict[str, Any] = {"customer": subject.customer, "event": subject.event,
-                             "journey": subject.vars, "record": subject.record or {},
-                             **extra}
 
     def value(match: re.Match[str]) -> str:
-        current: Any = roots
-        for part in match.group(1).split("."):
-            current = current.get(part) if isinstance(current, Mapping) else None
-            if current is None:
-                return ""
+        current = _lookup(match.group(1), subject, **extra)
+        if current is None:
+            return ""
         if isinstance(current, float) and current.is_integer():
             return str(int(current))
         return str(current)
 
     return _VARIABLE.sub(value, template)
+
+
+def _lookup(path: str, subject: Subject, **extra: Any) -> Any:
+    current: Any = {"customer": subject.customer, "event": subject.event,
+                    "journey": subject.vars, "record": subject.record or {}, **extra}
+    for part in path.split("."):
+        current = current.get(part) if isinstance(current, Mapping) else None
+        if current is None:
+            return None
+    return current
+
+
+def fill(value: Any, subject: Subject) -> Any:
+    """A structure with its texts rendered; a text that is one variable alone keeps the
+    value's type (``"{{event.properties.amount}}"`` stays a number in a JSON body)."""
+    if isinstance(value, str):
+        alone = _VARIABLE.fullmatch(value.strip())
+        if alone is not None:
+            return _lookup(alone.group(1), subject)
+        return render({"es": value, "en": value}, subject)
+    if isinstance(value, dict):
+        return {k: fill(v, subject) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, subject) for v in value]
+    return value
 
 
 def _customer_id(effect: Effect) -> str:
@@ -325,9 +345,9 @@ def _notify(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
 
 def _webhook(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
     params = effect.action.params
-    body = {k: render({"es": v, "en": v}, subject) if isinstance(v, str) else v
-            for k, v in params["body"].items()}
-    data = {"url": params["url"], "body": body, "journey": effect.journey,
+    body = fill(params["body"], subject)
+    data = {"url": params["url"], "method": params.get("method", "POST"),
+            "headers": params.get("headers") or {}, "body": body, "journey": effect.journey,
             "instance_id": effect.instance_id, "customer_id": effect.customer_id,
             "event": subject.event.get("id")}
     message_id = outbox.enqueue_request(scene.session, "journey:webhook", "journey.webhook",
@@ -338,8 +358,7 @@ def _webhook(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
 
 def _emit(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
     params = effect.action.params
-    properties = {k: render({"es": v, "en": v}, subject) if isinstance(v, str) else v
-                  for k, v in params["properties"].items()}
+    properties = fill(params["properties"], subject)
     event_id = record_event(scene, effect, params["type"], properties)
     return Outcome("done", {"event_id": event_id, "type": params["type"]},
                    {"id": event_id, "type": params["type"]})
@@ -352,8 +371,7 @@ def _connector(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
     if spec is None:
         raise ActionFailed(f"no connector named '{params['name']}' (known: "
                            f"{', '.join(sorted(specs)) or 'none'})")
-    values = {k: render({"es": v, "en": v}, subject) if isinstance(v, str) else v
-              for k, v in params["params"].items()}
+    values = fill(params["params"], subject)
     data = {"action": params["action"], "params": values, "customer_id": effect.customer_id,
             "journey": effect.journey, "request_id": effect.key}
     message_id = outbox.enqueue_request(scene.session, spec.destination,

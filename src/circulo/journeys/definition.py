@@ -567,13 +567,44 @@ def _notify(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]
     return out
 
 
+WEBHOOK_METHODS = ("POST", "PUT", "PATCH")
+_HEADER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+_ENV = re.compile(r"env:[A-Z_][A-Z0-9_]*")
+
+
 def _webhook(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
     data = load.mapping(params, *path)
-    load.fields(data, {"url", "body"}, *path, required=("url",))
+    load.fields(data, {"url", "body", "method", "headers"}, *path, required=("url",))
     url = data["url"]
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         raise load.fail(*path, "url", reason="expected an http(s) URL")
-    return {"url": url, "body": load.mapping(data.get("body"), *path, "body")}
+    method = str(data.get("method") or "POST").upper()
+    if method not in WEBHOOK_METHODS:
+        raise load.fail(*path, "method", reason=f"expected one of {', '.join(WEBHOOK_METHODS)}")
+    headers = load.mapping(data.get("headers"), *path, "headers")
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER.fullmatch(name) or \
+                name.lower().startswith("webhook-") or name.lower() == "content-type":
+            raise load.fail(*path, "headers", name, reason="not a header a journey may set")
+        if not isinstance(value, str) or (value.startswith("env:")
+                                          and not _ENV.fullmatch(value)):
+            raise load.fail(*path, "headers", name,
+                            reason="expected text, or env:NAME to read the server's environment")
+    body = load.mapping(data.get("body"), *path, "body")
+    _templates(load, body, (*path, "body"))
+    return {"url": url, "method": method, "headers": dict(headers), "body": body}
+
+
+def _templates(load: _Loader, value: Any, path: tuple[Any, ...]) -> None:
+    """Every text inside a structure may use template variables: check them all."""
+    if isinstance(value, str) and value.strip():
+        load.text(value, *path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _templates(load, item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _templates(load, item, (*path, index))
 
 
 def _emit(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
@@ -584,15 +615,17 @@ def _emit(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
             or "." not in event_type:
         raise load.fail(*path, "type", reason="expected an event type such as "
                                               "dispute.auto_refunded")
-    return {"type": event_type,
-            "properties": load.mapping(data.get("properties"), *path, "properties")}
+    properties = load.mapping(data.get("properties"), *path, "properties")
+    _templates(load, properties, (*path, "properties"))
+    return {"type": event_type, "properties": properties}
 
 
 def _connector(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
     data = load.mapping(params, *path)
     load.fields(data, {"name", "action", "params"}, *path, required=("name", "action"))
-    return {"name": str(data["name"]), "action": str(data["action"]),
-            "params": load.mapping(data.get("params"), *path, "params")}
+    values = load.mapping(data.get("params"), *path, "params")
+    _templates(load, values, (*path, "params"))
+    return {"name": str(data["name"]), "action": str(data["action"]), "params": values}
 
 
 def _suggest(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
