@@ -21,6 +21,14 @@ def test_exact_wildcard_and_catch_all_patterns() -> None:
     assert index.matching("call") == ["everything"]
 
 
+def test_items_need_not_be_hashable() -> None:
+    index: TriggerIndex[dict[str, str]] = TriggerIndex()
+    first, second = {"journey": "a"}, {"journey": "b"}
+    index.add(["call.*", "call.abandoned"], first)
+    index.add(["call.abandoned"], second)
+    assert index.matching("call.abandoned") == [first, second]
+
+
 def test_the_index_agrees_with_matching_every_pattern() -> None:
     rng = random.Random(7)
     words = ["call", "chat", "survey", "abandoned", "answered", "x"]

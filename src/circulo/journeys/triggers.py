@@ -38,7 +38,9 @@ class TriggerIndex(Generic[T]):
         while position != -1:
             found += self._prefix.get(event_type[:position + 1], ())
             position = event_type.find(".", position + 1)
-        return list(dict.fromkeys(found)) if len(found) > 1 else found
+        if len(found) < 2:
+            return found
+        return list({id(item): item for item in found}.values())  # items may be unhashable
 
 
 def matches_any(patterns: Iterable[str], event_type: str) -> bool:
