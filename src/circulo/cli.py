@@ -88,11 +88,14 @@ def serve(
 
     from circulo.connectors.worker import run_in_thread
 
+    # Each API process runs the routing loop and the journeys runner; database leases let one
+    # of them work at a time. Set before the settings are first read: with one worker the app
+    # is built in this process, from the same cached settings.
+    os.environ["CIRCULO_ROUTING_BACKGROUND"] = "true"
+    get_settings.cache_clear()
     ctx = _context()
     if outbox:
         run_in_thread(ctx, threading.Event())
-    # Each API process runs the routing loop; the database lease lets one of them dispatch.
-    os.environ["CIRCULO_ROUTING_BACKGROUND"] = "true"
     uvicorn.run("circulo.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning")
 
