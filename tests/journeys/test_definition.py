@@ -60,10 +60,11 @@ def test_a_journey_loads_with_its_counts_steps_and_actions() -> None:
     assert (today.types, today.since_midnight, today.within) == (("call.abandoned",), True, None)
     assert (recent.types, recent.within) == (("call.*",), 4 * 3600.0)
     assert recent.where is not None and recent.where.holds({"event": {"channel": "voice"}})
-    assert journey.when is not None and "counts.c0 >= 4" in journey.when.source
-    context = {"customer": {"tier": "premium"}, "counts": {"c0": 4, "c1": 5}, "event": {}}
+    assert journey.when is not None and f"counts.{today.key} >= 4" in journey.when.source
+    context = {"customer": {"tier": "premium"}, "counts": {today.key: 4, recent.key: 5},
+               "event": {}}
     assert journey.when.holds(context)
-    assert not journey.when.holds({**context, "counts": {"c0": 3, "c1": 5}})
+    assert not journey.when.holds({**context, "counts": {today.key: 3, recent.key: 5}})
     assert [s.name for s in journey.steps] == ["alert", "reached", "sms", "done"]
     alert, task = journey.step("alert").actions
     assert alert.kind == "alert" and alert.params["urgency"] == "urgent"
@@ -78,8 +79,11 @@ def test_the_same_count_twice_is_kept_once() -> None:
     journey = parse_data({"journey": "j", "trigger": "call.abandoned", "steps": [{"end": True}],
                           "when": 'count("call.abandoned", "4h") > 1 '
                                   '&& count("call.abandoned", within="4h") < 9'})
-    assert len(journey.counts) == 1
-    assert journey.when is not None and journey.when.source.count("counts.c0") == 2
+    [spec] = journey.counts
+    assert journey.when is not None and journey.when.source.count(f"counts.{spec.key}") == 2
+    other = parse_data({"journey": "k", "trigger": "call.abandoned", "steps": [{"end": True}],
+                        "when": 'count("call.abandoned", within="4h") > 2'})
+    assert other.counts == journey.counts  # one counter for both journeys
 
 
 def test_wildcards_match_by_prefix() -> None:
@@ -98,7 +102,7 @@ def _broken(text: str) -> str:
 
 @pytest.mark.parametrize(("old", "new", "expected"), [
     ('customer.tier == "premium"\n', 'customer.tier == \n',
-     "line 4: when: invalid CEL (count() calls shown as counts.cN)"),
+     "line 4: when: invalid CEL (count() calls shown as counts.c…)"),
     ('customer.tier == "premium"', 'agent.tier == "premium"', "unknown variable 'agent'"),
     ("trigger: call.abandoned", "trigger: call.hungup", "line 3: trigger: unknown event type"),
     ('since="midnight"', 'since="noon"', "since=\"midnight\""),

@@ -61,6 +61,9 @@ class Scene:
     now: datetime
     config: Callable[[], RoutingConfig]
     created_tasks: list[str] = field(default_factory=list)
+    # events actions leave on timelines, ingested together at the end of the pass
+    pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    tags: dict[str, list[str]] = field(default_factory=dict)  # as tagged during this pass
 
 
 @dataclass
@@ -125,9 +128,12 @@ def _customer_id(effect: Effect) -> str:
 
 
 def record_event(scene: Scene, effect: Effect, event_type: str, properties: dict[str, Any],
-                  traits: dict[str, Any] | None = None, suffix: str = "") -> str:
+                  traits: dict[str, Any] | None = None, suffix: str = "", *,
+                  later: bool = False) -> str:
     """An event on the customer's timeline, through the ingest pipeline (so journeys,
-    webhooks and the card see it like any other). Its id makes a repeat a duplicate."""
+    webhooks and the card see it like any other). Its id makes a repeat a duplicate.
+    ``later``: with the pass's other events, in one batch (``flush``); the answer is then the
+    event's id as sent, not yet its stored id."""
     from circulo.ingest import service as ingest  # ingest writes the journeys' inbox
 
     event: dict[str, Any] = {
@@ -139,6 +145,9 @@ def record_event(scene: Scene, effect: Effect, event_type: str, properties: dict
     }
     if traits:
         event["traits"] = traits
+    if later:
+        scene.pending.append((effect.key, event))
+        return str(event["id"])
     result = ingest.ingest(scene.session, {"events": [event]}, settings=scene.settings,
                            policies=scene.policies, now=scene.now, actor="journeys")
     if result["errors"]:
@@ -147,21 +156,41 @@ def record_event(scene: Scene, effect: Effect, event_type: str, properties: dict
     return str(result["results"][0]["event_id"])
 
 
+def flush(scene: Scene) -> dict[str, str]:
+    """Ingest the events actions left for later, in one batch: the reason each refused one
+    failed, by action key (one ingest per pass instead of one per action)."""
+    from circulo.ingest import service as ingest
+
+    if not scene.pending:
+        return {}
+    keys = [key for key, _ in scene.pending]
+    result = ingest.ingest(scene.session, {"events": [e for _, e in scene.pending]},
+                           settings=scene.settings, policies=scene.policies, now=scene.now,
+                           actor="journeys")
+    scene.pending.clear()
+    return {keys[error["index"]]: f"{error['field']}: {error['detail']}"
+            for error in result["errors"]}
+
+
 # -- the actions ------------------------------------------------------------------------------
 
 def _set_trait(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
     traits = {name: render({"es": v, "en": v}, subject) if isinstance(v, str) else v
               for name, v in effect.action.params.items()}
-    record_event(scene, effect, "journey.traits_set", {}, traits)
+    record_event(scene, effect, "journey.traits_set", {}, traits, later=True)
     return Outcome("done", {"traits": traits})
 
 
 def _tag(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
-    current = (subject.customer.get("traits") or {}).get("tags") or []
-    tags = sorted({*(current if isinstance(current, list) else [current]),
-                   *effect.action.params["tags"]})
+    customer_id = _customer_id(effect)
+    current = scene.tags.get(customer_id)
+    if current is None:  # not tagged yet in this pass: what the customer had
+        had = (subject.customer.get("traits") or {}).get("tags") or []
+        current = list(had) if isinstance(had, list) else [had]
+    tags = sorted({*current, *effect.action.params["tags"]})
+    scene.tags[customer_id] = tags
     record_event(scene, effect, "journey.tagged", {"added": effect.action.params["tags"]},
-                  {"tags": tags})
+                  {"tags": tags}, later=True)
     return Outcome("done", {"tags": tags})
 
 
@@ -171,7 +200,7 @@ def _add_to_list(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
               if repo.join_list(scene.session, name, customer_id, f"journey:{effect.journey}",
                                 scene.now)]
     if joined:
-        record_event(scene, effect, "list.joined", {"lists": joined})
+        record_event(scene, effect, "list.joined", {"lists": joined}, later=True)
     return Outcome("done", {"lists": effect.action.params["lists"], "new": joined})
 
 
@@ -180,7 +209,7 @@ def _remove_from_list(scene: Scene, effect: Effect, subject: Subject) -> Outcome
     left = [name for name in effect.action.params["lists"]
             if repo.leave_list(scene.session, name, customer_id)]
     if left:
-        record_event(scene, effect, "list.left", {"lists": left})
+        record_event(scene, effect, "list.left", {"lists": left}, later=True)
     return Outcome("done", {"lists": effect.action.params["lists"], "removed": left})
 
 
@@ -322,7 +351,7 @@ def _notify(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
             plan = reach_engine.Plan(None, reason=",".join(reasons))
     if plan.channel is None:
         record_event(scene, effect, "notification.skipped",
-                      {"reason": plan.reason, "purpose": params["purpose"]})
+                      {"reason": plan.reason, "purpose": params["purpose"]}, later=True)
         return Outcome("skipped", {"reason": plan.reason})
     offer = subject.vars.get("offer") or {}  # the slots a callback action offered ({{slots}})
     slots = str((offer.get("texts") or {}).get(subject.language) or "")
@@ -338,7 +367,7 @@ def _notify(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
                            data, ordering_key=customer_id, now=scene.now)
     record_event(scene, effect, "notification.requested",
                   {"message_id": message_id, "channel": plan.channel, "text": text,
-                   "purpose": params["purpose"]})
+                   "purpose": params["purpose"]}, later=True)
     return Outcome("queued", {"channel": plan.channel, "message_id": message_id},
                    {"channel": plan.channel, "message_id": message_id, "text": text})
 

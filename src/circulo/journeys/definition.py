@@ -6,7 +6,8 @@ steps. A step does actions, then waits (for an event, up to a time; until a time
 customer's time zone; or for a while), branches, or ends. Counting conditions are written as
 calls, ``count("call.abandoned", within="4h") >= 4``, ``count("call.*", since="midnight",
 where="event.channel == 'voice'")``; each becomes a ``CountSpec`` served from counters kept as
-events arrive (never a scan of history), and the call is replaced by ``counts.cN``.
+events arrive (never a scan of history), and the call is replaced by ``counts.<key>``, the
+same key for the same count in every journey.
 
 Everything is checked when loaded: bad CEL, unknown variables, event types no source is known
 to send, unknown template variables, actions without what they need, steps that jump to
@@ -15,6 +16,7 @@ nowhere or in a circle. Errors say ``file: line N: path: reason`` (docs/journeys
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +57,14 @@ class CountSpec:
     within: float | None = None
     since_midnight: bool = False
     where: Condition | None = None
+
+
+def count_key(types: tuple[str, ...], within: float | None, since_midnight: bool,
+              where: Condition | None) -> str:
+    """The same count has the same key in every journey (``counts.<key>`` in conditions;
+    one counter per customer)."""
+    what = repr((types, within, since_midnight, where.source if where else None))
+    return "c" + hashlib.sha1(what.encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,11 +225,11 @@ class _Loader:
             if source == original:
                 raise
             message = str(exc).replace("invalid CEL:", "invalid CEL (count() calls shown as "
-                                                        "counts.cN):", 1)
+                                                        "counts.c…):", 1)
             raise JourneyError(message) from exc
 
     def _counts(self, source: str, *path: Any) -> str:
-        """Replace each ``count(...)`` by ``counts.cN``, recording what it counts."""
+        """Replace each ``count(...)`` by ``counts.<key>``, recording what it counts."""
         out, position = [], 0
         for match in _COUNT.finditer(source):
             if match.start() < position:
@@ -283,14 +293,10 @@ class _Loader:
                                           "midnight) is the only starting point")
         where = condition(named["where"], self.where(*path), frozenset({"event"}),
                           JourneyError) if named.get("where") else None
-        spec = CountSpec(f"c{len(self.counts)}", types, within, "since" in named, where)
-        for known in self.counts:
-            if (known.types, known.within, known.since_midnight,
-                    known.where.source if known.where else None) == (
-                    spec.types, spec.within, spec.since_midnight,
-                    where.source if where else None):
-                return known.key
-        self.counts.append(spec)
+        spec = CountSpec(count_key(types, within, "since" in named, where), types, within,
+                         "since" in named, where)
+        if all(known.key != spec.key for known in self.counts):
+            self.counts.append(spec)
         return spec.key
 
 

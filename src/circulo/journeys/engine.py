@@ -13,13 +13,14 @@ never a scan of history. Counts start when a journey that needs them is switched
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import cel
 
 from circulo.journeys.definition import Action, CountSpec, Journey, Step, Wait
 from circulo.journeys.triggers import TriggerIndex, matches_any
@@ -28,10 +29,9 @@ MIDNIGHT_KEEP = 2 * 86400.0  # since-midnight counts keep two days: every time z
 
 
 def spec_id(spec: CountSpec) -> str:
-    """Identical counts share one counter, across journeys and versions."""
-    what = repr((spec.types, spec.within, spec.since_midnight,
-                 spec.where.source if spec.where else None))
-    return hashlib.sha1(what.encode(), usedforsecurity=False).hexdigest()[:12]
+    """Identical counts share one counter, across journeys and versions (the key the
+    definition gives them, without its leading letter)."""
+    return spec.key[1:]
 
 
 @dataclass(slots=True)
@@ -200,15 +200,30 @@ class Engine:
         self.trim(state, now)
         for instance in waiting:
             self._wake(instance, event, customer, state, now, tz, decisions)
-        for journey in self.triggers.matching(str(event["type"])):
+        journeys = self.triggers.matching(str(event["type"]))
+        shared: list[Any] = []
+
+        def context() -> Any:
+            """One CEL context for every journey this event may start: the event and the
+            customer are converted for CEL once, not once per journey."""
+            if not shared:
+                counts: dict[str, int] = {}
+                for journey in journeys:
+                    counts.update(self.counts(journey, state, now, tz))
+                shared.append(cel.Context(variables={"event": event, "customer": customer,
+                                                     "counts": counts}))
+            return shared[0]
+
+        for journey in journeys:
             self.enter(journey, event, customer, state, now=now, tz=tz, new_id=new_id,
-                       decisions=decisions)
+                       decisions=decisions, context=context)
         return decisions
 
     def enter(self, journey: Journey, event: Mapping[str, Any], customer: Mapping[str, Any],
               state: CustomerState, *, now: float, tz: ZoneInfo, new_id: Any,
               extra: Mapping[str, Any] | None = None,
-              decisions: Decisions | None = None) -> Decisions:
+              decisions: Decisions | None = None,
+              context: Callable[[], Any] | None = None) -> Decisions:
         """Start ``journey`` for this customer if its limits and condition allow."""
         decisions = decisions if decisions is not None else Decisions()
         key = journey.key
@@ -227,11 +242,12 @@ class Engine:
             if len(recent) >= most:
                 decisions.stats[(key, "skipped:cap")] += 1
                 return decisions
-        context = {"event": event, "customer": customer,
-                   "counts": self.counts(journey, state, now, tz), **(extra or {})}
         if journey.when is not None:
+            variables = context() if context is not None and not extra else {
+                "event": event, "customer": customer,
+                "counts": self.counts(journey, state, now, tz), **(extra or {})}
             try:
-                holds = journey.when.program.execute(context) is True
+                holds = journey.when.program.execute(variables) is True
             except Exception as exc:  # missing data: the condition does not hold
                 holds = False
                 if not _missing(exc):

@@ -29,6 +29,7 @@ from circulo.journeys.actions import (
     Scene,
     Subject,
     book_callback,
+    flush,
     record_event,
 )
 from circulo.journeys.definition import Action
@@ -235,6 +236,10 @@ class Pass:
                                                     "journey", "instance", "expires_at")})
             log_rows.append(self._log_row(effect, outcome, detail,
                                           (time.perf_counter() - began) * 1000))
+        refused = flush(self.scene)
+        for row in log_rows:
+            if row["key"] in refused:  # its event was refused: the action did not happen
+                row["outcome"], row["detail"] = "failed", {"error": refused[row["key"]]}
         repo.log_actions(self.session, log_rows)
         self.result.actions = len(log_rows)
 
