@@ -50,15 +50,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(env: dict[str, str], workers: int) -> Iterator[str]:
-    """``circulo serve`` in a subprocess; yields its base URL; stops it afterwards."""
+def server(env: dict[str, str], workers: int, *, cli: bool = False) -> Iterator[str]:
+    """The API in a subprocess (uvicorn; with ``cli``, the real ``circulo serve``: outbox
+    worker, routing loop and journeys runner included); yields its base URL; stops it."""
     port = free_port()
-    proc = subprocess.Popen(
+    argv = [sys.executable, "-c", "from circulo.cli import app; app()", "serve",
+            "--port", str(port), "--workers", str(workers)] if cli else \
         [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning", "--no-access-log"],
-        env={**os.environ, **env}, cwd=ROOT,
-    )
+         "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from circulo.context import AppContext
 from circulo.journeys import repository as repo
+from circulo.journeys import runtime
 from circulo.journeys.actions import Scene
 from circulo.journeys.processing import Pass, PassResult
 from circulo.routing import service as routing
@@ -26,6 +28,10 @@ LEASE_SECONDS = 15.0
 POLL_SECONDS = 0.05  # how often an idle runner looks at the inbox (other processes' events)
 BATCH = 500
 MAX_ATTEMPTS = 3
+# Behind (a full pass) while this process is ingesting: rest this many times the pass's
+# length, so journeys take at most a fifth of the process and ingest keeps its pace; they
+# catch up as soon as ingest eases. Keeping up (passes not full), they never rest.
+REST = 4.0
 log = logging.getLogger(__name__)
 
 
@@ -86,6 +92,7 @@ class Runner:
 
     def _run(self, limit: int = BATCH) -> PassResult:
         with self.ctx.db.unit_of_work() as session:
+            session.info[runtime.RUNNER] = True
             now = self.ctx.clock.now()
             inbox = repo.inbox(session, limit)
             due = repo.due(session, now, limit)
@@ -104,6 +111,7 @@ class Runner:
         for seq in seqs:
             try:
                 with self.ctx.db.unit_of_work() as session:
+                    session.info[runtime.RUNNER] = True
                     row = repo.inbox_row(session, seq)
                     if row is None:
                         continue
@@ -135,11 +143,15 @@ class Runner:
     def run_forever(self, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
+                started = time.monotonic()
                 try:
                     result = self.run_once()
                 except Exception:  # a bad pass must not stop journeys; the next one retries
                     log.exception("journeys pass failed")
                     stop.wait(1.0)
+                    continue
+                if max(result.events, result.timers) >= BATCH and runtime.ingest_active(1.0):
+                    stop.wait((time.monotonic() - started) * REST)  # ingest first
                     continue
                 if result.events or result.timers:
                     continue  # more may be waiting

@@ -24,7 +24,15 @@ from circulo.journeys.engine import Engine
 
 CHECK_SECONDS = 1.0
 REPLIES = frozenset({"sms.received"})  # may answer callback slots a journey offered
+RUNNER = "journeys_runner"  # in ``Session.info``: the runner's own sessions
 log = logging.getLogger(__name__)
+_last_ingest = 0.0  # when this process last stored events from anyone but the runner
+
+
+def ingest_active(within: float) -> bool:
+    """Whether this process stored events from a source (not the runner) in the last
+    ``within`` seconds: a runner that is behind then leaves ingest most of the time."""
+    return time.monotonic() - _last_ingest < within
 
 
 @dataclass
@@ -83,6 +91,9 @@ def enqueue(session: Session, events: Iterable[dict[str, Any]],
     """Put the stored events some journey listens to in the inbox (the caller's
     transaction). ``view`` makes what journeys read of a stored event row: id, type,
     customer_id, occurred_at (ISO), channel, source, properties, traits, record."""
+    global _last_ingest
+    if not session.info.get(RUNNER):
+        _last_ingest = time.monotonic()
     current = engine(session)
     if not current.versions:
         return 0
