@@ -13,7 +13,8 @@ from tests.conftest import Api, custom_api, ok
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "journeys"
 BUSINESS_TYPES = ["shipment.delayed", "dispute.opened", "order.completed", "card.used",
-                  "device.alert", "dispute.auto_refunded", "connector.action_completed"]
+                  "device.alert", "dispute.auto_refunded", "connector.action_completed",
+                  "carrier.incident"]
 
 POLICY = """
 skills: [billing, fraud]

@@ -126,6 +126,17 @@ def test_bad_journeys_are_refused_with_line_and_reason(old: str, new: str,
     assert message.startswith("j.yaml: ") and expected in message, message
 
 
+def test_an_audience_names_a_record_kind_and_only_it_brings_record_into_conditions() -> None:
+    base = {"journey": "j", "trigger": "call.abandoned", "steps": [{"end": True}]}
+    with pytest.raises(JourneyError, match="audience.records: expected a record kind"):
+        parse_data({**base, "audience": {"records": "parcel"}})
+    with pytest.raises(JourneyError, match="unknown variable 'record'"):
+        parse_data({**base, "when": 'record.status == "open"'})
+    journey = parse_data({**base, "when": 'record.status == "open"',
+                          "audience": {"records": "order", "where": "record.amount > 10"}})
+    assert journey.audience is not None and journey.audience.kind == "order"
+
+
 def test_documents_that_are_not_journeys() -> None:
     assert "not valid YAML" in _broken("journey: [")
     assert "'trigger' is required" in _broken("journey: j\nsteps: [{end: true}]\n")

@@ -106,3 +106,26 @@ def test_a_waiting_instance_wakes_on_its_event() -> None:
                               now=NOW + 60, tz=MADRID, new_id=_ids())
     assert [e.step for e in decided.effects] == ["thanks"]
     assert instance.exit == "thanks" and instance.due_at is None
+
+
+def test_an_audience_takes_each_customer_once_with_their_first_matching_record() -> None:
+    journey = parse_data({
+        "journey": "incident", "trigger": "carrier.incident",
+        "audience": {"records": "shipment",
+                     "where": "record.data.carrier == event.properties.carrier"},
+        "when": 'record.status != "delayed"',
+        "steps": [{"name": "act", "do": [{"tag": "incident"}], "end": True}]},
+        {*KNOWN, "carrier.incident"})
+    engine = _engine(journey)
+    assert engine.triggers.matching("carrier.incident") == []  # never per customer
+    event = _event("carrier.incident", carrier="TR")
+    records = [("c1", {"key": "S3", "status": "created", "data": {"carrier": "TR"}}),
+               ("c2", {"key": "S2", "status": "created", "data": {"carrier": "XX"}}),
+               ("c1", {"key": "S1", "status": "created", "data": {"carrier": "TR"}}),
+               ("c3", {"key": "S0", "status": "delayed", "data": {"carrier": "TR"}})]
+    chosen = engine.audience(journey, event, records)
+    assert {c: r["key"] for c, r in chosen.items()} == {"c1": "S3", "c3": "S0"}
+    entered = [engine.enter(journey, event, {"id": c}, CustomerState(), now=NOW, tz=MADRID,
+                            new_id=_ids(), extra={"record": r}).started
+               for c, r in chosen.items()]
+    assert [[i.vars["record"]["key"] for i in started] for started in entered] == [["S3"], []]

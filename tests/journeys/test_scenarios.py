@@ -9,7 +9,16 @@ from typing import Any
 from circulo.clock import FixedClock
 from circulo.db import Database
 from tests.conftest import Api, ok
-from tests.journeys.helpers import center, customer, instances, load, of_type, run, tasks
+from tests.journeys.helpers import (
+    EXAMPLES,
+    center,
+    customer,
+    instances,
+    load,
+    of_type,
+    run,
+    tasks,
+)
 
 
 def _event(api: Api, customer_id: str, event_type: str, n: int = 0, **properties: Any
@@ -52,9 +61,52 @@ def test_s6_three_unsatisfactory_contacts(database: Database, clock: FixedClock)
         assert len(instances(api, "three-unsatisfactory-contacts")) == 1
 
 
-def test_s8_carrier_incident(database: Database, clock: FixedClock) -> None:
+def test_s8_one_carrier_incident_reaches_every_customer_waiting_on_that_carrier(
+        database: Database, clock: FixedClock) -> None:
     with center(database, clock) as api:
         load(api, "s08-carrier-incident.yaml")
+        by_sms = customer(api, "+34600000008", first_name="Luis", preferred_channel="sms")
+        by_mail = customer(api, "+34910000008", first_name="Marta", email="marta@example.com",
+                           preferred_channel="email", language="en")
+        delivered = customer(api, "+34600000018", first_name="Pilar")
+        other = customer(api, "+34600000028", first_name="Rosa")
+        for n, (who, carrier) in enumerate([(by_sms, "TransRápido"), (by_mail, "TransRápido"),
+                                            (by_mail, "TransRápido"), (delivered, "TransRápido"),
+                                            (other, "Correos")]):
+            _event(api, who, "shipment.created", n, shipment_id=f"ENV-{n}",
+                   order_id=f"PED-{n + 1}", carrier=carrier)
+        _event(api, delivered, "shipment.delivered", 9, shipment_id="ENV-3",
+               carrier="TransRápido")
+        run(api)
+        # One event from the carrier's feed, about no one in particular.
+        api.send({"type": "carrier.incident", "source": "transrapido", "id": "inc-1",
+                  "properties": {"carrier": "TransRápido", "region": "Madrid"}})
+        run(api)
+        [sms] = of_type(api, by_sms, "notification.requested")
+        assert sms["properties"]["channel"] == "sms"
+        assert sms["properties"]["text"] == (
+            "Hola Luis, TransRápido tiene una incidencia y su pedido PED-1 llegará con "
+            "retraso. Le mantendremos informado.")
+        [mail] = of_type(api, by_mail, "notification.requested")  # two shipments, one notice
+        assert mail["properties"]["channel"] == "email"
+        assert "your order PED-3 will be late" in mail["properties"]["text"]  # the newest
+        assert of_type(api, delivered, "notification.requested") == []
+        assert of_type(api, other, "notification.requested") == []
+        call = _call(api, "+34600000008")
+        assert call["team"] == "incidencias"
+        assert call["ivr"]["question"] == "¿Llama por su pedido número PED-1?"
+        assert call["ivr"]["message"].startswith("Hola Luis")
+        assert len(instances(api, "carrier-incident")) == 2
+        document = (EXAMPLES / "s08-carrier-incident.yaml").read_bytes()
+        tried = ok(api.post("/v1/journeys/try", params={"since": "7d"}, content=document,
+                            headers={"Content-Type": "application/yaml"}))
+        assert (tried["entered"], tried["customers"]) == (2, 2)
+        assert tried["actions"] == {"notify": 2, "routing_override": 2}
+
+
+def test_s8_shipment_by_shipment(database: Database, clock: FixedClock) -> None:
+    with center(database, clock) as api:
+        load(api, "s08-shipment-delayed.yaml")
         by_sms = customer(api, "+34600000008", first_name="Luis", preferred_channel="sms")
         by_mail = customer(api, "+34910000008", first_name="Marta", email="marta@example.com",
                            preferred_channel="email", language="en")

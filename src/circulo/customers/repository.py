@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -52,6 +52,14 @@ def get_profile_state(session: Session, profile_id: str) -> ProfileState | None:
 
 def open_records(session: Session, profile_id: str, limit: int) -> list[Record]:
     return list(session.scalars(_OPEN_RECORDS, {"profile_id": profile_id, "limit": limit}))
+
+
+def open_records_of_kind(session: Session, kind: str) -> Iterator[Record]:
+    """Every open record of a kind, newest first, streamed (a journey's audience)."""
+    query = select(Record).where(Record.kind == kind, Record.is_open.is_(True)) \
+        .order_by(Record.updated_at.desc(), Record.id.desc()) \
+        .execution_options(yield_per=1000)
+    yield from session.scalars(query)
 
 
 def open_records_of(session: Session, profile_ids: Sequence[str], limit: int
@@ -232,8 +240,9 @@ def event_types(session: Session) -> list[str]:
 
 def events_since(session: Session, since: datetime, *, after: tuple[datetime, str] | None,
                  limit: int) -> Sequence[Event]:
-    """Events in the order they happened, a page at a time (replays)."""
-    query = select(Event).where(Event.occurred_at >= since, Event.profile_id.is_not(None))
+    """Events in the order they happened, a page at a time (replays), those of no customer
+    included (a journey's audience fans them out)."""
+    query = select(Event).where(Event.occurred_at >= since)
     if after is not None:
         query = query.where(tuple_(Event.occurred_at, Event.id) > tuple_(*after))
     return session.scalars(query.order_by(Event.occurred_at, Event.id).limit(limit)).all()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -297,6 +297,14 @@ def recompute(session: Session, profile: ProfileState, policies: Policies, now: 
     profile.display_name = display_name(profile.traits)
     profile.updated_at = now
     mark_dirty(profile)
+
+
+def open_records_of_kind(session: Session, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(customer id, record view) of every open record of a kind, newest first."""
+    from circulo.customers.views import record_view
+
+    for record in repo.open_records_of_kind(session, kind):
+        yield record.profile_id, record_view(record)
 
 
 def profiles_by_ids(session: Session, ids: Sequence[str]) -> list[ProfileState]:

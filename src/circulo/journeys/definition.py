@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from circulo.customers.records import RECORD_KINDS
 from circulo.documents import Condition, Where, condition, duration, load_yaml
 
 LANGUAGES = ("es", "en")
@@ -31,7 +32,7 @@ NOTIFY_CHANNELS = ("sms", "email", "whatsapp")
 PURPOSES = ("service", "marketing")
 ENTRY_VARS = frozenset({"event", "customer", "counts"})
 STEP_VARS = frozenset({"event", "customer", "counts", "journey"})
-TEMPLATE_ROOTS = frozenset({"customer", "event", "journey", "slots", "task"})
+TEMPLATE_ROOTS = frozenset({"customer", "event", "journey", "record", "slots", "task"})
 _TYPE = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -116,9 +117,19 @@ class Journey:
     cap: tuple[int, float] | None = None  # at most N entries per customer per period
     steps: tuple[Step, ...] = ()
     source: Any = field(default=None, compare=False)
+    audience: Audience | None = None
 
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Whom an event of no one in particular (a carrier's incident) concerns: the customers
+    with an open record of ``kind`` where ``where`` holds (over ``record`` and ``event``)."""
+
+    kind: str
+    where: Condition | None = None
 
 
 def type_matches(pattern: str, event_type: str) -> bool:
@@ -303,14 +314,16 @@ class _Loader:
 def build(data: Any, where: Where, known_types: Iterable[str] | None = None) -> Journey:
     load = _Loader(where, known_types)
     root = load.mapping(data)
-    load.fields(root, {"journey", "name", "description", "trigger", "when", "limits",
-                       "steps"}, required=("journey", "trigger", "steps"))
+    load.fields(root, {"journey", "name", "description", "trigger", "audience", "when",
+                       "limits", "steps"}, required=("journey", "trigger", "steps"))
     key = root["journey"]
     if not isinstance(key, str) or not _NAME.match(key):
         raise load.fail("journey", reason="expected a name: lower case, digits, '_' or '-'")
     name = load.text(root.get("name") or key, "name")
     triggers = load.types(root["trigger"], "trigger")
-    when = load.condition(root["when"], ENTRY_VARS, "when") if "when" in root else None
+    audience = _audience(load, root["audience"]) if "audience" in root else None
+    when = load.condition(root["when"], ENTRY_VARS | {"record"} if audience else ENTRY_VARS,
+                          "when") if "when" in root else None
     reentry, cap = _limits(load, root.get("limits"))
     raw_steps = root["steps"]
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -318,7 +331,19 @@ def build(data: Any, where: Where, known_types: Iterable[str] | None = None) -> 
     steps = tuple(_step(load, raw, index) for index, raw in enumerate(raw_steps))
     _check_flow(load, steps)
     return Journey(key, name, triggers, when, tuple(load.counts), reentry, cap, steps,
-                   source=data)
+                   source=data, audience=audience)
+
+
+def _audience(load: _Loader, raw: Any) -> Audience:
+    data = load.mapping(raw, "audience")
+    load.fields(data, {"records", "where"}, "audience", required=("records",))
+    kind = data["records"]
+    if kind not in RECORD_KINDS:
+        raise load.fail("audience", "records", reason=f"expected a record kind: "
+                                                      f"{', '.join(sorted(RECORD_KINDS))}")
+    where = load.condition(data["where"], frozenset({"record", "event"}), "audience",
+                           "where") if "where" in data else None
+    return Audience(str(kind), where)
 
 
 def _limits(load: _Loader, raw: Any) -> tuple[str, tuple[int, float] | None]:

@@ -116,12 +116,29 @@ def replay(session: Session, journey: Journey, *, since: float, settings: Settin
                 customer_id, CustomerState()), now=due, tz=tz_of(customer, zone))
             take(decided, due)
 
+    def fan_out(event: dict[str, Any], at: float) -> None:
+        for audience in engine.audiences.matching(str(event["type"])):
+            assert audience.audience is not None  # noqa: S101
+            chosen = engine.audience(audience, event, customers.open_records_of_kind(
+                session, audience.audience.kind))
+            for customer_id, record in chosen.items():
+                customer = view(customer_id)
+                take(engine.enter(audience, event, customer,
+                                  states.setdefault(customer_id, CustomerState()), now=at,
+                                  tz=tz_of(customer, zone), new_id=new_id,
+                                  extra={"record": dict(record)}), at)
+
     replayed = 0
     for event in _events(session, start):
         customer_id = event.get("customer_id")
+        at = datetime.fromisoformat(event["occurred_at"]).timestamp()
+        if engine.audiences.matching(str(event["type"])):
+            fire_until(at)
+            replayed += 1
+            fan_out(event, at)
+            continue
         if not customer_id:
             continue
-        at = datetime.fromisoformat(event["occurred_at"]).timestamp()
         fire_until(at)
         replayed += 1
         customer = view(customer_id)
@@ -139,9 +156,11 @@ def replay(session: Session, journey: Journey, *, since: float, settings: Settin
         "customers": len(report["customers"]), "still_waiting": still,
         "actions": dict(report["actions"]), "exits": dict(report["exits"]),
         "errors": dict(report["errors"]), "examples": report["examples"],
-        "note": {"en": "Conditions read each customer's profile as it is today; counts and "
-                       "timers follow the replayed events. Nothing was sent or changed.",
-                 "es": "Las condiciones leen el perfil de cada cliente tal como es hoy; los "
-                       "recuentos y temporizadores siguen los eventos reproducidos. No se ha "
-                       "enviado ni cambiado nada."},
+        "note": {"en": "Conditions read each customer's profile (and an audience's open "
+                       "records) as they are today; counts and timers follow the replayed "
+                       "events. Nothing was sent or changed.",
+                 "es": "Las condiciones leen el perfil de cada cliente (y los registros "
+                       "abiertos de una audiencia) tal como son hoy; los recuentos y "
+                       "temporizadores siguen los eventos reproducidos. No se ha enviado ni "
+                       "cambiado nada."},
     }

@@ -135,12 +135,14 @@ class Engine:
         self.versions = dict(versions)
         self.active_versions = dict(active_versions)
         self.triggers: TriggerIndex[Journey] = TriggerIndex()
+        self.audiences: TriggerIndex[Journey] = TriggerIndex()  # events of no one, fanned out
         self.specs: TriggerIndex[tuple[str, CountSpec]] = TriggerIndex()
         self.waits: TriggerIndex[str] = TriggerIndex()
         # how long each counter keeps its times: the longest window any active journey needs
         self.keep: dict[str, float] = {}
         for journey in active:
-            self.triggers.add(journey.triggers, journey)
+            (self.audiences if journey.audience else self.triggers).add(journey.triggers,
+                                                                         journey)
             for spec in journey.counts:
                 ident = spec_id(spec)
                 span = MIDNIGHT_KEEP if spec.since_midnight else float(spec.within or 0)
@@ -156,7 +158,7 @@ class Engine:
     def watches(self, event_type: str) -> bool:
         """Whether any journey could start, count or wake on this type (the ingest filter)."""
         return bool(self.triggers.matching(event_type) or self.specs.matching(event_type)
-                    or self.waits.matching(event_type))
+                    or self.waits.matching(event_type) or self.audiences.matching(event_type))
 
     # -- counters -----------------------------------------------------------------------------
     def count(self, state: CustomerState, event: Mapping[str, Any], at: float) -> None:
@@ -218,6 +220,22 @@ class Engine:
             self.enter(journey, event, customer, state, now=now, tz=tz, new_id=new_id,
                        decisions=decisions, context=context)
         return decisions
+
+    @staticmethod
+    def audience(journey: Journey, event: Mapping[str, Any],
+                 records: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Mapping[str, Any]]:
+        """Whom an event of no one concerns for an audience journey: each customer with an
+        open record where the audience's condition holds, with the first such record (the
+        caller gives them newest first)."""
+        assert journey.audience is not None  # noqa: S101
+        where = journey.audience.where
+        chosen: dict[str, Mapping[str, Any]] = {}
+        for customer_id, record in records:
+            if customer_id in chosen:
+                continue
+            if where is None or where.holds({"record": record, "event": event}):
+                chosen[customer_id] = record
+        return chosen
 
     def enter(self, journey: Journey, event: Mapping[str, Any], customer: Mapping[str, Any],
               state: CustomerState, *, now: float, tz: ZoneInfo, new_id: Any,

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from circulo.connectors.slot_replies import choose_slot
+from circulo.customers import service as customers
 from circulo.ids import new_id
 from circulo.journeys import repository as repo
 from circulo.journeys import runtime
@@ -32,7 +33,7 @@ from circulo.journeys.actions import (
     flush,
     record_event,
 )
-from circulo.journeys.definition import Action
+from circulo.journeys.definition import Action, Journey
 from circulo.journeys.engine import CustomerState, Decisions, Effect, Engine, Instance
 from circulo.journeys.models import JourneyInstance
 from circulo.routing import intake
@@ -40,6 +41,7 @@ from circulo.routing.customer_context import snapshots
 
 log = logging.getLogger(__name__)
 LANGUAGES = ("es", "en")
+FAN_OUT_CHUNK = 1000  # customers loaded at a time for an audience
 
 
 @dataclass
@@ -100,6 +102,8 @@ class Pass:
         self._load(customer_ids, due)
         for row in inbox:
             self._event(row.payload, row.customer_id)
+            for journey in self.engine.audiences.matching(str(row.payload.get("type"))):
+                self._fan_out(journey, row.payload)
             self.result.seqs.append(row.seq)
         for row in due:
             instance = self.objects[row.id]
@@ -123,8 +127,8 @@ class Pass:
         for customer_id in customer_ids:
             kept = stored.get(customer_id)
             self.states[customer_id] = CustomerState.from_json(kept.state if kept else None)
-        self.views = snapshots(self.session, customer_ids, self.scene.policies,
-                               self.scene.now, full=True)
+        self.views.update(snapshots(self.session, customer_ids, self.scene.policies,
+                                    self.scene.now, full=True))
         for row in [*repo.waiting_of(self.session, customer_ids), *due]:
             if row.id in self.rows:
                 continue
@@ -145,6 +149,22 @@ class Pass:
         return self.states.setdefault(customer_id, CustomerState())
 
     # -- deciding -----------------------------------------------------------------------------
+    def _fan_out(self, journey: Journey, event: dict[str, Any]) -> None:
+        """An audience journey: enter it for every customer the event concerns, each with
+        the record that makes them part of it (``record`` in conditions and texts)."""
+        assert journey.audience is not None  # noqa: S101
+        chosen = self.engine.audience(journey, event, customers.open_records_of_kind(
+            self.session, journey.audience.kind))
+        new = sorted(set(chosen) - set(self.states))
+        for start in range(0, len(new), FAN_OUT_CHUNK):
+            self._load(new[start:start + FAN_OUT_CHUNK], [])
+        for customer_id, record in chosen.items():
+            customer = self._view(customer_id)
+            decided = self.engine.enter(journey, event, customer, self._state(customer_id),
+                                        now=self.now, tz=tz_of(customer, self.zone),
+                                        new_id=new_id, extra={"record": dict(record)})
+            self._took(customer_id, decided)
+
     def _event(self, event: dict[str, Any], customer_id: str | None) -> None:
         if customer_id is None:
             return  # journeys follow customers; an event of no one starts nothing
@@ -156,6 +176,9 @@ class Pass:
         waiting = [i for i in self.waiting[customer_id] if i.status == "waiting"]
         decided = self.engine.on_event(event, customer, state, waiting, now=self.now, tz=zone,
                                        new_id=new_id)
+        self._took(customer_id, decided)
+
+    def _took(self, customer_id: str, decided: Decisions) -> None:
         for instance in decided.started:
             self.objects[instance.id] = instance
             self.waiting[customer_id].append(instance)
