@@ -30,6 +30,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/card_bench.py
+	$(BIN)/python bench/journeys_bench.py
 
 serve: $(STAMP)
 	$(BIN)/circulo serve
