@@ -6,6 +6,7 @@ from __future__ import annotations
 from circulo.clock import FixedClock
 from circulo.context import AppContext
 from circulo.db import Database
+from circulo.journeys import runtime
 from circulo.journeys.actions import Scene, flush
 from tests.conftest import ok
 from tests.journeys.helpers import center, customer, of_type, run
@@ -48,3 +49,20 @@ def test_an_event_the_pipeline_refuses_names_its_action(ctx: AppContext) -> None
         refused = flush(scene)
         assert list(refused) == ["i2:s:0"] and "occurred_at" in refused["i2:s:0"]
         assert scene.pending == []
+
+
+def test_events_from_sources_mark_ingest_busy_and_the_runners_own_do_not(
+        database: Database, clock: FixedClock) -> None:
+    with center(database, clock) as api:
+        ok(api.post("/v1/journeys", params={"activate": "true"}, content=_tagger("t", "x"),
+                    headers={"Content-Type": "application/yaml"}))
+        who = customer(api, "+34600000079", first_name="Ane")
+        api.send({"type": "device.alert", "source": "iot", "id": "b1",
+                  "identifiers": {"customer_id": who}, "properties": {"kind": "smoke"}})
+        runtime._last_ingest = 0.0  # as if the source had gone quiet long ago
+        run(api)  # the runner ingests its tag and trait events
+        assert len(of_type(api, who, "journey.tagged")) == 1
+        assert not runtime.ingest_active(60.0)
+        api.send({"type": "device.alert", "source": "iot", "id": "b2",
+                  "identifiers": {"customer_id": who}, "properties": {"kind": "smoke"}})
+        assert runtime.ingest_active(1.0)

@@ -128,7 +128,7 @@ def test_bad_journeys_are_refused_with_line_and_reason(old: str, new: str,
 
 def test_an_audience_names_a_record_kind_and_only_it_brings_record_into_conditions() -> None:
     base = {"journey": "j", "trigger": "call.abandoned", "steps": [{"end": True}]}
-    with pytest.raises(JourneyError, match="audience.records: expected a record kind"):
+    with pytest.raises(JourneyError, match=r"audience\.records: expected a record kind"):
         parse_data({**base, "audience": {"records": "parcel"}})
     with pytest.raises(JourneyError, match="unknown variable 'record'"):
         parse_data({**base, "when": 'record.status == "open"'})
