@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from circulo.journeys.definition import Journey, parse_data
-from circulo.journeys.engine import CustomerState, Engine
+from circulo.journeys.engine import CustomerState, Engine, Instance
 
 KNOWN = {"call.abandoned", "call.completed", "survey.answered", "task.completed"}
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()
@@ -73,7 +73,8 @@ def test_re_entry_and_a_frequency_cap() -> None:
     assert entered == [["capped", "once"], ["capped"], []]
 
 
-def test_a_wait_for_an_event_gives_up_on_its_timer() -> None:
+def _waiting() -> tuple[Engine, CustomerState, Instance]:
+    """An instance waiting up to an hour for task.completed (then thanks, else chase)."""
     journey = _journey("wait", trigger="call.abandoned", steps=[
         {"name": "wait", "wait": {"for": "task.completed", "up_to": "1h"},
          "on_event": "thanks", "on_timeout": "chase"},
@@ -83,6 +84,11 @@ def test_a_wait_for_an_event_gives_up_on_its_timer() -> None:
     state = CustomerState()
     [instance] = engine.on_event(_event("call.abandoned"), CUSTOMER, state, [], now=NOW,
                                  tz=MADRID, new_id=_ids()).started
+    return engine, state, instance
+
+
+def test_a_wait_for_an_event_gives_up_on_its_timer() -> None:
+    engine, state, instance = _waiting()
     assert (instance.status, instance.due_at) == ("waiting", NOW + 3600)
     other = engine.on_event(_event("call.completed", 1), CUSTOMER, state, [instance],
                             now=NOW + 60, tz=MADRID, new_id=_ids())
@@ -93,15 +99,7 @@ def test_a_wait_for_an_event_gives_up_on_its_timer() -> None:
 
 
 def test_a_waiting_instance_wakes_on_its_event() -> None:
-    journey = _journey("wait", trigger="call.abandoned", steps=[
-        {"name": "wait", "wait": {"for": "task.completed", "up_to": "1h"},
-         "on_event": "thanks", "on_timeout": "chase"},
-        {"name": "thanks", "do": [{"tag": "reached"}], "end": True},
-        {"name": "chase", "do": [{"tag": "unreached"}], "end": True}])
-    engine = _engine(journey)
-    state = CustomerState()
-    [instance] = engine.on_event(_event("call.abandoned"), CUSTOMER, state, [], now=NOW,
-                                 tz=MADRID, new_id=_ids()).started
+    engine, state, instance = _waiting()
     decided = engine.on_event(_event("task.completed", 1), CUSTOMER, state, [instance],
                               now=NOW + 60, tz=MADRID, new_id=_ids())
     assert [e.step for e in decided.effects] == ["thanks"]
