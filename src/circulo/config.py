@@ -87,6 +87,29 @@ class Settings(BaseSettings):
         ge=1,
         description="An identifier held by more profiles than this never links or merges.",
     )
+    identity_evidence: bool = Field(
+        default=True,
+        description="Weigh what an event and a profile say about the person (names, date of "
+        "birth, national id, another e-mail or mobile from the same source) before linking "
+        "them through an e-mail, phone or account (docs/identity.md)",
+    )
+    identity_decline_at: float = Field(
+        default=-4.0, le=0.0,
+        description="Evidence at or below this weight declines a link: the event gets a "
+        "profile of its own and the pair goes to review. -4: a different surname, or a "
+        "different given name, is enough; another e-mail from the same source alone is not",
+    )
+    dedupe_suggest_at: float = Field(
+        default=0.9, gt=0.0, lt=1.0,
+        description="`circulo identity dedupe` suggests pairs matched with at least this "
+        "probability",
+    )
+    dedupe_auto_merge_at: float | None = Field(
+        default=None, gt=0.0, le=1.0,
+        description="`circulo identity dedupe` merges, without review, pairs matched with at "
+        "least this probability (and no evidence against them). Off unless set: 0.999 is a "
+        "cautious value",
+    )
     junk_values: list[str] = Field(default_factory=lambda: list(DEFAULT_JUNK_VALUES))
     extra_junk_values: list[str] = Field(default_factory=list)
     contact_types: list[str] = Field(default_factory=lambda: list(DEFAULT_CONTACT_TYPES))

@@ -39,7 +39,7 @@ def erase(session: Session, profile_id: str, now: datetime) -> dict[str, Any]:
     root = customers.active_root(session, profile_id)
     cluster = customers.cluster_of(session, root.id)
     profiles = customers.load_profiles(session, cluster, for_update=True)
-    removed = identity.erase(session, cluster)
+    removed = identity.erase(session, cluster, now)
     removed.update(repo.delete_owned(session, cluster))
     for profile in profiles.values():
         profile.status = "erased"

@@ -118,6 +118,27 @@ def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
     return result
 
 
+def traits_of(session: Session, ids: Sequence[str]
+              ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Traits and their provenance, by profile id."""
+    result: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        rows = session.execute(
+            select(Profile.id, Profile.traits, Profile.trait_meta).where(Profile.id.in_(chunk)))
+        result.update({pid: (traits or {}, meta or {}) for pid, traits, meta in rows})
+    return result
+
+
+def merged_into_any(session: Session, profile_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(child, parent) for the profiles merged directly into any of these."""
+    found: list[tuple[str, str]] = []
+    for chunk in _chunks(sorted(set(profile_ids))):
+        rows = session.execute(
+            select(Profile.id, Profile.merged_into).where(Profile.merged_into.in_(chunk)))
+        found.extend((child, parent) for child, parent in rows if parent)
+    return found
+
+
 def merged_children(session: Session, profile_ids: Sequence[str]) -> list[str]:
     query = select(Profile.id).where(Profile.merged_into.in_(list(profile_ids)))
     return list(session.scalars(query))

@@ -322,6 +322,24 @@ def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
     return repo.created_at_of(session, ids)
 
 
+def traits_of(session: Session, ids: Sequence[str]
+              ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Traits with their provenance (``{"source", "at"}`` per trait), by profile id."""
+    return repo.traits_of(session, ids)
+
+
+def roots_of_members(session: Session, roots: Sequence[str]) -> dict[str, str]:
+    """Every profile merged, directly or through others, into one of ``roots``: its root."""
+    root_of: dict[str, str] = {}
+    frontier = {r: r for r in roots}
+    while frontier:
+        found = repo.merged_into_any(session, list(frontier))
+        frontier = {child: frontier[parent] for child, parent in found
+                    if child not in root_of and child not in roots}
+        root_of.update(frontier)
+    return root_of
+
+
 def count_profiles(session: Session) -> int:
     return repo.count_profiles(session)
 

@@ -16,6 +16,13 @@ Rules, in order:
 4. One match: attach. Several: merge them into the strongest match (oldest on ties), unless
    two of them carry conflicting external ids; then attach to the single strongest match if
    there is one, else ambiguous.
+5. Evidence (when ``decline_at`` is given): a match by anything weaker than an external id
+   is weighed against what the event and the profile say (names, date of birth, national
+   id, another e-mail or mobile from the same source; ``evidence.py``). Strong
+   disagreement declines the link: the event goes to a profile of its own (or to another
+   match), the identifiers they share are flagged as shared so that lookups show both, and
+   the pair is handed back for review. Profiles about to be merged are weighed against each
+   other the same way. ADR 0013.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from circulo.identity import evidence
+from circulo.identity.evidence import Evidence, Facts
 from circulo.identity.normalize import Identifier, Kind
 
 STRENGTH: dict[Kind, int] = {
@@ -50,6 +59,7 @@ class ProfileFacts:
     id: str
     created_at: datetime
     unique: dict[str, str] = field(default_factory=dict)  # namespace -> "ns:value"
+    evidence: Facts = field(default_factory=Facts)
 
 
 @dataclass(slots=True)
@@ -60,12 +70,24 @@ class IdentityState:
     profiles: dict[str, ProfileFacts] = field(default_factory=dict)
     # Pairs whose merge was undone: a person said they are two people; never merge them again.
     separated: set[frozenset[str]] = field(default_factory=set)
+    # Identifiers flagged as shared (by count, or because evidence declined a link through
+    # them): they never link, whatever the number of holders.
+    flagged: set[str] = field(default_factory=set)
 
     def separate(self, a: str, b: str) -> bool:
         return frozenset((a, b)) in self.separated
 
     def holders_of(self, ident: Identifier) -> list[str]:
         return self.holders.get(ident.key, [])
+
+
+@dataclass(slots=True)
+class Declined:
+    """A profile the identifiers pointed at, that the evidence says is someone else."""
+
+    profile_id: str
+    evidence: Evidence
+    via: list[Identifier]  # the event's identifiers it holds: shared from now on
 
 
 @dataclass(slots=True)
@@ -77,6 +99,15 @@ class Decision:
     candidates: list[str] = field(default_factory=list)
     shared: list[tuple[Identifier, int]] = field(default_factory=list)
     link: Identifier | None = None
+    declined: list[Declined] = field(default_factory=list)
+
+    @property
+    def newly_shared(self) -> list[Identifier]:
+        seen: dict[str, Identifier] = {}
+        for d in self.declined:
+            for ident in d.via:
+                seen.setdefault(ident.key, ident)
+        return list(seen.values())
 
 
 def _conflict(a: dict[str, str], b: dict[str, str]) -> bool:
@@ -95,8 +126,11 @@ def resolve(
     hard_cap: int,
     new_profile_id: Callable[[], str],
     anchor: str | None = None,
+    facts: Facts | None = None,
+    decline_at: float | None = None,
 ) -> Decision:
-    """Decide which profile an event belongs to. ``anchor`` is an explicit customer id."""
+    """Decide which profile an event belongs to. ``anchor`` is an explicit customer id;
+    ``facts`` what the event says about the person, weighed when ``decline_at`` is set."""
     idents = [i for i in identifiers if i.kind != Kind.CUSTOMER_ID]
     if not idents and anchor is None:
         return Decision(Outcome.ANONYMOUS)
@@ -106,25 +140,46 @@ def resolve(
     # profile id -> strength of the best identifier that matched it
     matched: dict[str, int] = {}
     link_for: dict[str, Identifier] = {}
+    held: dict[str, list[Identifier]] = {}
     shared_holders: set[str] = set()
     for ident in idents:
         holders = state.holders_of(ident)
-        if len(holders) > limit:
+        if len(holders) > limit or (holders and ident.key in state.flagged):
             shared.append((ident, len(holders)))
             shared_holders.update(holders)
             continue
         for pid in holders:
             if _conflict(state.profiles[pid].unique, event_unique):
                 continue
+            held.setdefault(pid, []).append(ident)
             strength = STRENGTH[ident.kind]
             if strength > matched.get(pid, 0):
                 matched[pid] = strength
                 link_for[pid] = ident
 
+    threshold = decline_at if facts is not None else None
+    weigh = threshold is not None
+    declined: list[Declined] = []
+    if facts is not None and threshold is not None:
+        for pid in sorted(matched):
+            # An external id is the same record in the same system: no evidence overrides it.
+            if pid == anchor or matched[pid] >= STRENGTH[Kind.EXTERNAL_ID]:
+                continue
+            weighed = evidence.compare(facts, state.profiles[pid].evidence)
+            if weighed.declines(threshold):
+                declined.append(Declined(pid, weighed, held[pid]))
+                del matched[pid]
+
     if anchor is not None:
         matched[anchor] = STRENGTH[Kind.CUSTOMER_ID]
 
     if not matched:
+        if declined:
+            # Someone else holds these identifiers: a person of their own, sharing them.
+            return Decision(
+                Outcome.CREATED, new_profile_id(), add=_attachable(idents, state, None, hard_cap),
+                shared=shared, declined=declined,
+            )
         personal_new = [
             i for i in idents
             if not state.holders_of(i) and i.kind != Kind.ANONYMOUS_ID
@@ -151,12 +206,26 @@ def resolve(
         merged_unique = dict(state.profiles[survivor].unique)
         compatible = True
         kept = [survivor]
+        combined = Facts()
+        if weigh:
+            combined.absorb(state.profiles[survivor].evidence)
+            combined.absorb(facts or Facts())
         for pid in others:
             if _conflict(state.profiles[pid].unique, merged_unique) or any(
                 state.separate(pid, k) for k in kept
             ):
                 compatible = False
                 break
+            if threshold is not None and matched[pid] < STRENGTH[Kind.EXTERNAL_ID]:
+                weighed = evidence.compare(combined, state.profiles[pid].evidence)
+                if weighed.declines(threshold):
+                    if matched[pid] == matched[survivor] and anchor is None:
+                        # Equally strong links to two different people: we cannot tell.
+                        return Decision(Outcome.AMBIGUOUS, candidates=sorted([survivor, pid]),
+                                        shared=shared)
+                    declined.append(Declined(pid, weighed, held[pid]))
+                    continue
+                combined.absorb(state.profiles[pid].evidence)
             merged_unique.update(state.profiles[pid].unique)
             kept.append(pid)
         if not compatible:
@@ -166,16 +235,20 @@ def resolve(
                 return Decision(
                     Outcome.ATTACHED, survivor,
                     add=_attachable(idents, state, survivor, hard_cap), shared=shared,
+                    declined=declined,
                 )
             return Decision(Outcome.AMBIGUOUS, candidates=sorted(top), shared=shared)
-        return Decision(
-            Outcome.MERGED, survivor,
-            add=_attachable(idents, state, survivor, hard_cap, exclude=set(others)),
-            absorbed=others, shared=shared, link=link_for.get(others[0]),
-        )
+        absorbed = kept[1:]
+        if absorbed:
+            return Decision(
+                Outcome.MERGED, survivor,
+                add=_attachable(idents, state, survivor, hard_cap, exclude=set(absorbed)),
+                absorbed=absorbed, shared=shared, link=link_for.get(absorbed[0]),
+                declined=declined,
+            )
     return Decision(
         Outcome.ATTACHED, survivor, add=_attachable(idents, state, survivor, hard_cap),
-        shared=shared,
+        shared=shared, declined=declined,
     )
 
 
@@ -210,18 +283,23 @@ def _attachable(
 
 
 def apply(
-    state: IdentityState, decision: Decision, *, created_at: datetime
+    state: IdentityState, decision: Decision, *, created_at: datetime,
+    facts: Facts | None = None,
 ) -> None:
     """Bring the in-memory state up to date with a decision (within a batch)."""
     pid = decision.profile_id
     if pid is None:
         return
+    state.flagged.update(i.key for i in decision.newly_shared)
     if decision.outcome == Outcome.CREATED:
         state.profiles[pid] = ProfileFacts(pid, created_at)
-    facts = state.profiles[pid]
+    profile = state.profiles[pid]
+    if facts is not None:
+        profile.evidence.absorb(facts)
     for absorbed in decision.absorbed:
         gone = state.profiles.pop(absorbed)
-        facts.unique.update(gone.unique)
+        profile.unique.update(gone.unique)
+        profile.evidence.absorb(gone.evidence)
         state.separated = {
             frozenset(pid if p == absorbed else p for p in pair) for pair in state.separated
         }
@@ -235,4 +313,4 @@ def apply(
         if pid not in holders:
             holders.append(pid)
         if ident.kind == Kind.EXTERNAL_ID and ident.namespace:
-            facts.unique.setdefault(ident.namespace, ident.value)
+            profile.unique.setdefault(ident.namespace, ident.value)

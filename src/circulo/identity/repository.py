@@ -11,7 +11,7 @@ from sqlalchemy import Table, bindparam, delete, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from circulo.db import bulk_insert
-from circulo.identity.models import IdentifierRow, MergeLogEntry, SharedIdentifierFlag
+from circulo.identity.models import IdentifierRow, MergeLogEntry, SharedIdentifierFlag, Suggestion
 
 CHUNK = 500
 IDENTIFIERS = cast(Table, IdentifierRow.__table__)
@@ -81,6 +81,23 @@ def external_ids_of(session: Session, profile_ids: Sequence[str]) -> dict[str, d
         for profile_id, value in rows:
             result.setdefault(profile_id, {}).setdefault(value.split(":", 1)[0], value)
     return result
+
+
+def evidence_rows_of(session: Session, profile_ids: Sequence[str]
+                     ) -> list[tuple[str, str, str, str]]:
+    """(profile id, kind, value, source) of the external ids, e-mails and phones of these
+    profiles: what the resolver weighs besides traits."""
+    found: list[tuple[str, str, str, str]] = []
+    for chunk in _chunks(list(profile_ids)):
+        rows = session.execute(
+            select(IdentifierRow.profile_id, IdentifierRow.kind, IdentifierRow.value,
+                   IdentifierRow.source)
+            .where(IdentifierRow.profile_id.in_(chunk),
+                   IdentifierRow.kind.in_(("external_id", "email", "phone")))
+            .order_by(IdentifierRow.id)
+        )
+        found.extend((p, k, v, s) for p, k, v, s in rows)
+    return found
 
 
 def identifiers_of(session: Session, profile_id: str) -> list[IdentifierRow]:
@@ -165,15 +182,44 @@ def scrub_merge_log(session: Session, profile_ids: Sequence[str]) -> None:
     )
 
 
-def flag_shared(session: Session, flags: dict[tuple[str, str], int], now: datetime) -> None:
+def flag_shared(session: Session, flags: dict[tuple[str, str], int], now: datetime,
+                reason: str = "limit") -> None:
     for (kind, value), count in flags.items():
         existing = session.get(SharedIdentifierFlag, (kind, value))
         if existing is None:
             session.add(SharedIdentifierFlag(kind=kind, value=value, profile_count=count,
-                                             first_flagged_at=now, last_seen_at=now))
+                                             first_flagged_at=now, last_seen_at=now,
+                                             reason=reason))
         else:
             existing.profile_count = max(existing.profile_count, count)
             existing.last_seen_at = now
+
+
+def flagged_keys(session: Session, pairs: Sequence[tuple[str, str]]) -> set[str]:
+    """``kind:value`` of the identifiers among ``pairs`` that are flagged as shared."""
+    wanted = set(pairs)
+    found: set[str] = set()
+    kinds = sorted({k for k, _ in wanted})
+    for chunk in _chunks(sorted({v for _, v in wanted})):
+        rows = session.execute(
+            select(SharedIdentifierFlag.kind, SharedIdentifierFlag.value)
+            .where(SharedIdentifierFlag.kind.in_(kinds), SharedIdentifierFlag.value.in_(chunk))
+        )
+        found.update(f"{k}:{v}" for k, v in rows if (k, v) in wanted)
+    return found
+
+
+def unflag(session: Session, pairs: Sequence[tuple[str, str]], reason: str) -> None:
+    for chunk in _chunks(list(pairs)):
+        session.execute(delete(SharedIdentifierFlag).where(
+            SharedIdentifierFlag.reason == reason,
+            tuple_(SharedIdentifierFlag.kind, SharedIdentifierFlag.value).in_(list(chunk)),
+        ))
+
+
+def holder_counts(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    return {(k, v): len(ps) for key, ps in holders(session, pairs).items()
+            for k, _, v in [key.partition(":")]}
 
 
 def list_shared(session: Session, limit: int) -> list[SharedIdentifierFlag]:
@@ -189,6 +235,19 @@ def delete_flags(session: Session, pairs: Sequence[tuple[str, str]]) -> None:
         session.execute(delete(SharedIdentifierFlag).where(
             tuple_(SharedIdentifierFlag.kind, SharedIdentifierFlag.value).in_(list(chunk))
         ))
+
+
+def rejected_pairs(session: Session, profile_ids: Sequence[str]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for chunk in _chunks(list(profile_ids)):
+        rows = session.execute(
+            select(Suggestion.profile_a, Suggestion.profile_b).where(
+                Suggestion.status == "rejected",
+                Suggestion.profile_a.in_(chunk) | Suggestion.profile_b.in_(chunk),
+            )
+        )
+        pairs.extend((a, b) for a, b in rows)
+    return pairs
 
 
 def undone_pairs(session: Session, profile_ids: Sequence[str]) -> list[tuple[str, str]]:
@@ -213,3 +272,62 @@ def identifiers_for_erasure(session: Session, profile_ids: Sequence[str]
         )
     )
     return [(k, v) for k, v in rows]
+
+
+# --- suggestions (the review queue) ----------------------------------------------------------
+
+def existing_pair_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(keys))):
+        found.update(session.scalars(
+            select(Suggestion.pair_key).where(Suggestion.pair_key.in_(chunk))))
+    return found
+
+
+def add_suggestion(session: Session, suggestion: Suggestion) -> None:
+    session.add(suggestion)
+
+
+def get_suggestion(session: Session, suggestion_id: str, *, for_update: bool = False
+                   ) -> Suggestion | None:
+    query = select(Suggestion).where(Suggestion.id == suggestion_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def list_suggestions(session: Session, *, status: str, order: str, limit: int, offset: int,
+                     customer_id: str | None) -> list[Suggestion]:
+    query = select(Suggestion).where(Suggestion.status == status)
+    if customer_id:
+        query = query.where((Suggestion.profile_a == customer_id)
+                            | (Suggestion.profile_b == customer_id))
+    if order == "score":
+        query = query.order_by(Suggestion.score.desc(), Suggestion.created_at.desc(),
+                               Suggestion.id)
+    else:
+        query = query.order_by(Suggestion.created_at.desc(), Suggestion.id)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def close_open_involving(session: Session, profile_ids: Sequence[str], *, note: str,
+                         now: datetime, keep: str | None = None) -> int:
+    """Open suggestions about these customers become obsolete (they merged, or are gone)."""
+    ids = list(profile_ids)
+    query = (update(Suggestion)
+             .where(Suggestion.status == "open",
+                    Suggestion.profile_a.in_(ids) | Suggestion.profile_b.in_(ids))
+             .values(status="obsolete", note=note, decided_at=now))
+    if keep is not None:
+        query = query.where(Suggestion.id != keep)
+    return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def scrub_suggestions(session: Session, profile_ids: Sequence[str], now: datetime) -> None:
+    """Erasure: the evidence (names, dates, addresses) goes; the pair is closed."""
+    ids = list(profile_ids)
+    involving = Suggestion.profile_a.in_(ids) | Suggestion.profile_b.in_(ids)
+    session.execute(update(Suggestion).where(involving, Suggestion.status == "open")
+                    .values(status="obsolete", decided_at=now))
+    session.execute(update(Suggestion).where(involving)
+                    .values(evidence=[], shared=[], note="erased"))

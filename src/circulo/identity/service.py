@@ -19,7 +19,8 @@ from circulo.errors import Conflict, NotFound, ValidationFailed
 from circulo.identity import engine
 from circulo.identity import repository as repo
 from circulo.identity.engine import Decision, IdentityState, Outcome, ProfileFacts
-from circulo.identity.models import MergeLogEntry
+from circulo.identity.evidence import Facts, facts_from_traits
+from circulo.identity.models import MergeLogEntry, Suggestion
 from circulo.identity.normalize import (
     Identifier,
     InvalidIdentifier,
@@ -41,6 +42,18 @@ class ResolveItem:
     anchor: str | None
     source: str
     event_id: str
+    facts: Facts | None = None  # what the event says about the person (evidence)
+
+
+def event_facts(identifiers: Sequence[Identifier], traits: dict[str, object] | None,
+                source: str) -> Facts:
+    """The evidence an event carries: its traits, and its e-mails and phones as given by
+    its source."""
+    facts = facts_from_traits(traits, source) if traits else Facts()
+    for ident in identifiers:
+        if ident.kind in (Kind.EMAIL, Kind.PHONE):
+            facts.add_contact(ident.kind.value, ident.value, source)
+    return facts
 
 
 @dataclass(slots=True)
@@ -59,35 +72,65 @@ def _final(pid: str, redirect: dict[str, str]) -> str:
     return pid
 
 
-def _load_state(session: Session, idents: Sequence[Identifier], anchors: Sequence[str]
+def _load_state(session: Session, items: Sequence[ResolveItem], evidence: bool
                 ) -> IdentityState:
+    idents = [i for item in items for i in item.identifiers if i.kind != Kind.CUSTOMER_ID]
+    anchors = [item.anchor for item in items if item.anchor]
     pairs = [(i.kind.value, i.value) for i in idents]
     holders = repo.holders(session, pairs)
     pids = sorted({p for hs in holders.values() for p in hs} | set(anchors))
     created = customers.created_at_of(session, pids)
-    unique = repo.external_ids_of(session, pids)
-    state = IdentityState(
-        holders=holders,
-        profiles={p: ProfileFacts(p, created[p], unique.get(p, {})) for p in pids if p in created},
-    )
-    for entry in repo.undone_pairs(session, pids):
-        state.separated.add(frozenset(entry))
+    state = IdentityState(holders=holders)
+    if not evidence:
+        unique = repo.external_ids_of(session, pids)
+        state.profiles = {p: ProfileFacts(p, created[p], unique.get(p, {}))
+                          for p in pids if p in created}
+    else:
+        state.profiles = {p: ProfileFacts(p, created[p]) for p in pids if p in created}
+        for pid, kind, value, source in repo.evidence_rows_of(session, pids):
+            facts = state.profiles.get(pid)
+            if facts is None:
+                continue
+            if kind == "external_id":
+                facts.unique.setdefault(value.split(":", 1)[0], value)
+            else:
+                facts.evidence.add_contact(kind, value, source)
+        # Traits are read only where a comparison of names or dates may happen: holders
+        # an event with traits points at, and holders that an event could merge.
+        wanted: set[str] = set()
+        for item in items:
+            found = {p for i in item.identifiers for p in holders.get(i.key, ())}
+            if len(found) > 1 or (found and item.facts is not None and item.facts.has_traits()):
+                wanted |= found
+        for pid, (traits, meta) in customers.traits_of(session, sorted(wanted)).items():
+            if pid in state.profiles:
+                sources = {k: str(v.get("source", "")) for k, v in meta.items()
+                           if isinstance(v, dict)}
+                state.profiles[pid].evidence.absorb(facts_from_traits(traits, sources))
+        state.flagged = repo.flagged_keys(session, pairs)
+    # Pairs known to be two people (a merge undone, a suggestion rejected), followed
+    # through later merges: whatever absorbed one of them is still not the other.
+    root_of = customers.roots_of_members(session, pids)
+    members = sorted(set(pids) | set(root_of))
+    for a, b in [*repo.undone_pairs(session, members), *repo.rejected_pairs(session, members)]:
+        state.separated.add(frozenset((root_of.get(a, a), root_of.get(b, b))))
     return state
 
 
 def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Settings,
                   policies: customers.Policies, now: datetime, actor: str) -> Resolved:
-    all_idents = [i for item in items for i in item.identifiers if i.kind != Kind.CUSTOMER_ID]
-    anchors = [item.anchor for item in items if item.anchor]
-    state = _load_state(session, all_idents, anchors)
+    evidence = settings.identity_evidence
+    state = _load_state(session, items, evidence)
+    decline_at = settings.identity_decline_at if evidence else None
 
     decisions: list[Decision] = []
     for item in items:
         decision = engine.resolve(
             item.identifiers, state, limit=settings.max_profiles_per_identifier,
             hard_cap=HARD_CAP, new_profile_id=new_id, anchor=item.anchor,
+            facts=item.facts, decline_at=decline_at,
         )
-        engine.apply(state, decision, created_at=now)
+        engine.apply(state, decision, created_at=now, facts=item.facts)
         decisions.append(decision)
 
     touched = {d.profile_id for d in decisions if d.profile_id and d.outcome != Outcome.CREATED}
@@ -111,7 +154,9 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
     for item, d in zip(items, decisions, strict=True):
         for ident, count in d.shared:
             # Plus this event's profile, if it takes the identifier (it may hold it already).
-            flags[(ident.kind.value, ident.value)] = count + (1 if ident in d.add else 0)
+            count += 1 if ident in d.add else 0
+            if count > settings.max_profiles_per_identifier:  # the rest were flagged by evidence
+                flags[(ident.kind.value, ident.value)] = count
         if d.outcome != Outcome.MERGED or d.profile_id is None:
             continue
         survivor = profiles[_final(d.profile_id, redirect)]
@@ -145,8 +190,42 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
     customers.save(session, profiles.values())  # the absorbed ones; the rest after folding
     if flags:
         repo.flag_shared(session, flags, now)
+    _record_declines(session, items, decisions, state, redirect, now)
     active = {pid: p for pid, p in profiles.items() if p.status == "active"}
     return Resolved(decisions, active, merges, origins)
+
+
+def _record_declines(session: Session, items: Sequence[ResolveItem],
+                     decisions: Sequence[Decision], state: IdentityState,
+                     redirect: dict[str, str], now: datetime) -> None:
+    """Links the evidence declined: their identifiers are flagged as shared (so lookups show
+    every holder and they never link again), and each pair goes to the review queue."""
+    flags: dict[tuple[str, str], int] = {}
+    proposals: dict[str, Suggestion] = {}
+    for item, d in zip(items, decisions, strict=True):
+        if not d.declined or d.profile_id is None:
+            continue
+        for ident in d.newly_shared:
+            flags[(ident.kind.value, ident.value)] = len(state.holders_of(ident))
+        for declined in d.declined:
+            other = _final(declined.profile_id, redirect)
+            if other == d.profile_id or state.separate(d.profile_id, other):
+                continue
+            key = ":".join(sorted((d.profile_id, other)))
+            proposals.setdefault(key, Suggestion(
+                id=new_id(), pair_key=key, profile_a=d.profile_id, profile_b=other,
+                status="open", origin="ingest", score=declined.evidence.score,
+                probability=None, evidence=[f.as_dict() for f in declined.evidence.fields],
+                shared=[{"kind": i.kind.value, "value": i.value} for i in declined.via],
+                event_id=item.event_id, run_id=None, created_at=now,
+            ))
+    if flags:
+        session.flush()  # so that a flag the limit rule added in this batch is found
+        repo.flag_shared(session, flags, now, reason="declined")
+    known = repo.existing_pair_keys(session, list(proposals))
+    for key, suggestion in proposals.items():
+        if key not in known:
+            repo.add_suggestion(session, suggestion)
 
 
 def _merge(session: Session, survivor: ProfileState, absorbed: ProfileState,
@@ -155,6 +234,8 @@ def _merge(session: Session, survivor: ProfileState, absorbed: ProfileState,
            event_id: str | None) -> MergeLogEntry:
     repo.move_identifiers(session, absorbed.id, survivor.id)
     customers.absorb(session, survivor, absorbed, policies, now)
+    # What was suggested about either of them was about two profiles that are now one.
+    repo.close_open_involving(session, [survivor.id, absorbed.id], note="merged", now=now)
     entry = MergeLogEntry(
         id=new_id(), action="merge", survivor_id=survivor.id, absorbed_id=absorbed.id,
         undoes_id=None, reason=reason, link_kind=link_kind, event_id=event_id, actor=actor,
@@ -162,6 +243,15 @@ def _merge(session: Session, survivor: ProfileState, absorbed: ProfileState,
     )
     repo.add_merge_log(session, entry)
     return entry
+
+
+def unshare_if_single(session: Session, pairs: Sequence[tuple[str, str]]) -> None:
+    """Identifiers flagged as shared because evidence told two holders apart, that one
+    customer holds again (the two were merged after review): they link again."""
+    counts = repo.holder_counts(session, pairs)
+    single = [pair for pair in pairs if counts.get(pair, 0) <= 1]
+    if single:
+        repo.unflag(session, single, reason="declined")
 
 
 def lock(session: Session, keys: Sequence[str]) -> None:
@@ -291,15 +381,16 @@ def shared_identifiers(session: Session, limit: int = 100) -> list[dict[str, obj
     return [
         {"kind": f.kind, "value": f.value, "profile_count": f.profile_count,
          "first_flagged_at": f.first_flagged_at.isoformat(),
-         "last_seen_at": f.last_seen_at.isoformat()}
+         "last_seen_at": f.last_seen_at.isoformat(), "reason": f.reason}
         for f in repo.list_shared(session, limit)
     ]
 
 
-def erase(session: Session, profile_ids: Sequence[str]) -> dict[str, int]:
+def erase(session: Session, profile_ids: Sequence[str], now: datetime) -> dict[str, int]:
     """Remove every identifier of these profiles and scrub them from the merge log."""
     rows = repo.identifiers_for_erasure(session, profile_ids)
     removed = repo.delete_identifiers(session, profile_ids)
     repo.delete_flags(session, rows)
     repo.scrub_merge_log(session, profile_ids)
+    repo.scrub_suggestions(session, profile_ids, now)
     return {"identifiers": removed}

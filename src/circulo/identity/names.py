@@ -1,0 +1,279 @@
+"""Reading and comparing people's names, in Spanish and English. Pure.
+
+A name arrives as one string ("Jordi Pujol Riera", "PUJOL RIERA, JORDI", "Mª José García",
+"J. Pujol") or as first and last names. It is normalised (case, accents, titles, particles,
+"Mª", "Fco.", "Fdez."), split into readings (which tokens are the given name and which the
+surnames: a lone string is ambiguous, so every plausible split is kept), and two names are
+compared reading against reading. String similarity is ``rapidfuzz``'s; equivalent given
+names (Pepe and José, Jordi and Jorge, Bob and Robert) come from ``given_names_es.csv`` and
+the ``nicknames`` package.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from nicknames import NickNamer
+from rapidfuzz.distance import DamerauLevenshtein
+
+MAX_NAME_CHARS = 200  # longer values are cut: a name, not a document
+MAX_TOKENS = 8
+
+_MARIA = re.compile(r"\bm\s*\.?\s*ª\s*\.?", re.IGNORECASE)  # Mª, M.ª, M ª.
+_ABBREVIATIONS = {
+    "fco": "francisco", "fca": "francisca", "jm": "jose maria",
+    "fdez": "fernandez", "fndez": "fernandez", "glez": "gonzalez", "gzlez": "gonzalez",
+    "rguez": "rodriguez", "rdguez": "rodriguez", "rdz": "rodriguez", "hdez": "hernandez",
+    "hndez": "hernandez", "mtnez": "martinez", "mtez": "martinez", "mnez": "martinez",
+    "gcia": "garcia", "sanchz": "sanchez", "glz": "gonzalez",
+}
+_TITLES = frozenset({
+    "sr", "sra", "srta", "senor", "senora", "senorita", "don", "dona", "dna", "dn",
+    "mr", "mrs", "ms", "miss", "mx", "dr", "dra", "prof", "sir", "madam", "mme",
+})
+_PARTICLES = frozenset({
+    "de", "del", "la", "las", "los", "y", "i", "e", "da", "das", "do", "dos", "van", "von",
+    "der", "den", "di", "du", "le",
+})
+_GENDER_ENDINGS = "aoe"
+
+
+class Level(StrEnum):
+    """How two names compare, best agreement first."""
+
+    EXACT = "exact"                  # the same tokens (any order)
+    COMPATIBLE = "compatible"        # same given name; surnames one within the other
+    INITIALS = "initials"            # an initial that fits, surnames that fit ("J. Pujol")
+    GIVEN_ONLY = "given_only"        # same given name, no surname on one side
+    SILENT = "silent"                # nothing comparable (missing, initials only, scripts)
+    SURNAME_PARTIAL = "surname_partial"  # same given name, surnames only partly shared
+    SURNAME_DIFFERS = "surname_differs"  # same given name, no surname in common
+    INITIAL_DIFFERS = "initial_differs"  # an initial that does not fit the other given name
+    GIVEN_DIFFERS = "given_differs"  # different given names: two people
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    given: str  # "jordi", "jose maria", "j", or "" when only surnames are known
+    surnames: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    tokens: tuple[str, ...]
+    readings: tuple[Reading, ...]  # given name first: how people write their names
+    reversed: tuple[Reading, ...]  # surnames first ("PUJOL RIERA JORDI"): may only agree
+    latin: bool
+
+    @property
+    def usable(self) -> bool:
+        """At least one token longer than an initial."""
+        return any(len(t) > 1 for t in self.tokens)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _is_latin(text: str) -> bool:
+    return all(ord(c) < 0x250 for c in text if c.isalpha())
+
+
+def _tokens(raw: str) -> list[str]:
+    text = _MARIA.sub(" maria ", raw[:MAX_NAME_CHARS])
+    text = _fold(text).replace("'", "").replace("’", "")
+    cleaned = "".join(c if c.isalpha() else " " for c in text)
+    out: list[str] = []
+    for token in cleaned.split():
+        if token in _TITLES:
+            continue
+        out.extend(_ABBREVIATIONS.get(token, token).split())
+    # Particles are dropped except in first place, where "I." or "E." is an initial.
+    return [t for i, t in enumerate(out) if i == 0 or t not in _PARTICLES][:MAX_TOKENS]
+
+
+def _split_readings(tokens: list[str]) -> tuple[tuple[Reading, ...], tuple[Reading, ...]]:
+    natural = [Reading(tokens[0], tuple(tokens[1:]))]
+    flipped: list[Reading] = []
+    if len(tokens) >= 2:
+        natural.append(Reading(" ".join(tokens[:2]), tuple(tokens[2:])))
+        flipped.append(Reading(tokens[-1], tuple(tokens[:-1])))
+    if len(tokens) >= 3:
+        flipped.append(Reading(" ".join(tokens[-2:]), tuple(tokens[:-2])))
+    return tuple(natural), tuple(flipped)
+
+
+def parse(full: str | None = None, first: str | None = None, last: str | None = None
+          ) -> Name | None:
+    """A name from a full string, or from first and last names (preferred when given)."""
+    raw_parts = [p for p in (first, last, full) if isinstance(p, str)]
+    latin = all(_is_latin(p) for p in raw_parts)
+    if isinstance(first, str) or isinstance(last, str):
+        given = _tokens(first) if isinstance(first, str) else []
+        family = _tokens(last) if isinstance(last, str) else []
+        if not given and not family:
+            return None
+        readings = [Reading(given[0] if given else "", tuple(family))]
+        if len(given) >= 2:
+            readings.append(Reading(" ".join(given), tuple(family)))
+        return Name(tuple(given + family), tuple(readings), (), latin)
+    if not isinstance(full, str):
+        return None
+    if "," in full:  # "Pujol Riera, Jordi": surnames, then the given name
+        family_part, _, given_part = full.partition(",")
+        return parse(first=given_part, last=family_part)
+    tokens = _tokens(full)
+    if not tokens:
+        return None
+    natural, flipped = _split_readings(tokens)
+    return Name(tuple(tokens), natural, flipped, latin)
+
+
+@lru_cache(maxsize=1)
+def _spanish_groups() -> dict[str, frozenset[int]]:
+    path = Path(__file__).with_name("given_names_es.csv")
+    groups: dict[str, set[int]] = {}
+    with path.open(encoding="utf-8") as handle:
+        rows = [r for r in csv.reader(handle) if r and not r[0].startswith("#")]
+    for number, row in enumerate(rows):
+        for name in row:
+            groups.setdefault(" ".join(_tokens(name)), set()).add(number)
+    return {k: frozenset(v) for k, v in groups.items()}
+
+
+@lru_cache(maxsize=1)
+def _nick_namer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=20_000)
+def _english_forms(name: str) -> frozenset[str]:
+    namer = _nick_namer()
+    return frozenset(namer.nicknames_of(name) | namer.canonicals_of(name))
+
+
+def equivalent_given(a: str, b: str) -> bool:
+    """Same given name: equal, a known variant (Pepe/José, Jordi/Jorge, Bob/Robert)."""
+    if a == b:
+        return True
+    groups = _spanish_groups()
+    if groups.get(a, frozenset()) & groups.get(b, frozenset()):
+        return True
+    if " " in a or " " in b:
+        return False
+    return b in _english_forms(a) or a in _english_forms(b)
+
+
+def _gender_pair(a: str, b: str) -> bool:
+    """Mario/María, Daniel/Daniela, Julio/Julia: one letter apart, and two people."""
+    return a.rstrip(_GENDER_ENDINGS) == b.rstrip(_GENDER_ENDINGS)
+
+
+def _typo(a: str, b: str) -> bool:
+    shortest = min(len(a), len(b))
+    if shortest < 4 or _gender_pair(a, b):
+        return False
+    allowed = 2 if shortest >= 8 else 1
+    return DamerauLevenshtein.distance(a, b, score_cutoff=allowed) <= allowed
+
+
+def _given(a: str, b: str) -> str:
+    if not a or not b:
+        return "silent"
+    if len(a) == 1 or len(b) == 1:
+        return "initial" if a[0] == b[0] else "initial_differs"
+    if equivalent_given(a, b):
+        return "same"
+    if " " not in a and " " not in b and _typo(a, b):
+        return "same"
+    return "differs"
+
+
+def _same_surname(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]
+    if a.startswith(b) or b.startswith(a):  # Martín / Martínez: two surnames
+        return False
+    return min(len(a), len(b)) >= 5 and _typo(a, b)
+
+
+def _surnames(a: tuple[str, ...], b: tuple[str, ...]) -> str:
+    if not a or not b:
+        return "silent"
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    found = [s for s in small if any(_same_surname(s, o) for o in large)]
+    if len(found) == len(small):
+        # "Jordi P." fits "Jordi Pujol", but an initial is weaker than a written surname.
+        written = all(any(len(s) > 1 for s in side) for side in (a, b))
+        return "agree" if written else "initial"
+    return "partial" if found else "differs"
+
+
+_BY_GIVEN = {
+    ("same", "agree"): Level.COMPATIBLE, ("same", "silent"): Level.GIVEN_ONLY,
+    ("same", "partial"): Level.SURNAME_PARTIAL, ("same", "differs"): Level.SURNAME_DIFFERS,
+    ("initial", "agree"): Level.INITIALS, ("initial", "silent"): Level.SILENT,
+    ("initial", "partial"): Level.SURNAME_PARTIAL, ("initial", "differs"): Level.SURNAME_DIFFERS,
+    ("same", "initial"): Level.INITIALS, ("initial", "initial"): Level.SILENT,
+    ("silent", "initial"): Level.SILENT,
+    ("silent", "agree"): Level.SILENT, ("silent", "silent"): Level.SILENT,
+    ("silent", "partial"): Level.SILENT, ("silent", "differs"): Level.SURNAME_DIFFERS,
+}
+ORDER = list(Level)
+
+
+def _reading_level(a: Reading, b: Reading) -> Level:
+    given = _given(a.given, b.given)
+    if given == "differs":
+        return Level.GIVEN_DIFFERS
+    if given == "initial_differs":
+        return Level.INITIAL_DIFFERS
+    return _BY_GIVEN[(given, _surnames(a.surnames, b.surnames))]
+
+
+def _best(levels: list[Level]) -> Level:
+    return min(levels, key=ORDER.index)
+
+
+def _lone(lone: Name, other: Name) -> Level:
+    """One word ("Jordi", or "Riera" from "Sra. Riera"): a given name or a surname, nobody
+    knows which. Found in the other name it says little; absent, it weakly disagrees."""
+    word = lone.tokens[0]
+    if other.readings and _given(word, other.readings[0].given) == "same":
+        return Level.GIVEN_ONLY
+    if any(_same_surname(word, t) or equivalent_given(word, t) for t in other.tokens):
+        return Level.SILENT
+    return Level.SURNAME_DIFFERS
+
+
+def compare(a: Name, b: Name) -> Level:
+    """How two names compare. Silence when either is unusable or they are written in
+    different scripts (a transliteration would be a guess)."""
+    if not a.usable or not b.usable or a.latin != b.latin:
+        return Level.SILENT
+    full_a = {t for t in a.tokens if len(t) > 1}
+    full_b = {t for t in b.tokens if len(t) > 1}
+    if len(full_a) >= 2 and full_a == full_b:
+        return Level.EXACT
+    if len(a.tokens) == 1 or len(b.tokens) == 1:
+        return _lone(a, b) if len(a.tokens) == 1 else _lone(b, a)
+    best = _best([_reading_level(x, y) for x in a.readings for y in b.readings])
+    # Surnames written first can only show agreement: a reordering never turns one
+    # disagreement into a milder one ("Riera Montse" must not half-match "Jordi Riera").
+    if a.reversed or b.reversed:
+        flipped = _best([
+            _reading_level(x, y)
+            for x in (*a.readings, *a.reversed) for y in (*b.readings, *b.reversed)
+        ])
+        if ORDER.index(flipped) <= ORDER.index(Level.INITIALS):
+            best = _best([best, flipped])
+    return best

@@ -1,0 +1,119 @@
+"""identity review: suggested pairs for review, why an identifier is shared, dedupe runs
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-05 23:03:12.990341
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import circulo.db
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "dedupe_pairs",
+        sa.Column("run_id", sa.String(length=32), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("profile_a", sa.String(length=32), nullable=False),
+        sa.Column("profile_b", sa.String(length=32), nullable=False),
+        sa.Column("probability", sa.Float(), nullable=False),
+        sa.Column("weight", sa.Float(), nullable=False),
+        sa.Column(
+            "evidence",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("outcome", sa.String(length=40), nullable=True),
+        sa.PrimaryKeyConstraint("run_id", "seq"),
+        sa.UniqueConstraint("run_id", "profile_a", "profile_b", name="uq_dedupe_pairs_pair"),
+    )
+    op.create_table(
+        "dedupe_runs",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("dry_run", sa.Boolean(), nullable=False),
+        sa.Column(
+            "options",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("profiles", sa.Integer(), nullable=False),
+        sa.Column("compared", sa.BigInteger(), nullable=False),
+        sa.Column("candidates", sa.Integer(), nullable=False),
+        sa.Column("suggested", sa.Integer(), nullable=False),
+        sa.Column("merged", sa.Integer(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("started_at", circulo.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", circulo.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "identity_suggestions",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("pair_key", sa.String(length=65), nullable=False),
+        sa.Column("profile_a", sa.String(length=32), nullable=False),
+        sa.Column("profile_b", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("origin", sa.String(length=12), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("probability", sa.Float(), nullable=True),
+        sa.Column(
+            "evidence",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "shared",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("event_id", sa.String(length=32), nullable=True),
+        sa.Column("run_id", sa.String(length=32), nullable=True),
+        sa.Column("created_at", circulo.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", circulo.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.String(length=64), nullable=True),
+        sa.Column("merge_id", sa.String(length=32), nullable=True),
+        sa.Column("note", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("pair_key"),
+    )
+    with op.batch_alter_table("identity_suggestions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_identity_suggestions_profile_a"), ["profile_a"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_identity_suggestions_profile_b"), ["profile_b"], unique=False
+        )
+        batch_op.create_index(
+            "ix_identity_suggestions_status_time", ["status", "created_at"], unique=False
+        )
+
+    with op.batch_alter_table("shared_identifiers", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("reason", sa.String(length=16), server_default="limit", nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("shared_identifiers", schema=None) as batch_op:
+        batch_op.drop_column("reason")
+
+    with op.batch_alter_table("identity_suggestions", schema=None) as batch_op:
+        batch_op.drop_index("ix_identity_suggestions_status_time")
+        batch_op.drop_index(batch_op.f("ix_identity_suggestions_profile_b"))
+        batch_op.drop_index(batch_op.f("ix_identity_suggestions_profile_a"))
+
+    op.drop_table("identity_suggestions")
+    op.drop_table("dedupe_runs")
+    op.drop_table("dedupe_pairs")
