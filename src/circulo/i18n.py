@@ -53,6 +53,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "channel.other": {"es": "Otro", "en": "Other"},
     # event types shown in history
     "event.call.completed": {"es": "Llamada atendida", "en": "Call answered"},
+    "event.identity.confirmed": {"es": "El agente confirmó quién llamaba",
+                                 "en": "The agent confirmed who was calling"},
     "event.call.abandoned": {"es": "Llamada abandonada", "en": "Call abandoned"},
     "event.call.missed": {"es": "Llamada perdida", "en": "Missed call"},
     "event.call.wrapped_up": {"es": "Llamada cerrada", "en": "Call wrapped up"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Api, ok
+from tests.conftest import Api, assert_problem, ok
 from tests.factories import event
 
 LANDLINE = "93 555 01 23"
@@ -119,3 +119,95 @@ def test_agreement_or_silence_links_as_before(api: Api) -> None:
                             identifiers={"phone": LANDLINE}, traits={"name": "J. Pujol"}))
     assert customers_of(result) == [jordi]
     assert ok(api.get("/v1/identity/suggestions"))["suggestions"] == []
+
+
+def family_with_orders(api: Api) -> tuple[str, str]:
+    api.send(crm_contact("Jordi Pujol Riera", "jordi.pujol@example.cat"))
+    api.send(crm_contact("Montserrat Riera", "montse.riera@example.cat"))
+    api.send(event("order.placed", source="shop",
+                   identifiers={"email": "montse.riera@example.cat"},
+                   properties={"order_id": "O-77", "amount": 45.0, "currency": "EUR"}))
+    return assert_family_apart(api)
+
+
+def test_the_ambiguous_card_helps_to_ask_without_revealing(api: Api) -> None:
+    jordi, montse = family_with_orders(api)
+    body = api.card(lang="en", phone=LANDLINE)
+    assert body["hint"] == "Several customers share this identifier: confirm who is calling."
+    by_id = {c["customer_id"]: c for c in body["candidates"]}
+    assert by_id[montse]["email"] == "m****@example.cat"
+    assert by_id[jordi]["email"] == "j****@example.cat"
+    assert (by_id[montse]["open_records"], by_id[jordi]["open_records"]) == (1, 0)
+    assert set(by_id[montse]) == {"customer_id", "name", "email", "open_records",
+                                  "last_contact_at", "badges"}
+    assert "montse.riera" not in str(body) and "93 555" not in str(body)
+
+
+def test_the_agent_confirms_who_is_calling(api: Api) -> None:
+    jordi, montse = family_with_orders(api)
+    call = api.send(event("call.completed", channel="voice", identifiers={"phone": LANDLINE},
+                          properties={"reason": "pedido O-77"}))
+    call_id = call["results"][0]["event_id"]
+    assert call["results"][0]["resolution"] == "ambiguous"
+
+    answer = ok(api.post("/v1/cards/resolve", json={"event_id": call_id,
+                                                     "customer_id": montse}))
+    assert answer["customer_id"] == montse and answer["event_id"] == call_id
+    assert answer["card"]["name"] == "Montserrat Riera" and answer["candidates"] == 2
+    timeline = ok(api.get(f"/v1/customers/{montse}/timeline"))["events"]
+    types = [e["type"] for e in timeline]
+    assert "call.completed" in types and "identity.confirmed" in types
+    confirmed = next(e for e in timeline if e["type"] == "identity.confirmed")
+    assert confirmed["properties"]["event_id"] == call_id
+    assert confirmed["properties"]["confirmed_by"] == "key:test"
+    # Her indicators count the call; nothing was merged; the landline is still shared.
+    profile = ok(api.get(f"/v1/customers/{montse}"))
+    assert profile["indicators"]["contacts"]["7d"]["by_channel"] == {"voice": 1}
+    assert "call.completed" not in [e["type"] for e in ok(
+        api.get(f"/v1/customers/{jordi}/timeline"))["events"]]
+    assert ok(api.get("/v1/merges"))["merges"] == []
+    assert api.card(phone=LANDLINE)["match"] == "ambiguous"
+
+    # Said twice, the same answer and no second confirmation; someone else is a conflict.
+    again = ok(api.post("/v1/cards/resolve", json={"event_id": call_id, "customer_id": montse}))
+    assert again["confirmation_event_id"] is None
+    assert_problem(api.post("/v1/cards/resolve", json={"event_id": call_id,
+                                                        "customer_id": jordi}),
+                   409, "conflict")
+
+
+def test_confirming_from_a_lookup_and_the_refusals(api: Api) -> None:
+    jordi, montse = family_with_orders(api)
+    answer = ok(api.post("/v1/cards/resolve", json={"phone": "+34 93 555 01 23",
+                                                     "customer_id": jordi}))
+    assert answer["event_id"] is None and answer["confirmation_event_id"]
+    stranger = api.send(crm_contact("Pere Vidal", "pere@example.cat", phone="600 999 888"))
+    pere = stranger["results"][0]["customer_id"]
+    problem = assert_problem(api.post("/v1/cards/resolve",
+                                      json={"phone": LANDLINE, "customer_id": pere}),
+                             409, "conflict")
+    assert "not one of the candidates" in problem["detail"]
+    unique_event = stranger["results"][0]["event_id"]
+    assert_problem(api.post("/v1/cards/resolve", json={"event_id": unique_event,
+                                                        "customer_id": pere}),
+                   409, "conflict")
+    assert_problem(api.post("/v1/cards/resolve", json={"event_id": "nope", "customer_id": pere}),
+                   404, "not_found")
+    assert_problem(api.post("/v1/cards/resolve", json={"customer_id": pere}),
+                   422, "validation_failed")
+    assert_problem(api.post("/v1/cards/resolve", json={"customer_id": pere, "event_id": "x",
+                                                        "phone": LANDLINE}),
+                   422, "validation_failed")
+    assert montse
+
+
+def test_confirming_needs_the_routing_scope(api: Api, ctx: Any) -> None:
+    from tests.conftest import make_key
+
+    jordi, _ = family_with_orders(api)
+    body = {"phone": LANDLINE, "customer_id": jordi}
+    reader = {"Authorization": f"Bearer {make_key(ctx, ['read'], name='reader')}"}
+    assert_problem(api.client.post("/v1/cards/resolve", json=body, headers=reader),
+                   403, "forbidden")
+    agent = {"Authorization": f"Bearer {make_key(ctx, ['routing'], name='desk')}"}
+    assert api.client.post("/v1/cards/resolve", json=body, headers=agent).status_code == 200

@@ -12,13 +12,18 @@ from circulo.context import AppContext
 from circulo.customers import card_service, privacy, views
 from circulo.customers.schemas import (
     CardLookupOut,
+    ConfirmIn,
+    ConfirmOut,
     CustomerOut,
     ErasureOut,
     ExportOut,
     RecordsOut,
     TimelineOut,
 )
+from circulo.errors import ValidationFailed
 from circulo.i18n import pick_language
+from circulo.identity import service as identity
+from circulo.ingest import attribution
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 
@@ -61,6 +66,53 @@ async def get_card(
             role=role, lang=lang, postal_code=postal_code, pin=pin, settings=ctx.settings,
             templates=ctx.templates, policies=ctx.policies, now=ctx.clock.now(),
         ))
+
+
+@router.post(
+    "/cards/resolve",
+    summary="Confirm which candidate an ambiguous caller is",
+    description=(
+        "When a lookup or a contact was `ambiguous`, the agent asks and confirms who is "
+        "speaking. Give the contact's `event_id` (or the identifier that was looked up) and "
+        "the chosen `customer_id`, one of the candidates. The contact is attributed to that "
+        "customer (their indicators count it); nothing is merged and no identifier moves. "
+        "The choice is recorded on their timeline as `identity.confirmed`. Answers the "
+        "customer's card. Needs the `routing` scope (what agents' desktops hold)."
+    ),
+    response_model=ConfirmOut,
+)
+def confirm_caller(body: ConfirmIn, accept_language: str | None = Header(default=None),
+                   ctx: AppContext = Depends(get_ctx),
+                   principal: Principal = Depends(require("routing"))) -> dict[str, Any]:
+    lang = pick_language(accept_language, ctx.settings.default_language)
+    lookups = {k: v for k, v in (("phone", body.phone), ("email", body.email),
+                                 ("account", body.account)) if v}
+    given = sorted([*lookups, *(["event_id"] if body.event_id else [])])
+    if len(given) != 1:
+        raise ValidationFailed(
+            "give either event_id or one identifier (phone, email or account)",
+            errors=[{"field": "event_id", "code": "one_of", "detail": f"got {given}"}])
+    if body.role not in ctx.templates.roles:
+        raise ValidationFailed(f"unknown role '{body.role}'", errors=[
+            {"field": "role", "code": "unknown_role",
+             "detail": f"expected one of {sorted(ctx.templates.roles)}"}])
+    now = ctx.clock.now()
+    with ctx.db.unit_of_work() as session:
+        lookup = None
+        if lookups:
+            kind, value = next(iter(lookups.items()))
+            lookup = identity.normalize_lookup(kind, value, ctx.settings)
+        confirmed = attribution.confirm(
+            session, customer_id=body.customer_id, event_id=body.event_id, lookup=lookup,
+            actor=f"key:{principal.name}", settings=ctx.settings, policies=ctx.policies,
+            now=now)
+        card = card_service.lookup_card(
+            session, query={"customer_id": confirmed.customer_id}, role=body.role, lang=lang,
+            postal_code=None, pin=None, settings=ctx.settings, templates=ctx.templates,
+            policies=ctx.policies, now=now)["card"]
+        return {"customer_id": confirmed.customer_id, "event_id": confirmed.event_id,
+                "confirmation_event_id": confirmed.confirmation_id,
+                "candidates": len(confirmed.candidates), "card": card}
 
 
 @router.get("/customers/{customer_id}", summary="A customer's profile",

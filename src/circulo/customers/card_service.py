@@ -60,11 +60,17 @@ def lookup_card(
     if not profiles:
         return {"match": "none", "card": cards.new_caller_card(lang), "candidates": []}
     if len(profiles) > 1:
+        ids = [p.id for p in profiles]
+        contacts = identity.contact_points_of(session, ids)
+        open_counts = customers.open_record_counts(session, ids)
+        asked = value.strip().lower() if kind == "email" else None
         return {
             "match": "ambiguous", "card": None,
             "hint": t("card.ambiguous.hint", lang),
             "candidates": [
-                _candidate(p, role, lang, templates, policies, now)
+                _candidate(p, role, lang, templates, policies, now,
+                           email=_email_to_show(contacts.get(p.id, []), asked),
+                           open_records=open_counts.get(p.id, 0))
                 for p in sorted(profiles, key=lambda p: p.indicators.get("last_contact_at") or "",
                                 reverse=True)
             ],
@@ -85,14 +91,30 @@ def lookup_card(
     return result
 
 
+def mask_email(address: str) -> str:
+    """``m****@example.cat``: enough for the agent to ask "is your address the one that
+    starts with m?", not enough to read another customer's address out."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}****@{domain}"
+
+
+def _email_to_show(contacts: list[tuple[str, str]], asked: str | None) -> str | None:
+    """The candidate's oldest e-mail that is not the one looked up (shared by them all)."""
+    emails = [v for k, v in contacts if k == "email" and v != asked]
+    return mask_email(emails[0]) if emails else None
+
+
 def _candidate(profile: ProfileState, role: str, lang: str, templates: cards.Templates,
-               policies: customers.Policies, now: datetime) -> dict[str, Any]:
+               policies: customers.Policies, now: datetime, *, email: str | None,
+               open_records: int) -> dict[str, Any]:
+    """What tells candidates apart without revealing their data: the name, a masked
+    e-mail, when they last got in touch, how many open records they have, their badges."""
     indicators = view(profile.indicators, policies.indicators, now)
     return {
         "customer_id": profile.id,
         "name": profile.display_name,
-        "city": profile.traits.get("city"),
-        "postal_code": profile.traits.get("postal_code"),
+        "email": email,
+        "open_records": open_records,
         "last_contact_at": indicators["last_contact_at"],
         "badges": cards.evaluate_badges(
             templates, templates.roles[role].badges, profile.traits, indicators,

@@ -170,6 +170,24 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     bulk_insert(session, EVENTS, rows)
 
 
+def get_event(session: Session, event_id: str, *, for_update: bool = False) -> Event | None:
+    query = select(Event).where(Event.id == event_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def open_record_counts(session: Session, profile_ids: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(profile_ids))):
+        rows = session.execute(
+            select(Record.profile_id, func.count()).where(
+                Record.profile_id.in_(chunk), Record.is_open.is_(True))
+            .group_by(Record.profile_id))
+        counts.update({pid: int(n) for pid, n in rows})
+    return counts
+
+
 def timeline(session: Session, profile_id: str, *, limit: int,
              before: tuple[datetime, str] | None, types: Sequence[str] | None = None
              ) -> list[Event]:

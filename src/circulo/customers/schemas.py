@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class BadgeOut(BaseModel):
@@ -73,12 +73,38 @@ class CardOut(BaseModel):
 
 
 class CandidateOut(BaseModel):
+    """Enough to ask the right question, without reading another customer's data out."""
+
     customer_id: str
     name: str | None
-    city: str | None
-    postal_code: str | None
+    email: str | None = Field(description="Masked: m****@example.cat")
+    open_records: int = Field(description="How many open orders, tickets, disputes...")
     last_contact_at: str | None
     badges: list[BadgeOut]
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,32}$",
+                             description="The candidate the caller turned out to be")
+    event_id: str | None = Field(default=None, pattern=r"^[0-9A-Za-z_-]{1,32}$",
+                                 description="The ambiguous contact (its event id)")
+    phone: str | None = Field(default=None, max_length=64,
+                              description="Or the identifier looked up, when no event was "
+                              "stored")
+    email: str | None = Field(default=None, max_length=320)
+    account: str | None = Field(default=None, max_length=64)
+    role: str = Field(default="support", max_length=40, description="Card role to answer with")
+
+
+class ConfirmOut(BaseModel):
+    customer_id: str
+    event_id: str | None = Field(description="The contact, now attributed to the customer")
+    confirmation_event_id: str | None = Field(
+        description="The identity.confirmed event on the timeline (null when repeated)")
+    candidates: int
+    card: CardOut
 
 
 class CardLookupOut(BaseModel):

@@ -344,6 +344,30 @@ def count_profiles(session: Session) -> int:
     return repo.count_profiles(session)
 
 
+def get_event(session: Session, event_id: str, *, for_update: bool = False) -> Event | None:
+    return repo.get_event(session, event_id, for_update=for_update)
+
+
+def open_record_counts(session: Session, profile_ids: Sequence[str]) -> dict[str, int]:
+    return repo.open_record_counts(session, profile_ids)
+
+
+def attribute_event(session: Session, event: Event, profile: ProfileState, policies: Policies,
+                    now: datetime) -> None:
+    """An event stored without a customer (ambiguous) now belongs to ``profile``: it counts
+    in their indicators and its record, if any, becomes theirs. Nothing else moves."""
+    event.profile_id = event.origin_profile_id = profile.id
+    event.resolution = "confirmed"
+    incoming = Incoming.from_row(event)
+    apply_event(profile, incoming, policies, now)
+    spec = spec_for(event.type, event.properties, incoming.record)
+    if spec is not None:
+        upsert_records(session, [RecordWork(profile.id, profile.id, event.source,
+                                             event.occurred_at, spec)], {profile.id: profile},
+                       now)
+    save(session, [profile])
+
+
 def open_records_of(session: Session, profile_ids: Sequence[str], limit: int = 20
                     ) -> dict[str, list[Any]]:
     """The open records (orders, tickets, disputes...) of several customers at once, newest
