@@ -1,4 +1,5 @@
-"""The ``circulo`` command: serve, worker, demo, import, keys, migrate, simulate."""
+"""The ``circulo`` command: serve, worker, demo, import, keys, migrate, simulate, journeys,
+identity."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ journeys_app = typer.Typer(help="Journeys: try them on history, save and switch 
                                 "Recorridos: probarlos con el histórico, guardarlos y activarlos.",
                            no_args_is_help=True)
 app.add_typer(journeys_app, name="journeys")
+identity_app = typer.Typer(help="Identity: find duplicate customers. / "
+                                "Identidad: encontrar clientes duplicados.",
+                           no_args_is_help=True)
+app.add_typer(identity_app, name="identity")
 console = Console()
 
 
@@ -355,3 +360,82 @@ def journeys_load(
         raise typer.Exit(code=2) from exc
     console.print(f"{journey.key} v{version} ({status})"
                   + ("" if created else " = "), markup=False)
+
+
+@identity_app.command("dedupe")
+def identity_dedupe(
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Score and report, write nothing / Puntuar e informar sin escribir")
+    ] = False,
+    suggest_at: Annotated[float | None, typer.Option(
+        min=0.01, max=0.9999, help="Suggest pairs at or above this match probability "
+        "(CIRCULO_DEDUPE_SUGGEST_AT) / Sugerir parejas desde esta probabilidad")] = None,
+    auto_merge_at: Annotated[float | None, typer.Option(
+        min=0.5, max=1.0, help="Merge without review at or above this probability; off "
+        "unless given (CIRCULO_DEDUPE_AUTO_MERGE_AT) / Fusionar sin revisión desde esta "
+        "probabilidad; desactivado si no se indica")] = None,
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="Abandon an interrupted run instead of resuming it / Abandonar una "
+        "ejecución interrumpida en vez de reanudarla")] = False,
+    output: Annotated[Path | None, typer.Option(
+        help="Dry run: write the pairs to this CSV file / Simulación: escribir las parejas "
+        "en este CSV", dir_okay=False)] = None,
+) -> None:
+    """Find customers that are probably one person (Splink, trained on your own profiles):
+    suggest them for review, or merge the surest ones if you ask. An interrupted run resumes.
+
+    Encuentra clientes que probablemente son la misma persona (Splink, entrenado con sus
+    propios perfiles): los sugiere para revisión, o fusiona los más seguros si se pide. Una
+    ejecución interrumpida se reanuda.
+    """
+    import csv
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from circulo.identity import dedupe
+    from circulo.identity.linkage import LinkageUnavailable
+
+    lang = locale_language()
+    ctx = _context()
+    options = dedupe.options_from(ctx.settings, suggest_at=suggest_at,
+                                  auto_merge_at=auto_merge_at, dry_run=dry_run, fresh=fresh)
+    stages = {"read": say("dedupe.stage.read", lang), "train": say("dedupe.stage.train", lang),
+              "score": say("dedupe.stage.score", lang), "apply": say("dedupe.stage.apply", lang)}
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stages.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        try:
+            summary = dedupe.run(ctx.db, ctx.settings, ctx.clock, options, actor="cli",
+                                 progress=progress)
+        except LinkageUnavailable as exc:
+            console.print(str(exc), markup=False)
+            raise typer.Exit(code=2) from exc
+    if summary.resumed:
+        console.print(say("dedupe.resumed", lang, run=summary.run_id))
+    console.print(say("dedupe.summary", lang, profiles=summary.profiles,
+                      compared=summary.compared, candidates=summary.candidates,
+                      columns=", ".join(summary.columns) or "-"))
+    for reason, count in sorted(summary.excluded.items()):
+        console.print(say(f"dedupe.excluded.{reason}", lang, count=count))
+    key = "dedupe.would" if summary.dry_run else "dedupe.done"
+    console.print(say(key, lang, suggested=summary.suggested, merged=summary.merged,
+                      seconds=f"{summary.seconds:.1f}"))
+    for reason, count in sorted(summary.skipped.items()):
+        console.print(say("dedupe.skipped", lang, reason=reason, count=count))
+    if output is not None and summary.dry_run:
+        with output.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["customer_a", "customer_b", "probability", "match_weight",
+                             "evidence_score", "action"])
+            for planned in summary.planned:
+                writer.writerow([planned.pair.a, planned.pair.b,
+                                 f"{planned.pair.probability:.6f}",
+                                 f"{planned.pair.weight:.2f}", planned.evidence.score,
+                                 planned.action])
+        console.print(say("cli.import_report", lang, path=output))

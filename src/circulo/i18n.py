@@ -143,6 +143,40 @@ MESSAGES: dict[str, dict[str, str]] = {
     "sim.bad_scenario": {"es": "Escenario no válido: {error}", "en": "Invalid scenario: {error}"},
     "sim.cannot_write": {"es": "No se puede escribir {path}: {error}",
                          "en": "Cannot write {path}: {error}"},
+    "dedupe.stage.read": {"es": "Leyendo clientes", "en": "Reading customers"},
+    "dedupe.stage.train": {"es": "Entrenando el modelo", "en": "Training the model"},
+    "dedupe.stage.score": {"es": "Comparando parejas", "en": "Comparing pairs"},
+    "dedupe.stage.apply": {"es": "Aplicando", "en": "Applying"},
+    "dedupe.resumed": {"es": "Reanudada la ejecución {run}, interrumpida antes.",
+                       "en": "Resumed run {run}, interrupted before."},
+    "dedupe.summary": {
+        "es": "{profiles} clientes, {compared} parejas comparadas, {candidates} por encima "
+              "del umbral (rasgos usados: {columns}).",
+        "en": "{profiles} customers, {compared} pairs compared, {candidates} above the "
+              "threshold (traits used: {columns}).",
+    },
+    "dedupe.excluded.different_ids": {
+        "es": "  {count} descartadas: ids distintos en el mismo sistema (son dos personas)",
+        "en": "  {count} left out: different ids in the same system (two people)"},
+    "dedupe.excluded.known_apart": {
+        "es": "  {count} descartadas: alguien ya dijo que son dos personas",
+        "en": "  {count} left out: someone already said they are two people"},
+    "dedupe.excluded.already_suggested": {
+        "es": "  {count} descartadas: ya estaban sugeridas o revisadas",
+        "en": "  {count} left out: already suggested or reviewed"},
+    "dedupe.would": {
+        "es": "Simulación: se sugerirían {suggested} parejas y se fusionarían {merged} "
+              "({seconds} s). No se ha escrito nada.",
+        "en": "Dry run: {suggested} pairs would be suggested and {merged} merged "
+              "({seconds} s). Nothing was written.",
+    },
+    "dedupe.done": {
+        "es": "{suggested} parejas sugeridas para revisión (GET /v1/identity/suggestions), "
+              "{merged} fusionadas ({seconds} s).",
+        "en": "{suggested} pairs suggested for review (GET /v1/identity/suggestions), "
+              "{merged} merged ({seconds} s).",
+    },
+    "dedupe.skipped": {"es": "  {count} omitidas: {reason}", "en": "  {count} skipped: {reason}"},
     "card.ambiguous.hint": {
         "es": "Este identificador lo comparten varios clientes: confirme con quién habla.",
         "en": "Several customers share this identifier: confirm who is calling.",

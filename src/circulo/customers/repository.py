@@ -129,6 +129,15 @@ def traits_of(session: Session, ids: Sequence[str]
     return result
 
 
+def active_traits(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(id, traits) of every active profile, streamed."""
+    rows = session.execute(
+        select(Profile.id, Profile.traits).where(Profile.status == "active")
+        .order_by(Profile.id).execution_options(yield_per=5000))
+    for pid, traits in rows:
+        yield pid, traits or {}
+
+
 def merged_into_any(session: Session, profile_ids: Sequence[str]) -> list[tuple[str, str]]:
     """(child, parent) for the profiles merged directly into any of these."""
     found: list[tuple[str, str]] = []

@@ -328,6 +328,11 @@ def traits_of(session: Session, ids: Sequence[str]
     return repo.traits_of(session, ids)
 
 
+def active_traits(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every active customer's traits (batch jobs: deduplication)."""
+    return repo.active_traits(session)
+
+
 def roots_of_members(session: Session, roots: Sequence[str]) -> dict[str, str]:
     """Every profile merged, directly or through others, into one of ``roots``: its root."""
     root_of: dict[str, str] = {}

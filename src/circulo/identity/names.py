@@ -86,7 +86,8 @@ def _is_latin(text: str) -> bool:
     return all(ord(c) < 0x250 for c in text if c.isalpha())
 
 
-def _tokens(raw: str) -> list[str]:
+def tokens(raw: str) -> list[str]:
+    """Normalised words of a name: folded case and accents, no titles or particles."""
     text = _MARIA.sub(" maria ", raw[:MAX_NAME_CHARS])
     text = _fold(text).replace("'", "").replace("’", "")
     cleaned = "".join(c if c.isalpha() else " " for c in text)
@@ -116,8 +117,8 @@ def parse(full: str | None = None, first: str | None = None, last: str | None = 
     raw_parts = [p for p in (first, last, full) if isinstance(p, str)]
     latin = all(_is_latin(p) for p in raw_parts)
     if isinstance(first, str) or isinstance(last, str):
-        given = _tokens(first) if isinstance(first, str) else []
-        family = _tokens(last) if isinstance(last, str) else []
+        given = tokens(first) if isinstance(first, str) else []
+        family = tokens(last) if isinstance(last, str) else []
         if not given and not family:
             return None
         readings = [Reading(given[0] if given else "", tuple(family))]
@@ -129,23 +130,29 @@ def parse(full: str | None = None, first: str | None = None, last: str | None = 
     if "," in full:  # "Pujol Riera, Jordi": surnames, then the given name
         family_part, _, given_part = full.partition(",")
         return parse(first=given_part, last=family_part)
-    tokens = _tokens(full)
-    if not tokens:
+    words = tokens(full)
+    if not words:
         return None
-    natural, flipped = _split_readings(tokens)
-    return Name(tuple(tokens), natural, flipped, latin)
+    natural, flipped = _split_readings(words)
+    return Name(tuple(words), natural, flipped, latin)
 
 
 @lru_cache(maxsize=1)
-def _spanish_groups() -> dict[str, frozenset[int]]:
+def _spanish_table() -> tuple[dict[str, frozenset[int]], tuple[str, ...]]:
+    """Each name's groups, and each group's formal name (the first of its line)."""
     path = Path(__file__).with_name("given_names_es.csv")
     groups: dict[str, set[int]] = {}
     with path.open(encoding="utf-8") as handle:
         rows = [r for r in csv.reader(handle) if r and not r[0].startswith("#")]
     for number, row in enumerate(rows):
         for name in row:
-            groups.setdefault(" ".join(_tokens(name)), set()).add(number)
-    return {k: frozenset(v) for k, v in groups.items()}
+            groups.setdefault(" ".join(tokens(name)), set()).add(number)
+    formal = tuple(" ".join(tokens(row[0])) for row in rows)
+    return {k: frozenset(v) for k, v in groups.items()}, formal
+
+
+def _spanish_groups() -> dict[str, frozenset[int]]:
+    return _spanish_table()[0]
 
 
 @lru_cache(maxsize=1)
@@ -157,6 +164,17 @@ def _nick_namer() -> NickNamer:
 def _english_forms(name: str) -> frozenset[str]:
     namer = _nick_namer()
     return frozenset(namer.nicknames_of(name) | namer.canonicals_of(name))
+
+
+def given_groups(name: str) -> tuple[str, ...]:
+    """The Spanish groups of a given name, as keys ("#12"): two names are variants of one
+    another when their groups meet (a set form of ``equivalent_given``, for SQL)."""
+    return tuple(f"#{n}" for n in sorted(_spanish_groups().get(name, ())))
+
+
+def english_forms(name: str) -> tuple[str, ...]:
+    """English nicknames and formal names of a given name (Bob: robert, bobby...)."""
+    return tuple(sorted(_english_forms(name))) if " " not in name else ()
 
 
 def equivalent_given(a: str, b: str) -> bool:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from circulo.db import bulk_insert
-from circulo.identity.models import IdentifierRow, MergeLogEntry, SharedIdentifierFlag, Suggestion
+from circulo.identity.models import (
+    DedupePair,
+    DedupeRun,
+    IdentifierRow,
+    MergeLogEntry,
+    SharedIdentifierFlag,
+    Suggestion,
+)
 
 CHUNK = 500
 IDENTIFIERS = cast(Table, IdentifierRow.__table__)
@@ -331,3 +338,57 @@ def scrub_suggestions(session: Session, profile_ids: Sequence[str], now: datetim
                     .values(status="obsolete", decided_at=now))
     session.execute(update(Suggestion).where(involving)
                     .values(evidence=[], shared=[], note="erased"))
+
+
+# --- batch deduplication ---------------------------------------------------------------------
+
+DEDUPE_PAIRS = cast(Table, DedupePair.__table__)
+
+
+def all_identifiers(session: Session, kinds: Sequence[str]
+                    ) -> Iterator[tuple[str, str, str]]:
+    """(profile id, kind, value) of every identifier of these kinds, streamed."""
+    rows = session.execute(
+        select(IdentifierRow.profile_id, IdentifierRow.kind, IdentifierRow.value)
+        .where(IdentifierRow.kind.in_(list(kinds)))
+        .execution_options(yield_per=10_000))
+    yield from ((profile_id, kind, value) for profile_id, kind, value in rows)
+
+
+def unfinished_run(session: Session) -> DedupeRun | None:
+    return session.scalar(select(DedupeRun).where(DedupeRun.status == "scored")
+                          .order_by(DedupeRun.started_at.desc()).limit(1))
+
+
+def get_run(session: Session, run_id: str) -> DedupeRun | None:
+    return session.get(DedupeRun, run_id)
+
+
+def add_run(session: Session, run: DedupeRun) -> None:
+    session.add(run)
+    session.flush()
+
+
+def add_pairs(session: Session, rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows, 1000):
+        bulk_insert(session, DEDUPE_PAIRS, list(chunk))
+
+
+def pending_pairs(session: Session, run_id: str, limit: int) -> list[DedupePair]:
+    return list(session.scalars(
+        select(DedupePair).where(DedupePair.run_id == run_id, DedupePair.outcome.is_(None))
+        .order_by(DedupePair.seq).limit(limit)))
+
+
+def outcome_counts(session: Session, run_id: str) -> dict[str, int]:
+    rows = session.execute(
+        select(DedupePair.outcome, func.count()).where(DedupePair.run_id == run_id)
+        .group_by(DedupePair.outcome))
+    return {str(outcome): int(n) for outcome, n in rows}
+
+
+def delete_dedupe_pairs_of(session: Session, profile_ids: Sequence[str]) -> None:
+    """Erasure: scored pairs carry names and dates."""
+    ids = list(profile_ids)
+    session.execute(delete(DedupePair).where(
+        DedupePair.profile_a.in_(ids) | DedupePair.profile_b.in_(ids)))

@@ -393,4 +393,5 @@ def erase(session: Session, profile_ids: Sequence[str], now: datetime) -> dict[s
     repo.delete_flags(session, rows)
     repo.scrub_merge_log(session, profile_ids)
     repo.scrub_suggestions(session, profile_ids, now)
+    repo.delete_dedupe_pairs_of(session, profile_ids)
     return {"identifiers": removed}
