@@ -18,6 +18,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+# Mailboxes of a role, not of a person (RFC 2142 and their Spanish equivalents): an address
+# like info@ or pedidos@ is read by several people, so it never links anyone.
+DEFAULT_ROLE_MAILBOXES = [
+    "info", "informacion", "admin", "administracion", "administration", "contacto",
+    "contact", "hola", "hello", "ventas", "sales", "pedidos", "orders", "compras",
+    "purchasing", "facturacion", "facturas", "billing", "invoices", "accounts", "rrhh", "hr",
+    "soporte", "support", "atencion", "atencionalcliente", "clientes", "customerservice",
+    "oficina", "office", "recepcion", "reception", "gerencia", "direccion", "secretaria",
+    "comercial", "marketing", "prensa", "press", "reservas", "bookings", "citas",
+    "consultas", "enquiries", "inquiries", "team", "equipo", "general", "webmaster",
+    "postmaster", "hostmaster", "abuse", "noreply", "no-reply", "empleo", "jobs",
+]
+
 DEFAULT_JUNK_VALUES = [
     "0",
     "00",
@@ -92,6 +105,11 @@ class Settings(BaseSettings):
         description="Weigh what an event and a profile say about the person (names, date of "
         "birth, national id, another e-mail or mobile from the same source) before linking "
         "them through an e-mail, phone or account (docs/identity.md)",
+    )
+    role_mailboxes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ROLE_MAILBOXES),
+        description="Local parts of role addresses (info@, pedidos@...): shared by whoever "
+        "reads them, such addresses are kept but never link anybody",
     )
     identity_decline_at: float = Field(
         default=-4.0, le=0.0,

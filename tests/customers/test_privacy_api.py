@@ -149,9 +149,9 @@ def test_erasure_removes_the_persons_data_from_every_table(api: Api, ctx: AppCon
     assert row["pin_hash"] is None
     assert row["display_name"] is None
     assert not row["traits"] and not row["trait_meta"] and not row["consent"]
-    assert not row["indicators"]
-    # Somebody else's data is untouched.
-    assert _tables_holding(ctx, [LEO["email"]]) == {"identifiers", "events"}
+    assert not row["indicators"] and not row["contacts"]
+    # Somebody else's data is untouched (their profile keeps which source gave their email).
+    assert _tables_holding(ctx, [LEO["email"]]) == {"identifiers", "events", "profiles"}
     assert api.card(email=LEO["email"])["card"]["customer_id"] == leo
     assert ok(api.get(f"/v1/customers/{leo}/records"))["records"][0]["key"] == "L-1"
 

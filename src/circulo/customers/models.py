@@ -40,6 +40,10 @@ class Profile(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Which source stated which e-mail and phone (kept from events, like indicators): the
+    # resolver weighs "the CRM already gave this person another address" (identity).
+    contacts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict,
+                                                     server_default="{}")
 
 
 class Event(Base):

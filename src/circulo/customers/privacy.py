@@ -46,6 +46,7 @@ def erase(session: Session, profile_id: str, now: datetime) -> dict[str, Any]:
         profile.merged_into = None
         profile.display_name = None
         profile.traits, profile.trait_meta, profile.consent, profile.indicators = {}, {}, {}, {}
+        profile.contacts = {}
         profile.pin_hash = None
         profile.updated_at = now
         profile.dirty = True

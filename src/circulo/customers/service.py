@@ -31,9 +31,11 @@ from circulo.customers.state import ProfileState
 from circulo.customers.traits import (
     TraitPolicy,
     apply_consent,
+    apply_contacts,
     apply_traits,
     display_name,
     merge_consent,
+    merge_contacts,
     merge_traits,
 )
 from circulo.errors import NotFound
@@ -74,6 +76,7 @@ class Incoming:
     consent: list[dict[str, Any]] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
     record: dict[str, Any] | None = None
+    identifiers: dict[str, Any] = field(default_factory=dict)  # as stored: kind -> value(s)
 
     @classmethod
     def from_row(cls, event: Event) -> Incoming:
@@ -82,7 +85,7 @@ class Incoming:
             event_id=event.id, type=event.type, source=event.source, channel=event.channel,
             occurred_at=event.occurred_at, traits=dict(event.traits or {}),
             consent=list(extra.get("consent") or []), properties=dict(event.properties or {}),
-            record=extra.get("record"),
+            record=extra.get("record"), identifiers=dict(event.identifiers or {}),
         )
 
 
@@ -130,6 +133,8 @@ def apply_event(profile: ProfileState, event: Incoming, policies: Policies, now:
     for statement in event.consent:
         apply_consent(profile.consent, statement["channel"], statement["purpose"],
                       bool(statement["granted"]), source=event.source, at=event.occurred_at)
+    if event.identifiers:
+        apply_contacts(profile.contacts, event.identifiers, event.source)
     fold_event(
         profile.indicators,
         EventFacts(event.type, event.channel, event.occurred_at, event.properties),
@@ -240,6 +245,7 @@ def absorb(session: Session, survivor: ProfileState, absorbed: ProfileState, pol
     merge_traits((survivor.traits, survivor.trait_meta),
                  (absorbed.traits, absorbed.trait_meta), policies.traits)
     merge_consent(survivor.consent, absorbed.consent)
+    merge_contacts(survivor.contacts, absorbed.contacts)
     survivor.indicators = combine(survivor.indicators, absorbed.indicators)
     survivor.display_name = display_name(survivor.traits)
     survivor.pin_hash = survivor.pin_hash or absorbed.pin_hash
@@ -286,6 +292,7 @@ def restore(session: Session, profile: ProfileState, origins: Sequence[str]) -> 
 def recompute(session: Session, profile: ProfileState, policies: Policies, now: datetime) -> None:
     """Rebuild a profile's derived state from its events and records (after an undo)."""
     profile.traits, profile.trait_meta, profile.consent, profile.indicators = {}, {}, {}, {}
+    profile.contacts = {}
     for event in repo.events_in_order(session, profile.id):
         apply_event(profile, Incoming.from_row(event), policies, now)
     for record in repo.records_of(session, profile.id, limit=1_000_000):
@@ -326,6 +333,12 @@ def traits_of(session: Session, ids: Sequence[str]
               ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """Traits with their provenance (``{"source", "at"}`` per trait), by profile id."""
     return repo.traits_of(session, ids)
+
+
+def created_and_contacts_of(session: Session, ids: Sequence[str]
+                            ) -> dict[str, tuple[datetime, dict[str, Any]]]:
+    """When each profile was created, and which source stated which e-mail and phone."""
+    return repo.created_and_contacts_of(session, ids)
 
 
 def active_traits(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:

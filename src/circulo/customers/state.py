@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 class ProfileState:
     COLUMNS: ClassVar[tuple[str, ...]] = (
         "id", "status", "merged_into", "display_name", "traits", "trait_meta", "consent",
-        "indicators", "pin_hash", "created_at", "updated_at",
+        "indicators", "pin_hash", "created_at", "updated_at", "contacts",
     )
 
     id: str
@@ -29,12 +29,15 @@ class ProfileState:
     pin_hash: str | None
     created_at: datetime
     updated_at: datetime
+    # E-mails and phones by the source that stated them: {"crm": {"email": [...], ...}}
+    contacts: dict[str, Any] = field(default_factory=dict)
     is_new: bool = field(default=False, compare=False)
     dirty: bool = field(default=False, compare=False)
 
     @classmethod
     def new(cls, profile_id: str, now: datetime) -> ProfileState:
-        return cls(profile_id, "active", None, None, {}, {}, {}, {}, None, now, now, is_new=True)
+        return cls(profile_id, "active", None, None, {}, {}, {}, {}, None, now, now, {},
+                   is_new=True)
 
     def as_row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.COLUMNS}

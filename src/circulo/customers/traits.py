@@ -121,3 +121,39 @@ def has_consent(consent: dict[str, Any], channel: str, purpose: str) -> bool | N
     """True/False when the customer said so; None when they never did."""
     statement = consent.get(channel, {}).get(purpose)
     return None if statement is None else bool(statement["granted"])
+
+
+MAX_CONTACTS = 5  # e-mails (and phones) kept per source: the most recent
+MAX_CONTACT_SOURCES = 12
+
+
+def apply_contacts(contacts: dict[str, Any], identifiers: dict[str, Any], source: str) -> bool:
+    """Remember which e-mails and phones ``source`` stated (the most recent few per source,
+    the most recently heard sources). ``identifiers`` as events store them: one value or a
+    list per kind. Returns whether anything changed."""
+    changed = False
+    for kind in ("email", "phone"):
+        given = identifiers.get(kind)
+        values = [given] if isinstance(given, str) else [
+            v for v in given or [] if isinstance(v, str)]
+        if not values:
+            continue
+        slot = contacts.setdefault(source, {})
+        kept = slot.get(kind, [])
+        for value in values:
+            if value in kept:
+                continue
+            kept = [*kept, value][-MAX_CONTACTS:]
+            changed = True
+        slot[kind] = kept
+    if changed:
+        # A source heard again moves last; the longest silent is forgotten first.
+        contacts[source] = contacts.pop(source)
+        while len(contacts) > MAX_CONTACT_SOURCES:
+            contacts.pop(next(iter(contacts)))
+    return changed
+
+
+def merge_contacts(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for source, kinds in other.items():
+        apply_contacts(into, kinds, source)

@@ -97,9 +97,8 @@ def _facts(session: Session, ids: Sequence[str]) -> dict[str, Facts]:
     for pid, (traits, meta) in customers.traits_of(session, ids).items():
         sources = {k: str(v.get("source", "")) for k, v in meta.items() if isinstance(v, dict)}
         facts[pid].absorb(facts_from_traits(traits, sources))
-    for pid, kind, value, source in repo.evidence_rows_of(session, ids):
-        if kind in ("email", "phone"):
-            facts[pid].add_contact(kind, value, source)
+    for pid, (_, contacts) in customers.created_and_contacts_of(session, ids).items():
+        facts[pid].add_contacts(contacts)
     return facts
 
 

@@ -23,6 +23,9 @@ Rules, in order:
    match), the identifiers they share are flagged as shared so that lookups show both, and
    the pair is handed back for review. Profiles about to be merged are weighed against each
    other the same way. ADR 0013.
+6. Among the holders of a shared identifier, an event whose evidence clearly describes one
+   of them and declines every other attaches to that one (``_pick``); one whose evidence
+   declines them all is a new person sharing it (``_nobody``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ STRENGTH: dict[Kind, int] = {
     Kind.PHONE: 2,
     Kind.ANONYMOUS_ID: 1,
 }
+
+
+# Evidence that singles one holder of a shared identifier out: "Beatriz Ferrer Ruiz" on the
+# family landline is Beatriz. A compatible name alone (+2: "Jordi Pujol" for the father
+# "Jordi Pujol Riera", or his son) is not enough.
+PICK_AT = 4.0
 
 
 class Outcome(StrEnum):
@@ -165,7 +174,8 @@ def resolve(
             # An external id is the same record in the same system: no evidence overrides it.
             if pid == anchor or matched[pid] >= STRENGTH[Kind.EXTERNAL_ID]:
                 continue
-            weighed = evidence.compare(facts, state.profiles[pid].evidence)
+            weighed = evidence.through(evidence.compare(facts, state.profiles[pid].evidence),
+                                       _links(held[pid]))
             if weighed.declines(threshold):
                 declined.append(Declined(pid, weighed, held[pid]))
                 del matched[pid]
@@ -173,8 +183,22 @@ def resolve(
     if anchor is not None:
         matched[anchor] = STRENGTH[Kind.CUSTOMER_ID]
 
+    candidates = sorted(
+        p for p in shared_holders if not _conflict(state.profiles[p].unique, event_unique)
+    )
     if not matched:
-        if declined:
+        # The event's evidence may single out who, among the holders of a shared
+        # identifier, it is about: they become matches (and merge if several, weighed).
+        for pid in _pick(facts, candidates, state, threshold):
+            for ident, _ in shared:
+                if pid in state.holders_of(ident):
+                    held.setdefault(pid, []).append(ident)
+                    if STRENGTH[ident.kind] > matched.get(pid, 0):
+                        matched[pid] = STRENGTH[ident.kind]
+                        link_for[pid] = ident
+
+    if not matched:
+        if declined or _nobody(facts, candidates, state, threshold):
             # Someone else holds these identifiers: a person of their own, sharing them.
             return Decision(
                 Outcome.CREATED, new_profile_id(), add=_attachable(idents, state, None, hard_cap),
@@ -184,9 +208,6 @@ def resolve(
             i for i in idents
             if not state.holders_of(i) and i.kind != Kind.ANONYMOUS_ID
         ]
-        candidates = sorted(
-            p for p in shared_holders if not _conflict(state.profiles[p].unique, event_unique)
-        )
         if candidates and not personal_new:
             return Decision(Outcome.AMBIGUOUS, candidates=candidates, shared=shared)
         pid = new_profile_id()
@@ -217,7 +238,9 @@ def resolve(
                 compatible = False
                 break
             if threshold is not None and matched[pid] < STRENGTH[Kind.EXTERNAL_ID]:
-                weighed = evidence.compare(combined, state.profiles[pid].evidence)
+                weighed = evidence.through(evidence.compare(combined,
+                                                            state.profiles[pid].evidence),
+                                           _links(held.get(pid, [])))
                 if weighed.declines(threshold):
                     if matched[pid] == matched[survivor] and anchor is None:
                         # Equally strong links to two different people: we cannot tell.
@@ -250,6 +273,35 @@ def resolve(
         Outcome.ATTACHED, survivor, add=_attachable(idents, state, survivor, hard_cap),
         shared=shared, declined=declined,
     )
+
+
+def _links(idents: list[Identifier]) -> list[tuple[str, str]]:
+    return [(i.kind.value, i.value) for i in idents]
+
+
+def _pick(facts: Facts | None, candidates: list[str], state: IdentityState,
+          threshold: float | None) -> list[str]:
+    """Among the holders of a shared identifier, those the event clearly describes: their
+    evidence agrees strongly (``PICK_AT``: an exact name, or a compatible name and a date of
+    birth) and every other candidate's disagrees (declined). Otherwise nobody is picked."""
+    if facts is None or threshold is None or len(candidates) < 2 or not facts.has_traits():
+        return []
+    scores = {c: evidence.compare(facts, state.profiles[c].evidence).score for c in candidates}
+    agreeing = [c for c, score in scores.items() if score >= PICK_AT]
+    if agreeing and all(score <= threshold for c, score in scores.items()
+                        if c not in agreeing):
+        return agreeing
+    return []
+
+
+def _nobody(facts: Facts | None, candidates: list[str], state: IdentityState,
+            threshold: float | None) -> bool:
+    """The event says who it is, and it is none of the holders of the shared identifiers
+    it came with (Debbie writing from info@, which only Charlie used so far)."""
+    if facts is None or threshold is None or not candidates or not facts.has_traits():
+        return False
+    return all(evidence.compare(facts, state.profiles[c].evidence).declines(threshold)
+               for c in candidates)
 
 
 def _attachable(

@@ -44,6 +44,9 @@ NAME_WEIGHTS: dict[NameLevel, float] = {
 }
 
 
+LANDLINE_ONLY = -1.0  # a link through a landline alone: households and offices share them
+
+
 class Level(StrEnum):
     AGREE = "agree"
     NEAR = "near"  # a likely typo: one digit, or day and month swapped
@@ -103,6 +106,13 @@ class Facts:
     def add_contact(self, kind: str, value: str, source: str) -> None:
         target = self.emails if kind == "email" else self.phones
         target.setdefault(source, set()).add(value)
+
+    def add_contacts(self, contacts: Mapping[str, Any]) -> None:
+        """Contacts as profiles keep them: ``{source: {"email": [...], "phone": [...]}}``."""
+        for source, kinds in contacts.items():
+            for kind in ("email", "phone"):
+                for value in kinds.get(kind, ()):
+                    self.add_contact(kind, value, source)
 
     def absorb(self, other: Facts) -> None:
         """Add what ``other`` says (a new event, a merged profile); own values come first."""
@@ -282,28 +292,46 @@ def _postal(a: Sourced, b: Sourced) -> Level | None:
     return Level.AGREE if ca == cb else Level.DIFFERS
 
 
+_PERSONAL = frozenset({phonenumbers.PhoneNumberType.MOBILE,
+                       # North America: a mobile cannot be told from a landline
+                       phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
 @lru_cache(maxsize=200_000)
 def is_mobile(e164: str) -> bool:
+    """A number one person carries (a mobile, or one that may be: North America)."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return False
-    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+    return phonenumbers.number_type(number) in _PERSONAL
 
 
 def _other_contact(kind: str, left: dict[str, set[str]], right: dict[str, set[str]],
                    keep: Any) -> FieldEvidence | None:
-    """The same source gave each side a different value, and none in common."""
+    """The same source gave each side a value the other lacks: another contact, or the
+    same person's new address (values they share, a family landline say, do not count)."""
     for source, values in left.items():
         theirs = right.get(source)
         if not theirs:
             continue
         mine = {v for v in values if keep(v)}
         theirs = {v for v in theirs if keep(v)}
-        if mine and theirs and mine.isdisjoint(theirs):
+        if mine - theirs and theirs - mine:
             return FieldEvidence(kind, Level.DIFFERS.value, WEIGHTS[kind][Level.DIFFERS],
-                                 min(mine), source, min(theirs), source)
+                                 min(mine - theirs), source, min(theirs - mine), source)
     return None
+
+
+def through(weighed: Evidence, links: Iterable[tuple[str, str]]) -> Evidence:
+    """The evidence of a link made only through landlines, that households and offices
+    share: a little against it (``LANDLINE_ONLY``), shown with the rest."""
+    links = list(links)
+    if not links or any(kind != "phone" or is_mobile(value) for kind, value in links):
+        return weighed
+    value = min(v for _, v in links)
+    field = FieldEvidence("link", "landline_only", LANDLINE_ONLY, value, None, value, None)
+    return Evidence(weighed.score + LANDLINE_ONLY, (*weighed.fields, field))
 
 
 def _always(_: str) -> bool:

@@ -42,6 +42,12 @@ _PARTICLES = frozenset({
     "der", "den", "di", "du", "le",
 })
 _GENDER_ENDINGS = "aoe"
+# What systems write when they have no name: no evidence at all.
+PLACEHOLDERS = frozenset({
+    "unknown", "desconocido", "desconocida", "anonimo", "anonima", "anonymous", "n a", "na",
+    "none", "null", "nil", "undefined", "test", "x", "xx", "xxx", "cliente", "customer",
+    "sin nombre", "no name", "nombre", "name", "asdf", "prueba", "usuario", "user", "nn",
+})
 
 
 class Level(StrEnum):
@@ -97,7 +103,12 @@ def tokens(raw: str) -> list[str]:
             continue
         out.extend(_ABBREVIATIONS.get(token, token).split())
     # Particles are dropped except in first place, where "I." or "E." is an initial.
-    return [t for i, t in enumerate(out) if i == 0 or t not in _PARTICLES][:MAX_TOKENS]
+    words = [t for i, t in enumerate(out) if i == 0 or t not in _PARTICLES][:MAX_TOKENS]
+    if " ".join(words) in PLACEHOLDERS:
+        return []
+    if len(words) >= 3 and words[0] == "ma":  # "Ma Isabel Pérez": Mª without its ª
+        words[0] = "maria"
+    return words
 
 
 def _split_readings(tokens: list[str]) -> tuple[tuple[Reading, ...], tuple[Reading, ...]]:
@@ -186,7 +197,12 @@ def equivalent_given(a: str, b: str) -> bool:
         return True
     if " " in a or " " in b:
         return False
-    return b in _english_forms(a) or a in _english_forms(b)
+    forms_a, forms_b = _english_forms(a), _english_forms(b)
+    if b in forms_a or a in forms_b:
+        return True
+    # Jim and Jamie: two short forms of James.
+    namer = _nick_namer()
+    return bool(namer.canonicals_of(a) & namer.canonicals_of(b))
 
 
 def _gender_pair(a: str, b: str) -> bool:
@@ -195,23 +211,71 @@ def _gender_pair(a: str, b: str) -> bool:
 
 
 def _typo(a: str, b: str) -> bool:
+    """One slip of the keyboard (two in long words). In words under five letters one
+    letter changed is usually another name (Juan, Joan; Díaz, Díez), so only two letters
+    swapped (Eirc) or one dropped (Flix, Crz) count there."""
     shortest = min(len(a), len(b))
-    if shortest < 4 or _gender_pair(a, b):
+    if shortest < 3 or _gender_pair(a, b):
         return False
+    if shortest < 5:
+        return _swapped(a, b) or _dropped(a, b)
     allowed = 2 if shortest >= 8 else 1
     return DamerauLevenshtein.distance(a, b, score_cutoff=allowed) <= allowed
+
+
+def _swapped(a: str, b: str) -> bool:
+    if len(a) != len(b):
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] \
+        and a[diff[1]] == b[diff[0]]
+
+
+def _dropped(a: str, b: str) -> bool:
+    short, long = sorted((a, b), key=len)
+    return len(long) == len(short) + 1 and any(
+        long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+@lru_cache(maxsize=20_000)
+def _variants(name: str) -> frozenset[str]:
+    """A given name's known equivalents (Manuel: manolo, manu...)."""
+    groups, _ = _spanish_table()
+    mine = groups.get(name, frozenset())
+    found = {n for n, numbers in groups.items() if numbers & mine}
+    return frozenset(found | set(_english_forms(name)) if " " not in name else found)
+
+
+def _initials_only(name: str) -> bool:
+    return all(len(part) == 1 for part in name.split(" "))
 
 
 def _given(a: str, b: str) -> str:
     if not a or not b:
         return "silent"
-    if len(a) == 1 or len(b) == 1:
-        return "initial" if a[0] == b[0] else "initial_differs"
+    if _initials_only(a) or _initials_only(b):
+        # "M. D." fits María Dolores (in order), and Dolores alone (she goes by her second
+        # name); "M." does not fit a compound "Ruth Morgan" read as one given name.
+        initials, other = (a, b) if _initials_only(a) else (b, a)
+        letters, words = initials.split(" "), other.split(" ")
+        fits = words[0][0] in letters if len(words) == 1 else letters[0] == words[0][0]
+        return "initial" if fits else "initial_differs"
     if equivalent_given(a, b):
         return "same"
-    if " " not in a and " " not in b and _typo(a, b):
+    if (" " not in a and " " not in b and _typo(a, b)) or (
+        " " not in a and any(_slip(a, v) for v in _variants(b))) or (
+            " " not in b and any(_slip(b, v) for v in _variants(a))
+    ):  # Jrodi for Jordi; Mannu for Manu (Manuel); Chemma for Chema (José María)
         return "same"
     return "differs"
+
+
+def _slip(word: str, variant: str) -> bool:
+    """One letter off a known variant of the other name (Mannu for Manu), never a variant
+    of the other sex (Francisca is not a slip of Francisco's Catalan Francesc)."""
+    if " " in variant or min(len(word), len(variant)) < 4 or _gender_pair(word, variant):
+        return False
+    return DamerauLevenshtein.distance(word, variant, score_cutoff=1) <= 1
 
 
 def _same_surname(a: str, b: str) -> bool:
@@ -221,7 +285,7 @@ def _same_surname(a: str, b: str) -> bool:
         return a[0] == b[0]
     if a.startswith(b) or b.startswith(a):  # Martín / Martínez: two surnames
         return False
-    return min(len(a), len(b)) >= 5 and _typo(a, b)
+    return _typo(a, b)
 
 
 def _surnames(a: tuple[str, ...], b: tuple[str, ...]) -> str:

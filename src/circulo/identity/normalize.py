@@ -209,3 +209,9 @@ def normalize_identifiers(
     for item in values("customer_id"):
         add(Identifier(Kind.CUSTOMER_ID, item.strip()))
     return Normalized(list(found.values()), warnings)
+
+
+def is_role_email(address: str, mailboxes: frozenset[str]) -> bool:
+    """``info@acme.es``, ``Pedidos+web@acme.es``: a role's mailbox, not a person's."""
+    local = address.split("@", 1)[0].split("+", 1)[0].replace(".", "").replace("_", "")
+    return local in mailboxes

@@ -47,21 +47,36 @@ def lock_identifiers(session: Session, keys: Iterable[str]) -> None:
 
 def holders(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     """``kind:value`` -> distinct profile ids currently holding it."""
+    return holders_and_flags(session, pairs, flags=False)[0]
+
+
+def holders_and_flags(session: Session, pairs: Sequence[tuple[str, str]], *, flags: bool
+                      ) -> tuple[dict[str, list[str]], set[str]]:
+    """``kind:value`` -> distinct profile ids currently holding it; and, with ``flags``,
+    which of the held ones are flagged as shared (joined here: no second query)."""
     result: dict[str, list[str]] = {}
+    flagged: set[str] = set()
     wanted = set(pairs)
+    columns = [IdentifierRow.kind, IdentifierRow.value, IdentifierRow.profile_id]
     # One-column IN (then the kind filtered here): a tuple IN is recompiled for every size.
     for chunk in _chunks(sorted({value for _, value in wanted})):
-        rows = session.execute(
-            select(IdentifierRow.kind, IdentifierRow.value, IdentifierRow.profile_id)
-            .where(IdentifierRow.value.in_(chunk))
-        )
-        for kind, value, profile_id in rows:
+        if flags:
+            query = select(*columns, SharedIdentifierFlag.kind).outerjoin(
+                SharedIdentifierFlag, (SharedIdentifierFlag.kind == IdentifierRow.kind)
+                & (SharedIdentifierFlag.value == IdentifierRow.value))
+        else:
+            query = select(*columns)
+        for row in session.execute(query.where(IdentifierRow.value.in_(chunk))):
+            kind, value, profile_id = row[0], row[1], row[2]
             if (kind, value) not in wanted:
                 continue
-            bucket = result.setdefault(f"{kind}:{value}", [])
+            key = f"{kind}:{value}"
+            bucket = result.setdefault(key, [])
             if profile_id not in bucket:
                 bucket.append(profile_id)
-    return result
+            if flags and row[3] is not None:
+                flagged.add(key)
+    return result, flagged
 
 
 _HOLDING = (
@@ -88,23 +103,6 @@ def external_ids_of(session: Session, profile_ids: Sequence[str]) -> dict[str, d
         for profile_id, value in rows:
             result.setdefault(profile_id, {}).setdefault(value.split(":", 1)[0], value)
     return result
-
-
-def evidence_rows_of(session: Session, profile_ids: Sequence[str]
-                     ) -> list[tuple[str, str, str, str]]:
-    """(profile id, kind, value, source) of the external ids, e-mails and phones of these
-    profiles: what the resolver weighs besides traits."""
-    found: list[tuple[str, str, str, str]] = []
-    for chunk in _chunks(list(profile_ids)):
-        rows = session.execute(
-            select(IdentifierRow.profile_id, IdentifierRow.kind, IdentifierRow.value,
-                   IdentifierRow.source)
-            .where(IdentifierRow.profile_id.in_(chunk),
-                   IdentifierRow.kind.in_(("external_id", "email", "phone")))
-            .order_by(IdentifierRow.id)
-        )
-        found.extend((p, k, v, s) for p, k, v, s in rows)
-    return found
 
 
 def identifiers_of(session: Session, profile_id: str) -> list[IdentifierRow]:
@@ -200,20 +198,6 @@ def flag_shared(session: Session, flags: dict[tuple[str, str], int], now: dateti
         else:
             existing.profile_count = max(existing.profile_count, count)
             existing.last_seen_at = now
-
-
-def flagged_keys(session: Session, pairs: Sequence[tuple[str, str]]) -> set[str]:
-    """``kind:value`` of the identifiers among ``pairs`` that are flagged as shared."""
-    wanted = set(pairs)
-    found: set[str] = set()
-    kinds = sorted({k for k, _ in wanted})
-    for chunk in _chunks(sorted({v for _, v in wanted})):
-        rows = session.execute(
-            select(SharedIdentifierFlag.kind, SharedIdentifierFlag.value)
-            .where(SharedIdentifierFlag.kind.in_(kinds), SharedIdentifierFlag.value.in_(chunk))
-        )
-        found.update(f"{k}:{v}" for k, v in rows if (k, v) in wanted)
-    return found
 
 
 def unflag(session: Session, pairs: Sequence[tuple[str, str]], reason: str) -> None:
@@ -318,16 +302,14 @@ def list_suggestions(session: Session, *, status: str, order: str, limit: int, o
 
 
 def close_open_involving(session: Session, profile_ids: Sequence[str], *, note: str,
-                         now: datetime, keep: str | None = None) -> int:
+                         now: datetime) -> None:
     """Open suggestions about these customers become obsolete (they merged, or are gone)."""
-    ids = list(profile_ids)
-    query = (update(Suggestion)
-             .where(Suggestion.status == "open",
-                    Suggestion.profile_a.in_(ids) | Suggestion.profile_b.in_(ids))
-             .values(status="obsolete", note=note, decided_at=now))
-    if keep is not None:
-        query = query.where(Suggestion.id != keep)
-    return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+    for chunk in _chunks(sorted(set(profile_ids))):
+        session.execute(
+            update(Suggestion)
+            .where(Suggestion.status == "open",
+                   Suggestion.profile_a.in_(chunk) | Suggestion.profile_b.in_(chunk))
+            .values(status="obsolete", note=note, decided_at=now))
 
 
 def scrub_suggestions(session: Session, profile_ids: Sequence[str], now: datetime) -> None:

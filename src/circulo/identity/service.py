@@ -26,6 +26,7 @@ from circulo.identity.normalize import (
     InvalidIdentifier,
     JunkIdentifier,
     Kind,
+    is_role_email,
     normalize_account,
     normalize_email,
     normalize_external_id,
@@ -72,55 +73,93 @@ def _final(pid: str, redirect: dict[str, str]) -> str:
     return pid
 
 
-def _load_state(session: Session, items: Sequence[ResolveItem], evidence: bool
-                ) -> IdentityState:
+def _mergeable(items: Sequence[ResolveItem], holders: dict[str, list[str]]
+               ) -> tuple[set[str], set[str]]:
+    """Which stored profiles this batch could merge, and which it weighs names against.
+
+    Items that share an identifier are linked (union-find over identifier keys), since an
+    event can hand a profile an identifier that a later event of the batch links through.
+    Stored profiles holding identifiers of one linked group may be merged together (when
+    there are two or more of them), so their traits and separations are read; a group with
+    one stored profile needs its traits only if some event of the group says who it is."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for item in items:
+        keys = [i.key for i in item.identifiers if i.kind != Kind.CUSTOMER_ID]
+        if item.anchor:
+            keys.append(f"anchor:{item.anchor}")
+        for key in keys[1:]:
+            parent[find(key)] = find(keys[0])
+    stored: dict[str, set[str]] = {}
+    said: set[str] = set()
+    for item in items:
+        keys = [i.key for i in item.identifiers if i.kind != Kind.CUSTOMER_ID]
+        if item.anchor:
+            keys.append(f"anchor:{item.anchor}")
+        if not keys:
+            continue
+        group = find(keys[0])
+        found = stored.setdefault(group, set())
+        for key in keys:
+            found.update(holders.get(key, ()))
+        if item.anchor:
+            found.add(item.anchor)
+        if item.facts is not None and item.facts.has_traits():
+            said.add(group)
+    merge = {p for found in stored.values() if len(found) > 1 for p in found}
+    weigh = merge | {p for group, found in stored.items() if group in said for p in found}
+    return merge, weigh
+
+
+def _load_state(session: Session, items: Sequence[ResolveItem], evidence: bool,
+                roles: frozenset[str] = frozenset()) -> IdentityState:
     idents = [i for item in items for i in item.identifiers if i.kind != Kind.CUSTOMER_ID]
     anchors = [item.anchor for item in items if item.anchor]
     pairs = [(i.kind.value, i.value) for i in idents]
-    holders = repo.holders(session, pairs)
+    holders, flagged = repo.holders_and_flags(session, pairs, flags=evidence)
     pids = sorted({p for hs in holders.values() for p in hs} | set(anchors))
-    created = customers.created_at_of(session, pids)
-    state = IdentityState(holders=holders)
-    if not evidence:
-        unique = repo.external_ids_of(session, pids)
-        state.profiles = {p: ProfileFacts(p, created[p], unique.get(p, {}))
-                          for p in pids if p in created}
+    if evidence:
+        known = customers.created_and_contacts_of(session, pids)
+        created = {pid: at for pid, (at, _) in known.items()}
     else:
-        state.profiles = {p: ProfileFacts(p, created[p]) for p in pids if p in created}
-        for pid, kind, value, source in repo.evidence_rows_of(session, pids):
-            facts = state.profiles.get(pid)
-            if facts is None:
-                continue
-            if kind == "external_id":
-                facts.unique.setdefault(value.split(":", 1)[0], value)
-            else:
-                facts.evidence.add_contact(kind, value, source)
-        # Traits are read only where a comparison of names or dates may happen: holders
-        # an event with traits points at, and holders that an event could merge.
-        wanted: set[str] = set()
-        for item in items:
-            found = {p for i in item.identifiers for p in holders.get(i.key, ())}
-            if len(found) > 1 or (found and item.facts is not None and item.facts.has_traits()):
-                wanted |= found
-        for pid, (traits, meta) in customers.traits_of(session, sorted(wanted)).items():
+        created = customers.created_at_of(session, pids)
+    state = IdentityState(holders=holders, flagged=flagged)
+    if evidence:  # role mailboxes (info@, pedidos@) are shared by nature
+        state.flagged |= {i.key for i in idents
+                          if i.kind == Kind.EMAIL and is_role_email(i.value, roles)}
+    merge, weigh = _mergeable(items, holders)
+    unique = repo.external_ids_of(session, pids)
+    state.profiles = {p: ProfileFacts(p, created[p], unique.get(p, {}))
+                      for p in pids if p in created}
+    if evidence:
+        for pid, (_, contacts) in known.items():
+            state.profiles[pid].evidence.add_contacts(contacts)
+        for pid, (traits, meta) in customers.traits_of(session, sorted(weigh)).items():
             if pid in state.profiles:
                 sources = {k: str(v.get("source", "")) for k, v in meta.items()
                            if isinstance(v, dict)}
                 state.profiles[pid].evidence.absorb(facts_from_traits(traits, sources))
-        state.flagged = repo.flagged_keys(session, pairs)
-    # Pairs known to be two people (a merge undone, a suggestion rejected), followed
-    # through later merges: whatever absorbed one of them is still not the other.
-    root_of = customers.roots_of_members(session, pids)
-    members = sorted(set(pids) | set(root_of))
-    for a, b in [*repo.undone_pairs(session, members), *repo.rejected_pairs(session, members)]:
-        state.separated.add(frozenset((root_of.get(a, a), root_of.get(b, b))))
+    if merge:
+        # Pairs known to be two people (a merge undone, a suggestion rejected), followed
+        # through later merges: whatever absorbed one of them is still not the other.
+        root_of = customers.roots_of_members(session, sorted(merge))
+        members = sorted(merge | set(root_of))
+        for a, b in [*repo.undone_pairs(session, members),
+                     *repo.rejected_pairs(session, members)]:
+            state.separated.add(frozenset((root_of.get(a, a), root_of.get(b, b))))
     return state
 
 
 def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Settings,
                   policies: customers.Policies, now: datetime, actor: str) -> Resolved:
     evidence = settings.identity_evidence
-    state = _load_state(session, items, evidence)
+    state = _load_state(session, items, evidence, frozenset(settings.role_mailboxes))
     decline_at = settings.identity_decline_at if evidence else None
 
     decisions: list[Decision] = []
@@ -167,7 +206,7 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
             merges.append(_merge(session, survivor, absorbed, policies, now, actor=actor,
                                  reason=f"event linked them by {d.link.kind if d.link else '?'}",
                                  link_kind=d.link.kind.value if d.link else None,
-                                 event_id=item.event_id))
+                                 event_id=item.event_id, close=False))
             redirect[absorbed.id] = survivor.id
 
     rows: list[dict[str, object]] = []
@@ -188,6 +227,10 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
             d.candidates = sorted({_final(c, redirect) for c in d.candidates})
     repo.insert_identifiers(session, rows)
     customers.save(session, profiles.values())  # the absorbed ones; the rest after folding
+    if merges:
+        repo.close_open_involving(session, [p for m in merges
+                                            for p in (m.survivor_id, m.absorbed_id)],
+                                  note="merged", now=now)
     if flags:
         repo.flag_shared(session, flags, now)
     _record_declines(session, items, decisions, state, redirect, now)
@@ -231,11 +274,13 @@ def _record_declines(session: Session, items: Sequence[ResolveItem],
 def _merge(session: Session, survivor: ProfileState, absorbed: ProfileState,
            policies: customers.Policies,
            now: datetime, *, actor: str, reason: str, link_kind: str | None,
-           event_id: str | None) -> MergeLogEntry:
+           event_id: str | None, close: bool = True) -> MergeLogEntry:
+    """``close``: the open suggestions about either are closed here (a batch closes those
+    of all its merges at once instead)."""
     repo.move_identifiers(session, absorbed.id, survivor.id)
     customers.absorb(session, survivor, absorbed, policies, now)
-    # What was suggested about either of them was about two profiles that are now one.
-    repo.close_open_involving(session, [survivor.id, absorbed.id], note="merged", now=now)
+    if close:  # what was suggested about either was about two profiles now one
+        repo.close_open_involving(session, [survivor.id, absorbed.id], note="merged", now=now)
     entry = MergeLogEntry(
         id=new_id(), action="merge", survivor_id=survivor.id, absorbed_id=absorbed.id,
         undoes_id=None, reason=reason, link_kind=link_kind, event_id=event_id, actor=actor,

@@ -298,7 +298,7 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
             event_id=p.event_id, type=ev.type, source=ev.source, channel=ev.channel,
             occurred_at=p.occurred_at, traits=dict(ev.traits or {}),
             consent=extra.get("consent", []), properties=dict(ev.properties or {}),
-            record=extra.get("record"),
+            record=extra.get("record"), identifiers=rows[-1]["identifiers"],
         )
         customers.apply_event(resolved.profiles[decision.profile_id], incoming, policies, now)
         if p.record_spec is not None:

@@ -13,6 +13,8 @@ from sqlalchemy.dialects import postgresql
 
 import circulo.db
 
+JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -104,8 +106,40 @@ def upgrade() -> None:
             sa.Column("reason", sa.String(length=16), server_default="limit", nullable=False)
         )
 
+    with op.batch_alter_table("profiles", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("contacts", JSON_TYPE, server_default="{}", nullable=False))
+    _backfill_contacts()
+
+
+def _backfill_contacts() -> None:
+    """Which source stated which e-mail and phone, as far as the identifier rows tell (the
+    source that first gave each): later events keep it current."""
+    connection = op.get_bind()
+    identifiers = sa.table("identifiers", sa.column("profile_id"), sa.column("kind"),
+                           sa.column("value"), sa.column("source"), sa.column("id"))
+    profiles = sa.table("profiles", sa.column("id"), sa.column("contacts", JSON_TYPE))
+    rows = connection.execute(
+        sa.select(identifiers.c.profile_id, identifiers.c.kind, identifiers.c.value,
+                  identifiers.c.source)
+        .where(identifiers.c.kind.in_(("email", "phone")))
+        .order_by(identifiers.c.profile_id, identifiers.c.id)
+    )
+    contacts: dict[str, dict[str, dict[str, list[str]]]] = {}
+    for profile_id, kind, value, source in rows:
+        kept = contacts.setdefault(profile_id, {}).setdefault(source, {}).setdefault(kind, [])
+        if value not in kept:
+            kept[:] = [*kept, value][-5:]
+    update = (sa.update(profiles).where(profiles.c.id == sa.bindparam("pid"))
+              .values(contacts=sa.bindparam("value", type_=JSON_TYPE)))
+    items = [{"pid": pid, "value": value} for pid, value in contacts.items()]
+    for start in range(0, len(items), 1000):
+        connection.execute(update, items[start : start + 1000])
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("profiles", schema=None) as batch_op:
+        batch_op.drop_column("contacts")
+
     with op.batch_alter_table("shared_identifiers", schema=None) as batch_op:
         batch_op.drop_column("reason")
 
