@@ -118,24 +118,14 @@ def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
     return result
 
 
-def created_and_contacts_of(session: Session, ids: Sequence[str]
-                            ) -> dict[str, tuple[datetime, dict[str, Any]]]:
-    result: dict[str, tuple[datetime, dict[str, Any]]] = {}
-    for chunk in _chunks(list(ids)):
-        rows = session.execute(select(Profile.id, Profile.created_at, Profile.contacts)
-                               .where(Profile.id.in_(chunk)))
-        result.update({pid: (created, contacts or {}) for pid, created, contacts in rows})
-    return result
-
-
-def traits_of(session: Session, ids: Sequence[str]
-              ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """Traits and their provenance, by profile id."""
-    result: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+def evidence_of(session: Session, ids: Sequence[str]
+                ) -> dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    result: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
     for chunk in _chunks(sorted(set(ids))):
-        rows = session.execute(
-            select(Profile.id, Profile.traits, Profile.trait_meta).where(Profile.id.in_(chunk)))
-        result.update({pid: (traits or {}, meta or {}) for pid, traits, meta in rows})
+        rows = session.execute(select(Profile.id, Profile.traits, Profile.trait_meta,
+                                      Profile.contacts).where(Profile.id.in_(chunk)))
+        result.update({pid: (traits or {}, meta or {}, contacts or {})
+                       for pid, traits, meta, contacts in rows})
     return result
 
 

@@ -133,7 +133,9 @@ def apply_event(profile: ProfileState, event: Incoming, policies: Policies, now:
     for statement in event.consent:
         apply_consent(profile.consent, statement["channel"], statement["purpose"],
                       bool(statement["granted"]), source=event.source, at=event.occurred_at)
-    if event.identifiers:
+    if event.traits and event.identifiers:
+        # An event that describes the person is a record of its source: the e-mails and
+        # phones it gives are that source's for them (calls and orders only use one).
         apply_contacts(profile.contacts, event.identifiers, event.source)
     fold_event(
         profile.indicators,
@@ -329,16 +331,11 @@ def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
     return repo.created_at_of(session, ids)
 
 
-def traits_of(session: Session, ids: Sequence[str]
-              ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """Traits with their provenance (``{"source", "at"}`` per trait), by profile id."""
-    return repo.traits_of(session, ids)
-
-
-def created_and_contacts_of(session: Session, ids: Sequence[str]
-                            ) -> dict[str, tuple[datetime, dict[str, Any]]]:
-    """When each profile was created, and which source stated which e-mail and phone."""
-    return repo.created_and_contacts_of(session, ids)
+def evidence_of(session: Session, ids: Sequence[str]
+                ) -> dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """What says who each profile is: traits, their provenance (``{"source", "at"}`` per
+    trait), and which source stated which e-mail and phone."""
+    return repo.evidence_of(session, ids)
 
 
 def active_traits(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:

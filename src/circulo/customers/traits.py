@@ -134,9 +134,12 @@ def apply_contacts(contacts: dict[str, Any], identifiers: dict[str, Any], source
     changed = False
     for kind in ("email", "phone"):
         given = identifiers.get(kind)
+        if given is None:
+            continue
         values = [given] if isinstance(given, str) else [
-            v for v in given or [] if isinstance(v, str)]
-        if not values:
+            v for v in given if isinstance(v, str)]
+        known = contacts.get(source, {}).get(kind, ())
+        if all(v in known for v in values):  # the usual case: nothing new
             continue
         slot = contacts.setdefault(source, {})
         kept = slot.get(kind, [])

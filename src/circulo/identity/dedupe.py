@@ -30,7 +30,7 @@ from circulo.db import Database
 from circulo.errors import CirculoError, NotFound
 from circulo.identity import linkage, service
 from circulo.identity import repository as repo
-from circulo.identity.evidence import Evidence, Facts, compare, facts_from_traits
+from circulo.identity.evidence import Evidence, Facts, compare, profile_facts
 from circulo.identity.linkage import LinkRecord, ScoredPair
 from circulo.identity.models import DedupeRun, Suggestion
 from circulo.ids import new_id
@@ -94,11 +94,8 @@ def read_records(session: Session) -> list[LinkRecord]:
 def _facts(session: Session, ids: Sequence[str]) -> dict[str, Facts]:
     """What each profile says, with sources: the evidence shown to reviewers."""
     facts: dict[str, Facts] = {pid: Facts() for pid in ids}
-    for pid, (traits, meta) in customers.traits_of(session, ids).items():
-        sources = {k: str(v.get("source", "")) for k, v in meta.items() if isinstance(v, dict)}
-        facts[pid].absorb(facts_from_traits(traits, sources))
-    for pid, (_, contacts) in customers.created_and_contacts_of(session, ids).items():
-        facts[pid].add_contacts(contacts)
+    for pid, (traits, meta, contacts) in customers.evidence_of(session, ids).items():
+        facts[pid] = profile_facts(traits, meta, contacts)
     return facts
 
 

@@ -169,13 +169,15 @@ def resolve(
     threshold = decline_at if facts is not None else None
     weigh = threshold is not None
     declined: list[Declined] = []
-    if facts is not None and threshold is not None:
+    if facts is not None and threshold is not None and matched:
+        contacts = [i for i in idents if i.kind in (Kind.EMAIL, Kind.PHONE)]
         for pid in sorted(matched):
             # An external id is the same record in the same system: no evidence overrides it.
             if pid == anchor or matched[pid] >= STRENGTH[Kind.EXTERNAL_ID]:
                 continue
-            weighed = evidence.through(evidence.compare(facts, state.profiles[pid].evidence),
-                                       _links(held[pid]))
+            if not facts.has_traits() and all(i in held[pid] for i in contacts):
+                continue  # says nothing but what links them: nothing can disagree
+            weighed = _weigh(facts, state.profiles[pid].evidence, held[pid], threshold)
             if weighed.declines(threshold):
                 declined.append(Declined(pid, weighed, held[pid]))
                 del matched[pid]
@@ -185,7 +187,7 @@ def resolve(
 
     candidates = sorted(
         p for p in shared_holders if not _conflict(state.profiles[p].unique, event_unique)
-    )
+    ) if shared_holders else []
     if not matched:
         # The event's evidence may single out who, among the holders of a shared
         # identifier, it is about: they become matches (and merge if several, weighed).
@@ -238,9 +240,8 @@ def resolve(
                 compatible = False
                 break
             if threshold is not None and matched[pid] < STRENGTH[Kind.EXTERNAL_ID]:
-                weighed = evidence.through(evidence.compare(combined,
-                                                            state.profiles[pid].evidence),
-                                           _links(held.get(pid, [])))
+                weighed = _weigh(combined, state.profiles[pid].evidence, held.get(pid, []),
+                                 threshold)
                 if weighed.declines(threshold):
                     if matched[pid] == matched[survivor] and anchor is None:
                         # Equally strong links to two different people: we cannot tell.
@@ -275,8 +276,15 @@ def resolve(
     )
 
 
-def _links(idents: list[Identifier]) -> list[tuple[str, str]]:
-    return [(i.kind.value, i.value) for i in idents]
+def _weigh(facts: Facts, profile: Facts, links: list[Identifier], threshold: float
+           ) -> Evidence:
+    """What the two sides say, and how they are linked (``evidence.through``: a landline
+    alone can only lower the score by ``evidence.THROUGH_AT_MOST``, so it is looked at only
+    when that could decline the link; telling a mobile from a landline costs a parse)."""
+    weighed = evidence.compare(facts, profile)
+    if weighed.score - evidence.THROUGH_AT_MOST > threshold:
+        return weighed
+    return evidence.through(weighed, [(i.kind.value, i.value) for i in links])
 
 
 def _pick(facts: Facts | None, candidates: list[str], state: IdentityState,
@@ -342,7 +350,8 @@ def apply(
     pid = decision.profile_id
     if pid is None:
         return
-    state.flagged.update(i.key for i in decision.newly_shared)
+    if decision.declined:
+        state.flagged.update(i.key for i in decision.newly_shared)
     if decision.outcome == Outcome.CREATED:
         state.profiles[pid] = ProfileFacts(pid, created_at)
     profile = state.profiles[pid]

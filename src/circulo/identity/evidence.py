@@ -45,6 +45,8 @@ NAME_WEIGHTS: dict[NameLevel, float] = {
 
 
 LANDLINE_ONLY = -1.0  # a link through a landline alone: households and offices share them
+POSTAL_AGREES = 1.0
+THROUGH_AT_MOST = POSTAL_AGREES - LANDLINE_ONLY  # how much ``through`` can lower a score
 
 
 class Level(StrEnum):
@@ -55,7 +57,7 @@ class Level(StrEnum):
 
 WEIGHTS: dict[str, dict[Level, float]] = {
     "birthday": {Level.AGREE: 3.0, Level.NEAR: 0.0, Level.DIFFERS: -6.0},
-    "postal_code": {Level.AGREE: 1.0, Level.DIFFERS: -1.0},
+    "postal_code": {Level.AGREE: POSTAL_AGREES, Level.DIFFERS: -1.0},
     "national_id": {Level.AGREE: 8.0, Level.DIFFERS: -10.0},
     "social_security": {Level.AGREE: 6.0, Level.DIFFERS: -8.0},
     # The same system already gave this person another e-mail (or mobile): people do change
@@ -190,6 +192,16 @@ def facts_from_traits(traits: Mapping[str, Any], source_of: Mapping[str, str] | 
     return facts
 
 
+def profile_facts(traits: Mapping[str, Any], meta: Mapping[str, Any],
+                  contacts: Mapping[str, Any]) -> Facts:
+    """What a stored profile says: its traits, each from the source the provenance names,
+    and the e-mails and phones each source stated."""
+    sources = {k: str(v.get("source", "")) for k, v in meta.items() if isinstance(v, dict)}
+    facts = facts_from_traits(traits, sources)
+    facts.add_contacts(contacts)
+    return facts
+
+
 @lru_cache(maxsize=50_000)
 def _parsed(variant: NameVariant) -> names.Name | None:
     if variant.first or variant.last:
@@ -313,25 +325,31 @@ def _other_contact(kind: str, left: dict[str, set[str]], right: dict[str, set[st
     same person's new address (values they share, a family landline say, do not count)."""
     for source, values in left.items():
         theirs = right.get(source)
-        if not theirs:
+        if not theirs or values == theirs:
             continue
-        mine = {v for v in values if keep(v)}
-        theirs = {v for v in theirs if keep(v)}
-        if mine - theirs and theirs - mine:
+        # Only what differs is looked at (telling a mobile from a landline costs a parse).
+        mine_only = {v for v in values - theirs if keep(v)}
+        theirs_only = {v for v in theirs - values if keep(v)} if mine_only else set()
+        if mine_only and theirs_only:
             return FieldEvidence(kind, Level.DIFFERS.value, WEIGHTS[kind][Level.DIFFERS],
-                                 min(mine - theirs), source, min(theirs - mine), source)
+                                 min(mine_only), source, min(theirs_only), source)
     return None
 
 
 def through(weighed: Evidence, links: Iterable[tuple[str, str]]) -> Evidence:
     """The evidence of a link made only through landlines, that households and offices
-    share: a little against it (``LANDLINE_ONLY``), shown with the rest."""
+    share: a little against it (``LANDLINE_ONLY``), shown with the rest; and a postal code
+    in common says nothing then (a household shares both)."""
     links = list(links)
     if not links or any(kind != "phone" or is_mobile(value) for kind, value in links):
         return weighed
     value = min(v for _, v in links)
-    field = FieldEvidence("link", "landline_only", LANDLINE_ONLY, value, None, value, None)
-    return Evidence(weighed.score + LANDLINE_ONLY, (*weighed.fields, field))
+    fields = [FieldEvidence(f.field, "agree_household", 0.0, f.left, f.left_source, f.right,
+                            f.right_source)
+              if f.field == "postal_code" and f.weight > 0 else f for f in weighed.fields]
+    fields.append(FieldEvidence("link", "landline_only", LANDLINE_ONLY, value, None, value,
+                                None))
+    return Evidence(sum(f.weight for f in fields), tuple(fields))
 
 
 def _always(_: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from circulo.errors import Conflict, NotFound, ValidationFailed
 from circulo.identity import engine
 from circulo.identity import repository as repo
 from circulo.identity.engine import Decision, IdentityState, Outcome, ProfileFacts
-from circulo.identity.evidence import Facts, facts_from_traits
+from circulo.identity.evidence import Facts, facts_from_traits, profile_facts
 from circulo.identity.models import MergeLogEntry, Suggestion
 from circulo.identity.normalize import (
     Identifier,
@@ -43,14 +44,18 @@ class ResolveItem:
     anchor: str | None
     source: str
     event_id: str
-    facts: Facts | None = None  # what the event says about the person (evidence)
+    traits: dict[str, Any] | None = None  # what the event says about the person
+    facts: Facts | None = None  # the evidence in it, when the batch may weigh it (_reads)
 
 
-def event_facts(identifiers: Sequence[Identifier], traits: dict[str, object] | None,
+def event_facts(identifiers: Sequence[Identifier], traits: dict[str, Any] | None,
                 source: str) -> Facts:
-    """The evidence an event carries: its traits, and its e-mails and phones as given by
-    its source."""
-    facts = facts_from_traits(traits, source) if traits else Facts()
+    """The evidence an event carries: its traits, and, when it describes the person (it has
+    traits), its e-mails and phones as given by its source (profiles keep them alike:
+    ``customers.apply_event``)."""
+    if not traits:
+        return Facts()
+    facts = facts_from_traits(traits, source)
     for ident in identifiers:
         if ident.kind in (Kind.EMAIL, Kind.PHONE):
             facts.add_contact(ident.kind.value, ident.value, source)
@@ -73,15 +78,23 @@ def _final(pid: str, redirect: dict[str, str]) -> str:
     return pid
 
 
-def _mergeable(items: Sequence[ResolveItem], holders: dict[str, list[str]]
-               ) -> tuple[set[str], set[str]]:
-    """Which stored profiles this batch could merge, and which it weighs names against.
+@dataclass(slots=True)
+class _Reads:
+    """Which stored profiles a batch needs more than identifiers of (``_reads``)."""
 
-    Items that share an identifier are linked (union-find over identifier keys), since an
+    merge: set[str]  # could be merged: separations, traits and contacts are read
+    traits: set[str]  # names, dates and contacts by source are weighed against them
+    weighed: list[bool]  # per item: may its evidence change a decision?
+
+
+def _reads(items: Sequence[ResolveItem], holders: dict[str, list[str]]) -> _Reads:
+    """Items that share an identifier are linked (union-find over identifier keys), since an
     event can hand a profile an identifier that a later event of the batch links through.
     Stored profiles holding identifiers of one linked group may be merged together (when
-    there are two or more of them), so their traits and separations are read; a group with
-    one stored profile needs its traits only if some event of the group says who it is."""
+    there are two or more of them). A group with one stored profile needs its traits only if
+    some event of the group says who it is (only such events state contacts, so that is
+    also when contacts are read). Events of a group where neither happens cannot be
+    declined or merged by evidence: they are not weighed at all."""
     parent: dict[str, str] = {}
 
     def find(key: str) -> str:
@@ -90,31 +103,39 @@ def _mergeable(items: Sequence[ResolveItem], holders: dict[str, list[str]]
             key = parent[key]
         return key
 
+    all_keys = []
     for item in items:
         keys = [i.key for i in item.identifiers if i.kind != Kind.CUSTOMER_ID]
         if item.anchor:
             keys.append(f"anchor:{item.anchor}")
-        for key in keys[1:]:
-            parent[find(key)] = find(keys[0])
+        all_keys.append(keys)
+        if len(keys) > 1:
+            root = find(keys[0])
+            for key in keys[1:]:
+                other = find(key)
+                if other != root:
+                    parent[other] = root
     stored: dict[str, set[str]] = {}
     said: set[str] = set()
-    for item in items:
-        keys = [i.key for i in item.identifiers if i.kind != Kind.CUSTOMER_ID]
-        if item.anchor:
-            keys.append(f"anchor:{item.anchor}")
+    groups: list[str | None] = []
+    for item, keys in zip(items, all_keys, strict=True):
         if not keys:
+            groups.append(None)
             continue
         group = find(keys[0])
+        groups.append(group)
         found = stored.setdefault(group, set())
         for key in keys:
             found.update(holders.get(key, ()))
         if item.anchor:
             found.add(item.anchor)
-        if item.facts is not None and item.facts.has_traits():
+        if item.traits:
             said.add(group)
-    merge = {p for found in stored.values() if len(found) > 1 for p in found}
-    weigh = merge | {p for group, found in stored.items() if group in said for p in found}
-    return merge, weigh
+    plural = {group for group, found in stored.items() if len(found) > 1}
+    merge = {p for group in plural for p in stored[group]}
+    traits = merge | {p for group in said for p in stored[group]}
+    weighed_groups = plural | said
+    return _Reads(merge, traits, [g in weighed_groups for g in groups])
 
 
 def _load_state(session: Session, items: Sequence[ResolveItem], evidence: bool,
@@ -124,27 +145,25 @@ def _load_state(session: Session, items: Sequence[ResolveItem], evidence: bool,
     pairs = [(i.kind.value, i.value) for i in idents]
     holders, flagged = repo.holders_and_flags(session, pairs, flags=evidence)
     pids = sorted({p for hs in holders.values() for p in hs} | set(anchors))
-    if evidence:
-        known = customers.created_and_contacts_of(session, pids)
-        created = {pid: at for pid, (at, _) in known.items()}
-    else:
-        created = customers.created_at_of(session, pids)
+    reads = _reads(items, holders)
+    created = customers.created_at_of(session, pids)
     state = IdentityState(holders=holders, flagged=flagged)
     if evidence:  # role mailboxes (info@, pedidos@) are shared by nature
         state.flagged |= {i.key for i in idents
                           if i.kind == Kind.EMAIL and is_role_email(i.value, roles)}
-    merge, weigh = _mergeable(items, holders)
+    merge = reads.merge
+    if evidence:
+        for item, weighed in zip(items, reads.weighed, strict=True):
+            item.facts = event_facts(item.identifiers, item.traits, item.source) \
+                if weighed else None
     unique = repo.external_ids_of(session, pids)
     state.profiles = {p: ProfileFacts(p, created[p], unique.get(p, {}))
                       for p in pids if p in created}
     if evidence:
-        for pid, (_, contacts) in known.items():
-            state.profiles[pid].evidence.add_contacts(contacts)
-        for pid, (traits, meta) in customers.traits_of(session, sorted(weigh)).items():
+        for pid, (traits, meta, contacts) in customers.evidence_of(
+                session, sorted(reads.traits)).items():
             if pid in state.profiles:
-                sources = {k: str(v.get("source", "")) for k, v in meta.items()
-                           if isinstance(v, dict)}
-                state.profiles[pid].evidence.absorb(facts_from_traits(traits, sources))
+                state.profiles[pid].evidence = profile_facts(traits, meta, contacts)
     if merge:
         # Pairs known to be two people (a merge undone, a suggestion rejected), followed
         # through later merges: whatever absorbed one of them is still not the other.

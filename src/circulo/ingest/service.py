@@ -23,7 +23,6 @@ from circulo.customers.traits import CHANNELS, LANGUAGE_TAG
 from circulo.errors import NotFound, PayloadTooLarge, ValidationFailed
 from circulo.identity import service as identity
 from circulo.identity.engine import Outcome
-from circulo.identity.evidence import Facts
 from circulo.identity.normalize import (
     Identifier,
     InvalidIdentifier,
@@ -47,7 +46,6 @@ class Prepared:
     record_spec: RecordSpec | None  # the record upsert this event causes, if any
     event_id: str = ""
     anchor: str | None = None
-    facts: Facts | None = None  # what it says about the person, weighed by the resolver
 
 
 def _error(index: int, field: str, code: str, detail: str) -> dict[str, Any]:
@@ -149,8 +147,6 @@ def prepare(items: list[Any], settings: Settings, now: datetime
         prepared.append(Prepared(
             index, event, occurred, normalized.identifiers, normalized.warnings, record,
             customers.spec_for(event.type, event.properties, record),
-            facts=identity.event_facts(normalized.identifiers, event.traits, event.source)
-            if settings.identity_evidence else None,
         ))
     return prepared, errors
 
@@ -200,8 +196,8 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
 
     resolved = identity.resolve_batch(
         session,
-        [identity.ResolveItem(p.identifiers, p.anchor, p.event.source, p.event_id, p.facts)
-         for p in accepted],
+        [identity.ResolveItem(p.identifiers, p.anchor, p.event.source, p.event_id,
+                              p.event.traits) for p in accepted],
         settings, policies, now, actor,
     )
     _store(session, accepted, resolved, settings, policies, now, results)
