@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/card_bench.py
 	$(BIN)/python bench/journeys_bench.py
+	$(BIN)/python bench/identity_bench.py all
+	$(BIN)/python bench/dedupe_bench.py
 
 serve: $(STAMP)
 	$(BIN)/circulo serve

@@ -29,6 +29,15 @@ def test_demo_company_loads_without_rejections_and_tells_s1(ctx: AppContext, api
     family = api.card(lang="en", phone="+34 915 550 123")
     assert family["match"] == "ambiguous"
     assert sorted(c["name"] for c in family["candidates"]) == ["Antonio Ruiz", "Pilar Ruiz"]
+    # A family with no CRM ids: the evidence keeps Jordi and Montse apart, for review.
+    pujol = api.card(lang="en", phone="93 555 01 23")
+    assert pujol["match"] == "ambiguous"
+    assert sorted(c["name"] for c in pujol["candidates"]) == ["Jordi Pujol Riera",
+                                                              "Montserrat Riera Vidal"]
+    assert api.card(phone="655 100 300")["card"]["name"] == "Montserrat Riera Vidal"
+    review = api.get("/v1/identity/suggestions").json()["suggestions"]
+    assert [sorted(c["name"] for c in s["customers"]) for s in review] == [
+        ["Jordi Pujol Riera", "Montserrat Riera Vidal"]]
     # Loading again changes nothing.
     load_demo(ctx, customers=60, console=Console(quiet=True))
     assert customers_count(ctx) == 60

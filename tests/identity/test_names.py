@@ -80,7 +80,7 @@ def test_surnames_written_first_never_soften_a_disagreement() -> None:
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "😀🎉", "...", "Sr.", "123 456", "unknown",
-                                 "DESCONOCIDO", "N/A", "-", "Sin nombre"])
+                                 "DESCONOCIDO", "N/A", "-", "Sin nombre", "xxxxxx", "AAAA"])
 def test_names_without_letters_are_no_name(raw: str) -> None:
     assert parse(raw) is None
 

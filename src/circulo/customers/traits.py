@@ -17,6 +17,7 @@ WELL_KNOWN = {
     "name", "first_name", "last_name", "title", "preferred_name", "language",
     "preferred_channel", "tier", "segment", "birthday", "postal_code", "city", "country",
     "company", "advisor", "churn_risk", "customer_since", "timezone", "gender",
+    "address", "national_id", "social_security",
 }
 # A customer may speak any language (BCP 47 tag); Círculo itself speaks es and en.
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")

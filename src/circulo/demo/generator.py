@@ -97,7 +97,8 @@ class DemoCompany:
     def _all_customers(self) -> Iterator[list[dict[str, Any]]]:
         yield self._maria()
         yield from self._shared_landline()
-        for n in range(self.customers - 3):
+        yield from self._family_without_ids()
+        for n in range(self.customers - 5):
             yield self._customer(n)
 
     # -- the scenario customers ----------------------------------------------------------------
@@ -143,6 +144,27 @@ class DemoCompany:
             }, days_ago=90),
                 self._event("call.completed", "pbx", ids, 10, channel="voice",
                             properties={"reason": "estado del pedido", "duration": 180})]
+
+    def _family_without_ids(self) -> Iterator[list[dict[str, Any]]]:
+        """S1 with no CRM ids (an old CRM export): the Pujol Riera family in Barcelona shares
+        a landline. The evidence (another name, another e-mail and mobile from the CRM) tells
+        Jordi from Montse: a call from the landline shows both, and the declined link waits
+        in the review queue (GET /v1/identity/suggestions)."""
+        landline = "+34935550123"
+        people = [("Jordi", "Pujol Riera", "jordi.pujol@example.cat", "+34655100200", "Sr."),
+                  ("Montserrat", "Riera Vidal", "montse.riera@example.cat", "+34655100300",
+                   "Sra.")]
+        for first, last, email, mobile, title in people:
+            ids = {"phone": [landline, mobile], "email": email}
+            yield [self._crm_profile(ids, {
+                "first_name": first, "last_name": last, "language": "es", "title": title,
+                "tier": "standard", "city": "Barcelona", "postal_code": "08012",
+            }, days_ago=80),
+                self._event("order.placed", "shop", {"email": email}, 30, properties={
+                    "order_id": f"PED-9{mobile[-5:]}", "amount": 64.9, "currency": "EUR",
+                    "title": "Juego de sábanas"}),
+                self._event("call.completed", "pbx", {"phone": mobile}, 12, channel="voice",
+                            properties={"reason": "estado del pedido", "duration": 150})]
 
     # -- everybody else --------------------------------------------------------------------------
 

@@ -99,7 +99,7 @@ def tokens(raw: str) -> list[str]:
     cleaned = "".join(c if c.isalpha() else " " for c in text)
     out: list[str] = []
     for token in cleaned.split():
-        if token in _TITLES:
+        if token in _TITLES or (len(token) > 2 and len(set(token)) == 1):  # "xxxx", "aaa"
             continue
         out.extend(_ABBREVIATIONS.get(token, token).split())
     # Particles are dropped except in first place, where "I." or "E." is an initial.
