@@ -202,11 +202,15 @@ def profile_facts(traits: Mapping[str, Any], meta: Mapping[str, Any],
     return facts
 
 
-@lru_cache(maxsize=50_000)
 def _parsed(variant: NameVariant) -> names.Name | None:
-    if variant.first or variant.last:
-        return names.parse(first=variant.first, last=variant.last)
-    return names.parse(variant.full)
+    return _parse(variant.full, variant.first, variant.last)
+
+
+@lru_cache(maxsize=50_000)
+def _parse(full: str | None, first: str | None, last: str | None) -> names.Name | None:
+    if first or last:
+        return names.parse(first=first, last=last)
+    return names.parse(full)
 
 
 def _names(left: list[NameVariant], right: list[NameVariant]) -> FieldEvidence | None:

@@ -237,12 +237,21 @@ def _dropped(a: str, b: str) -> bool:
         long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
+@lru_cache(maxsize=1)
+def _members() -> dict[int, frozenset[str]]:
+    """Each Spanish group's names."""
+    members: dict[int, set[str]] = {}
+    for name, numbers in _spanish_groups().items():
+        for number in numbers:
+            members.setdefault(number, set()).add(name)
+    return {n: frozenset(v) for n, v in members.items()}
+
+
 @lru_cache(maxsize=20_000)
 def _variants(name: str) -> frozenset[str]:
     """A given name's known equivalents (Manuel: manolo, manu...)."""
-    groups, _ = _spanish_table()
-    mine = groups.get(name, frozenset())
-    found = {n for n, numbers in groups.items() if numbers & mine}
+    members = _members()
+    found = {n for number in _spanish_groups().get(name, ()) for n in members[number]}
     return frozenset(found | set(_english_forms(name)) if " " not in name else found)
 
 
@@ -250,6 +259,7 @@ def _initials_only(name: str) -> bool:
     return all(len(part) == 1 for part in name.split(" "))
 
 
+@lru_cache(maxsize=100_000)
 def _given(a: str, b: str) -> str:
     if not a or not b:
         return "silent"
@@ -337,6 +347,7 @@ def _lone(lone: Name, other: Name) -> Level:
     return Level.SURNAME_DIFFERS
 
 
+@lru_cache(maxsize=100_000)
 def compare(a: Name, b: Name) -> Level:
     """How two names compare. Silence when either is unusable or they are written in
     different scripts (a transliteration would be a guess)."""
