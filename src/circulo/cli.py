@@ -416,6 +416,12 @@ def identity_dedupe(
         except LinkageUnavailable as exc:
             console.print(str(exc), markup=False)
             raise typer.Exit(code=2) from exc
+        except dedupe.Interrupted as exc:
+            console.print(say("dedupe.interrupted", lang, run=exc.run_id,
+                              at=exc.started_at.isoformat(timespec="minutes"),
+                              options=", ".join(f"{k}={v}" for k, v in exc.options.items())),
+                          markup=False)
+            raise typer.Exit(code=2) from exc
     if summary.resumed:
         console.print(say("dedupe.resumed", lang, run=summary.run_id))
     console.print(say("dedupe.summary", lang, profiles=summary.profiles,

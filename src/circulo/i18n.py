@@ -147,6 +147,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dedupe.stage.train": {"es": "Entrenando el modelo", "en": "Training the model"},
     "dedupe.stage.score": {"es": "Comparando parejas", "en": "Comparing pairs"},
     "dedupe.stage.apply": {"es": "Aplicando", "en": "Applying"},
+    "dedupe.interrupted": {
+        "es": "Hay una ejecución interrumpida ({run}, del {at}) con otras opciones ({options}): "
+              "repita la orden con esas opciones para terminarla, o añada --fresh para "
+              "abandonarla.",
+        "en": "A run was interrupted ({run}, from {at}) with other options ({options}): run "
+              "the command again with them to finish it, or add --fresh to abandon it.",
+    },
     "dedupe.resumed": {"es": "Reanudada la ejecución {run}, interrumpida antes.",
                        "en": "Resumed run {run}, interrupted before."},
     "dedupe.summary": {

@@ -158,11 +158,21 @@ def test_an_interrupted_run_resumes_and_nothing_is_half_merged(
     # The first chunk (3 merges) landed; the second rolled back as a whole.
     assert len(ok(api.get("/v1/merges"))["merges"]) == 3
     monkeypatch.setattr(dedupe, "_apply_pair", real)
-    resumed = dedupe.run(ctx.db, ctx.settings, ctx.clock, options(ctx), actor="cli")
+    # Other options than the interrupted run's are refused, not silently replaced.
+    with pytest.raises(dedupe.Interrupted):
+        dedupe.run(ctx.db, ctx.settings, ctx.clock, options(ctx), actor="cli")
+    resumed = dedupe.run(ctx.db, ctx.settings, ctx.clock, options(ctx, auto_merge_at=0.9),
+                         actor="cli")
     assert resumed.resumed and resumed.merged == len(duplicates)
     merges = ok(api.get("/v1/merges"))["merges"]
     assert len(merges) == len(duplicates)
     assert len({m["absorbed_id"] for m in merges}) == len(duplicates)
+    # The run keeps ids and scores; the evidence (names, dates) went to the suggestions.
+    with ctx.db.unit_of_work(write=False) as session:
+        from sqlalchemy import select
+
+        from circulo.identity.models import DedupePair
+        assert all(p.evidence == [] for p in session.scalars(select(DedupePair)))
 
 
 def test_a_company_too_small_to_learn_from(ctx: AppContext, api: Api) -> None:
@@ -189,3 +199,20 @@ def test_the_command(ctx: AppContext, api: Api,
     assert len(out.read_text().splitlines()) == 9
     help_text = runner.invoke(cli.app, ["identity", "dedupe", "--help"]).output
     assert "--auto-merge-at" in help_text and "--dry-run" in help_text
+
+
+def test_fresh_abandons_an_interrupted_run(
+        ctx: AppContext, api: Api, company: tuple[list[str], list[tuple[str, str]]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(*args: Any, **kw: Any) -> str:
+        raise KeyboardInterrupt
+
+    real = dedupe._apply_pair
+    monkeypatch.setattr(dedupe, "_apply_pair", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        dedupe.run(ctx.db, ctx.settings, ctx.clock, options(ctx), actor="cli")
+    monkeypatch.setattr(dedupe, "_apply_pair", real)
+    fresh = dedupe.run(ctx.db, ctx.settings, ctx.clock, options(ctx, fresh=True,
+                                                                  auto_merge_at=0.9),
+                       actor="cli")
+    assert not fresh.resumed and fresh.merged == len(company[1])

@@ -86,3 +86,47 @@ def test_twins(api: Api) -> None:
     marta = api.send(crm(FAMILY, "marta@example.es", name="Marta García López",
                          birthday="2001-06-01"))
     assert customer(marta) != ana
+
+
+def test_a_nameless_update_through_a_landline_with_a_new_email_waits_for_review(api: Api
+                                                                                ) -> None:
+    """Another e-mail from the same CRM alone does not decline a link through a mobile or an
+    e-mail, but through a landline alone it does: a household shares it."""
+    jordi = customer(api.send(crm(FAMILY, "jordi@example.cat", name="Jordi Pujol Riera")))
+    update = api.send(event("customer.updated", source="crm",
+                            identifiers={"phone": FAMILY, "email": "j.pujol@example.cat"},
+                            traits={"tier": "gold"}))
+    assert customer(update) != jordi
+    assert suggestion_scores(api) == [-4.0]
+    mobile = customer(api.send(crm("600 100 200", "ana@example.es", name="Ana Gil")))
+    moved = api.send(event("customer.updated", source="crm",
+                           identifiers={"phone": "600 100 200", "email": "ana.gil@example.es"},
+                           traits={"tier": "gold"}))
+    assert customer(moved) == mobile
+
+
+def _role_mailbox_story(api: Api) -> tuple[str, dict[str, Any]]:
+    antonio = customer(api.send(event("ticket.opened", source="helpdesk",
+                                      identifiers={"email": "pedidos@reformas.es"},
+                                      traits={"name": "Antonio Romero"})))
+    # A colleague's CRM contact, with no name, lists the shared order mailbox too.
+    alberto = api.send(event("customer.updated", source="crm",
+                             identifiers={"email": ["amartinez@reformas.es",
+                                                    "pedidos@reformas.es"]},
+                             traits={"tier": "pro"}))
+    return antonio, alberto
+
+
+def test_a_role_mailbox_links_nobody_even_with_one_holder(api: Api) -> None:
+    antonio, alberto = _role_mailbox_story(api)
+    assert customer(alberto) != antonio
+    assert api.card(email="pedidos@reformas.es")["match"] == "ambiguous"
+
+
+def test_without_role_mailboxes_the_colleague_lands_on_antonio(database: Any,
+                                                               clock: Any) -> None:
+    from tests.conftest import custom_api
+
+    with custom_api(database, clock, role_mailboxes=[]) as api:
+        antonio, alberto = _role_mailbox_story(api)
+        assert customer(alberto) == antonio  # what role mailboxes prevent

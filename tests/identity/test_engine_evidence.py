@@ -131,12 +131,42 @@ def test_profiles_that_agree_merge(b: Builder) -> None:
     assert decision.profile_id == "P2" and decision.absorbed == ["P1"]
 
 
-def test_a_flagged_identifier_never_links_even_with_one_holder(b: Builder) -> None:
+def test_a_flag_binds_while_two_hold_the_identifier(b: Builder) -> None:
     person(b, "JORDI", LANDLINE, name="Jordi Pujol")
     b.state.flagged.add(LANDLINE.key)
+    # Its other holder was erased (or the two were merged after review): it links again.
+    assert weigh(b, LANDLINE).outcome == Outcome.ATTACHED
+    person(b, "MONTSE", LANDLINE, name="Montse Riera")
     assert weigh(b, LANDLINE).outcome == Outcome.AMBIGUOUS
-    created = weigh(b, LANDLINE, MONTSE_EMAIL, new_id="M")
-    assert created.outcome == Outcome.CREATED and created.declined == []
+
+
+def test_a_role_mailbox_never_links_even_with_one_holder(b: Builder) -> None:
+    info = Identifier(Kind.EMAIL, "info@acme.es")
+    person(b, "ANTONIO", info, name="Antonio Romero")
+    b.state.roles.add(info.key)
+    assert weigh(b, info).outcome == Outcome.AMBIGUOUS
+    created = weigh(b, info, MONTSE_EMAIL, new_id="ALBERTO")
+    assert created.outcome == Outcome.CREATED and created.add == [info, MONTSE_EMAIL]
+
+
+def test_two_candidates_who_both_fit_are_not_picked(b: Builder) -> None:
+    switchboard = Identifier(Kind.PHONE, "+34915550000")
+    person(b, "ANA1", switchboard, Identifier(Kind.EMAIL, "ana.garcia@acme.es"),
+           name="Ana García")
+    person(b, "ANA2", switchboard, Identifier(Kind.EMAIL, "agarcia@acme.es"), name="Ana García")
+    person(b, "PEDRO", switchboard, name="Pedro Ruiz")
+    decision = weigh(b, switchboard, name="Ana García")
+    assert decision.outcome == Outcome.AMBIGUOUS
+    assert decision.absorbed == []
+
+
+def test_one_candidate_who_fits_is_picked(b: Builder) -> None:
+    switchboard = Identifier(Kind.PHONE, "+34915550000")
+    person(b, "ANA", switchboard, name="Ana García López", birthday="1980-01-01")
+    person(b, "PEDRO", switchboard, name="Pedro Ruiz")
+    person(b, "LUIS", switchboard, name="Luis Gil")
+    decision = weigh(b, switchboard, name="Ana García López")
+    assert decision.outcome == Outcome.ATTACHED and decision.profile_id == "ANA"
 
 
 def test_apply_keeps_what_the_batch_said(b: Builder) -> None:

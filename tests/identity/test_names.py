@@ -36,6 +36,9 @@ def level(a: str, b: str) -> Level:
     ("Montse Riera", "Montserrat Riera", Level.COMPATIBLE),
     ("Jordi Vidal", "Jorge Vidal", Level.COMPATIBLE),
     ("Bob Smith", "Robert Smith", Level.COMPATIBLE),
+    # Two short forms of one long name are often two people: Chris and Tina (Christina).
+    ("Chris Smith", "Tina Smith", Level.GIVEN_DIFFERS),
+    ("Al Jones", "Fred Jones", Level.GIVEN_DIFFERS),
     ("Liz Taylor", "Elizabeth Taylor", Level.COMPATIBLE),
     # Typos, but not another name one letter away.
     ("Jrodi Pujol", "Jordi Pujol", Level.COMPATIBLE),

@@ -134,3 +134,77 @@ def test_review_needs_an_admin_key(api: Api, ctx: Any) -> None:
     response = api.client.post(f"/v1/identity/suggestions/{suggestion['id']}/accept",
                                headers=reader)
     assert_problem(response, 403, "forbidden")
+
+
+def _crm_contacts(api: Api, *names: str) -> list[str]:
+    result = api.send(*[event("customer.updated", source="crm",
+                              identifiers={"email": f"c{n}@example.es"},
+                              traits={"name": name}) for n, name in enumerate(names)])
+    return [r["customer_id"] for r in result["results"]]
+
+
+def _suggest(ctx: Any, *pairs: tuple[str, str]) -> list[str]:
+    """Suggestions as ingest or dedupe would write them (the review queue's input)."""
+    from circulo.identity import repository, service
+
+    rows = [service.suggestion_row(":".join(sorted(p)), p[0], p[1], origin="dedupe",
+                                   score=5.0, probability=0.95, evidence=[], shared=[],
+                                   event_id=None, run_id=None, now=ctx.clock.now())
+            for p in pairs]
+    with ctx.db.unit_of_work() as session:
+        repository.propose(session, rows)
+    return [r["id"] for r in rows]
+
+
+def test_a_merge_leaves_the_survivors_other_suggestions_open(api: Api, ctx: Any) -> None:
+    a, b, d = _crm_contacts(api, "Ana Gil", "Ana Gil Pons", "Ana M. Gil")
+    ab, ad, bd = _suggest(ctx, (a, b), (a, d), (b, d))
+    merge_id = ok(api.post(f"/v1/identity/suggestions/{ab}/accept"))["merge_id"]
+    (merge,) = [m for m in ok(api.get("/v1/merges"))["merges"] if m["id"] == merge_id]
+    survivors, absorbed = (ad, bd) if merge["survivor_id"] == a else (bd, ad)
+    # About the survivor: still a question. About the one merged away: closed.
+    assert ok(api.get(f"/v1/identity/suggestions/{survivors}"))["status"] == "open"
+    gone = ok(api.get(f"/v1/identity/suggestions/{absorbed}"))
+    assert (gone["status"], gone["note"]) == ("obsolete", "merged")
+    assert ok(api.post(f"/v1/identity/suggestions/{survivors}/accept"))["status"] == "accepted"
+
+
+def test_a_rejection_holds_after_one_of_them_merges_with_someone_else(api: Api,
+                                                                      ctx: Any) -> None:
+    a, b, c = _crm_contacts(api, "Luis Gil", "Luis Gil Pons", "Luis Gil P.")
+    (ab,) = _suggest(ctx, (a, b))
+    ok(api.post(f"/v1/identity/suggestions/{ab}/reject"))
+    ok(api.post("/v1/merges", json={"survivor_id": c, "absorbed_id": a}), 201)
+    (cb,) = _suggest(ctx, (c, b))
+    problem = assert_problem(api.post(f"/v1/identity/suggestions/{cb}/accept"), 409,
+                             "conflict")
+    assert "two people" in problem["detail"]
+
+
+def test_a_closed_pair_may_be_suggested_again(ctx: Any, api: Api) -> None:
+    from circulo.identity import repository
+
+    a, b = _crm_contacts(api, "Eva Sanz", "Eva Sanz Gil")
+    (first,) = _suggest(ctx, (a, b))
+    with ctx.db.unit_of_work() as session:
+        repository.close_after_merge(session, [b], now=ctx.clock.now())
+    assert ok(api.get(f"/v1/identity/suggestions/{first}"))["status"] == "obsolete"
+    _suggest(ctx, (a, b))  # after an undo, say: the same pair, open again
+    reopened = ok(api.get(f"/v1/identity/suggestions/{first}"))
+    assert reopened["status"] == "open" and reopened["note"] is None
+    _suggest(ctx, (a, b))  # while open, proposing it again changes nothing
+    assert len(ok(api.get("/v1/identity/suggestions"))["suggestions"]) == 1
+
+
+def test_national_ids_in_the_evidence_are_masked(api: Api) -> None:
+    api.send(event("customer.updated", source="crm",
+                   identifiers={"phone": MOBILE, "email": "ana.1@example.es"},
+                   traits={"name": "Ana García", "national_id": "12345678Z"}))
+    api.send(event("customer.updated", source="crm",
+                   identifiers={"phone": MOBILE, "email": "ana.2@example.es"},
+                   traits={"name": "Ana García", "national_id": "X1234567L"}))
+    (suggestion,) = ok(api.get("/v1/identity/suggestions"))["suggestions"]
+    (national,) = [f for f in suggestion["evidence"] if f["field"] == "national_id"]
+    assert national["verdict"] == "disagrees"
+    assert [v["value"] for v in national["values"]] == ["*****567L", "*****678Z"]
+    assert "12345678Z" not in str(suggestion)

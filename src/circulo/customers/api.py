@@ -22,7 +22,6 @@ from circulo.customers.schemas import (
 )
 from circulo.errors import ValidationFailed
 from circulo.i18n import pick_language
-from circulo.identity import service as identity
 from circulo.ingest import attribution
 
 router = APIRouter(prefix="/v1", tags=["customers"])
@@ -96,23 +95,15 @@ def confirm_caller(body: ConfirmIn, accept_language: str | None = Header(default
         raise ValidationFailed(f"unknown role '{body.role}'", errors=[
             {"field": "role", "code": "unknown_role",
              "detail": f"expected one of {sorted(ctx.templates.roles)}"}])
-    now = ctx.clock.now()
     with ctx.db.unit_of_work() as session:
-        lookup = None
-        if lookups:
-            kind, value = next(iter(lookups.items()))
-            lookup = identity.normalize_lookup(kind, value, ctx.settings)
-        confirmed = attribution.confirm(
-            session, customer_id=body.customer_id, event_id=body.event_id, lookup=lookup,
-            actor=f"key:{principal.name}", settings=ctx.settings, policies=ctx.policies,
-            now=now)
-        card = card_service.lookup_card(
-            session, query={"customer_id": confirmed.customer_id}, role=body.role, lang=lang,
-            postal_code=None, pin=None, settings=ctx.settings, templates=ctx.templates,
-            policies=ctx.policies, now=now)["card"]
+        confirmed = attribution.confirm_caller(
+            session, customer_id=body.customer_id, event_id=body.event_id,
+            lookup=next(iter(lookups.items())) if lookups else None, role=body.role,
+            lang=lang, actor=f"key:{principal.name}", settings=ctx.settings,
+            templates=ctx.templates, policies=ctx.policies, now=ctx.clock.now())
         return {"customer_id": confirmed.customer_id, "event_id": confirmed.event_id,
                 "confirmation_event_id": confirmed.confirmation_id,
-                "candidates": len(confirmed.candidates), "card": card}
+                "candidates": len(confirmed.candidates), "card": confirmed.card}
 
 
 @router.get("/customers/{customer_id}", summary="A customer's profile",

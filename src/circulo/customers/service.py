@@ -27,12 +27,13 @@ from circulo.customers.indicators import (
 )
 from circulo.customers.models import Event
 from circulo.customers.records import RecordSpec, counted_value, spec_from_event
-from circulo.customers.state import ProfileState
+from circulo.customers.state import ProfileEvidence, ProfileState
 from circulo.customers.traits import (
     TraitPolicy,
     apply_consent,
     apply_contacts,
     apply_traits,
+    contact_triples,
     display_name,
     merge_consent,
     merge_contacts,
@@ -331,11 +332,10 @@ def created_at_of(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
     return repo.created_at_of(session, ids)
 
 
-def evidence_of(session: Session, ids: Sequence[str]
-                ) -> dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
-    """What says who each profile is: traits, their provenance (``{"source", "at"}`` per
-    trait), and which source stated which e-mail and phone."""
-    return repo.evidence_of(session, ids)
+def evidence_of(session: Session, ids: Sequence[str]) -> dict[str, ProfileEvidence]:
+    """What says who each profile is (identity weighs it)."""
+    return {pid: ProfileEvidence(traits, meta, contact_triples(contacts))
+            for pid, (traits, meta, contacts) in repo.evidence_of(session, ids).items()}
 
 
 def active_traits(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -41,3 +41,13 @@ class ProfileState:
 
     def as_row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.COLUMNS}
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileEvidence:
+    """What says who a customer is: traits with their provenance, and the e-mails and phones
+    each source stated in records, as (source, kind, value)."""
+
+    traits: dict[str, Any]
+    trait_meta: dict[str, Any]
+    contacts: tuple[tuple[str, str, str], ...]

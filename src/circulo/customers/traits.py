@@ -161,3 +161,9 @@ def apply_contacts(contacts: dict[str, Any], identifiers: dict[str, Any], source
 def merge_contacts(into: dict[str, Any], other: dict[str, Any]) -> None:
     for source, kinds in other.items():
         apply_contacts(into, kinds, source)
+
+
+def contact_triples(contacts: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """The kept contacts as (source, kind, value)."""
+    return tuple((source, kind, value) for source, kinds in contacts.items()
+                 for kind in ("email", "phone") for value in kinds.get(kind, ()))

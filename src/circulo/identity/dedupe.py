@@ -27,12 +27,12 @@ from circulo.clock import Clock
 from circulo.config import Settings
 from circulo.customers import service as customers
 from circulo.db import Database
-from circulo.errors import CirculoError, NotFound
+from circulo.errors import NotFound
 from circulo.identity import linkage, service
 from circulo.identity import repository as repo
 from circulo.identity.evidence import Evidence, Facts, compare, profile_facts
 from circulo.identity.linkage import LinkRecord, ScoredPair
-from circulo.identity.models import DedupeRun, Suggestion
+from circulo.identity.models import DedupeRun
 from circulo.ids import new_id
 
 CHUNK = 200  # pairs applied per transaction
@@ -74,6 +74,25 @@ class Summary:
     planned: list[Planned] = field(default_factory=list)  # dry run: what would happen
 
 
+class Interrupted(RuntimeError):
+    """A run was interrupted with other options than these: resume it with the same, or
+    abandon it (``fresh``)."""
+
+    def __init__(self, run_id: str, started_at: datetime, options: dict[str, object]) -> None:
+        super().__init__(f"run {run_id} (started {started_at.isoformat()}) was interrupted "
+                         f"with {options}")
+        self.run_id, self.started_at, self.options = run_id, started_at, options
+
+
+def _chosen(options: Options) -> dict[str, object]:
+    return {"suggest_at": options.suggest_at, "auto_merge_at": options.auto_merge_at,
+            "decline_at": options.decline_at}
+
+
+def _options_of(dedupe_run: DedupeRun) -> dict[str, object]:
+    return {k: dedupe_run.options.get(k) for k in ("suggest_at", "auto_merge_at", "decline_at")}
+
+
 def options_from(settings: Settings, **overrides: object) -> Options:
     values: dict[str, object] = {
         "suggest_at": settings.dedupe_suggest_at, "auto_merge_at": settings.dedupe_auto_merge_at,
@@ -94,8 +113,8 @@ def read_records(session: Session) -> list[LinkRecord]:
 def _facts(session: Session, ids: Sequence[str]) -> dict[str, Facts]:
     """What each profile says, with sources: the evidence shown to reviewers."""
     facts: dict[str, Facts] = {pid: Facts() for pid in ids}
-    for pid, (traits, meta, contacts) in customers.evidence_of(session, ids).items():
-        facts[pid] = profile_facts(traits, meta, contacts)
+    for pid, known in customers.evidence_of(session, ids).items():
+        facts[pid] = profile_facts(known.traits, known.trait_meta, known.contacts)
     return facts
 
 
@@ -104,10 +123,8 @@ def plan(session: Session, records: Sequence[LinkRecord], pairs: Sequence[Scored
     """Leave out what the rules settle; weigh the rest for reviewers and the merge guard."""
     by_id = {r.id: r for r in records}
     ids = sorted({p for pair in pairs for p in (pair.a, pair.b)})
-    separated: set[frozenset[str]] = {
-        frozenset(pair) for pair in [*repo.undone_pairs(session, ids),
-                                     *repo.rejected_pairs(session, ids)]}
-    known = repo.existing_pair_keys(session, [f"{p.a}:{p.b}" for p in pairs])
+    separated = service.separations(session, ids)
+    known = repo.live_pair_keys(session, [f"{p.a}:{p.b}" for p in pairs])
     excluded: dict[str, int] = {}
     kept: list[ScoredPair] = []
     for pair in sorted(pairs, key=lambda p: (-p.probability, p.a, p.b)):
@@ -142,7 +159,10 @@ def run(db: Database, settings: Settings, clock: Clock, options: Options, *, act
             pending = repo.unfinished_run(session)
             if pending is not None and options.fresh:
                 pending.status, pending.finished_at = "abandoned", clock.now()
+                repo.clear_pair_evidence(session, pending.id)
                 pending = None
+            if pending is not None and _options_of(pending) != _chosen(options):
+                raise Interrupted(pending.id, pending.started_at, _options_of(pending))
             resume_id = pending.id if pending is not None else None
         if resume_id is not None:
             summary = Summary(resume_id, resumed=True, dry_run=False)
@@ -171,9 +191,7 @@ def run(db: Database, settings: Settings, clock: Clock, options: Options, *, act
     with db.unit_of_work() as session:
         dedupe_run = DedupeRun(
             id=new_id(), status="scored", dry_run=False, actor=actor, started_at=now,
-            options={"suggest_at": options.suggest_at, "auto_merge_at": options.auto_merge_at,
-                     "decline_at": options.decline_at, "columns": linked.columns,
-                     "excluded": excluded},
+            options={**_chosen(options), "columns": linked.columns, "excluded": excluded},
             profiles=len(records), compared=linked.compared, candidates=len(linked.pairs),
             suggested=0, merged=0, skipped=0,
         )
@@ -209,16 +227,19 @@ def _apply(db: Database, run_id: str, policies: customers.Policies, clock: Clock
     report("apply", done, total)
     while True:
         with db.unit_of_work() as session:
+            # Locked: a second process applying the same run waits for this chunk.
+            dedupe_run = repo.get_run(session, run_id, for_update=True)
+            assert dedupe_run is not None  # noqa: S101
             chunk = repo.pending_pairs(session, run_id, CHUNK)
             if not chunk:
-                dedupe_run = repo.get_run(session, run_id)
-                assert dedupe_run is not None  # noqa: S101
                 counts = repo.outcome_counts(session, run_id)
                 dedupe_run.suggested = counts.get("suggested", 0)
                 dedupe_run.merged = counts.get("merged", 0)
                 dedupe_run.skipped = sum(n for k, n in counts.items()
                                          if k.startswith("skipped"))
                 dedupe_run.status, dedupe_run.finished_at = "applied", clock.now()
+                # The suggestions carry the evidence now; the run keeps ids and scores.
+                repo.clear_pair_evidence(session, run_id)
                 summary.suggested, summary.merged = dedupe_run.suggested, dedupe_run.merged
                 summary.skipped = {k.split(":", 1)[1].strip(): n for k, n in counts.items()
                                    if k.startswith("skipped")}
@@ -245,25 +266,24 @@ def _apply_pair(session: Session, a: str, b: str, merge: bool, probability: floa
         return "skipped: erased"
     if root_a.id == root_b.id:
         return "skipped: already one"
+    if service.are_separated(session, root_a.id, root_b.id):  # earlier merges of the run
+        return "skipped: known apart"
     first, second = sorted((root_a, root_b), key=lambda p: (p.created_at, p.id))
     if merge:
         try:
             service.merge_manually(session, first.id, second.id, "dedupe", policies, now,
                                    actor)
-        except CirculoError as exc:  # their CRM ids differ, after earlier merges of the run
-            return "skipped: different ids" if "different ids" in exc.detail \
-                else "skipped: conflict"
+        except service.DifferentIds:  # acquired through earlier merges of the run
+            return "skipped: different ids"
         return "merged"
     key = ":".join(sorted((first.id, second.id)))
-    if repo.existing_pair_keys(session, [key]):
+    if repo.live_pair_keys(session, [key]):
         return "skipped: already suggested"
     flip = root_a.id != first.id  # the evidence was weighed a against b
-    repo.add_suggestion(session, Suggestion(
-        id=new_id(), pair_key=key, profile_a=first.id, profile_b=second.id, status="open",
-        origin="dedupe", score=weight, probability=probability,
+    repo.propose(session, [service.suggestion_row(
+        key, first.id, second.id, origin="dedupe", score=weight, probability=probability,
         evidence=[_flipped(f) for f in evidence] if flip else evidence, shared=[],
-        event_id=None, run_id=run_id, created_at=now,
-    ))
+        event_id=None, run_id=run_id, now=now)])
     return "suggested"
 
 

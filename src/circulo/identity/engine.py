@@ -80,8 +80,10 @@ class IdentityState:
     # Pairs whose merge was undone: a person said they are two people; never merge them again.
     separated: set[frozenset[str]] = field(default_factory=set)
     # Identifiers flagged as shared (by count, or because evidence declined a link through
-    # them): they never link, whatever the number of holders.
+    # them): they never link while two or more profiles hold them.
     flagged: set[str] = field(default_factory=set)
+    # Role mailboxes (info@, pedidos@): nobody's own, they never link, even with one holder.
+    roles: set[str] = field(default_factory=set)
 
     def separate(self, a: str, b: str) -> bool:
         return frozenset((a, b)) in self.separated
@@ -153,7 +155,8 @@ def resolve(
     shared_holders: set[str] = set()
     for ident in idents:
         holders = state.holders_of(ident)
-        if len(holders) > limit or (holders and ident.key in state.flagged):
+        if len(holders) > limit or (len(holders) > 1 and ident.key in state.flagged) or (
+                holders and ident.key in state.roles):
             shared.append((ident, len(holders)))
             shared_holders.update(holders)
             continue
@@ -190,7 +193,7 @@ def resolve(
     ) if shared_holders else []
     if not matched:
         # The event's evidence may single out who, among the holders of a shared
-        # identifier, it is about: they become matches (and merge if several, weighed).
+        # identifier, it is about: that one becomes the match.
         for pid in _pick(facts, candidates, state, threshold):
             for ident, _ in shared:
                 if pid in state.holders_of(ident):
@@ -289,15 +292,16 @@ def _weigh(facts: Facts, profile: Facts, links: list[Identifier], threshold: flo
 
 def _pick(facts: Facts | None, candidates: list[str], state: IdentityState,
           threshold: float | None) -> list[str]:
-    """Among the holders of a shared identifier, those the event clearly describes: their
+    """Among the holders of a shared identifier, the one the event clearly describes: its
     evidence agrees strongly (``PICK_AT``: an exact name, or a compatible name and a date of
     birth) and every other candidate's disagrees (declined). Otherwise nobody is picked."""
     if facts is None or threshold is None or len(candidates) < 2 or not facts.has_traits():
         return []
     scores = {c: evidence.compare(facts, state.profiles[c].evidence).score for c in candidates}
     agreeing = [c for c, score in scores.items() if score >= PICK_AT]
-    if agreeing and all(score <= threshold for c, score in scores.items()
-                        if c not in agreeing):
+    # Exactly one: two who both fit (two Ana Garcías on a switchboard) stay two people.
+    if len(agreeing) == 1 and all(score <= threshold for c, score in scores.items()
+                                  if c != agreeing[0]):
         return agreeing
     return []
 

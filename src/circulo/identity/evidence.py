@@ -28,7 +28,6 @@ from circulo.identity.names import Level as NameLevel
 
 # Traits read as evidence; the values are checked and bounded where they are compared.
 NAME_TRAITS = ("name", "first_name", "last_name", "preferred_name")
-EVIDENCE_TRAITS = (*NAME_TRAITS, "birthday", "postal_code", "national_id", "social_security")
 MAX_NAMES = 6  # name variants kept per side within a batch
 
 NAME_WEIGHTS: dict[NameLevel, float] = {
@@ -109,12 +108,10 @@ class Facts:
         target = self.emails if kind == "email" else self.phones
         target.setdefault(source, set()).add(value)
 
-    def add_contacts(self, contacts: Mapping[str, Any]) -> None:
-        """Contacts as profiles keep them: ``{source: {"email": [...], "phone": [...]}}``."""
-        for source, kinds in contacts.items():
-            for kind in ("email", "phone"):
-                for value in kinds.get(kind, ()):
-                    self.add_contact(kind, value, source)
+    def add_contacts(self, contacts: Iterable[tuple[str, str, str]]) -> None:
+        """Contacts as (source, kind, value)."""
+        for source, kind, value in contacts:
+            self.add_contact(kind, value, source)
 
     def absorb(self, other: Facts) -> None:
         """Add what ``other`` says (a new event, a merged profile); own values come first."""
@@ -159,7 +156,8 @@ class Evidence:
 NO_EVIDENCE = Evidence(0.0, ())
 
 
-def _text(value: Any, limit: int = names.MAX_NAME_CHARS) -> str | None:
+def text_value(value: Any, limit: int = names.MAX_NAME_CHARS) -> str | None:
+    """A trait as text (numbers too, nothing else), trimmed and bounded; None if empty."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -176,24 +174,24 @@ def facts_from_traits(traits: Mapping[str, Any], source_of: Mapping[str, str] | 
         return source_of if isinstance(source_of, str) else source_of.get(trait, "")
 
     facts = Facts()
-    first, last, full = (_text(traits.get(k)) for k in ("first_name", "last_name", "name"))
+    first, last, full = (text_value(traits.get(k)) for k in ("first_name", "last_name", "name"))
     if first or last:
         facts.names.append(NameVariant(None, first, last,
                                        source("first_name" if first else "last_name")))
     if full:
         facts.names.append(NameVariant(full, None, None, source("name")))
-    preferred = _text(traits.get("preferred_name"))
+    preferred = text_value(traits.get("preferred_name"))
     if preferred:
         facts.names.append(NameVariant(preferred, None, None, source("preferred_name")))
     for trait in ("birthday", "postal_code", "national_id", "social_security"):
-        value = _text(traits.get(trait), 40)
+        value = text_value(traits.get(trait), 40)
         if value:
             setattr(facts, trait, Sourced(value, source(trait)))
     return facts
 
 
 def profile_facts(traits: Mapping[str, Any], meta: Mapping[str, Any],
-                  contacts: Mapping[str, Any]) -> Facts:
+                  contacts: Iterable[tuple[str, str, str]]) -> Facts:
     """What a stored profile says: its traits, each from the source the provenance names,
     and the e-mails and phones each source stated."""
     sources = {k: str(v.get("source", "")) for k, v in meta.items() if isinstance(v, dict)}
@@ -276,12 +274,13 @@ def _dates(a: Sourced, b: Sourced) -> Level | None:
 _ALNUM = re.compile(r"[^0-9A-Za-z]")
 
 
-def _compact(value: str) -> str:
+def compact(value: str) -> str:
+    """Letters and digits only, upper case: 12.345.678-z is 12345678Z, b15 5bq is B155BQ."""
     return _ALNUM.sub("", value).upper()
 
 
 def _national_ids(a: Sourced, b: Sourced) -> Level | None:
-    ca, cb = _compact(a.value), _compact(b.value)
+    ca, cb = compact(a.value), compact(b.value)
     if not ca or not cb:
         return None
     if ca == cb:
@@ -302,7 +301,7 @@ def _social_security(a: Sourced, b: Sourced) -> Level | None:
 
 
 def _postal(a: Sourced, b: Sourced) -> Level | None:
-    ca, cb = _compact(a.value), _compact(b.value)
+    ca, cb = compact(a.value), compact(b.value)
     if not ca or not cb:
         return None
     return Level.AGREE if ca == cb else Level.DIFFERS
@@ -389,10 +388,3 @@ def compare(left: Facts, right: Facts) -> Evidence:
     if not found:
         return NO_EVIDENCE
     return Evidence(sum(f.weight for f in found), tuple(found))
-
-
-def contacts_of(identifiers: Iterable[tuple[str, str]], source: str, facts: Facts) -> None:
-    """Record an event's e-mails and phones as given by its source."""
-    for kind, value in identifiers:
-        if kind in ("email", "phone"):
-            facts.add_contact(kind, value, source)

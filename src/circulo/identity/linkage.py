@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from circulo.identity import names
-from circulo.identity.evidence import parse_date
+from circulo.identity.evidence import compact, parse_date, text_value
 
 MIN_FILLED = 20  # a column this few profiles fill says too little to train on
 # names.equivalent_given in SQL: Pepe and José, Jordi and Jorge, Bob and Robert.
@@ -75,21 +75,13 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def _fold(value: Any, limit: int = 200) -> str | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    text = " ".join(names.tokens(value))[:limit] if value.strip() else ""
-    return text or None
+    text = text_value(value, limit)
+    return " ".join(names.tokens(text)) or None if text else None
 
 
 def _compact(value: Any) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    text = "".join(c for c in value if c.isalnum()).upper()[:40]
-    return text or None
+    text = text_value(value, 40)
+    return compact(text) or None if text else None
 
 
 def record_from(profile_id: str, traits: dict[str, Any], identifiers: Sequence[tuple[str, str]]

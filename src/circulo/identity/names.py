@@ -149,8 +149,8 @@ def parse(full: str | None = None, first: str | None = None, last: str | None = 
 
 
 @lru_cache(maxsize=1)
-def _spanish_table() -> tuple[dict[str, frozenset[int]], tuple[str, ...]]:
-    """Each name's groups, and each group's formal name (the first of its line)."""
+def _spanish_groups() -> dict[str, frozenset[int]]:
+    """Each name's groups (a line of the table is a group)."""
     path = Path(__file__).with_name("given_names_es.csv")
     groups: dict[str, set[int]] = {}
     with path.open(encoding="utf-8") as handle:
@@ -158,12 +158,7 @@ def _spanish_table() -> tuple[dict[str, frozenset[int]], tuple[str, ...]]:
     for number, row in enumerate(rows):
         for name in row:
             groups.setdefault(" ".join(tokens(name)), set()).add(number)
-    formal = tuple(" ".join(tokens(row[0])) for row in rows)
-    return {k: frozenset(v) for k, v in groups.items()}, formal
-
-
-def _spanish_groups() -> dict[str, frozenset[int]]:
-    return _spanish_table()[0]
+    return {k: frozenset(v) for k, v in groups.items()}
 
 
 @lru_cache(maxsize=1)
@@ -197,12 +192,9 @@ def equivalent_given(a: str, b: str) -> bool:
         return True
     if " " in a or " " in b:
         return False
-    forms_a, forms_b = _english_forms(a), _english_forms(b)
-    if b in forms_a or a in forms_b:
-        return True
-    # Jim and Jamie: two short forms of James.
-    namer = _nick_namer()
-    return bool(namer.canonicals_of(a) & namer.canonicals_of(b))
+    # Only a name and its own forms: two short forms that share a long one are often two
+    # people (Chris and Tina: Christina; Al and Fred: Alfred).
+    return b in _english_forms(a) or a in _english_forms(b)
 
 
 def _gender_pair(a: str, b: str) -> bool:

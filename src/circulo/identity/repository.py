@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from circulo.db import bulk_insert
@@ -267,16 +269,37 @@ def identifiers_for_erasure(session: Session, profile_ids: Sequence[str]
 
 # --- suggestions (the review queue) ----------------------------------------------------------
 
-def existing_pair_keys(session: Session, keys: Sequence[str]) -> set[str]:
+def live_pair_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """The pairs among ``keys`` already suggested and not closed: open, accepted or rejected
+    (an obsolete one may be suggested again)."""
     found: set[str] = set()
     for chunk in _chunks(sorted(set(keys))):
         found.update(session.scalars(
-            select(Suggestion.pair_key).where(Suggestion.pair_key.in_(chunk))))
+            select(Suggestion.pair_key).where(Suggestion.pair_key.in_(chunk),
+                                              Suggestion.status != "obsolete")))
     return found
 
 
-def add_suggestion(session: Session, suggestion: Suggestion) -> None:
-    session.add(suggestion)
+def propose(session: Session, rows: list[dict[str, Any]]) -> None:
+    """New suggestions, or obsolete ones of the same pair opened again with new evidence.
+    A pair suggested concurrently by another transaction is left to it (no error)."""
+    if not rows:
+        return
+    keys = [r["pair_key"] for r in rows]
+    for row in rows:
+        session.execute(
+            update(Suggestion)
+            .where(Suggestion.pair_key == row["pair_key"], Suggestion.status == "obsolete")
+            .values(**{k: v for k, v in row.items() if k not in ("id", "pair_key")},
+                    decided_at=None, decided_by=None, merge_id=None, note=None))
+    existing = set(session.scalars(select(Suggestion.pair_key)
+                                   .where(Suggestion.pair_key.in_(keys))))
+    fresh = [r for r in rows if r["pair_key"] not in existing]
+    if fresh:
+        insert = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
+                  else sqlite_insert)
+        session.execute(insert(Suggestion).on_conflict_do_nothing(
+            index_elements=["pair_key"]), fresh)
 
 
 def get_suggestion(session: Session, suggestion_id: str, *, for_update: bool = False
@@ -301,15 +324,15 @@ def list_suggestions(session: Session, *, status: str, order: str, limit: int, o
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 
-def close_open_involving(session: Session, profile_ids: Sequence[str], *, note: str,
-                         now: datetime) -> None:
-    """Open suggestions about these customers become obsolete (they merged, or are gone)."""
-    for chunk in _chunks(sorted(set(profile_ids))):
+def close_after_merge(session: Session, absorbed: Sequence[str], *, now: datetime) -> None:
+    """Open suggestions about customers merged away become obsolete: the evidence was
+    about a profile that no longer stands on its own (its survivor's stay open)."""
+    for chunk in _chunks(sorted(set(absorbed))):
         session.execute(
             update(Suggestion)
             .where(Suggestion.status == "open",
                    Suggestion.profile_a.in_(chunk) | Suggestion.profile_b.in_(chunk))
-            .values(status="obsolete", note=note, decided_at=now))
+            .values(status="obsolete", note="merged", decided_at=now))
 
 
 def scrub_suggestions(session: Session, profile_ids: Sequence[str], now: datetime) -> None:
@@ -342,8 +365,15 @@ def unfinished_run(session: Session) -> DedupeRun | None:
                           .order_by(DedupeRun.started_at.desc()).limit(1))
 
 
-def get_run(session: Session, run_id: str) -> DedupeRun | None:
-    return session.get(DedupeRun, run_id)
+def get_run(session: Session, run_id: str, *, for_update: bool = False) -> DedupeRun | None:
+    query = select(DedupeRun).where(DedupeRun.id == run_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def clear_pair_evidence(session: Session, run_id: str) -> None:
+    session.execute(update(DedupePair).where(DedupePair.run_id == run_id).values(evidence=[]))
 
 
 def add_run(session: Session, run: DedupeRun) -> None:

@@ -20,8 +20,6 @@ from circulo.identity import repository as repo
 from circulo.identity import service
 from circulo.identity.models import Suggestion
 
-STATUSES = ("open", "accepted", "rejected", "obsolete")
-
 
 @dataclass(frozen=True, slots=True)
 class Decided:
@@ -31,6 +29,16 @@ class Decided:
 
 def _verdict(weight: float) -> str:
     return "agrees" if weight > 0 else "disagrees" if weight < 0 else "neutral"
+
+
+MASKED = ("national_id", "social_security")  # enough to see they differ, not to copy
+
+
+def _masked(side: dict[str, Any], field: str) -> dict[str, Any]:
+    value = side.get("value")
+    if field not in MASKED or not isinstance(value, str):
+        return side
+    return {**side, "value": "*" * max(0, len(value) - 4) + value[-4:]}
 
 
 def view(suggestion: Suggestion, names: dict[str, str | None]) -> dict[str, Any]:
@@ -45,7 +53,8 @@ def view(suggestion: Suggestion, names: dict[str, str | None]) -> dict[str, Any]
         "evidence": [
             {"field": f["field"], "level": f["level"], "weight": f["weight"],
              "verdict": _verdict(float(f["weight"])),
-             "values": [{"customer_id": a, **f["left"]}, {"customer_id": b, **f["right"]}]}
+             "values": [{"customer_id": a, **_masked(f["left"], f["field"])},
+                        {"customer_id": b, **_masked(f["right"], f["field"])}]}
             for f in suggestion.evidence
         ],
         "shared_identifiers": suggestion.shared,
@@ -68,17 +77,15 @@ def list_suggestions(session: Session, *, status: str, order: str, limit: int, o
                                  offset=offset, customer_id=customer_id)
 
 
-def get(session: Session, suggestion_id: str) -> Suggestion:
-    suggestion = repo.get_suggestion(session, suggestion_id)
+def get(session: Session, suggestion_id: str, *, for_update: bool = False) -> Suggestion:
+    suggestion = repo.get_suggestion(session, suggestion_id, for_update=for_update)
     if suggestion is None:
         raise NotFound(f"suggestion '{suggestion_id}' does not exist", field="suggestion_id")
     return suggestion
 
 
 def _open(session: Session, suggestion_id: str) -> Suggestion:
-    suggestion = repo.get_suggestion(session, suggestion_id, for_update=True)
-    if suggestion is None:
-        raise NotFound(f"suggestion '{suggestion_id}' does not exist", field="suggestion_id")
+    suggestion = get(session, suggestion_id, for_update=True)
     if suggestion.status == "accepted":
         raise Conflict(f"suggestion '{suggestion_id}' was already accepted (merge "
                        f"{suggestion.merge_id}); undo that merge to separate them",
@@ -105,6 +112,11 @@ def accept(session: Session, suggestion_id: str, policies: customers.Policies, n
         b = customers.active_root(session, suggestion.profile_b)
     except NotFound as exc:  # pragma: no cover - erasure and merges close suggestions
         raise Conflict("one of the customers no longer exists", field="suggestion_id") from exc
+    if service.are_separated(session, a.id, b.id):
+        raise Conflict("a person already said these customers are two people (a rejected "
+                       "suggestion or an undone merge, perhaps of a customer one of them "
+                       "absorbed since); merge them by hand (POST /v1/merges) if you are sure",
+                       field="suggestion_id")
     survivor, absorbed = (a, b) if (a.created_at, a.id) <= (b.created_at, b.id) else (b, a)
     suggestion.status = "accepted"
     suggestion.decided_at, suggestion.decided_by = now, actor

@@ -21,7 +21,7 @@ from circulo.identity import engine
 from circulo.identity import repository as repo
 from circulo.identity.engine import Decision, IdentityState, Outcome, ProfileFacts
 from circulo.identity.evidence import Facts, facts_from_traits, profile_facts
-from circulo.identity.models import MergeLogEntry, Suggestion
+from circulo.identity.models import MergeLogEntry
 from circulo.identity.normalize import (
     Identifier,
     InvalidIdentifier,
@@ -36,6 +36,10 @@ from circulo.identity.normalize import (
 from circulo.ids import new_id
 
 HARD_CAP = 50  # an identifier on this many profiles is a switchboard, not a person
+
+
+class DifferentIds(Conflict):
+    """Two customers with different ids in one system's namespace: two people."""
 
 
 @dataclass(slots=True)
@@ -149,8 +153,8 @@ def _load_state(session: Session, items: Sequence[ResolveItem], evidence: bool,
     created = customers.created_at_of(session, pids)
     state = IdentityState(holders=holders, flagged=flagged)
     if evidence:  # role mailboxes (info@, pedidos@) are shared by nature
-        state.flagged |= {i.key for i in idents
-                          if i.kind == Kind.EMAIL and is_role_email(i.value, roles)}
+        state.roles = {i.key for i in idents
+                       if i.kind == Kind.EMAIL and is_role_email(i.value, roles)}
     merge = reads.merge
     if evidence:
         for item, weighed in zip(items, reads.weighed, strict=True):
@@ -160,19 +164,29 @@ def _load_state(session: Session, items: Sequence[ResolveItem], evidence: bool,
     state.profiles = {p: ProfileFacts(p, created[p], unique.get(p, {}))
                       for p in pids if p in created}
     if evidence:
-        for pid, (traits, meta, contacts) in customers.evidence_of(
-                session, sorted(reads.traits)).items():
+        for pid, known in customers.evidence_of(session, sorted(reads.traits)).items():
             if pid in state.profiles:
-                state.profiles[pid].evidence = profile_facts(traits, meta, contacts)
+                state.profiles[pid].evidence = profile_facts(known.traits, known.trait_meta,
+                                                             known.contacts)
     if merge:
-        # Pairs known to be two people (a merge undone, a suggestion rejected), followed
-        # through later merges: whatever absorbed one of them is still not the other.
-        root_of = customers.roots_of_members(session, sorted(merge))
-        members = sorted(merge | set(root_of))
-        for a, b in [*repo.undone_pairs(session, members),
-                     *repo.rejected_pairs(session, members)]:
-            state.separated.add(frozenset((root_of.get(a, a), root_of.get(b, b))))
+        state.separated = separations(session, sorted(merge))
     return state
+
+
+def separations(session: Session, active: Sequence[str]) -> set[frozenset[str]]:
+    """Pairs among these active customers (and others) known to be two people: a merge
+    undone, a suggestion rejected; followed through later merges, since whatever absorbed
+    one of them is still not the other."""
+    root_of = customers.roots_of_members(session, active)
+    members = sorted(set(active) | set(root_of))
+    return {frozenset((root_of.get(a, a), root_of.get(b, b)))
+            for a, b in [*repo.undone_pairs(session, members),
+                         *repo.rejected_pairs(session, members)]}
+
+
+def are_separated(session: Session, a: str, b: str) -> bool:
+    """Whether a person said these two active customers (or any they absorbed) are two."""
+    return frozenset((a, b)) in separations(session, [a, b])
 
 
 def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Settings,
@@ -247,9 +261,7 @@ def resolve_batch(session: Session, items: Sequence[ResolveItem], settings: Sett
     repo.insert_identifiers(session, rows)
     customers.save(session, profiles.values())  # the absorbed ones; the rest after folding
     if merges:
-        repo.close_open_involving(session, [p for m in merges
-                                            for p in (m.survivor_id, m.absorbed_id)],
-                                  note="merged", now=now)
+        repo.close_after_merge(session, [m.absorbed_id for m in merges], now=now)
     if flags:
         repo.flag_shared(session, flags, now)
     _record_declines(session, items, decisions, state, redirect, now)
@@ -263,7 +275,7 @@ def _record_declines(session: Session, items: Sequence[ResolveItem],
     """Links the evidence declined: their identifiers are flagged as shared (so lookups show
     every holder and they never link again), and each pair goes to the review queue."""
     flags: dict[tuple[str, str], int] = {}
-    proposals: dict[str, Suggestion] = {}
+    proposals: dict[str, dict[str, Any]] = {}
     for item, d in zip(items, decisions, strict=True):
         if not d.declined or d.profile_id is None:
             continue
@@ -274,32 +286,38 @@ def _record_declines(session: Session, items: Sequence[ResolveItem],
             if other == d.profile_id or state.separate(d.profile_id, other):
                 continue
             key = ":".join(sorted((d.profile_id, other)))
-            proposals.setdefault(key, Suggestion(
-                id=new_id(), pair_key=key, profile_a=d.profile_id, profile_b=other,
-                status="open", origin="ingest", score=declined.evidence.score,
+            proposals.setdefault(key, suggestion_row(
+                key, d.profile_id, other, origin="ingest", score=declined.evidence.score,
                 probability=None, evidence=[f.as_dict() for f in declined.evidence.fields],
                 shared=[{"kind": i.kind.value, "value": i.value} for i in declined.via],
-                event_id=item.event_id, run_id=None, created_at=now,
-            ))
+                event_id=item.event_id, run_id=None, now=now))
     if flags:
         session.flush()  # so that a flag the limit rule added in this batch is found
         repo.flag_shared(session, flags, now, reason="declined")
-    known = repo.existing_pair_keys(session, list(proposals))
-    for key, suggestion in proposals.items():
-        if key not in known:
-            repo.add_suggestion(session, suggestion)
+    live = repo.live_pair_keys(session, list(proposals))
+    repo.propose(session, [row for key, row in proposals.items() if key not in live])
+
+
+def suggestion_row(key: str, a: str, b: str, *, origin: str, score: float,
+                   probability: float | None, evidence: list[dict[str, Any]],
+                   shared: list[dict[str, str]], event_id: str | None, run_id: str | None,
+                   now: datetime) -> dict[str, Any]:
+    return {"id": new_id(), "pair_key": key, "profile_a": a, "profile_b": b,
+            "status": "open", "origin": origin, "score": score, "probability": probability,
+            "evidence": evidence, "shared": shared, "event_id": event_id, "run_id": run_id,
+            "created_at": now}
 
 
 def _merge(session: Session, survivor: ProfileState, absorbed: ProfileState,
            policies: customers.Policies,
            now: datetime, *, actor: str, reason: str, link_kind: str | None,
            event_id: str | None, close: bool = True) -> MergeLogEntry:
-    """``close``: the open suggestions about either are closed here (a batch closes those
-    of all its merges at once instead)."""
+    """``close``: the open suggestions about the absorbed customer are closed here (a batch
+    closes those of all its merges at once instead)."""
     repo.move_identifiers(session, absorbed.id, survivor.id)
     customers.absorb(session, survivor, absorbed, policies, now)
-    if close:  # what was suggested about either was about two profiles now one
-        repo.close_open_involving(session, [survivor.id, absorbed.id], note="merged", now=now)
+    if close:  # what was suggested about the absorbed one was about a profile now gone
+        repo.close_after_merge(session, [absorbed.id], now=now)
     entry = MergeLogEntry(
         id=new_id(), action="merge", survivor_id=survivor.id, absorbed_id=absorbed.id,
         undoes_id=None, reason=reason, link_kind=link_kind, event_id=event_id, actor=actor,
@@ -336,7 +354,7 @@ def merge_manually(session: Session, survivor_id: str, absorbed_id: str, reason:
     a, b = unique.get(survivor.id, {}), unique.get(absorbed.id, {})
     clash = sorted(ns for ns in a if ns in b and a[ns] != b[ns])
     if clash:
-        raise Conflict(
+        raise DifferentIds(
             f"the two customers have different ids in {', '.join(clash)}: they are two people",
             field="absorbed_id",
         )

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from circulo.config import Settings
+from circulo.customers import card_service, cards
 from circulo.customers import service as customers
 from circulo.errors import Conflict, NotFound
 from circulo.identity import service as identity
-from circulo.identity.normalize import Identifier
+from circulo.identity.normalize import Identifier, Kind
 from circulo.ingest import service as ingest
 
 CONFIRMED = "identity.confirmed"
@@ -28,6 +30,32 @@ class Confirmed:
     customer_id: str
     event_id: str | None  # the contact now attributed, when one was given
     confirmation_id: str | None  # the identity.confirmed event (None when repeated)
+    candidates: list[str]
+    card: dict[str, Any]  # the customer's card, for the agent
+
+
+def confirm_caller(session: Session, *, customer_id: str, event_id: str | None,
+                   lookup: tuple[str, str] | None, role: str, lang: str, actor: str,
+                   settings: Settings, templates: cards.Templates,
+                   policies: customers.Policies, now: datetime) -> Confirmed:
+    """The agent says who is speaking: ``event_id`` (the ambiguous contact) or ``lookup``
+    (the identifier they looked up: kind and value) names the candidates."""
+    identifier = identity.normalize_lookup(*lookup, settings) if lookup else None
+    chosen = confirm(session, customer_id=customer_id, event_id=event_id, lookup=identifier,
+                     actor=actor, settings=settings, policies=policies, now=now)
+    card = card_service.lookup_card(
+        session, query={"customer_id": chosen.customer_id}, role=role, lang=lang,
+        postal_code=None, pin=None, settings=settings, templates=templates,
+        policies=policies, now=now)["card"]
+    return Confirmed(chosen.customer_id, chosen.event_id, chosen.confirmation_id,
+                     chosen.candidates, card)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chosen:
+    customer_id: str
+    event_id: str | None
+    confirmation_id: str | None
     candidates: list[str]
 
 
@@ -45,8 +73,10 @@ def _roots(session: Session, ids: list[str]) -> list[str]:
 
 def confirm(session: Session, *, customer_id: str, event_id: str | None,
             lookup: Identifier | None, actor: str, settings: Settings,
-            policies: customers.Policies, now: datetime) -> Confirmed:
+            policies: customers.Policies, now: datetime) -> _Chosen:
     chosen = customers.active_root(session, customer_id)
+    # The ingest of the confirmation takes this lock before the profile's row: so do we.
+    identity.lock(session, [Identifier(Kind.CUSTOMER_ID, chosen.id).key])
     properties: dict[str, object] = {"confirmed_by": actor}
     channel = None
     event = None
@@ -55,7 +85,7 @@ def confirm(session: Session, *, customer_id: str, event_id: str | None,
         if event is None:
             raise NotFound(f"event '{event_id}' does not exist", field="event_id")
         if event.resolution == "confirmed" and event.profile_id == chosen.id:
-            return Confirmed(chosen.id, event.id, None, [chosen.id])  # said twice: same answer
+            return _Chosen(chosen.id, event.id, None, [chosen.id])  # said twice: same answer
         if event.resolution != "ambiguous":
             raise Conflict(f"event '{event_id}' already belongs to a customer "
                            f"({event.resolution}): there is no one to choose",
@@ -80,4 +110,4 @@ def confirm(session: Session, *, customer_id: str, event_id: str | None,
         "type": CONFIRMED, "source": "circulo", "channel": channel,
         "identifiers": {"customer_id": chosen.id}, "properties": properties,
     }]}, settings=settings, policies=policies, now=now, actor=actor)
-    return Confirmed(chosen.id, event_id, result["results"][0]["event_id"], candidates)
+    return _Chosen(chosen.id, event_id, result["results"][0]["event_id"], candidates)

@@ -112,23 +112,31 @@ def upgrade() -> None:
 
 
 def _backfill_contacts() -> None:
-    """Which source stated which e-mail and phone, as far as the identifier rows tell (the
-    source that first gave each): later events keep it current."""
+    """Which source stated which e-mail and phone, replayed from the stored events that
+    describe the person (those with traits), as ingest keeps it from now on: the last five
+    values per source and kind."""
     connection = op.get_bind()
-    identifiers = sa.table("identifiers", sa.column("profile_id"), sa.column("kind"),
-                           sa.column("value"), sa.column("source"), sa.column("id"))
+    events = sa.table("events", sa.column("profile_id"), sa.column("source"),
+                      sa.column("identifiers", JSON_TYPE), sa.column("traits", JSON_TYPE),
+                      sa.column("occurred_at"), sa.column("id"))
     profiles = sa.table("profiles", sa.column("id"), sa.column("contacts", JSON_TYPE))
-    rows = connection.execute(
-        sa.select(identifiers.c.profile_id, identifiers.c.kind, identifiers.c.value,
-                  identifiers.c.source)
-        .where(identifiers.c.kind.in_(("email", "phone")))
-        .order_by(identifiers.c.profile_id, identifiers.c.id)
+    rows = connection.execution_options(yield_per=10_000).execute(
+        sa.select(events.c.profile_id, events.c.source, events.c.identifiers)
+        .where(events.c.profile_id.is_not(None), events.c.traits.is_not(None))
+        .order_by(events.c.occurred_at, events.c.id)
     )
     contacts: dict[str, dict[str, dict[str, list[str]]]] = {}
-    for profile_id, kind, value, source in rows:
-        kept = contacts.setdefault(profile_id, {}).setdefault(source, {}).setdefault(kind, [])
-        if value not in kept:
-            kept[:] = [*kept, value][-5:]
+    for profile_id, source, identifiers in rows:
+        for kind in ("email", "phone"):
+            given = (identifiers or {}).get(kind)
+            values = [given] if isinstance(given, str) else list(given or [])
+            if not values:
+                continue
+            kept = contacts.setdefault(profile_id, {}).setdefault(source, {}).setdefault(
+                kind, [])
+            for value in values:
+                if value not in kept:
+                    kept[:] = [*kept, value][-5:]
     update = (sa.update(profiles).where(profiles.c.id == sa.bindparam("pid"))
               .values(contacts=sa.bindparam("value", type_=JSON_TYPE)))
     items = [{"pid": pid, "value": value} for pid, value in contacts.items()]
