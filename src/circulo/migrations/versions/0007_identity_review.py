@@ -120,10 +120,11 @@ def _backfill_contacts() -> None:
                       sa.column("identifiers", JSON_TYPE), sa.column("traits", JSON_TYPE),
                       sa.column("occurred_at"), sa.column("id"))
     profiles = sa.table("profiles", sa.column("id"), sa.column("contacts", JSON_TYPE))
-    rows = connection.execution_options(yield_per=10_000).execute(
+    rows = connection.execute(  # streamed, by the statement (the connection goes on)
         sa.select(events.c.profile_id, events.c.source, events.c.identifiers)
         .where(events.c.profile_id.is_not(None), events.c.traits.is_not(None))
         .order_by(events.c.occurred_at, events.c.id)
+        .execution_options(yield_per=10_000)
     )
     contacts: dict[str, dict[str, dict[str, list[str]]]] = {}
     for profile_id, source, identifiers in rows:
