@@ -168,6 +168,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dedupe.excluded.known_apart": {
         "es": "  {count} descartadas: alguien ya dijo que son dos personas",
         "en": "  {count} left out: someone already said they are two people"},
+    "dedupe.excluded.evidence_against": {
+        "es": "  {count} descartadas: las pruebas dicen que son dos personas (otro nombre, "
+              "otra fecha de nacimiento)",
+        "en": "  {count} left out: the evidence says two people (another given name, another "
+              "date of birth)"},
     "dedupe.excluded.already_suggested": {
         "es": "  {count} descartadas: ya estaban sugeridas o revisadas",
         "en": "  {count} left out: already suggested or reviewed"},

@@ -116,3 +116,10 @@ def test_each_field_says_where_its_values_came_from() -> None:
     (name,) = compare(left, right).fields
     assert (name.left, name.left_source, name.right, name.right_source) == (
         "Montserrat Riera", "crm", "Jordi Pujol Riera", "shop")
+
+
+def test_social_security_slips_are_not_another_person() -> None:
+    assert fields(facts(social_security="6395834"), facts(social_security="6395843")) == {
+        "social_security": "near"}
+    assert fields(facts(social_security="6395834"), facts(social_security="1234567")) == {
+        "social_security": "differs"}

@@ -39,6 +39,10 @@ def level(a: str, b: str) -> Level:
     # Two short forms of one long name are often two people: Chris and Tina (Christina).
     ("Chris Smith", "Tina Smith", Level.GIVEN_DIFFERS),
     ("Al Jones", "Fred Jones", Level.GIVEN_DIFFERS),
+    # Compound given names: the second name tells two people apart.
+    ("María Isabel Álvarez Núñez", "María Luisa Álvarez Núñez", Level.GIVEN_DIFFERS),
+    ("Juan Carlos Ruiz", "Juan Manuel Ruiz", Level.GIVEN_DIFFERS),
+    ("María Isabel Álvarez", "María Álvarez Núñez", Level.COMPATIBLE),
     ("Liz Taylor", "Elizabeth Taylor", Level.COMPATIBLE),
     # Typos, but not another name one letter away.
     ("Jrodi Pujol", "Jordi Pujol", Level.COMPATIBLE),
@@ -46,6 +50,8 @@ def level(a: str, b: str) -> Level:
     ("Mario López", "María López", Level.GIVEN_DIFFERS),
     ("Daniel Ruiz", "Daniela Ruiz", Level.GIVEN_DIFFERS),
     ("Ana Martín", "Ana Martínez", Level.SURNAME_DIFFERS),
+    ("Tommy Gre ne", "Tommy Green", Level.COMPATIBLE),
+    ("Jamie Wardl", "Jamie Wardle", Level.COMPATIBLE),
     # Surnames: shared in part (father and son), or not at all.
     ("Jordi Pujol Soley", "Jordi Pujol Ferrusola", Level.SURNAME_PARTIAL),
     ("María Gómez", "María López", Level.SURNAME_DIFFERS),
@@ -90,6 +96,15 @@ def test_names_without_letters_are_no_name(raw: str) -> None:
 
 def test_emoji_and_digits_around_a_name_are_ignored() -> None:
     assert level("🌟 Jordi Pujol 🌟", "jordi pujol") == Level.EXACT
+
+
+def test_structured_compound_given_names() -> None:
+    isabel = parse(first="Mª Isabel", last="Álvarez Núñez")
+    luisa = parse(first="Mª Luisa", last="Álvarez Núñez")
+    assert isabel is not None and luisa is not None
+    assert compare(isabel, luisa) == Level.GIVEN_DIFFERS
+    maribel = parse("Maribel Álvarez")
+    assert maribel is not None and compare(isabel, maribel) == Level.COMPATIBLE
 
 
 def test_structured_names_use_the_split_they_were_given() -> None:

@@ -5,8 +5,9 @@ every active profile, trains the probabilistic model on them (``linkage``), and 
 pairs scored at or above ``dedupe_suggest_at``. Pairs the rules already settle are left out:
 different ids in one system's namespace, pairs a person separated (a merge undone, a
 suggestion rejected), pairs already suggested. Each remaining pair becomes a suggestion in the
-review queue, or, only when ``dedupe_auto_merge_at`` is set and the pair reaches it with no
-strong evidence against it, a merge (reason "dedupe", undoable).
+review queue, or, only when ``dedupe_auto_merge_at`` is set and the pair reaches it, a merge
+(reason "dedupe", undoable) when the evidence of streaming resolution does not say two
+people.
 
 A run is a job of several transactions: the scored pairs are stored first (one
 transaction), then applied a chunk at a time, each chunk one transaction that records each
@@ -36,7 +37,7 @@ from circulo.identity.models import DedupeRun
 from circulo.ids import new_id
 
 CHUNK = 200  # pairs applied per transaction
-KINDS = ("email", "phone", "external_id")
+KINDS = ("email", "external_id")
 
 Progress = Callable[[str, int, int], None]
 
@@ -102,11 +103,11 @@ def options_from(settings: Settings, **overrides: object) -> Options:
     return Options(**values)  # type: ignore[arg-type]
 
 
-def read_records(session: Session) -> list[LinkRecord]:
+def read_records(session: Session, roles: frozenset[str] = frozenset()) -> list[LinkRecord]:
     identifiers: dict[str, list[tuple[str, str]]] = {}
     for profile_id, kind, value in repo.all_identifiers(session, KINDS):
         identifiers.setdefault(profile_id, []).append((kind, value))
-    return [linkage.record_from(pid, traits, identifiers.get(pid, []))
+    return [linkage.record_from(pid, traits, identifiers.get(pid, []), roles)
             for pid, traits in customers.active_traits(session)]
 
 
@@ -143,6 +144,8 @@ def plan(session: Session, records: Sequence[LinkRecord], pairs: Sequence[Scored
     planned = []
     for pair in kept:
         evidence = compare(facts[pair.a], facts[pair.b])
+        # Merging without review also needs the evidence of streaming resolution not to
+        # say two people (another given name, another date of birth).
         merge = (options.auto_merge_at is not None and pair.probability >= options.auto_merge_at
                  and not evidence.declines(options.decline_at))
         planned.append(Planned(pair, evidence, "merge" if merge else "suggest"))
@@ -172,7 +175,7 @@ def run(db: Database, settings: Settings, clock: Clock, options: Options, *, act
 
     with db.unit_of_work(write=False) as session:
         report("read", 0, 1)
-        records = read_records(session)
+        records = read_records(session, frozenset(settings.role_mailboxes))
         report("read", 1, 1)
     linked = linkage.link(records, threshold=options.suggest_at, progress=report)
     with db.unit_of_work(write=False) as session:

@@ -58,7 +58,7 @@ WEIGHTS: dict[str, dict[Level, float]] = {
     "birthday": {Level.AGREE: 3.0, Level.NEAR: 0.0, Level.DIFFERS: -6.0},
     "postal_code": {Level.AGREE: POSTAL_AGREES, Level.DIFFERS: -1.0},
     "national_id": {Level.AGREE: 8.0, Level.DIFFERS: -10.0},
-    "social_security": {Level.AGREE: 6.0, Level.DIFFERS: -8.0},
+    "social_security": {Level.AGREE: 6.0, Level.NEAR: 0.0, Level.DIFFERS: -8.0},
     # The same system already gave this person another e-mail (or mobile): people do change
     # them, so alone this never declines; with a name that disagrees, it does.
     "email": {Level.DIFFERS: -3.0},
@@ -297,7 +297,10 @@ def _social_security(a: Sourced, b: Sourced) -> Level | None:
     ca, cb = re.sub(r"\D", "", a.value), re.sub(r"\D", "", b.value)
     if len(ca) < 6 or len(cb) < 6:
         return None
-    return Level.AGREE if ca == cb else Level.DIFFERS
+    if ca == cb:
+        return Level.AGREE
+    # One digit typed wrong, or two swapped: a slip, not another person.
+    return Level.NEAR if DamerauLevenshtein.distance(ca, cb) <= 1 else Level.DIFFERS
 
 
 def _postal(a: Sourced, b: Sourced) -> Level | None:

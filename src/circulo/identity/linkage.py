@@ -21,6 +21,7 @@ from typing import Any
 
 from circulo.identity import names
 from circulo.identity.evidence import compact, parse_date, text_value
+from circulo.identity.normalize import is_role_email
 
 MIN_FILLED = 20  # a column this few profiles fill says too little to train on
 # names.equivalent_given in SQL: Pepe and José, Jordi and Jorge, Bob and Robert.
@@ -29,6 +30,20 @@ SAME_GIVEN = ("(list_has_any(given_groups_l, given_groups_r)"
               " OR list_contains(given_forms_r, given_l))")
 SEED = 7  # u sampling: the same profiles give the same model
 RECALL = 0.7  # share of true duplicates the deterministic rules are assumed to find
+# How often each level occurs between two records of one person (m), before training: what
+# a level keeps when EM cannot estimate it (a block without matches, or estimates that
+# collapse to 0 on sparse data). Order: the levels after the null one, as defined below.
+M_DEFAULTS: dict[str, list[float]] = {
+    "name": [0.55, 0.2, 0.1, 0.005, 0.06, 0.05, 0.035],  # exact, variant, similar, two
+    # names, surname, given, else
+    "birthday": [0.9, 0.05, 0.05],
+    "id": [0.95, 0.03, 0.02],
+    "contact": [0.5, 0.5],  # people give different systems different addresses
+    "address": [0.7, 0.15, 0.05, 0.1],
+    "postal_code": [0.85, 0.15],
+    "city": [0.85, 0.05, 0.1],
+}
+M_FLOOR = 0.002  # no level is impossible for one person
 
 
 class LinkageUnavailable(RuntimeError):
@@ -43,11 +58,15 @@ class LinkRecord:
     given: str | None = None  # first given name, folded: "jose", "pepe", "j"
     given_groups: tuple[str, ...] = ()  # its Spanish variant groups (names.given_groups)
     given_forms: tuple[str, ...] = ()  # its English nicknames and formal names
+    given_known: bool = False  # a given name we know (Spanish table, English nicknames)
     surname: str | None = None  # "pujol riera"
     surname1: str | None = None  # "pujol"
     birthday: str | None = None  # ISO date
-    emails: tuple[str, ...] = ()
-    phones: tuple[str, ...] = ()
+    # The names before the @ of their e-mails (not role mailboxes): the same mailbox name
+    # at another provider, or a mistyped domain. Whole e-mails and phones two profiles share
+    # are not compared: streaming resolution links a person's own ones, so what is still
+    # shared between two profiles is a household's or an office's (ADR 0013).
+    mailbox_names: tuple[str, ...] = ()
     address: str | None = None
     postal_code: str | None = None
     city: str | None = None
@@ -84,8 +103,11 @@ def _compact(value: Any) -> str | None:
     return compact(text) or None if text else None
 
 
-def record_from(profile_id: str, traits: dict[str, Any], identifiers: Sequence[tuple[str, str]]
-                ) -> LinkRecord:
+MIN_MAILBOX_NAME = 5  # shorter ones ("ana", "jm") are anybody's
+
+
+def record_from(profile_id: str, traits: dict[str, Any], identifiers: Sequence[tuple[str, str]],
+                roles: frozenset[str] = frozenset()) -> LinkRecord:
     """Normalise what a profile carries for the model (pure)."""
     parsed = names.parse(
         traits.get("name") if isinstance(traits.get("name"), str) else None,
@@ -96,22 +118,26 @@ def record_from(profile_id: str, traits: dict[str, Any], identifiers: Sequence[t
     given = surname = surname1 = None
     groups: tuple[str, ...] = ()
     forms: tuple[str, ...] = ()
+    known = False
     if parsed is not None and parsed.readings:
         reading = parsed.readings[0]
         given = reading.given.split(" ")[0] if reading.given else None
         if given:
             groups, forms = names.given_groups(given), names.english_forms(given)
+            known = names.is_given_name(given)
         surname = " ".join(reading.surnames) or None
         surname1 = reading.surnames[0] if reading.surnames else None
     raw_birthday = traits.get("birthday")
     born = parse_date(str(raw_birthday)) if isinstance(raw_birthday, str | int) else None
     street = traits.get("address") or traits.get("street")
     return LinkRecord(
-        id=profile_id, given=given, given_groups=groups, given_forms=forms,
+        id=profile_id, given=given, given_groups=groups, given_forms=forms, given_known=known,
         surname=surname, surname1=surname1,
         birthday=born.isoformat() if born else None,
-        emails=tuple(sorted({v for k, v in identifiers if k == "email"}))[:10],
-        phones=tuple(sorted({v for k, v in identifiers if k == "phone"}))[:10],
+        mailbox_names=tuple(sorted({
+            v.split("@", 1)[0] for k, v in identifiers
+            if k == "email" and len(v.split("@", 1)[0]) >= MIN_MAILBOX_NAME
+            and not is_role_email(v, roles)}))[:10],
         address=_fold(street), postal_code=_compact(traits.get("postal_code")),
         city=_fold(traits.get("city"), 80), national_id=_compact(traits.get("national_id")),
         social_security=_compact(traits.get("social_security")),
@@ -142,13 +168,14 @@ def _table(records: Sequence[LinkRecord]) -> dict[str, list[Any]]:
     for name in ("given", "surname", "surname1", "birthday", "address", "postal_code", "city",
                  "national_id", "social_security"):
         columns[name] = [getattr(r, name) for r in records]
+    columns["given_known"] = [r.given_known for r in records]
+    columns["full_name"] = [f"{r.given} {r.surname}" if r.given and r.surname else None
+                            for r in records]
     columns["given_groups"] = [list(r.given_groups) for r in records]
     columns["given_forms"] = [list(r.given_forms) for r in records]
-    columns["emails"] = [list(r.emails) for r in records]
-    columns["phones"] = [list(r.phones) for r in records]
+    columns["mailbox_names"] = [list(r.mailbox_names) for r in records]
     # One scalar per list for blocking: the first value is enough to find who shares it.
-    columns["email1"] = [r.emails[0] if r.emails else None for r in records]
-    columns["phone1"] = [r.phones[0] if r.phones else None for r in records]
+    columns["mailbox1"] = [r.mailbox_names[0] if r.mailbox_names else None for r in records]
     return columns
 
 
@@ -172,13 +199,18 @@ def _settings(records: Sequence[LinkRecord], splink: Any, prior: float | None
         used.append("name")
         comparisons.append(cl.CustomComparison([
             cll.And(cll.NullLevel("given"), cll.NullLevel("surname")),
-            cll.And(cll.ExactMatchLevel("given"), cll.ExactMatchLevel("surname")),
+            # The same full name: weighed by how common it is (term frequencies), so that a
+            # rare name says more than María García López.
+            cll.ExactMatchLevel("full_name", term_frequency_adjustments=True),
             cll.And(cll.CustomLevel(SAME_GIVEN), cll.ExactMatchLevel("surname1")),
             cll.And(cll.JaroWinklerLevel("given", 0.9), cll.JaroWinklerLevel("surname", 0.9)),
+            # Two real given names, not variants of one another: Christopher and Michael
+            # Mason are a family, where a typo (Michaeal) is not a name.
+            cll.CustomLevel(f"given_known_l AND given_known_r AND NOT {SAME_GIVEN}"),
             cll.ExactMatchLevel("surname"),
             cll.CustomLevel(SAME_GIVEN),
             cll.ElseLevel(),
-        ], output_column_name="name"))
+        ], output_column_name="name").configure(m_probabilities=M_DEFAULTS["name"]))
         blocking.append(block_on("given", "surname1"))
         blocking.append(block_on("surname"))
     if has("birthday"):
@@ -188,7 +220,7 @@ def _settings(records: Sequence[LinkRecord], splink: Any, prior: float | None
             cll.ExactMatchLevel("birthday"),
             cll.DamerauLevenshteinLevel("birthday", 1),
             cll.ElseLevel(),
-        ], output_column_name="birthday"))
+        ], output_column_name="birthday").configure(m_probabilities=M_DEFAULTS["birthday"]))
         blocking.append(block_on("birthday"))
     for column in ("national_id", "social_security"):
         if has(column):
@@ -196,27 +228,26 @@ def _settings(records: Sequence[LinkRecord], splink: Any, prior: float | None
             comparisons.append(cl.CustomComparison([
                 cll.NullLevel(column), cll.ExactMatchLevel(column),
                 cll.DamerauLevenshteinLevel(column, 1), cll.ElseLevel(),
-            ], output_column_name=column))
+            ], output_column_name=column).configure(m_probabilities=M_DEFAULTS["id"]))
             blocking.append(block_on(column))
-    if has("emails"):
-        used.append("email")
-        comparisons.append(cl.ArrayIntersectAtSizes("emails", [1]))
-        blocking.append(block_on("email1"))
-    if has("phones"):
-        used.append("phone")
-        comparisons.append(cl.ArrayIntersectAtSizes("phones", [1]))
-        blocking.append(block_on("phone1"))
+    if has("mailbox_names"):
+        # Only to find candidates: whether two mailboxes are named alike is mostly whether
+        # the people are (mfernandez@ is many people), which the names already weigh.
+        blocking.append(block_on("mailbox1"))
     if has("address"):
         used.append("address")
-        comparisons.append(cl.LevenshteinAtThresholds("address", [2, 5]))
+        comparisons.append(cl.LevenshteinAtThresholds("address", [2, 5]).configure(
+            m_probabilities=M_DEFAULTS["address"]))
     if has("postal_code"):
         used.append("postal_code")
-        comparisons.append(cl.ExactMatch("postal_code"))
+        comparisons.append(cl.ExactMatch("postal_code").configure(
+            m_probabilities=M_DEFAULTS["postal_code"]))
         if has("address"):
             blocking.append(block_on("postal_code", "substr(address, 1, 3)"))
     if has("city"):
         used.append("city")
-        comparisons.append(cl.JaroWinklerAtThresholds("city", [0.92]))
+        comparisons.append(cl.JaroWinklerAtThresholds("city", [0.92]).configure(
+            m_probabilities=M_DEFAULTS["city"]))
     settings = splink.SettingsCreator(
         link_type="dedupe_only", comparisons=comparisons,
         probability_two_random_records_match=prior or 0.0001,
@@ -237,7 +268,7 @@ def _deterministic_rules(used: list[str], splink: Any) -> list[Any]:
         rules.append(block_on("national_id"))
     if "social_security" in used:
         rules.append(block_on("social_security"))
-    for column, key in (("email", "email1"), ("phone", "phone1"), ("address", "address")):
+    for column, key in (("address", "address"),):
         if "name" in used and column in used:
             rules.append(block_on("given", "surname1", key))
     return rules
@@ -256,7 +287,9 @@ def _prior(records: Sequence[LinkRecord], settings: Any, used: list[str], splink
                            log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match(rules, recall=RECALL)
     estimate = float(linker.misc.save_model_to_json()["probability_two_random_records_match"])
-    return estimate if 0.0 < estimate < 1.0 else floor
+    # Sparse profiles (no date of birth, no national id) leave the rules little to find:
+    # their count is a lower bound, never below the floor.
+    return min(max(estimate, floor), 0.5)
 
 
 def link(records: Sequence[LinkRecord], *, threshold: float,
@@ -276,6 +309,7 @@ def link(records: Sequence[LinkRecord], *, threshold: float,
     db = splink.DuckDBAPI()
     table = db.register(_table(records), table_name="profiles")
     linker = splink.Linker(table, settings, log_level=logging.ERROR)
+    untrained = linker.misc.save_model_to_json()
     training = linker.training
     from splink.internals.exceptions import EMTrainingException
 
@@ -286,9 +320,14 @@ def link(records: Sequence[LinkRecord], *, threshold: float,
     for rule in _em_rules(used, splink):
         try:
             training.estimate_parameters_using_expectation_maximisation(rule)
-        except EMTrainingException as exc:  # a block with no pairs in it teaches nothing
-            logging.getLogger(__name__).warning("EM skipped: %s", exc)
+        except (EMTrainingException, ValueError) as exc:
+            # A block with no pairs teaches nothing; one where a level never occurs among
+            # the likely matches drives its m to 0, which Splink refuses. Either way the
+            # estimates from the other blocks (and the u from random pairs) stand.
+            logging.getLogger(__name__).warning("EM on one block skipped: %s", exc)
     report("train", 3, steps)
+    linker = splink.Linker(table, _sane(linker.misc.save_model_to_json(), untrained),
+                           log_level=logging.ERROR)
     parts = chunks or max(1, len(records) // 25_000)
     found = Linked(columns=used)
     for number in range(1, parts + 1):
@@ -302,6 +341,34 @@ def link(records: Sequence[LinkRecord], *, threshold: float,
     return found
 
 
+def _levels(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    return [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+
+
+def _sane(model: dict[str, Any], untrained: dict[str, Any]) -> dict[str, Any]:
+    """The trained model, kept sane: a level EM left unestimated keeps its default m; an
+    agreement level never counts against a match (m below u: EM collapsed on a block of
+    families); no level is impossible (``M_FLOOR``). Each comparison's m sum to 1 again."""
+    defaults = {c["output_column_name"]: [lv.get("m_probability") for lv in _levels(c)]
+                for c in untrained["comparisons"]}
+    for comparison in model["comparisons"]:
+        levels = _levels(comparison)
+        start = defaults.get(comparison["output_column_name"], [])
+        for position, level in enumerate(levels):
+            m, u = level.get("m_probability"), level.get("u_probability")
+            fallback = start[position] if position < len(start) else None
+            # Agreement levels are those expected among one person's records (not the last,
+            # "anything else", nor "two different given names").
+            agreement = position < len(levels) - 1 and (fallback or 0.0) >= 0.01
+            if m is None or (agreement and u is not None and m < u):
+                m = fallback if fallback is not None else M_FLOOR
+            level["m_probability"] = max(float(m), M_FLOOR)
+        total = sum(lv["m_probability"] for lv in levels)
+        for level in levels:
+            level["m_probability"] /= total
+    return model
+
+
 def _em_rules(used: list[str], splink: Any) -> list[Any]:
     block_on = splink.block_on
     rules = []
@@ -310,7 +377,7 @@ def _em_rules(used: list[str], splink: Any) -> list[Any]:
     if "name" in used:
         rules.append(block_on("given", "surname1"))
     elif "email" in used:
-        rules.append(block_on("email1"))
+        rules.append(block_on("surname"))
     return rules
 
 

@@ -76,6 +76,7 @@ class Name:
     readings: tuple[Reading, ...]  # given name first: how people write their names
     reversed: tuple[Reading, ...]  # surnames first ("PUJOL RIERA JORDI"): may only agree
     latin: bool
+    given: tuple[str, ...] = ()  # the given names when known: ("maria", "isabel")
 
     @property
     def usable(self) -> bool:
@@ -135,7 +136,7 @@ def parse(full: str | None = None, first: str | None = None, last: str | None = 
         readings = [Reading(given[0] if given else "", tuple(family))]
         if len(given) >= 2:
             readings.append(Reading(" ".join(given), tuple(family)))
-        return Name(tuple(given + family), tuple(readings), (), latin)
+        return Name(tuple(given + family), tuple(readings), (), latin, tuple(given))
     if not isinstance(full, str):
         return None
     if "," in full:  # "Pujol Riera, Jordi": surnames, then the given name
@@ -145,7 +146,9 @@ def parse(full: str | None = None, first: str | None = None, last: str | None = 
     if not words:
         return None
     natural, flipped = _split_readings(words)
-    return Name(tuple(words), natural, flipped, latin)
+    # "María Isabel Álvarez": a second word that is a given name is part of the given name.
+    first_names = words[:2] if len(words) >= 3 and _known_given(words[1]) else words[:1]
+    return Name(tuple(words), natural, flipped, latin, tuple(first_names))
 
 
 @lru_cache(maxsize=1)
@@ -197,17 +200,28 @@ def equivalent_given(a: str, b: str) -> bool:
     return b in _english_forms(a) or a in _english_forms(b)
 
 
+def is_given_name(word: str) -> bool:
+    """A given name we know (the Spanish table, the English nicknames data)."""
+    return len(word) > 1 and (word in _spanish_groups() or bool(_english_forms(word)))
+
+
+_known_given = is_given_name
+
+
 def _gender_pair(a: str, b: str) -> bool:
     """Mario/María, Daniel/Daniela, Julio/Julia: one letter apart, and two people."""
     return a.rstrip(_GENDER_ENDINGS) == b.rstrip(_GENDER_ENDINGS)
 
 
-def _typo(a: str, b: str) -> bool:
+def _typo(a: str, b: str, *, given: bool = True) -> bool:
     """One slip of the keyboard (two in long words). In words under five letters one
     letter changed is usually another name (Juan, Joan; Díaz, Díez), so only two letters
-    swapped (Eirc) or one dropped (Flix, Crz) count there."""
+    swapped (Eirc) or one dropped (Flix, Crz) count there. Given names one vowel apart at
+    the end are the other sex's (Mario, María), wherever they stand; surnames are not (Wardl,
+    Wardle)."""
     shortest = min(len(a), len(b))
-    if shortest < 3 or _gender_pair(a, b):
+    if shortest < 3 or (_gender_pair(a, b) and (given or (
+            is_given_name(a) or is_given_name(b)))):
         return False
     if shortest < 5:
         return _swapped(a, b) or _dropped(a, b)
@@ -285,14 +299,17 @@ def _same_surname(a: str, b: str) -> bool:
         return True
     if len(a) == 1 or len(b) == 1:
         return a[0] == b[0]
-    if a.startswith(b) or b.startswith(a):  # Martín / Martínez: two surnames
-        return False
-    return _typo(a, b)
+    if (a.startswith(b) or b.startswith(a)) and abs(len(a) - len(b)) > 1:
+        return False  # Martín / Martínez: two surnames (Wardl for Wardle is a slip)
+    return _typo(a, b, given=False)
 
 
 def _surnames(a: tuple[str, ...], b: tuple[str, ...]) -> str:
     if not a or not b:
         return "silent"
+    joined_a, joined_b = "".join(a), "".join(b)
+    if len(a) != len(b) and (joined_a == joined_b or _typo(joined_a, joined_b, given=False)):
+        return "agree"  # a space typed in the middle: "Gre ne" for Green
     small, large = (a, b) if len(a) <= len(b) else (b, a)
     found = [s for s in small if any(_same_surname(s, o) for o in large)]
     if len(found) == len(small):
@@ -315,8 +332,22 @@ _BY_GIVEN = {
 ORDER = list(Level)
 
 
+def _dropped_second(a: Reading, b: Reading) -> bool:
+    """María Álvarez for María Isabel Álvarez: a second given name left out (both readings
+    have surnames, so the second word is not one)."""
+    if not a.surnames or not b.surnames:
+        return False
+    for compound, single in ((a.given, b.given), (b.given, a.given)):
+        words = compound.split(" ")
+        if len(words) == 2 and words[0] == single and _known_given(words[1]):
+            return True
+    return False
+
+
 def _reading_level(a: Reading, b: Reading) -> Level:
     given = _given(a.given, b.given)
+    if given == "differs" and _dropped_second(a, b):
+        given = "same"
     if given == "differs":
         return Level.GIVEN_DIFFERS
     if given == "initial_differs":
@@ -351,6 +382,10 @@ def compare(a: Name, b: Name) -> Level:
         return Level.EXACT
     if len(a.tokens) == 1 or len(b.tokens) == 1:
         return _lone(a, b) if len(a.tokens) == 1 else _lone(b, a)
+    if (len(a.given) >= 2 and len(b.given) >= 2 and _given(a.given[0], b.given[0]) == "same"
+            and _given(a.given[1], b.given[1]) == "differs"
+            and not equivalent_given(" ".join(a.given), " ".join(b.given))):
+        return Level.GIVEN_DIFFERS  # María Isabel and María Luisa; Juan Carlos, Juan Manuel
     best = _best([_reading_level(x, y) for x in a.readings for y in b.readings])
     # Surnames written first can only show agreement: a reordering never turns one
     # disagreement into a milder one ("Riera Montse" must not half-match "Jordi Riera").
