@@ -2,15 +2,17 @@
 through Círculo itself: the records are ingested as customer profiles, then the very code of
 ``circulo identity dedupe`` (a dry run) reads the profiles, trains its model unsupervised and
 scores the pairs. Baseline in the same run: exact match on given name, surname and date of
-birth (the rule a spreadsheet would apply), over the same profiles.
+birth (the rule a spreadsheet would apply), over the same profiles. Then the same dedupe on
+the generated multi-source company of ``bench/identity_data.py``, after streaming ingest.
 
-    python bench/dedupe_bench.py [--repeat 3]
+    python bench/dedupe_bench.py [--repeat 3] [--company-people 8000]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -94,9 +96,56 @@ def exact_baseline(ctx: AppContext, customer_of: dict[str, str]) -> set[tuple[st
     return pairs
 
 
+def company(people: int, seed: int) -> dict[str, Any]:
+    """Dedupe after streaming on the generated multi-source company: how many of the pairs
+    of customers that streaming left apart (one person's records with no identifier in
+    common) it suggests, and how many of its suggestions are one person."""
+    import resource
+
+    from bench.identity_bench import ingest_dataset
+    from bench.identity_data import generate
+    from sqlalchemy import select
+
+    from circulo.identity.models import Suggestion
+
+    dataset = generate(people=people, seed=seed)
+    customer_of, ingest_seconds, (ctx, data_dir) = ingest_dataset(dataset.events, True, 1000)
+    owners: dict[str, set[str]] = defaultdict(set)
+    customers_of: dict[str, set[str]] = defaultdict(set)
+    for record in dataset.records:
+        customer = customer_of.get(record)
+        if customer is not None:
+            owners[customer].add(dataset.person_of[record])
+            customers_of[dataset.person_of[record]].add(customer)
+    apart = {(a, b) for found in customers_of.values() for a in found for b in found if a < b}
+    started = time.perf_counter()
+    summary = dedupe.run(ctx.db, ctx.settings, ctx.clock,
+                         dedupe.options_from(ctx.settings, dry_run=True), actor="bench")
+    seconds = time.perf_counter() - started
+    suggested = {(p.pair.a, p.pair.b) for p in summary.planned}
+    with ctx.db.unit_of_work(write=False) as session:
+        queued = {tuple(sorted((s.profile_a, s.profile_b)))
+                  for s in session.scalars(select(Suggestion))}
+    right = sum(1 for a, b in suggested if owners.get(a, set()) & owners.get(b, set()))
+    ctx.db.dispose()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    result = {"people": people, "profiles": summary.profiles, "compared": summary.compared,
+              "seconds": round(seconds, 1), "ingest_seconds": round(ingest_seconds),
+              "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+              "pairs_left_apart_by_streaming": len(apart),
+              "of_which_in_review_from_ingest": len(apart & queued),
+              "suggested_by_dedupe": len(suggested), "suggested_one_person": right,
+              "of_the_pairs_left_apart": len(apart & suggested),
+              "excluded": summary.excluded, "columns": summary.columns}
+    print(f"company, {people} people: {result}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs; medians kept")
+    parser.add_argument("--company-people", type=int, default=8000,
+                        help="also dedupe the generated company (0: skip)")
     args = parser.parse_args()
     print(f"Machine: {machine()}")
     events, person = febrl4_events()
@@ -129,6 +178,8 @@ def main() -> None:
         "median_model_seconds": median([r["model"]["seconds"] for r in runs]),
         "median_baseline_seconds": median([r["exact_baseline"]["seconds"] for r in runs]),
     }
+    if args.company_people:
+        report["company"] = company(args.company_people, seed=5)
     print(json.dumps({k: v for k, v in report.items() if k != "runs"}, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "dedupe.json").write_text(json.dumps(report, indent=2))
