@@ -170,7 +170,6 @@ def resolve(
                 link_for[pid] = ident
 
     threshold = decline_at if facts is not None else None
-    weigh = threshold is not None
     declined: list[Declined] = []
     if facts is not None and threshold is not None and matched:
         contacts = [i for i in idents if i.kind in (Kind.EMAIL, Kind.PHONE)]
@@ -233,7 +232,7 @@ def resolve(
         compatible = True
         kept = [survivor]
         combined = Facts()
-        if weigh:
+        if threshold is not None:
             combined.absorb(state.profiles[survivor].evidence)
             combined.absorb(facts or Facts())
         for pid in others:

@@ -38,7 +38,6 @@ M_DEFAULTS: dict[str, list[float]] = {
     # names, surname, given, else
     "birthday": [0.9, 0.05, 0.05],
     "id": [0.95, 0.03, 0.02],
-    "contact": [0.5, 0.5],  # people give different systems different addresses
     "address": [0.7, 0.15, 0.05, 0.1],
     "postal_code": [0.85, 0.15],
     "city": [0.85, 0.05, 0.1],
@@ -268,9 +267,8 @@ def _deterministic_rules(used: list[str], splink: Any) -> list[Any]:
         rules.append(block_on("national_id"))
     if "social_security" in used:
         rules.append(block_on("social_security"))
-    for column, key in (("address", "address"),):
-        if "name" in used and column in used:
-            rules.append(block_on("given", "surname1", key))
+    if "name" in used and "address" in used:
+        rules.append(block_on("given", "surname1", "address"))
     return rules
 
 
@@ -376,8 +374,6 @@ def _em_rules(used: list[str], splink: Any) -> list[Any]:
         rules.append(block_on("birthday"))
     if "name" in used:
         rules.append(block_on("given", "surname1"))
-    elif "email" in used:
-        rules.append(block_on("surname"))
     return rules
 
 

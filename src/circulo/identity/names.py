@@ -147,7 +147,7 @@ def parse(full: str | None = None, first: str | None = None, last: str | None = 
         return None
     natural, flipped = _split_readings(words)
     # "María Isabel Álvarez": a second word that is a given name is part of the given name.
-    first_names = words[:2] if len(words) >= 3 and _known_given(words[1]) else words[:1]
+    first_names = words[:2] if len(words) >= 3 and is_given_name(words[1]) else words[:1]
     return Name(tuple(words), natural, flipped, latin, tuple(first_names))
 
 
@@ -204,8 +204,6 @@ def is_given_name(word: str) -> bool:
     """A given name we know (the Spanish table, the English nicknames data)."""
     return len(word) > 1 and (word in _spanish_groups() or bool(_english_forms(word)))
 
-
-_known_given = is_given_name
 
 
 def _gender_pair(a: str, b: str) -> bool:
@@ -339,7 +337,7 @@ def _dropped_second(a: Reading, b: Reading) -> bool:
         return False
     for compound, single in ((a.given, b.given), (b.given, a.given)):
         words = compound.split(" ")
-        if len(words) == 2 and words[0] == single and _known_given(words[1]):
+        if len(words) == 2 and words[0] == single and is_given_name(words[1]):
             return True
     return False
 

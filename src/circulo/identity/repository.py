@@ -230,29 +230,19 @@ def delete_flags(session: Session, pairs: Sequence[tuple[str, str]]) -> None:
         ))
 
 
-def rejected_pairs(session: Session, profile_ids: Sequence[str]) -> list[tuple[str, str]]:
+def separated_pairs(session: Session, profile_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """Pairs involving these profiles that a person said are two people: merges undone
+    (the undo entries) and suggestions rejected."""
     pairs: list[tuple[str, str]] = []
-    for chunk in _chunks(list(profile_ids)):
-        rows = session.execute(
-            select(Suggestion.profile_a, Suggestion.profile_b).where(
-                Suggestion.status == "rejected",
-                Suggestion.profile_a.in_(chunk) | Suggestion.profile_b.in_(chunk),
-            )
-        )
-        pairs.extend((a, b) for a, b in rows)
-    return pairs
-
-
-def undone_pairs(session: Session, profile_ids: Sequence[str]) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    for chunk in _chunks(list(profile_ids)):
-        rows = session.execute(
-            select(MergeLogEntry.survivor_id, MergeLogEntry.absorbed_id).where(
-                MergeLogEntry.action == "undo",
-                MergeLogEntry.survivor_id.in_(chunk) | MergeLogEntry.absorbed_id.in_(chunk),
-            )
-        )
-        pairs.extend((a, b) for a, b in rows)
+    sources = (
+        (MergeLogEntry.survivor_id, MergeLogEntry.absorbed_id, MergeLogEntry.action == "undo"),
+        (Suggestion.profile_a, Suggestion.profile_b, Suggestion.status == "rejected"),
+    )
+    for left, right, condition in sources:
+        for chunk in _chunks(list(profile_ids)):
+            rows = session.execute(select(left, right).where(
+                condition, left.in_(chunk) | right.in_(chunk)))
+            pairs.extend((a, b) for a, b in rows)
     return pairs
 
 

@@ -180,8 +180,7 @@ def separations(session: Session, active: Sequence[str]) -> set[frozenset[str]]:
     root_of = customers.roots_of_members(session, active)
     members = sorted(set(active) | set(root_of))
     return {frozenset((root_of.get(a, a), root_of.get(b, b)))
-            for a, b in [*repo.undone_pairs(session, members),
-                         *repo.rejected_pairs(session, members)]}
+            for a, b in repo.separated_pairs(session, members)}
 
 
 def are_separated(session: Session, a: str, b: str) -> bool:
