@@ -45,23 +45,3 @@ def compile_path(text: str, where: str) -> JsonPath:
         steps.append(int(index) if index is not None else (name or quoted))
         position = match.end()
     return JsonPath(text, tuple(steps))
-
-
-def nul_path(value: Any, path: str = "") -> str:
-    """Where the first NUL character is (keys included): PostgreSQL cannot store it."""
-    if isinstance(value, str):
-        return path if "\x00" in value else ""
-    children: list[tuple[str, Any]] = []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            child_path = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return child_path
-            children.append((child_path, child))
-    elif isinstance(value, list):
-        children = [(f"{path}.{i}" if path else str(i), child) for i, child in enumerate(value)]
-    for child_path, child in children:
-        found = nul_path(child, child_path)
-        if found:
-            return found
-    return ""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from circulo.ingest.schemas import SOURCE_PATTERN, Identifiers
+from circulo.jsonshape import JsonObject
 
 Texts = dict[Literal["es", "en"], str]
 
@@ -20,7 +21,7 @@ class MemberIn(BaseModel):
                     "with the same key is a no-op; without a key one is derived from the "
                     "identifiers.")
     identifiers: Identifiers
-    traits: dict[str, Any] | None = Field(
+    traits: JsonObject | None = Field(
         default=None, description="What the sender knows: name, language, tier…")
     data: dict[str, str | int | float | bool | None] | None = Field(
         default=None, description="Values for the message placeholders of this member")

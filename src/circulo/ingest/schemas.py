@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from circulo.customers.records import RECORD_KINDS
+from circulo.jsonshape import JsonObject
 
 Channel = Literal[
     "voice", "email", "chat", "sms", "whatsapp", "web", "mobile", "social", "in_person", "iot",
@@ -58,7 +59,7 @@ class RecordIn(BaseModel):
     title: str | None = Field(default=None, max_length=500)
     amount: float | None = None
     currency: str | None = Field(default=None, min_length=3, max_length=3)
-    data: dict[str, Any] | None = None
+    data: JsonObject | None = None
 
     @field_validator("kind")
     @classmethod
@@ -85,10 +86,10 @@ class EventIn(BaseModel):
     )
     channel: Channel | None = None
     identifiers: Identifiers = Field(default_factory=Identifiers)
-    traits: dict[str, Any] | None = None
+    traits: JsonObject | None = None
     consent: Annotated[list[ConsentStatement], Field(max_length=20)] | None = None
     record: RecordIn | None = None
-    properties: dict[str, Any] | None = None
+    properties: JsonObject | None = None
 
 
 class EventBatchIn(BaseModel):

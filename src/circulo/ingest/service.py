@@ -14,6 +14,7 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from circulo import jsonshape
 from circulo.config import Settings
 from circulo.connectors import service as outbox
 from circulo.connectors.registry import connectors_for
@@ -32,7 +33,6 @@ from circulo.identity.normalize import (
 from circulo.ids import new_id
 from circulo.ingest.schemas import MAX_PROPERTIES_BYTES, EventIn
 from circulo.journeys import runtime as journey_inbox
-from circulo.jsonpath import nul_path
 
 
 @dataclass(slots=True)
@@ -109,10 +109,9 @@ def prepare(items: list[Any], settings: Settings, now: datetime
         if not isinstance(raw, dict):
             errors.append(_error(index, "", "object_type", "each event must be a JSON object"))
             continue
-        if b"\\u0000" in orjson.dumps(raw):
-            errors.append(_error(index, nul_path(raw).replace("\x00", "\\u0000"),
-                                 "nul_character",
-                                 "text may not contain the NUL character (\\u0000)"))
+        problem = jsonshape.check(raw)
+        if problem is not None:
+            errors.append(_error(index, problem.field, problem.code, problem.detail))
             continue
         try:
             event = EventIn.model_validate(raw)

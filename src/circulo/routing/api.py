@@ -16,11 +16,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
+from circulo import jsonshape
 from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import PayloadTooLarge, ValidationFailed
-from circulo.jsonpath import nul_path
 from circulo.routing import callbacks, intake, overrides, service, stats
 from circulo.routing.dispatcher import dispatcher_of
 from circulo.routing.policy import PolicyError, agent_spec
@@ -272,11 +272,10 @@ def _batch_items(payload: Any, limit: int
             errors.append({"index": index, "field": "", "code": "object_type",
                            "detail": "each task must be a JSON object"})
             continue
-        nul = nul_path(raw)
-        if nul:
-            errors.append({"index": index, "field": nul.replace("\x00", "\\u0000"),
-                           "code": "nul_character",
-                           "detail": "text may not contain the NUL character (\\u0000)"})
+        problem = jsonshape.check(raw)
+        if problem is not None:
+            errors.append({"index": index, "field": problem.field, "code": problem.code,
+                           "detail": problem.detail})
             continue
         try:
             items.append((index, _new_task(TaskIn.model_validate(raw))))

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from circulo.errors import ProblemItem
 from circulo.ingest.schemas import SOURCE_PATTERN, Identifiers
+from circulo.jsonshape import JsonObject
 
 ChannelName = Literal["voice", "email", "chat", "sms", "whatsapp", "social", "backoffice"]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
@@ -74,7 +75,7 @@ class TaskIn(BaseModel):
     skills: dict[Name, Proficiency] = Field(default_factory=dict,
                                             description="Required skills: minimum proficiency")
     language: str | None = Field(default=None, min_length=2, max_length=8)
-    attributes: dict[str, Any] = Field(default_factory=dict,
+    attributes: JsonObject = Field(default_factory=dict,
                                        description="Anything the policy or the agent needs "
                                                    "(IVR choice, order number, subject)")
     reason: str | None = Field(default=None, max_length=200)
@@ -128,7 +129,7 @@ class CallbackIn(BaseModel):
     attempts: int = Field(default=3, ge=1, le=20, description="Attempts before giving up")
     skills: dict[Name, Proficiency] = Field(default_factory=dict)
     language: str | None = Field(default=None, min_length=2, max_length=8)
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: JsonObject = Field(default_factory=dict)
     reason: str | None = Field(default=None, max_length=200,
                                description="e.g. investigation_closed, customer_request")
     source: str = Field(default="api", pattern=SOURCE_PATTERN)
@@ -152,7 +153,7 @@ class CompleteIn(BaseModel):
     disposition: str | None = Field(default=None, max_length=100,
                                     description="The outcome code the agent picked")
     notes: str | None = Field(default=None, max_length=10_000)
-    data: dict[str, Any] | None = Field(default=None, description="Data captured")
+    data: JsonObject | None = Field(default=None, description="Data captured")
     outcome: Literal["reached", "no_answer", "busy", "voicemail", "failed", "wrong_number",
                      "declined"] | None = Field(
         default=None, description="For a callback: whether the customer was reached; not "
