@@ -19,7 +19,13 @@ from circulo.connectors.crm_inbound_api import router as crm_inbound_router
 from circulo.connectors.twilio_api import router as twilio_router
 from circulo.context import AppContext
 from circulo.customers.api import router as customers_router
-from circulo.errors import PROBLEM_JSON, Problem, RejectNulCharacters, install_error_handlers
+from circulo.errors import (
+    PROBLEM_JSON,
+    CatchAll,
+    Problem,
+    RejectNulCharacters,
+    install_error_handlers,
+)
 from circulo.identity.api import router as identity_router
 from circulo.ingest.api import EXTRA_MODELS
 from circulo.ingest.api import router as ingest_router
@@ -49,6 +55,7 @@ PROBLEM_STATUSES = {
     "409": "Conflicts with the current state",
     "413": "Too many events or too large a body",
     "422": "Invalid input: `errors` names each field (and item index) and the reason",
+    "500": "Unexpected error: `error_id` is also in the server log",
 }
 
 
@@ -94,6 +101,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.ctx = ctx
     install_error_handlers(app)
     app.add_middleware(RejectNulCharacters)
+    app.add_middleware(CatchAll)  # added last: the outermost, it also sees the others fail
     app.include_router(ingest_router)
     app.include_router(customers_router)
     app.include_router(identity_router)

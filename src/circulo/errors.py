@@ -5,6 +5,8 @@ Domain code raises these; only the HTTP edge (``install_error_handlers``) knows 
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +17,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("circulo.errors")
 
 
 class ProblemItem(BaseModel):
@@ -174,3 +177,39 @@ class RejectNulCharacters:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+class CatchAll:
+    """ASGI middleware: an unexpected error still answers RFC 9457 problem+json (500) with an
+    ``error_id`` that is also in the server log, never a text/plain traceback page. The log
+    line carries the method, the path and the traceback, never the body or the query."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            error_id = secrets.token_hex(8)
+            log.exception("unexpected error %s on %s %s", error_id, scope.get("method"),
+                          scope.get("path"))
+            if started:  # part of the answer is gone already: the connection is cut
+                raise
+            error = CirculoError("An unexpected error occurred; it has been logged. Quote "
+                                 f"error id {error_id} when reporting it.", error_id=error_id)
+            error.status, error.code, error.title = 500, "internal_error", "Internal error"
+            response = JSONResponse(error.to_problem(scope.get("path")), status_code=500,
+                                    media_type=PROBLEM_JSON)
+            await response(scope, receive, send)

@@ -9,11 +9,14 @@ NUL characters (PostgreSQL cannot store them), and keys too long to be names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, AwareDatetime
 
 MAX_DEPTH = 32
+# Moments a contact center can mean: converting year 1 with a positive offset to UTC overflows.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 MAX_KEY_LENGTH = 200
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
@@ -80,3 +83,18 @@ def _validated(value: Any) -> Any:
 
 # A free-form JSON object whose shape is bounded; use it for every ``dict[str, Any]`` input.
 JsonObject = Annotated[dict[str, Any], AfterValidator(_validated)]
+
+
+def _in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo is not None else value
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+        raise ValueError(f"dates must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+# A date and time a client sends, range-checked so that no later arithmetic can overflow.
+Moment = Annotated[datetime, AfterValidator(_in_range)]
+AwareMoment = Annotated[AwareDatetime, AfterValidator(_in_range)]

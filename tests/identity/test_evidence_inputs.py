@@ -22,7 +22,7 @@ def jordi(api: Api) -> str:
 
 @pytest.mark.parametrize("name", [
     "", "   ", "J. P.", "JORDI PUJOL RIERA", "😀😀", "Jordi 😀", "Йорди Пужоль",
-    "ジョルディ", "x" * 10_000, "unknown", "-", 12345, ["Jordi"], {"first": "Jordi"}, None,
+    "ジョルディ", "x" * 200, "unknown", "-", 12345, ["Jordi"], {"first": "Jordi"}, None,
 ])
 def test_odd_names_say_nothing_or_agree(api: Api, name: Any) -> None:
     """Nothing comparable is silence: the helpdesk's event joins Jordi as before."""

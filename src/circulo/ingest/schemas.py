@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from circulo.customers.records import RECORD_KINDS
-from circulo.jsonshape import JsonObject
+from circulo.jsonshape import JsonObject, Moment
 
 Channel = Literal[
     "voice", "email", "chat", "sms", "whatsapp", "web", "mobile", "social", "in_person", "iot",
@@ -17,6 +16,15 @@ Channel = Literal[
 EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{0,63}$"
 MAX_PROPERTIES_BYTES = 64 * 1024
+# Traits become the profile every agent reads: bounded in count, name and size.
+MAX_TRAITS = 100
+MAX_TRAIT_NAME = 64
+MAX_TRAIT_BYTES = 4 * 1024  # one value, serialised
+MAX_TRAITS_BYTES = 32 * 1024  # all of an event's traits, serialised
+MAX_NAME_LENGTH = 200  # names, titles, cities: what a card shows on one line
+ONE_LINE_TRAITS = ("name", "first_name", "last_name", "preferred_name", "title", "company",
+                   "city", "country", "postal_code", "tier", "segment", "advisor", "gender",
+                   "timezone", "national_id", "social_security", "birthday", "customer_since")
 
 StrOrList = str | Annotated[list[str], Field(max_length=10)]
 
@@ -80,7 +88,7 @@ class EventIn(BaseModel):
         "creates a duplicate (CloudEvents semantics: source + id is unique).",
     )
     source: str = Field(pattern=SOURCE_PATTERN, description="The sending system: crm, shop, pbx")
-    occurred_at: datetime | None = Field(
+    occurred_at: Moment | None = Field(
         default=None, description="ISO 8601; without an offset it is read as UTC. "
         "Defaults to the time Círculo received it."
     )

@@ -31,7 +31,16 @@ from circulo.identity.normalize import (
     normalize_identifiers,
 )
 from circulo.ids import new_id
-from circulo.ingest.schemas import MAX_PROPERTIES_BYTES, EventIn
+from circulo.ingest.schemas import (
+    MAX_NAME_LENGTH,
+    MAX_PROPERTIES_BYTES,
+    MAX_TRAIT_BYTES,
+    MAX_TRAIT_NAME,
+    MAX_TRAITS,
+    MAX_TRAITS_BYTES,
+    ONE_LINE_TRAITS,
+    EventIn,
+)
 from circulo.journeys import runtime as journey_inbox
 
 
@@ -76,8 +85,32 @@ def split_payload(payload: Any, settings: Settings) -> list[Any]:
     return items
 
 
-def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
+def _check_trait_sizes(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
+    if len(traits) > MAX_TRAITS:
+        return [_error(index, "traits", "too_many",
+                       f"an event sets at most {MAX_TRAITS} traits; this one sets {len(traits)}")]
     errors = []
+    for name, value in traits.items():
+        field = f"traits.{name[:MAX_TRAIT_NAME]}"
+        if len(name) > MAX_TRAIT_NAME:
+            errors.append(_error(index, field + "…", "name_too_long",
+                                 f"trait names are at most {MAX_TRAIT_NAME} characters"))
+        elif name in ONE_LINE_TRAITS and isinstance(value, str) and len(value) > MAX_NAME_LENGTH:
+            errors.append(_error(index, field, "too_long",
+                                 f"{name} is at most {MAX_NAME_LENGTH} characters"))
+        elif len(orjson.dumps(value)) > MAX_TRAIT_BYTES:
+            errors.append(_error(index, field, "too_large",
+                                 f"a trait value is at most {MAX_TRAIT_BYTES} bytes as JSON"))
+    if not errors and len(orjson.dumps(traits)) > MAX_TRAITS_BYTES:
+        errors.append(_error(index, "traits", "too_large",
+                             f"traits exceed {MAX_TRAITS_BYTES} bytes as JSON"))
+    return errors
+
+
+def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
+    errors = _check_trait_sizes(index, traits)
+    if errors:
+        return errors
     language = traits.get("language")
     if language is not None and not (isinstance(language, str) and LANGUAGE_TAG.match(language)):
         errors.append(_error(index, "traits.language", "invalid_language",
@@ -131,6 +164,10 @@ def prepare(items: list[Any], settings: Settings, now: datetime
         if event.properties and len(orjson.dumps(event.properties)) > MAX_PROPERTIES_BYTES:
             item_errors.append(_error(index, "properties", "too_large",
                                       f"properties exceed {MAX_PROPERTIES_BYTES} bytes"))
+        if (event.record and event.record.data
+                and len(orjson.dumps(event.record.data)) > MAX_PROPERTIES_BYTES):
+            item_errors.append(_error(index, "record.data", "too_large",
+                                      f"record data exceed {MAX_PROPERTIES_BYTES} bytes"))
         if item_errors:
             errors.extend(item_errors)
             continue

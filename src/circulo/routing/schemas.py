@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from circulo.errors import ProblemItem
 from circulo.ingest.schemas import SOURCE_PATTERN, Identifiers
-from circulo.jsonshape import JsonObject
+from circulo.jsonshape import AwareMoment, JsonObject
 
 ChannelName = Literal["voice", "email", "chat", "sms", "whatsapp", "social", "backoffice"]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
@@ -122,9 +122,9 @@ class CallbackIn(BaseModel):
 
     queue: Name
     identifiers: Identifiers
-    window_start: AwareDatetime | None = Field(default=None,
+    window_start: AwareMoment | None = Field(default=None,
                                                description="Not before (default now)")
-    window_end: AwareDatetime
+    window_end: AwareMoment
     priority: int = Field(default=0, ge=-1000, le=1000)
     attempts: int = Field(default=3, ge=1, le=20, description="Attempts before giving up")
     skills: dict[Name, Proficiency] = Field(default_factory=dict)
@@ -216,7 +216,7 @@ class OverrideIn(BaseModel):
     ivr: dict[Literal["message", "question"], dict[Literal["es", "en"], str]] | None = Field(
         default=None, description="What the IVR says and asks this customer, per language")
     reason: str | None = Field(default=None, max_length=500)
-    expires_at: AwareDatetime | None = None
+    expires_at: AwareMoment | None = None
     ttl_seconds: int | None = Field(default=None, ge=1, le=90 * 86400)
 
 
