@@ -3,6 +3,7 @@ valid events beside them with a text/plain 500) are refused item by item with 42
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from circulo import jsonshape
 from circulo.app import create_app
 from circulo.context import AppContext
+from circulo.customers.traits import MAX_PROFILE_TRAITS, TraitPolicy, apply_traits
 from tests.conftest import NOW, Api, assert_problem
 from tests.factories import event
 
@@ -139,3 +141,16 @@ def test_record_data_is_bounded_like_properties(api: Api) -> None:
         record={"kind": "order", "key": "PED-1", "data": {"blob": "x" * 70_000}})), 422,
         "validation_failed")
     assert [(e["field"], e["code"]) for e in problem["errors"]] == [("record.data", "too_large")]
+
+
+def test_a_profile_keeps_at_most_its_cap_of_traits_but_updates_the_ones_it_has() -> None:
+    traits: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    for batch in range(MAX_PROFILE_TRAITS // 100 + 2):
+        apply_traits(traits, meta, {f"t{batch}_{i}": i for i in range(100)}, source="crm",
+                     at=at, policy=TraitPolicy())
+    assert len(traits) == len(meta) == MAX_PROFILE_TRAITS
+    changed = apply_traits(traits, meta, {"t0_1": "new", "brand_new": 1}, source="crm", at=at,
+                           policy=TraitPolicy())
+    assert changed == ["t0_1"] and traits["t0_1"] == "new"

@@ -22,6 +22,8 @@ WELL_KNOWN = {
 # A customer may speak any language (BCP 47 tag); Círculo itself speaks es and en.
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 CHANNELS = {"voice", "email", "sms", "whatsapp", "chat", "push", "mail", "none"}
+# Each event is bounded at ingest; this bounds what many events accumulate on one profile.
+MAX_PROFILE_TRAITS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,8 @@ def apply_traits(
     stamp = at.isoformat()
     for name, value in incoming.items():
         current = meta.get(name)
+        if current is None and len(meta) >= MAX_PROFILE_TRAITS:
+            continue  # a new name on a full profile is not kept (documented in events.md)
         if current is not None:
             new_rank = policy.rank(name, source)
             old_rank = policy.rank(name, current["source"])
