@@ -360,7 +360,7 @@ def test_a_file_without_queues_is_refused() -> None:
 
 
 def test_invalid_yaml_is_refused() -> None:
-    assert refusal("queues: [\n").startswith("routing.yaml: not valid YAML:")
+    assert refusal("queues: [\n").startswith("routing.yaml: line 2, column 1: not valid YAML:")
 
 
 def test_an_empty_file_is_refused_naming_the_file() -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import cel
-import yaml
 
+from circulo import yaml_files
 from circulo.customers.traits import WELL_KNOWN
 from circulo.i18n import t
 
@@ -64,8 +64,8 @@ def _labels(where: str, raw: Any) -> dict[str, str]:
 def load_templates(path: Path | None = None) -> Templates:
     path = path or DEFAULT_TEMPLATES
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        raw = yaml_files.load_file(path).data
+    except (OSError, yaml_files.YamlError) as exc:
         raise TemplateError(f"{path}: cannot read card templates: {exc}") from exc
     if not isinstance(raw, dict):
         raise TemplateError(f"{path}: expected a mapping with fields, indicators, badges, roles")

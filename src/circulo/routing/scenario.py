@@ -34,9 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from circulo.documents import Where, line_map
+from circulo import yaml_files
+from circulo.documents import Where
 from circulo.routing.policy import (
     DEFAULT_CAPACITY,
     PolicyError,
@@ -53,18 +52,6 @@ _SHARE_TOLERANCE = 1e-6
 
 class ScenarioError(ValueError):
     """A scenario that cannot be simulated; the message names where and why."""
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML 1.1 reads an unquoted ``16:00`` as the number 960 (base 60) but ``08:00`` as text;
-    here every ``HH:MM`` stays text, so shift times mean what they look like."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: ([("tag:yaml.org,2002:str", _CLOCK)] if first in "0123456789" else [])
-    + list(resolvers)
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,26 +156,14 @@ def load_scenario(path: Path) -> Scenario:
 def parse_scenario(text: str, origin: str = "", base: Path | None = None) -> Scenario:
     prefix = f"{origin}: " if origin else ""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ScenarioError(_yaml_problem(exc, prefix)) from exc
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        line_map(node, (), lines)
+        document = yaml_files.load(text)
+    except yaml_files.YamlError as exc:
+        raise ScenarioError(f"{prefix}{exc}") from exc
     try:
-        return _Reader(Where(lines, prefix), lines, prefix, base or Path.cwd()).scenario(data)
+        return _Reader(Where(document.lines, prefix), document.lines, prefix,
+                       base or Path.cwd()).scenario(document.data)
     except PolicyError as exc:  # a duration, or the routing document itself
         raise ScenarioError(str(exc)) from exc
-
-
-def _yaml_problem(exc: yaml.YAMLError, prefix: str) -> str:
-    """One line (the command prints one): where the parser gave up, and why."""
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return (f"{prefix}line {mark.line + 1}, column {mark.column + 1}: not valid YAML: "
-                f"{exc.problem}")
-    return f"{prefix}not valid YAML: {' '.join(str(exc).split())}"
 
 
 class _Reader:
@@ -289,10 +264,6 @@ class _Reader:
             except OSError as exc:
                 raise self.fail(("routing",), f"cannot read the routing policy {path}: "
                                               f"{exc.strerror}") from exc
-            try:
-                yaml.compose(text, Loader=yaml.SafeLoader)
-            except yaml.YAMLError as exc:  # the policy loader's message spans several lines
-                raise ScenarioError(_yaml_problem(exc, f"{path}: ")) from exc
             return parse_yaml(text, str(path))
         if not isinstance(value, dict):
             raise self.fail(("routing",), "expected a policy file name or an inline mapping")
