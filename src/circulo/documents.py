@@ -50,21 +50,29 @@ def load_yaml(text: str, origin: str, error: type[ValueError] = ValueError
     return document.data, Where(document.lines, prefix)
 
 
-def duration(value: Any, where: str, error: type[ValueError] = ValueError) -> float:
+def seconds(value: Any) -> float:
     """Seconds from ``30``, ``"30s"``, ``"2m"``, ``"4h"``, ``"1d"``; negative or unreadable
-    raises ``error`` naming ``where``."""
+    raises ``ValueError`` with the reason."""
     if isinstance(value, bool):
-        raise error(f"{where}: expected a duration such as 30s, 2m or 1h")
+        raise ValueError("expected a duration such as 30s, 2m or 1h")
     if isinstance(value, int | float):
-        seconds = float(value)
+        result = float(value)
     else:
         match = _DURATION.match(str(value))
         if not match:
-            raise error(f"{where}: expected a duration such as 30s, 2m or 1h, got {value!r}")
-        seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds < 0:
-        raise error(f"{where}: a duration cannot be negative")
-    return seconds
+            raise ValueError(f"expected a duration such as 30s, 2m or 1h, got {value!r}")
+        result = float(match.group(1)) * _UNITS[match.group(2)]
+    if result < 0:
+        raise ValueError("a duration cannot be negative")
+    return result
+
+
+def duration(value: Any, where: str, error: type[ValueError] = ValueError) -> float:
+    """``seconds``, raising ``error`` naming ``where``."""
+    try:
+        return seconds(value)
+    except ValueError as exc:
+        raise error(f"{where}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
