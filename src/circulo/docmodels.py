@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -24,6 +24,7 @@ class Doc(BaseModel):
     """A part of a document: unknown fields and loose types are refused."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    field_kind: ClassVar[str] = "field"  # what an unknown key is called: field, action...
 
 
 D = TypeVar("D", bound=BaseModel)
@@ -116,12 +117,13 @@ def _place(loc: tuple[Any, ...], data: Any, kind: str) -> tuple[list[Any], int |
 def _reason(problem: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     kind = problem["type"]
     if kind == "missing":
-        field = _fields(model, loc[:-1]).get(str(loc[-1]))
+        field = _fields(model, loc[:-1])[1].get(str(loc[-1]))
         about = f" ({field})" if field else ""
         return f"needs '{loc[-1]}'{about}"
     if kind == "extra_forbidden":
-        names = sorted(_fields(model, loc[:-1]))
-        return "unknown field" + (f" (expected one of {', '.join(names)})" if names else "")
+        what, fields = _fields(model, loc[:-1])
+        names = sorted(fields)
+        return f"unknown {what}" + (f" (expected one of {', '.join(names)})" if names else "")
     if kind in ("value_error", "assertion_error"):
         return str(problem["msg"]).split(", ", 1)[-1]
     fixed = {"int_type": "expected a whole number", "int_parsing": "expected a whole number",
@@ -139,17 +141,18 @@ def _reason(problem: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...])
     return message[:1].lower() + message[1:]
 
 
-def _fields(model: type[BaseModel], loc: tuple[Any, ...]) -> dict[str, str]:
-    """The fields (by the name written in documents) of the model at ``loc``, each with its
-    description; empty when the location does not lead to a model."""
+def _fields(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, dict[str, str]]:
+    """What the keys of the model at ``loc`` are called, and its fields (by the name written
+    in documents) with their descriptions; none when the location leads to no model."""
     annotation: Any = model
     for part in loc:
         annotation = _inside(annotation, part)
     target = _unwrap(annotation)
     if not (isinstance(target, type) and issubclass(target, BaseModel)):
-        return {}
-    return {info.alias or name: info.description or ""
-            for name, info in target.model_fields.items()}
+        return "field", {}
+    return getattr(target, "field_kind", "field"), {
+        info.alias or name: info.description or ""
+        for name, info in target.model_fields.items()}
 
 
 def _unwrap(annotation: Any) -> Any:
