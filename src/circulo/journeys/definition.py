@@ -378,7 +378,7 @@ def _wait(load: _Loader, doc: WaitDoc, path: tuple[Any, ...]) -> Wait:
     if doc.until is not None:
         return Wait(until=doc.until)
     if doc.duration is None:
-        raise load.fail(*path, kinds[0], reason="expected a value")
+        raise load.fail(*path, kinds[0].rstrip("_"), reason="expected a value")
     return Wait(duration=doc.duration)
 
 
