@@ -43,7 +43,6 @@ from typing import Any
 
 import httpx
 import orjson
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -51,6 +50,7 @@ from bench.common import RESULTS, ROOT, machine, median, percentile, post_all, s
 from bench.workload import TYPES, make_events
 from sqlalchemy import create_engine, text
 
+from circulo import yaml_files
 from circulo.auth import service as auth
 from circulo.config import Settings
 from circulo.context import AppContext
@@ -142,8 +142,8 @@ def journeys(count: int) -> list[dict[str, Any]]:
                     "when": f"has(event.properties.amount) && event.properties.amount > {i}",
                     "steps": [{"name": "act", "do": [_alert(i)], "end": True}]}
         made.append({"journey": f"bench-{i:03d}", **body})
-    made.append(yaml.safe_load((ROOT / "examples" / "journeys" /
-                                "s18-card-use-and-fraud.yaml").read_text(encoding="utf-8")))
+    made.append(yaml_files.load_file(ROOT / "examples" / "journeys" /
+                                     "s18-card-use-and-fraud.yaml").data)
     return made
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import cel
-import yaml
+
+from circulo import yaml_files
 
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
@@ -37,50 +38,41 @@ class Where:
         return f"{self.origin}{dotted}" if dotted else self.origin.rstrip(": ") or "document"
 
 
-def load_yaml(text: str, origin: str, error: type[ValueError] = ValueError,
-              loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[Any, Where]:
-    """The document in ``text`` and a ``Where`` that names its lines (``origin: line N``);
-    text that is not YAML raises ``error``."""
+def load_yaml(text: str, origin: str, error: type[ValueError] = ValueError
+              ) -> tuple[Any, Where]:
+    """The document in ``text`` (read by the one strict loader, ``circulo.yaml_files``) and
+    a ``Where`` that names its lines (``origin: line N``); a refused text raises ``error``."""
     prefix = f"{origin}: " if origin else ""
     try:
-        node = yaml.compose(text, Loader=loader)
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader (or a subclass)
-    except yaml.YAMLError as exc:
-        raise error(f"{prefix}not valid YAML: {exc}") from exc
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        line_map(node, (), lines)
-    return data, Where(lines, prefix)
+        document = yaml_files.load(text)
+    except yaml_files.YamlError as exc:
+        raise error(f"{prefix}{exc}") from exc
+    return document.data, Where(document.lines, prefix)
 
 
-def line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            name = key.value
-            out[(*path, name)] = key.start_mark.line + 1
-            line_map(value, (*path, name), out)
-            out[(*path, name)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            line_map(item, (*path, i), out)
-
-
-def duration(value: Any, where: str, error: type[ValueError] = ValueError) -> float:
+def seconds(value: Any) -> float:
     """Seconds from ``30``, ``"30s"``, ``"2m"``, ``"4h"``, ``"1d"``; negative or unreadable
-    raises ``error`` naming ``where``."""
+    raises ``ValueError`` with the reason."""
     if isinstance(value, bool):
-        raise error(f"{where}: expected a duration such as 30s, 2m or 1h")
+        raise ValueError("expected a duration such as 30s, 2m or 1h")
     if isinstance(value, int | float):
-        seconds = float(value)
+        result = float(value)
     else:
         match = _DURATION.match(str(value))
         if not match:
-            raise error(f"{where}: expected a duration such as 30s, 2m or 1h, got {value!r}")
-        seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds < 0:
-        raise error(f"{where}: a duration cannot be negative")
-    return seconds
+            raise ValueError(f"expected a duration such as 30s, 2m or 1h, got {value!r}")
+        result = float(match.group(1)) * _UNITS[match.group(2)]
+    if result < 0:
+        raise ValueError("a duration cannot be negative")
+    return result
+
+
+def duration(value: Any, where: str, error: type[ValueError] = ValueError) -> float:
+    """``seconds``, raising ``error`` naming ``where``."""
+    try:
+        return seconds(value)
+    except ValueError as exc:
+        raise error(f"{where}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,8 +70,9 @@ def test_the_example_file_maps_items_and_explains_what_it_cannot() -> None:
 
 @pytest.mark.parametrize(("content", "message"), [
     ("sources: {x: {rules: [{when: 'payload.a ==', type: t.x}]}}", "rules[0].when"),
-    ("sources: {x: {rules: [{type: t.x, colour: red}]}}", "unknown fields"),
-    ("sources: {x: {rules: [{id: $.a}]}}", "needs a type"),
+    ("sources: {x: {rules: [{type: t.x, colour: red}]}}",
+     "line 1: sources.x.rules[0].colour: unknown field (expected one of channel, consent"),
+    ("sources: {x: {rules: [{id: $.a}]}}", "line 1: sources.x.rules[0]: needs 'type'"),
     ("sources: {x: {rules: [{type: t.x, id: '$.a b'}]}}", "rules[0].id"),
     ("nothing: here", "expected a mapping with 'sources'"),
 ])

@@ -139,8 +139,10 @@ def test_an_audience_names_a_record_kind_and_only_it_brings_record_into_conditio
 
 def test_documents_that_are_not_journeys() -> None:
     assert "not valid YAML" in _broken("journey: [")
-    assert "'trigger' is required" in _broken("journey: j\nsteps: [{end: true}]\n")
-    assert "expected a list of steps" in _broken("journey: j\ntrigger: call.queued\nsteps: 3\n")
+    assert _broken("journey: j\nsteps: [{end: true}]\n") == "j.yaml: line 1: needs 'trigger'"
+    assert "line 3: steps: expected a list" in _broken(
+        "journey: j\ntrigger: call.queued\nsteps: 3\n")
+    assert "expected a list of steps" in _broken("journey: j\ntrigger: call.queued\nsteps: []\n")
     assert "a step does something" in _broken(
         "journey: j\ntrigger: call.queued\nsteps: [{name: idle}]\n")
     assert "unknown field" in _broken(S7.replace("limits:", "limitz:"))

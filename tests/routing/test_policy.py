@@ -251,7 +251,8 @@ REFUSALS = [
                  "queue 'sales' takes no voice tasks, so it cannot hold callbacks",
                  id="callback to a queue without voice"),
     pytest.param("      action: callback", "      action: email",
-                 34, "abandoned.rules[0].action", "expected one of ignore, callback",
+                 34, "abandoned.rules[0].action",
+                 "unknown action 'email' (expected one of ignore, callback",
                  id="unknown abandon action"),
     pytest.param("channels: [voice, chat]", "channels: [voice, fax]",
                  4, "queues.support.channels[1]", "unknown channel 'fax' (expected one of voice",
@@ -360,7 +361,7 @@ def test_a_file_without_queues_is_refused() -> None:
 
 
 def test_invalid_yaml_is_refused() -> None:
-    assert refusal("queues: [\n").startswith("routing.yaml: not valid YAML:")
+    assert refusal("queues: [\n").startswith("routing.yaml: line 2, column 1: not valid YAML:")
 
 
 def test_an_empty_file_is_refused_naming_the_file() -> None:
@@ -374,7 +375,8 @@ def test_a_document_that_is_not_a_mapping_is_refused_cleanly() -> None:
 def test_unknown_exclusive_channel_is_refused() -> None:
     message = refusal("exclusive_channels: [voice, fax]\nqueues: {q: {}}\n")
 
-    assert message == "routing.yaml: line 1: exclusive_channels: unknown channel 'fax'"
+    assert message.startswith("routing.yaml: line 1: exclusive_channels[1]: unknown channel "
+                              "'fax' (expected one of voice, ")
 
 
 def test_refusals_from_data_name_the_path() -> None:

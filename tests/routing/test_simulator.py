@@ -118,7 +118,8 @@ def test_the_examples_load() -> None:
     ("mean: 60s}", "mean: 60s}\n    skills: {general: 3}",
      "line 7: reasons[0]: no agent group takes queue 'general' with the skills it needs"),
     ("exponential", "gamma",
-     "line 8: reasons[0].handle.distribution: expected one of exponential, lognormal, fixed"),
+     "line 8: reasons[0].handle.distribution: unknown distribution 'gamma' "
+     "(expected one of exponential, lognormal, fixed)"),
     ("{distribution: exponential, mean: 60s}", "{distribution: lognormal, mean: 60s}",
      "line 8: reasons[0].handle: a lognormal needs 'sd'"),
     ("- queue: general", "- queue: general\n    share: 0.5",

@@ -11,12 +11,15 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import cel
-import yaml
+from pydantic import Field
 
+from circulo import docmodels, yaml_files
 from circulo.customers.traits import WELL_KNOWN
+from circulo.docmodels import CelText, Doc, between
+from circulo.documents import Where
 from circulo.i18n import t
 
 log = logging.getLogger(__name__)
@@ -55,50 +58,82 @@ class Templates:
     roles: dict[str, Role]
 
 
-def _labels(where: str, raw: Any) -> dict[str, str]:
-    if not isinstance(raw, dict) or not {"es", "en"} <= set(raw):
-        raise TemplateError(f"{where}: a label needs both 'es' and 'en'")
-    return {"es": str(raw["es"]), "en": str(raw["en"])}
+class Label(Doc):
+    es: str
+    en: str
+
+
+class FieldDoc(Doc):
+    label: Label
+
+
+class IndicatorDoc(Doc):
+    label: Label
+    path: str = Field(description="where in the indicators, e.g. contacts.30d.total")
+
+
+class BadgeDoc(Doc):
+    label: Label
+    tone: str = "grey"
+    when: CelText = Field(description="the CEL rule that shows the badge")
+
+
+class RoleDoc(Doc):
+    title: Label
+    fields: list[str] | None = None
+    indicators: list[str] | None = None
+    badges: list[str] | None = None
+    records: list[str] | None = None
+    history: Annotated[int, between(0, 100)] = 5
+
+
+class TemplatesDoc(Doc):
+    fields: dict[str, FieldDoc] | None = None
+    indicators: dict[str, IndicatorDoc] | None = None
+    badges: dict[str, BadgeDoc] | None = None
+    roles: dict[str, RoleDoc] | None = None
+
+
+def _labels(label: Label) -> dict[str, str]:
+    return {"es": label.es, "en": label.en}
 
 
 def load_templates(path: Path | None = None) -> Templates:
+    """The card templates of a YAML file; errors say ``file: line N: path: reason``."""
     path = path or DEFAULT_TEMPLATES
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        document = yaml_files.load_file(path)
+    except (OSError, yaml_files.YamlError) as exc:
         raise TemplateError(f"{path}: cannot read card templates: {exc}") from exc
-    if not isinstance(raw, dict):
+    where = Where(document.lines, f"{path}: ")
+    if not isinstance(document.data, dict):
         raise TemplateError(f"{path}: expected a mapping with fields, indicators, badges, roles")
-    fields = {k: _labels(f"{path}: fields.{k}", v.get("label"))
-              for k, v in (raw.get("fields") or {}).items()}
-    indicators = {
-        k: (_labels(f"{path}: indicators.{k}", v.get("label")), tuple(str(v["path"]).split(".")))
-        for k, v in (raw.get("indicators") or {}).items()
-    }
+    doc = docmodels.validate(TemplatesDoc, document.data, where, TemplateError)
+    fields = {k: _labels(v.label) for k, v in (doc.fields or {}).items()}
+    indicators = {k: (_labels(v.label), tuple(v.path.split(".")))
+                  for k, v in (doc.indicators or {}).items()}
     badges = {}
-    for code, spec in (raw.get("badges") or {}).items():
+    for code, spec in (doc.badges or {}).items():
         try:
-            rule = cel.compile(str(spec["when"]))
-        except (KeyError, ValueError) as exc:
-            raise TemplateError(f"{path}: badges.{code}.when: {exc}") from exc
-        badges[code] = Badge(code, _labels(f"{path}: badges.{code}", spec.get("label")),
-                             str(spec.get("tone", "grey")), rule, str(spec["when"]))
+            rule = cel.compile(spec.when)
+        except ValueError as exc:
+            raise TemplateError(f"{where('badges', code, 'when')}: {exc}") from exc
+        badges[code] = Badge(code, _labels(spec.label), spec.tone, rule, spec.when)
     roles = {}
-    for name, spec in (raw.get("roles") or {}).items():
+    for name, role_doc in (doc.roles or {}).items():
         role = Role(
-            name=name, title=_labels(f"{path}: roles.{name}.title", spec.get("title")),
-            fields=tuple(spec.get("fields") or ()), indicators=tuple(spec.get("indicators") or ()),
-            badges=tuple(spec.get("badges") or ()), records=tuple(spec.get("records") or ()),
-            history=int(spec.get("history", 5)),
+            name=name, title=_labels(role_doc.title), fields=tuple(role_doc.fields or ()),
+            indicators=tuple(role_doc.indicators or ()), badges=tuple(role_doc.badges or ()),
+            records=tuple(role_doc.records or ()), history=role_doc.history,
         )
         for kind, known in (("fields", fields), ("indicators", indicators),
                             ("badges", badges)):
             missing = [x for x in getattr(role, kind) if x not in known]
             if missing:
-                raise TemplateError(f"{path}: roles.{name}.{kind}: unknown {missing}")
+                raise TemplateError(f"{where('roles', name, kind)}: unknown {missing}")
         roles[name] = role
     if not roles:
-        raise TemplateError(f"{path}: no roles defined")
+        raise TemplateError(f"{where('roles')}: no roles defined")
     return Templates(fields, indicators, badges, roles)
 
 

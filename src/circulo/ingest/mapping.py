@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import cel
+from pydantic import Field
 
+from circulo import docmodels, yaml_files
+from circulo.docmodels import CelText, Doc
+from circulo.documents import Where
 from circulo.jsonpath import MISSING, JsonPath, PathError
 from circulo.jsonpath import compile_path as _compile_path
-from circulo.yaml_files import load_section
 
 TEMPLATE_FIELDS = {"type", "id", "occurred_at", "channel", "identifiers", "traits",
                    "properties", "record", "consent"}
@@ -99,34 +102,61 @@ class SourceMapping:
         return None, "no rule matched this payload"
 
 
+class RuleDoc(Doc):
+    """A rule: an optional condition, then the event's template (``$`` paths or literals)."""
+
+    when: CelText | None = None
+    type: Any = Field(description="the event type, or a $ path to it")
+    id: Any = None
+    occurred_at: Any = None
+    channel: Any = None
+    identifiers: Any = None
+    traits: Any = None
+    properties: Any = None
+    record: Any = None
+    consent: Any = None
+
+
+class SourceDoc(Doc):
+    source: str | None = None
+    items: str | None = Field(default=None, description="a $ path to the list of items")
+    rules: list[RuleDoc]
+
+
+class MappingsDoc(Doc):
+    sources: dict[str, SourceDoc]
+
+
 def load_mappings(path: Path) -> dict[str, SourceMapping]:
-    sources = load_section(path, "sources", "inbound mappings", MappingError)
+    """The mappings of a YAML file; errors say ``file: line N: path: reason``."""
+    try:
+        document = yaml_files.load_file(path)
+    except (OSError, yaml_files.YamlError) as exc:
+        raise MappingError(f"{path}: cannot read inbound mappings: {exc}") from exc
+    if not isinstance(document.data, dict) or not isinstance(document.data.get("sources"), dict):
+        raise MappingError(f"{path}: expected a mapping with 'sources'")
+    where = Where(document.lines, f"{path}: ")
+    doc = docmodels.validate(MappingsDoc, document.data, where, MappingError)
     result = {}
-    for name, spec in sources.items():
-        where = f"{path}: sources.{name}"
-        if not isinstance(spec, dict) or not isinstance(spec.get("rules"), list):
-            raise MappingError(f"{where}: needs a list of rules")
+    for name, spec in doc.sources.items():
         rules = []
-        for i, rule in enumerate(spec["rules"]):
-            rule_where = f"{where}.rules[{i}]"
-            if not isinstance(rule, dict) or "type" not in rule:
-                raise MappingError(f"{rule_where}: needs a type")
-            unknown = set(rule) - TEMPLATE_FIELDS - {"when"}
-            if unknown:
-                raise MappingError(f"{rule_where}: unknown fields {sorted(unknown)}")
+        for i, rule in enumerate(spec.rules):
+            place = ("sources", name, "rules", i)
             condition = None
-            if rule.get("when"):
+            if rule.when:
                 try:
-                    condition = cel.compile(str(rule["when"]))
+                    condition = cel.compile(rule.when)
                 except ValueError as exc:
-                    raise MappingError(f"{rule_where}.when: {exc}") from exc
-            template = {k: _compile_template(v, f"{rule_where}.{k}")
-                        for k, v in rule.items() if k != "when"}
+                    raise MappingError(f"{where(*place, 'when')}: {exc}") from exc
+            rule_where = f"sources.{name}.rules[{i}]"
+            template = {k: _compile_template(getattr(rule, k), where(*place, k))
+                        for k in RuleDoc.model_fields  # the order fields are declared in
+                        if k in TEMPLATE_FIELDS and k in rule.model_fields_set}
             rules.append(Rule(rule_where, condition, template))
-        items = spec.get("items")
-        result[str(name)] = SourceMapping(
-            name=str(name), source=str(spec.get("source", name)),
-            items=compile_path(items, f"{where}.items") if items else None,
+        result[name] = SourceMapping(
+            name=name, source=spec.source or name,
+            items=compile_path(spec.items, where("sources", name, "items"))
+            if spec.items else None,
             rules=tuple(rules),
         )
     return result

@@ -18,24 +18,39 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from circulo import docmodels
 from circulo.customers.records import RECORD_KINDS
 from circulo.documents import Condition, Where, condition, duration, load_yaml
+from circulo.journeys.document import (
+    NAME,
+    ActionDoc,
+    AlertDoc,
+    AudienceDoc,
+    CallbackDoc,
+    ConnectorDoc,
+    EmitDoc,
+    JourneyDoc,
+    LimitsDoc,
+    NotifyDoc,
+    RoutingOverrideDoc,
+    StepDoc,
+    SuggestDoc,
+    TaskDoc,
+    WaitDoc,
+    WebhookDoc,
+)
 
 LANGUAGES = ("es", "en")
-URGENCIES = ("low", "normal", "high", "urgent")
-REENTRY = ("after_exit", "never", "always")
 NOTIFY_CHANNELS = ("sms", "email", "whatsapp")
-PURPOSES = ("service", "marketing")
 ENTRY_VARS = frozenset({"event", "customer", "counts"})
 STEP_VARS = frozenset({"event", "customer", "counts", "journey"})
 TEMPLATE_ROOTS = frozenset({"customer", "event", "journey", "record", "slots", "task"})
 _TYPE = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
 _VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 # count("type", within="4h", where="...") and the positional form count("type", "4h", "...")
@@ -167,24 +182,6 @@ class _Loader:
     def fail(self, *path: Any, reason: str) -> JourneyError:
         return JourneyError(f"{self.where(*path)}: {reason}")
 
-    def mapping(self, value: Any, *path: Any) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(*path, reason="expected a mapping")
-        return {str(k): v for k, v in value.items()}
-
-    def fields(self, data: Mapping[str, Any], allowed: Iterable[str], *path: Any,
-               required: Iterable[str] = ()) -> None:
-        allowed = set(allowed)
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise self.fail(*path, unknown[0], reason="unknown field (expected one of "
-                                                      f"{', '.join(sorted(allowed))})")
-        for name in required:
-            if data.get(name) in (None, "", [], {}):
-                raise self.fail(*path, reason=f"'{name}' is required")
-
     def duration(self, value: Any, *path: Any) -> float:
         return duration(value, self.where(*path), JourneyError)
 
@@ -313,133 +310,85 @@ class _Loader:
 
 def build(data: Any, where: Where, known_types: Iterable[str] | None = None) -> Journey:
     load = _Loader(where, known_types)
-    root = load.mapping(data)
-    load.fields(root, {"journey", "name", "description", "trigger", "audience", "when",
-                       "limits", "steps"}, required=("journey", "trigger", "steps"))
-    key = root["journey"]
-    if not isinstance(key, str) or not _NAME.match(key):
-        raise load.fail("journey", reason="expected a name: lower case, digits, '_' or '-'")
-    name = load.text(root.get("name") or key, "name")
-    triggers = load.types(root["trigger"], "trigger")
-    audience = _audience(load, root["audience"]) if "audience" in root else None
-    when = load.condition(root["when"], ENTRY_VARS | {"record"} if audience else ENTRY_VARS,
-                          "when") if "when" in root else None
-    reentry, cap = _limits(load, root.get("limits"))
-    raw_steps = root["steps"]
-    if not isinstance(raw_steps, list) or not raw_steps:
+    if not isinstance(data, dict):
+        raise load.fail(reason="expected a mapping")
+    doc = docmodels.validate(JourneyDoc, data, where, JourneyError)
+    name = load.text(doc.name or doc.journey, "name")
+    triggers = load.types(doc.trigger, "trigger")
+    audience = _audience(load, doc.audience) if doc.audience is not None else None
+    when = load.condition(doc.when, ENTRY_VARS | {"record"} if audience else ENTRY_VARS,
+                          "when") if doc.when is not None else None
+    limits = doc.limits or LimitsDoc()
+    cap = (limits.cap.max, limits.cap.per) if limits.cap is not None else None
+    if not doc.steps:
         raise load.fail("steps", reason="expected a list of steps")
-    steps = tuple(_step(load, raw, index) for index, raw in enumerate(raw_steps))
+    steps = tuple(_step(load, step, index) for index, step in enumerate(doc.steps))
     _check_flow(load, steps)
-    return Journey(key, name, triggers, when, tuple(load.counts), reentry, cap, steps,
-                   source=data, audience=audience)
+    return Journey(doc.journey, name, triggers, when, tuple(load.counts), limits.reentry, cap,
+                   steps, source=data, audience=audience)
 
 
-def _audience(load: _Loader, raw: Any) -> Audience:
-    data = load.mapping(raw, "audience")
-    load.fields(data, {"records", "where"}, "audience", required=("records",))
-    kind = data["records"]
-    if kind not in RECORD_KINDS:
+def _audience(load: _Loader, doc: AudienceDoc) -> Audience:
+    if doc.records not in RECORD_KINDS:
         raise load.fail("audience", "records", reason=f"expected a record kind: "
                                                       f"{', '.join(sorted(RECORD_KINDS))}")
-    where = load.condition(data["where"], frozenset({"record", "event"}), "audience",
-                           "where") if "where" in data else None
-    return Audience(str(kind), where)
+    where = load.condition(doc.where, frozenset({"record", "event"}), "audience",
+                           "where") if doc.where is not None else None
+    return Audience(doc.records, where)
 
 
-def _limits(load: _Loader, raw: Any) -> tuple[str, tuple[int, float] | None]:
-    limits = load.mapping(raw, "limits")
-    load.fields(limits, {"reentry", "cap"}, "limits")
-    reentry = limits.get("reentry", "after_exit")
-    if reentry not in REENTRY:
-        raise load.fail("limits", "reentry", reason=f"expected one of {', '.join(REENTRY)}")
-    cap = None
-    if limits.get("cap") is not None:
-        raw_cap = load.mapping(limits["cap"], "limits", "cap")
-        load.fields(raw_cap, {"max", "per"}, "limits", "cap", required=("max", "per"))
-        most = raw_cap["max"]
-        if isinstance(most, bool) or not isinstance(most, int) or most < 1:
-            raise load.fail("limits", "cap", "max", reason="expected a whole number, at least 1")
-        cap = (most, load.duration(raw_cap["per"], "limits", "cap", "per"))
-    return reentry, cap
-
-
-def _step(load: _Loader, raw: Any, index: int) -> Step:
-    data = load.mapping(raw, "steps", index)
-    load.fields(data, {"name", "do", "wait", "on_event", "on_timeout", "branch", "go", "end"},
-                "steps", index)
-    name = data.get("name", f"step{index + 1}")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise load.fail("steps", index, "name", reason="expected a name: lower case, digits, "
-                                                       "'_' or '-'")
-    raw_actions = data.get("do") or []
-    if not isinstance(raw_actions, list):
-        raise load.fail("steps", index, "do", reason="expected a list of actions")
+def _step(load: _Loader, doc: StepDoc, index: int) -> Step:
+    name = doc.name or f"step{index + 1}"
     actions = tuple(_action(load, a, ("steps", index, "do", n))
-                    for n, a in enumerate(raw_actions))
-    wait = _wait(load, data["wait"], ("steps", index, "wait")) if "wait" in data else None
-    if ("on_event" in data or "on_timeout" in data) and (wait is None or not wait.for_types):
+                    for n, a in enumerate(doc.do or ()))
+    wait = _wait(load, doc.wait, ("steps", index, "wait")) if doc.wait is not None else None
+    if (doc.on_event is not None or doc.on_timeout is not None) and (
+            wait is None or not wait.for_types):
         raise load.fail("steps", index, reason="on_event and on_timeout follow a wait for "
                                                "an event")
-    branches = []
-    for n, raw_branch in enumerate(data.get("branch") or []):
-        branch = load.mapping(raw_branch, "steps", index, "branch", n)
-        load.fields(branch, {"when", "go"}, "steps", index, "branch", n, required=("go",))
-        when = load.condition(branch["when"], STEP_VARS, "steps", index, "branch", n, "when") \
-            if "when" in branch else None
-        branches.append(Branch(when, str(branch["go"])))
-    end = data.get("end", False)
-    if not isinstance(end, bool):
-        raise load.fail("steps", index, "end", reason="expected true or false")
-    if not (actions or wait or branches or end or data.get("go")):
+    branches = tuple(
+        Branch(load.condition(branch.when, STEP_VARS, "steps", index, "branch", n, "when")
+               if branch.when is not None else None, branch.go)
+        for n, branch in enumerate(doc.branch or ()))
+    if not (actions or wait or branches or doc.end or doc.go):
         raise load.fail("steps", index, reason="a step does something: do, wait, branch, "
                                                "go or end")
-    return Step(name, actions, wait, data.get("on_event"), data.get("on_timeout"),
-                tuple(branches), data.get("go"), end)
+    return Step(name, actions, wait, doc.on_event, doc.on_timeout, branches, doc.go, doc.end)
 
 
-def _wait(load: _Loader, raw: Any, path: tuple[Any, ...]) -> Wait:
-    data = load.mapping(raw, *path)
-    load.fields(data, {"for", "where", "up_to", "until", "duration", "date", "before", "at",
-                       "yearly"}, *path)
-    kinds = [k for k in ("for", "until", "duration", "date") if k in data]
+def _wait(load: _Loader, doc: WaitDoc, path: tuple[Any, ...]) -> Wait:
+    given = doc.model_fields_set
+    kinds = [k for k in ("for_", "until", "duration", "date") if k in given]
     if len(kinds) != 1:
         raise load.fail(*path, reason="wait for an event (for + up_to), until a time of day "
                                       "(until: \"09:00\"), for a while (duration), or for a "
                                       "date (date: event.properties.date, before: 14d)")
-    if "date" in data:
-        return _date_wait(load, data, path)
-    if any(k in data for k in ("before", "at", "yearly")):
+    if doc.date is not None:
+        return _date_wait(load, doc, path)
+    if given & {"before", "at", "yearly"}:
         raise load.fail(*path, reason="before, at and yearly belong to a wait for a date")
-    if "for" in data:
-        if "up_to" not in data:
+    if doc.for_ is not None:
+        if doc.up_to is None:
             raise load.fail(*path, reason="a wait for an event needs up_to (how long at most)")
-        where = load.condition(data["where"], STEP_VARS, *path, "where") \
-            if "where" in data else None
-        return Wait(load.types(data["for"], *path, "for"), where,
-                    load.duration(data["up_to"], *path, "up_to"))
-    if "where" in data or "up_to" in data:
+        where = load.condition(doc.where, STEP_VARS, *path, "where") \
+            if doc.where is not None else None
+        return Wait(load.types(doc.for_, *path, "for"), where, doc.up_to)
+    if given & {"where", "up_to"}:
         raise load.fail(*path, reason="where and up_to belong to a wait for an event")
-    if "until" in data:
-        if not isinstance(data["until"], str) or not _CLOCK.match(data["until"]):
-            raise load.fail(*path, "until", reason="expected a time of day such as \"09:00\"")
-        return Wait(until=data["until"])
-    return Wait(duration=load.duration(data["duration"], *path, "duration"))
+    if doc.until is not None:
+        return Wait(until=doc.until)
+    if doc.duration is None:
+        raise load.fail(*path, kinds[0].rstrip("_"), reason="expected a value")
+    return Wait(duration=doc.duration)
 
 
-def _date_wait(load: _Loader, data: dict[str, Any], path: tuple[Any, ...]) -> Wait:
-    where = data["date"]
-    if not isinstance(where, str) or not _PATH.match(where) or \
-            where.split(".", 1)[0] not in {"event", "customer", "journey"}:
+def _date_wait(load: _Loader, doc: WaitDoc, path: tuple[Any, ...]) -> Wait:
+    where = doc.date or ""
+    if not _PATH.match(where) or where.split(".", 1)[0] not in {"event", "customer", "journey"}:
         raise load.fail(*path, "date", reason="expected where the date is, such as "
                                               "event.properties.occasion_date")
-    at = data.get("at", "09:00")
-    if not isinstance(at, str) or not _CLOCK.match(at):
-        raise load.fail(*path, "at", reason="expected a time of day such as \"10:00\"")
-    yearly = data.get("yearly", False)
-    if not isinstance(yearly, bool):
-        raise load.fail(*path, "yearly", reason="expected true or false")
-    before = load.duration(data.get("before", 0), *path, "before")
-    return Wait(date=where, before=before, at=at, yearly=yearly)
+    return Wait(date=where, before=doc.before or 0.0, at=doc.at or "09:00",
+                yearly=bool(doc.yearly))
 
 
 def _check_flow(load: _Loader, steps: tuple[Step, ...]) -> None:
@@ -484,117 +433,88 @@ def _check_flow(load: _Loader, steps: tuple[Step, ...]) -> None:
 
 # -- actions ----------------------------------------------------------------------------------
 
-def _action(load: _Loader, raw: Any, path: tuple[Any, ...]) -> Action:
-    data = load.mapping(raw, *path)
-    name = data.pop("as", None)
-    if name is not None and (not isinstance(name, str) or not _NAME.match(name)):
-        raise load.fail(*path, "as", reason="expected a name: lower case, digits, '_' or '-'")
-    if len(data) != 1:
+def _action(load: _Loader, doc: ActionDoc, path: tuple[Any, ...]) -> Action:
+    kinds = [k for k in ACTIONS if k in doc.model_fields_set]
+    if len(kinds) != 1:
         raise load.fail(*path, reason="an action is one of " + ", ".join(sorted(ACTIONS)))
-    kind, params = next(iter(data.items()))
-    check = ACTIONS.get(kind)
-    if check is None:
-        raise load.fail(*path, kind, reason="unknown action (expected one of "
-                                            f"{', '.join(sorted(ACTIONS))})")
-    return Action(kind, check(load, params, (*path, kind)), name)
+    kind = kinds[0]
+    params = getattr(doc, kind)
+    if params is None:
+        raise load.fail(*path, kind, reason="expected what the action does")
+    return Action(kind, ACTIONS[kind](load, params, (*path, kind)), doc.as_)
 
 
-def _words(load: _Loader, value: Any, path: tuple[Any, ...]) -> list[str]:
+def _words(load: _Loader, value: str | list[str], path: tuple[Any, ...]) -> list[str]:
     items = value if isinstance(value, list) else [value]
-    if not items or not all(isinstance(v, str) and _NAME.match(v) for v in items):
+    if not items or not all(NAME.match(v) for v in items):
         raise load.fail(*path, reason="expected a name or a list of names (lower case)")
     return list(items)
 
 
-def _set_trait(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    traits = load.mapping(params, *path)
+def _set_trait(load: _Loader, traits: dict[str, Any], path: tuple[Any, ...]
+               ) -> dict[str, Any]:
     if not traits:
         raise load.fail(*path, reason="expected {trait: value, ...}")
     return traits
 
 
-def _list_action(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    return {"lists": _words(load, params, path)}
+def _list_action(load: _Loader, names: str | list[str], path: tuple[Any, ...]
+                 ) -> dict[str, Any]:
+    return {"lists": _words(load, names, path)}
 
 
-def _tag(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    return {"tags": _words(load, params, path)}
+def _tag(load: _Loader, names: str | list[str], path: tuple[Any, ...]) -> dict[str, Any]:
+    return {"tags": _words(load, names, path)}
 
 
-def _task(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    data = load.mapping(params, *path)
-    load.fields(data, {"queue", "channel", "priority", "skills", "reason", "note"}, *path,
-                required=("queue",))
-    out: dict[str, Any] = {"queue": str(data["queue"]),
-                           "channel": str(data.get("channel", "backoffice")),
-                           "priority": data.get("priority", 0), "skills": data.get("skills")
-                           or {}, "reason": data.get("reason")}
-    if isinstance(out["priority"], bool) or not isinstance(out["priority"], int):
-        raise load.fail(*path, "priority", reason="expected a whole number")
-    if "note" in data:
-        out["note"] = load.text(data["note"], *path, "note")
+def _task(load: _Loader, doc: TaskDoc, path: tuple[Any, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {"queue": doc.queue, "channel": doc.channel,
+                           "priority": doc.priority, "skills": doc.skills or {},
+                           "reason": doc.reason}
+    if doc.note is not None:
+        out["note"] = load.text(doc.note, *path, "note")
     return out
 
 
-def _alert(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    data = load.mapping(params, *path)
-    load.fields(data, {"to", "urgency", "message", "queue"}, *path, required=("to", "message"))
-    to = data["to"]
-    if not isinstance(to, str) or not (to == "advisor" or to.startswith(("agent:", "queue:"))):
-        raise load.fail(*path, "to", reason="expected advisor, agent:<id> or queue:<name>")
-    if not to.startswith("queue:") and not data.get("queue"):
+def _alert(load: _Loader, doc: AlertDoc, path: tuple[Any, ...]) -> dict[str, Any]:
+    if not doc.to.startswith("queue:") and not doc.queue:
         raise load.fail(*path, reason="an alert for an agent names the queue its task "
                                       "waits in (queue: ...)")
-    urgency = data.get("urgency", "normal")
-    if urgency not in URGENCIES:
-        raise load.fail(*path, "urgency", reason=f"expected one of {', '.join(URGENCIES)}")
-    return {"to": to, "urgency": urgency, "queue": data.get("queue"),
-            "message": load.text(data["message"], *path, "message")}
+    return {"to": doc.to, "urgency": doc.urgency, "queue": doc.queue,
+            "message": load.text(doc.message, *path, "message")}
 
 
-def _callback(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    data = load.mapping(params, *path)
-    load.fields(data, {"queue", "within", "slots", "priority"}, *path, required=("queue",))
-    slots = data.get("slots", 0)
-    if isinstance(slots, bool) or not isinstance(slots, int) or not 0 <= slots <= 5:
-        raise load.fail(*path, "slots", reason="expected 0 to 5 slots to offer")
-    return {"queue": str(data["queue"]), "slots": slots, "priority": data.get("priority", 0),
-            "within": load.duration(data.get("within", "1d"), *path, "within")}
+def _callback(load: _Loader, doc: CallbackDoc, path: tuple[Any, ...]) -> dict[str, Any]:
+    return {"queue": doc.queue, "slots": doc.slots, "priority": doc.priority,
+            "within": doc.within}
 
 
-def _routing(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    data = load.mapping(params, *path)
-    load.fields(data, {"queue", "team", "priority_boost", "ivr", "for", "reason"}, *path,
-                required=("for",))
-    if not any(k in data for k in ("queue", "team", "priority_boost", "ivr")):
+def _routing(load: _Loader, doc: RoutingOverrideDoc, path: tuple[Any, ...]
+             ) -> dict[str, Any]:
+    given = doc.model_fields_set
+    if not given & {"queue", "team", "priority_boost", "ivr"}:
         raise load.fail(*path, reason="an override sets a queue, a team, a priority_boost or "
                                       "an ivr message")
-    out: dict[str, Any] = {k: data[k] for k in ("queue", "team", "priority_boost", "reason")
-                           if k in data}
-    out["for"] = load.duration(data["for"], *path, "for")
-    if "ivr" in data:
-        ivr = load.mapping(data["ivr"], *path, "ivr")
-        load.fields(ivr, {"message", "question"}, *path, "ivr")
-        out["ivr"] = {k: load.text(v, *path, "ivr", k) for k, v in ivr.items()}
+    out: dict[str, Any] = {k: getattr(doc, k) for k in ("queue", "team", "priority_boost",
+                                                         "reason") if k in given}
+    out["for"] = doc.for_
+    if doc.ivr is not None:
+        out["ivr"] = {k: load.text(getattr(doc.ivr, k), *path, "ivr", k)
+                      for k in ("message", "question") if k in doc.ivr.model_fields_set}
     return out
 
 
-def _notify(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    data = load.mapping(params, *path)
-    load.fields(data, {"channels", "purpose", "subject", "text"}, *path, required=("text",))
-    channels = data.get("channels", "preferred")
+def _notify(load: _Loader, doc: NotifyDoc, path: tuple[Any, ...]) -> dict[str, Any]:
+    channels = doc.channels
     if channels != "preferred":
         channels = channels if isinstance(channels, list) else [channels]
         if not channels or any(c not in NOTIFY_CHANNELS for c in channels):
             raise load.fail(*path, "channels", reason="expected preferred, or some of "
                                                       f"{', '.join(NOTIFY_CHANNELS)}")
-    purpose = data.get("purpose", "service")
-    if purpose not in PURPOSES:
-        raise load.fail(*path, "purpose", reason=f"expected one of {', '.join(PURPOSES)}")
-    out = {"channels": channels, "purpose": purpose,
-           "text": load.text(data["text"], *path, "text")}
-    if "subject" in data:
-        out["subject"] = load.text(data["subject"], *path, "subject")
+    out = {"channels": channels, "purpose": doc.purpose,
+           "text": load.text(doc.text, *path, "text")}
+    if doc.subject is not None:
+        out["subject"] = load.text(doc.subject, *path, "subject")
     return out
 
 
@@ -603,25 +523,23 @@ _HEADER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 _ENV = re.compile(r"env:[A-Z_][A-Z0-9_]*")
 
 
-def _webhook(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    data = load.mapping(params, *path)
-    load.fields(data, {"url", "body", "method", "headers"}, *path, required=("url",))
-    url = data["url"]
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+def _webhook(load: _Loader, doc: WebhookDoc, path: tuple[Any, ...]) -> dict[str, Any]:
+    url = doc.url
+    if not url.startswith(("https://", "http://")):
         raise load.fail(*path, "url", reason="expected an http(s) URL")
-    method = str(data.get("method") or "POST").upper()
+    method = (doc.method or "POST").upper()
     if method not in WEBHOOK_METHODS:
         raise load.fail(*path, "method", reason=f"expected one of {', '.join(WEBHOOK_METHODS)}")
-    headers = load.mapping(data.get("headers"), *path, "headers")
+    headers = doc.headers or {}
     for name, value in headers.items():
-        if not isinstance(name, str) or not _HEADER.fullmatch(name) or \
+        if not _HEADER.fullmatch(name) or \
                 name.lower().startswith("webhook-") or name.lower() == "content-type":
             raise load.fail(*path, "headers", name, reason="not a header a journey may set")
         if not isinstance(value, str) or (value.startswith("env:")
                                           and not _ENV.fullmatch(value)):
             raise load.fail(*path, "headers", name,
                             reason="expected text, or env:NAME to read the server's environment")
-    body = load.mapping(data.get("body"), *path, "body")
+    body = doc.body or {}
     _templates(load, body, (*path, "body"))
     return {"url": url, "method": method, "headers": dict(headers), "body": body}
 
@@ -638,36 +556,28 @@ def _templates(load: _Loader, value: Any, path: tuple[Any, ...]) -> None:
             _templates(load, item, (*path, index))
 
 
-def _emit(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    data = load.mapping(params, *path)
-    load.fields(data, {"type", "properties"}, *path, required=("type",))
-    event_type = data["type"]
-    if not isinstance(event_type, str) or not _TYPE.match(event_type) or "*" in event_type \
-            or "." not in event_type:
+def _emit(load: _Loader, doc: EmitDoc, path: tuple[Any, ...]) -> dict[str, Any]:
+    event_type = doc.type
+    if not _TYPE.match(event_type) or "*" in event_type or "." not in event_type:
         raise load.fail(*path, "type", reason="expected an event type such as "
                                               "dispute.auto_refunded")
-    properties = load.mapping(data.get("properties"), *path, "properties")
+    properties = doc.properties or {}
     _templates(load, properties, (*path, "properties"))
     return {"type": event_type, "properties": properties}
 
 
-def _connector(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    data = load.mapping(params, *path)
-    load.fields(data, {"name", "action", "params"}, *path, required=("name", "action"))
-    values = load.mapping(data.get("params"), *path, "params")
+def _connector(load: _Loader, doc: ConnectorDoc, path: tuple[Any, ...]) -> dict[str, Any]:
+    values = doc.params or {}
     _templates(load, values, (*path, "params"))
-    return {"name": str(data["name"]), "action": str(data["action"]), "params": values}
+    return {"name": doc.name, "action": doc.action, "params": values}
 
 
-def _suggest(load: _Loader, params: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-    data = load.mapping(params, *path)
-    load.fields(data, {"code", "text", "for"}, *path, required=("code", "text"))
-    return {"code": _words(load, data["code"], (*path, "code"))[0],
-            "text": load.text(data["text"], *path, "text"),
-            "for": load.duration(data.get("for", "1d"), *path, "for")}
+def _suggest(load: _Loader, doc: SuggestDoc, path: tuple[Any, ...]) -> dict[str, Any]:
+    return {"code": _words(load, doc.code, (*path, "code"))[0],
+            "text": load.text(doc.text, *path, "text"), "for": doc.for_}
 
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[[_Loader, Any, tuple[Any, ...]], dict[str, Any]]] = {
     "set_trait": _set_trait, "tag": _tag, "add_to_list": _list_action,
     "remove_from_list": _list_action, "task": _task, "alert": _alert, "callback": _callback,
     "routing_override": _routing, "notify": _notify, "webhook": _webhook, "emit": _emit,

@@ -13,9 +13,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from circulo import documents
+from pydantic import Field
+
+from circulo import docmodels, documents
+from circulo.docmodels import CelText, Doc, Duration, PositiveDuration, between, check, one_of
 from circulo.documents import Condition, Where
 
 CHANNELS = ("voice", "email", "chat", "sms", "whatsapp", "social", "backoffice")
@@ -150,6 +153,86 @@ class RoutingConfig:
 EMPTY = RoutingConfig(skills=frozenset(), queues={})
 
 
+# -- the document's shape ----------------------------------------------------------------
+
+Level = Annotated[int, between(1, 5)]
+Priority = Annotated[int, between(-1000, 1000)]
+Channel = Annotated[str, one_of("channel", CHANNELS)]
+
+
+class StepDoc(Doc):
+    name: str | None = None
+    when: CelText | None = None
+    agents: CelText | None = None
+    skills: dict[str, Level] | None = None
+    language: bool = True
+    timeout: PositiveDuration | None = None
+    order: Annotated[str, one_of("ordering", ORDERS)] = "longest_idle"
+
+
+class ServiceLevelDoc(Doc):
+    seconds: Duration = 20.0
+    target: Annotated[float, check(lambda v: 0 < v <= 100, "a percentage between 0 and 100")
+                      ] = 80.0
+
+
+class AgeingDoc(Doc):
+    points: Annotated[float, check(lambda v: v >= 0, "a number of at least 0")] = 1.0
+    every: PositiveDuration = 10.0
+
+
+class PriorityRuleDoc(Doc):
+    when: CelText | None = None
+    add: Priority = Field(description="priority points")
+
+
+class QueueDoc(Doc):
+    channels: list[Channel] = Field(default_factory=lambda: ["voice"])
+    service_level: ServiceLevelDoc | None = None
+    ageing: AgeingDoc | None = None
+    reservation_timeout: PositiveDuration = 20.0
+    wrap_up: Duration = 30.0
+    priority: list[PriorityRuleDoc] | None = None
+    steps: list[StepDoc] | None = None
+
+
+class AbandonRuleDoc(Doc):
+    when: CelText | None = None
+    action: Annotated[str, one_of("action", ABANDON_ACTIONS)]
+    queue: str | None = None
+    priority: Priority = 0
+    delay: Duration = 0.0
+
+
+class AbandonedDoc(Doc):
+    short_abandon: Duration = 5.0
+    recontact_window: Duration = 4 * 3600.0
+    callback_attempts: Annotated[int, between(1, 20)] = 3
+    retry_after: Duration = 900.0
+    rules: list[AbandonRuleDoc] | None = None
+
+
+class AgentDoc(Doc):
+    id: Annotated[str, check(lambda v: re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", v) is not None,
+                             "1-64 letters, digits or _.@-")]
+    name: str | None = None
+    site: str | None = None
+    skills: dict[str, Level] | None = None
+    languages: list[str] | None = None
+    queues: list[str] | None = None
+    teams: list[str] | None = None
+    capacity: dict[str, Annotated[int, between(0, 100)]] | None = None
+    wrap_up: Duration | None = None
+
+
+class PolicyDoc(Doc):
+    skills: list[str] | None = None
+    queues: dict[str, QueueDoc] | None = None
+    abandoned: AbandonedDoc | None = None
+    exclusive_channels: list[Channel] = Field(default_factory=lambda: ["voice"])
+    agents: list[AgentDoc] | None = None
+
+
 # -- loading -----------------------------------------------------------------------------
 
 def parse_yaml(text: str, origin: str = "") -> RoutingConfig:
@@ -168,244 +251,125 @@ def duration(value: Any, where: str) -> float:
     return documents.duration(value, where, PolicyError)
 
 
-def _mapping(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise PolicyError(f"{where}: expected a mapping")
-    return {str(k): v for k, v in value.items()}
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise PolicyError(f"{where}: expected a list")
-    return value
-
-
-def _fields(data: dict[str, Any], allowed: set[str], where: Where, *path: Any) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise PolicyError(f"{where(*path, unknown[0])}: unknown field "
-                          f"(expected one of {', '.join(sorted(allowed))})")
-
-
-def _int(value: Any, where: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PolicyError(f"{where}: expected a whole number")
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise PolicyError(f"{where}: must be {bound}")
-    return value
-
-
-def _condition(text: Any, where: str, allowed: frozenset[str],
-               skills: frozenset[str]) -> Condition:
-    if not isinstance(text, str | bool) or text == "":
-        raise PolicyError(f"{where}: expected a CEL expression")
-    condition = documents.condition(str(text).lower() if isinstance(text, bool) else text,
-                                    where, allowed, PolicyError)
-    source = condition.source
+def _condition(text: str | None, where: str, allowed: frozenset[str],
+               skills: frozenset[str]) -> Condition | None:
+    if text is None:
+        return None
+    condition = documents.condition(text, where, allowed, PolicyError)
     for pattern in _SKILL_REFS:
-        for name in pattern.findall(source):
+        for name in pattern.findall(condition.source):
             if name not in skills:
                 raise PolicyError(f"{where}: unknown skill '{name}'")
     return condition
 
 
-def _skills(value: Any, where: Callable[..., str], skills: frozenset[str], *path: Any
-            ) -> dict[str, int]:
-    out = {}
-    for name, level in _mapping(value, where(*path)).items():
+def _skills(levels: Mapping[str, int] | None, where: Callable[..., str],
+            skills: frozenset[str], *path: Any) -> dict[str, int]:
+    for name in levels or {}:
         if name not in skills:
             raise PolicyError(f"{where(*path, name)}: unknown skill '{name}' "
                               f"(declared: {', '.join(sorted(skills)) or 'none'})")
-        out[name] = _int(level, where(*path, name), 1, 5)
-    return out
+    return dict(levels or {})
 
 
-def _step(raw: Any, where: Where, skills: frozenset[str], path: tuple[Any, ...],
+def _step(doc: StepDoc, where: Where, skills: frozenset[str], path: tuple[Any, ...],
           last: bool) -> Step:
-    data = _mapping(raw, where(*path))
-    _fields(data, {"name", "when", "agents", "skills", "language", "timeout", "order"},
-            where, *path)
-    order = data.get("order", "longest_idle")
-    if order not in ORDERS:
-        raise PolicyError(f"{where(*path, 'order')}: unknown ordering '{order}' "
-                          f"(expected one of {', '.join(ORDERS)})")
-    timeout = None
-    if data.get("timeout") is not None:
-        timeout = duration(data["timeout"], where(*path, "timeout"))
-        if timeout <= 0:
-            raise PolicyError(f"{where(*path, 'timeout')}: must be longer than zero")
-    elif not last:
+    if doc.timeout is None and not last:
         raise PolicyError(f"{where(*path)}: every step but the last needs a timeout")
-    language = data.get("language", True)
-    if not isinstance(language, bool):
-        raise PolicyError(f"{where(*path, 'language')}: expected true or false")
     return Step(
-        name=str(data.get("name") or f"step {path[-1] + 1}"),
-        when=_condition(data["when"], where(*path, "when"), TASK_VARS, skills)
-        if "when" in data else None,
-        agents=_condition(data["agents"], where(*path, "agents"), ALL_VARS, skills)
-        if "agents" in data else None,
-        skills=_skills(data.get("skills"), where, skills, *path, "skills"),
-        language=language, timeout=timeout, order=order,
+        name=doc.name or f"step {path[-1] + 1}",
+        when=_condition(doc.when, where(*path, "when"), TASK_VARS, skills),
+        agents=_condition(doc.agents, where(*path, "agents"), ALL_VARS, skills),
+        skills=_skills(doc.skills, where, skills, *path, "skills"),
+        language=doc.language, timeout=doc.timeout, order=doc.order,
     )
 
 
-def _queue(name: str, raw: Any, where: Where, skills: frozenset[str]) -> Queue:
+def _queue(name: str, doc: QueueDoc, where: Where, skills: frozenset[str]) -> Queue:
     path: tuple[Any, ...] = ("queues", name)
-    data = _mapping(raw, where(*path))
-    _fields(data, {"channels", "service_level", "ageing", "reservation_timeout", "wrap_up",
-                   "priority", "steps"}, where, *path)
-    channels = tuple(str(c) for c in _list(data.get("channels", ["voice"]),
-                                           where(*path, "channels")))
-    for i, channel in enumerate(channels):
-        if channel not in CHANNELS:
-            raise PolicyError(f"{where(*path, 'channels', i)}: unknown channel '{channel}' "
-                              f"(expected one of {', '.join(CHANNELS)})")
-    if not channels:
+    if not doc.channels:
         raise PolicyError(f"{where(*path, 'channels')}: a queue needs at least one channel")
-    sl = _mapping(data.get("service_level"), where(*path, "service_level"))
-    _fields(sl, {"seconds", "target"}, where, *path, "service_level")
-    sl_seconds = duration(sl.get("seconds", 20), where(*path, "service_level", "seconds"))
-    sl_target = sl.get("target", 80)
-    if isinstance(sl_target, bool) or not isinstance(sl_target, int | float) \
-            or not 0 < sl_target <= 100:
-        raise PolicyError(f"{where(*path, 'service_level', 'target')}: "
-                          "a percentage between 0 and 100")
-    ageing = _mapping(data.get("ageing"), where(*path, "ageing"))
-    _fields(ageing, {"points", "every"}, where, *path, "ageing")
-    points = ageing.get("points", 1)
-    if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
-        raise PolicyError(f"{where(*path, 'ageing', 'points')}: a number of at least 0")
-    every = duration(ageing.get("every", 10), where(*path, "ageing", "every"))
-    if every <= 0:
-        raise PolicyError(f"{where(*path, 'ageing', 'every')}: must be longer than zero")
-    rules = []
-    for i, rule in enumerate(_list(data.get("priority"), where(*path, "priority"))):
-        rule_data = _mapping(rule, where(*path, "priority", i))
-        _fields(rule_data, {"when", "add"}, where, *path, "priority", i)
-        if "add" not in rule_data:
-            raise PolicyError(f"{where(*path, 'priority', i)}: needs 'add' (priority points)")
-        add = _int(rule_data["add"], where(*path, "priority", i, "add"), -1000, 1000)
-        when = _condition(rule_data["when"], where(*path, "priority", i, "when"), TASK_VARS,
-                          skills) if "when" in rule_data else None
-        rules.append(PriorityRule(when, add))
-    raw_steps = _list(data.get("steps"), where(*path, "steps")) or [{"name": "all"}]
+    sl, ageing = doc.service_level or ServiceLevelDoc(), doc.ageing or AgeingDoc()
+    rules = tuple(PriorityRule(_condition(rule.when, where(*path, "priority", i, "when"),
+                                          TASK_VARS, skills), rule.add)
+                  for i, rule in enumerate(doc.priority or ()))
+    raw_steps = doc.steps or [StepDoc(name="all")]
     steps = tuple(_step(s, where, skills, (*path, "steps", i), i == len(raw_steps) - 1)
                   for i, s in enumerate(raw_steps))
-    timeout = duration(data.get("reservation_timeout", 20),
-                       where(*path, "reservation_timeout"))
-    if timeout <= 0:
-        raise PolicyError(f"{where(*path, 'reservation_timeout')}: must be longer than zero")
     return Queue(
-        name=name, channels=channels, sl_seconds=sl_seconds, sl_target=float(sl_target),
-        ageing_points=float(points), ageing_every=every, reservation_timeout=timeout,
-        wrap_up=duration(data.get("wrap_up", 30), where(*path, "wrap_up")),
-        priority=tuple(rules), steps=steps,
+        name=name, channels=tuple(doc.channels), sl_seconds=sl.seconds,
+        sl_target=sl.target, ageing_points=ageing.points, ageing_every=ageing.every,
+        reservation_timeout=doc.reservation_timeout, wrap_up=doc.wrap_up, priority=rules,
+        steps=steps,
     )
 
 
-def _abandoned(raw: Any, where: Where, skills: frozenset[str],
+def _abandoned(doc: AbandonedDoc, where: Where, skills: frozenset[str],
                queues: Mapping[str, Queue]) -> AbandonPolicy:
-    data = _mapping(raw, where("abandoned"))
-    _fields(data, {"short_abandon", "recontact_window", "callback_attempts", "retry_after",
-                   "rules"}, where, "abandoned")
     rules = []
-    for i, rule in enumerate(_list(data.get("rules"), where("abandoned", "rules"))):
+    for i, rule in enumerate(doc.rules or ()):
         path = ("abandoned", "rules", i)
-        rule_data = _mapping(rule, where(*path))
-        _fields(rule_data, {"when", "action", "queue", "priority", "delay"}, where, *path)
-        action = rule_data.get("action")
-        if action not in ABANDON_ACTIONS:
-            raise PolicyError(f"{where(*path, 'action')}: expected one of "
-                              f"{', '.join(ABANDON_ACTIONS)}")
-        queue = rule_data.get("queue")
+        queue = rule.queue
         if queue is not None and queue not in queues:
             raise PolicyError(f"{where(*path, 'queue')}: unknown queue '{queue}'")
-        if action in ("callback", "winback") and queue is not None \
+        if rule.action in ("callback", "winback") and queue is not None \
                 and "voice" not in queues[queue].channels:
             raise PolicyError(f"{where(*path, 'queue')}: queue '{queue}' takes no voice "
                               "tasks, so it cannot hold callbacks")
         rules.append(AbandonRule(
-            when=_condition(rule_data["when"], where(*path, "when"), TASK_VARS, skills)
-            if "when" in rule_data else None,
-            action=action, queue=queue,
-            priority=_int(rule_data.get("priority", 0), where(*path, "priority"), -1000, 1000),
-            delay=duration(rule_data.get("delay", 0), where(*path, "delay")),
+            when=_condition(rule.when, where(*path, "when"), TASK_VARS, skills),
+            action=rule.action, queue=queue, priority=rule.priority, delay=rule.delay,
         ))
-    return AbandonPolicy(
-        short_abandon=duration(data.get("short_abandon", 5), where("abandoned",
-                                                                    "short_abandon")),
-        recontact_window=duration(data.get("recontact_window", "4h"),
-                                  where("abandoned", "recontact_window")),
-        callback_attempts=_int(data.get("callback_attempts", 3),
-                               where("abandoned", "callback_attempts"), 1, 20),
-        retry_after=duration(data.get("retry_after", "15m"), where("abandoned", "retry_after")),
-        rules=tuple(rules),
-    )
+    return AbandonPolicy(short_abandon=doc.short_abandon,
+                         recontact_window=doc.recontact_window,
+                         callback_attempts=doc.callback_attempts, retry_after=doc.retry_after,
+                         rules=tuple(rules))
 
 
-def agent_spec(raw: Any, where: str, config: RoutingConfig,
-               at: Callable[..., str] | None = None) -> AgentSpec:
-    """One agent's definition (from the file or the API), checked against the config. ``at``
-    names one of its fields (from a file: with the field's own line)."""
-    here = at or Where({}, f"{where}.")
-    data = _mapping(raw, where)
-    allowed = {"id", "name", "site", "skills", "languages", "queues", "teams", "capacity",
-               "wrap_up"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise PolicyError(f"{here(unknown[0])}: unknown field")
-    agent_id = data.get("id")
-    if not isinstance(agent_id, str) or not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", agent_id):
-        raise PolicyError(f"{here('id')}: 1-64 letters, digits or _.@-")
-    skills = _skills(data.get("skills"), here, config.skills, "skills")
-    queues = tuple(str(q) for q in _list(data.get("queues"), here("queues")))
-    for queue in queues:
+def agent_spec(raw: Any, where: str, config: RoutingConfig) -> AgentSpec:
+    """One agent's definition from the API, checked against the config; errors name the
+    field after ``where``."""
+    here = Where({}, f"{where}.")
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where}: expected a mapping")
+    return _agent(docmodels.validate(AgentDoc, raw, here, PolicyError), here, config)
+
+
+def _agent(doc: AgentDoc, here: Callable[..., str], config: RoutingConfig) -> AgentSpec:
+    """An agent's definition checked against the config; ``here`` names one of its fields."""
+    skills = _skills(doc.skills, here, config.skills, "skills")
+    for queue in doc.queues or ():
         if queue not in config.queues:
             raise PolicyError(f"{here('queues')}: unknown queue '{queue}'")
     capacity = dict(DEFAULT_CAPACITY)
-    for channel, count in _mapping(data.get("capacity"), here("capacity")).items():
+    for channel, count in (doc.capacity or {}).items():
         if channel not in CHANNELS:
             raise PolicyError(f"{here('capacity', channel)}: unknown channel")
-        capacity[channel] = _int(count, here("capacity", channel), 0, 100)
-    languages = tuple(str(x).lower() for x in _list(data.get("languages"),
-                                                    here("languages")))
-    wrap_up = (duration(data["wrap_up"], here("wrap_up"))
-               if data.get("wrap_up") is not None else None)
+        capacity[channel] = count
     return AgentSpec(
-        id=agent_id, name=str(data["name"]) if data.get("name") else None,
-        site=str(data.get("site") or "main"), skills=skills, languages=languages,
-        queues=queues, teams=tuple(str(x) for x in _list(data.get("teams"), here("teams"))),
-        capacity=capacity, wrap_up=wrap_up,
+        id=doc.id, name=doc.name or None, site=doc.site or "main", skills=skills,
+        languages=tuple(x.lower() for x in doc.languages or ()),
+        queues=tuple(doc.queues or ()), teams=tuple(doc.teams or ()), capacity=capacity,
+        wrap_up=doc.wrap_up,
     )
 
 
 def build(data: Any, where: Where) -> RoutingConfig:
     if not isinstance(data, dict):
         raise PolicyError(f"{where()}: expected a mapping with 'queues'")
-    _fields(data, {"skills", "queues", "abandoned", "exclusive_channels", "agents"}, where)
-    skills = frozenset(str(s) for s in _list(data.get("skills"), where("skills")))
-    raw_queues = _mapping(data.get("queues"), where("queues"))
-    if not raw_queues:
+    doc = docmodels.validate(PolicyDoc, data, where, PolicyError)
+    skills = frozenset(doc.skills or ())
+    if not doc.queues:
         raise PolicyError(f"{where('queues')}: define at least one queue")
-    queues = {name: _queue(name, raw, where, skills) for name, raw in raw_queues.items()}
-    exclusive = frozenset(str(c) for c in _list(data.get("exclusive_channels", ["voice"]),
-                                                where("exclusive_channels")))
-    for channel in exclusive:
-        if channel not in CHANNELS:
-            raise PolicyError(f"{where('exclusive_channels')}: unknown channel '{channel}'")
+    queues = {name: _queue(name, queue, where, skills) for name, queue in doc.queues.items()}
     config = RoutingConfig(skills=skills, queues=queues,
-                           abandoned=_abandoned(data.get("abandoned"), where, skills, queues),
-                           exclusive_channels=exclusive, source=data)
+                           abandoned=_abandoned(doc.abandoned or AbandonedDoc(), where,
+                                                skills, queues),
+                           exclusive_channels=frozenset(doc.exclusive_channels), source=data)
     agents = []
     seen = set()
-    for i, raw in enumerate(_list(data.get("agents"), where("agents"))):
-        spec = agent_spec(raw, where("agents", i), config, partial(where, "agents", i))
+    for i, agent in enumerate(doc.agents or ()):
+        spec = _agent(agent, partial(where, "agents", i), config)
         if spec.id in seen:
             raise PolicyError(f"{where('agents', i, 'id')}: agent '{spec.id}' appears twice")
         seen.add(spec.id)

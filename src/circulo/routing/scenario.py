@@ -32,17 +32,18 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import BeforeValidator, Field
 
-from circulo.documents import Where, line_map
+from circulo import docmodels, yaml_files
+from circulo.docmodels import Doc, Duration, PositiveDuration, between, check, one_of
+from circulo.documents import Where
 from circulo.routing.policy import (
     DEFAULT_CAPACITY,
     PolicyError,
     RoutingConfig,
     build,
-    duration,
     parse_yaml,
 )
 
@@ -53,18 +54,6 @@ _SHARE_TOLERANCE = 1e-6
 
 class ScenarioError(ValueError):
     """A scenario that cannot be simulated; the message names where and why."""
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML 1.1 reads an unquoted ``16:00`` as the number 960 (base 60) but ``08:00`` as text;
-    here every ``HH:MM`` stays text, so shift times mean what they look like."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: ([("tag:yaml.org,2002:str", _CLOCK)] if first in "0123456789" else [])
-    + list(resolvers)
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,26 +158,97 @@ def load_scenario(path: Path) -> Scenario:
 def parse_scenario(text: str, origin: str = "", base: Path | None = None) -> Scenario:
     prefix = f"{origin}: " if origin else ""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ScenarioError(_yaml_problem(exc, prefix)) from exc
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        line_map(node, (), lines)
+        document = yaml_files.load(text)
+    except yaml_files.YamlError as exc:
+        raise ScenarioError(f"{prefix}{exc}") from exc
     try:
-        return _Reader(Where(lines, prefix), lines, prefix, base or Path.cwd()).scenario(data)
+        return _Reader(Where(document.lines, prefix), document.lines, prefix,
+                       base or Path.cwd()).scenario(document.data)
     except PolicyError as exc:  # a duration, or the routing document itself
         raise ScenarioError(str(exc)) from exc
 
 
-def _yaml_problem(exc: yaml.YAMLError, prefix: str) -> str:
-    """One line (the command prints one): where the parser gave up, and why."""
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return (f"{prefix}line {mark.line + 1}, column {mark.column + 1}: not valid YAML: "
-                f"{exc.problem}")
-    return f"{prefix}not valid YAML: {' '.join(str(exc).split())}"
+# -- the document's shape ----------------------------------------------------------------
+
+def _clock_text(value: str) -> bool:
+    match = _CLOCK.match(value)
+    return match is not None and int(match.group(2)) <= 59 and int(match.group(1)) <= 47
+
+
+Clock = Annotated[str, check(_clock_text, 'expected a clock time such as "08:30"')]
+Rate = Annotated[float, check(lambda v: v >= 0, "cannot be negative")]
+Share = Annotated[float, check(lambda v: v > 0, "must be greater than zero")]
+Level = Annotated[int, between(1, 5)]
+
+
+def _whole(low: int) -> Any:
+    return check(lambda v: v >= low, f"expected a whole number of at least {low}")
+
+
+class DayDoc(Doc):
+    opens: Clock = "00:00"
+    closes: Clock | None = None
+    interval: PositiveDuration = 1800.0
+    calls_per_hour: Rate | list[Rate] = Field(description="one rate, or one per interval")
+
+
+class DistributionDoc(Doc):
+    distribution: Annotated[str, one_of("distribution", DISTRIBUTIONS)]
+    mean: Duration
+    sd: Duration | None = None
+
+
+class ReasonDoc(Doc):
+    name: str | None = None
+    queue: str
+    channel: str | None = None
+    share: Share | None = None
+    skills: dict[str, Level] | None = None
+    handle: DistributionDoc = Field(description="the handle time distribution")
+    patience: Annotated[DistributionDoc | None,
+                        BeforeValidator(lambda v: None if v == "none" else v)] = None
+
+
+class ProfileDoc(Doc):
+    name: Annotated[str, check(bool, "needs a name")]
+    share: Share | None = None
+    tier: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class ShiftDoc(Doc):
+    start: Clock = Field(description='e.g. "08:00"')
+    end: Clock = Field(description='e.g. "16:00"')
+
+
+class GroupDoc(Doc):
+    group: Annotated[str, check(lambda v: re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", v)
+                                is not None, "a name of 1-40 letters, digits or _.-")]
+    count: Annotated[int, _whole(1)]
+    skills: dict[str, Level] | None = None
+    languages: list[str] | None = None
+    queues: list[str] | None = None
+    teams: list[str] | None = None
+    capacity: dict[str, Annotated[int, _whole(0)]] | None = None
+    wrap_up: Duration | None = None
+    shift: ShiftDoc | None = None
+
+
+class ScenarioDoc(Doc):
+    name: str | None = None
+    seed: Annotated[int, _whole(0)] = 1
+    days: Annotated[int, _whole(1)] = 1
+    routing: Any = Field(description="a policy file name or the policy itself")
+    day: DayDoc
+    reasons: list[ReasonDoc]
+    customers: list[ProfileDoc] | None = None
+    languages: dict[str, Share] | None = None
+    agents: list[GroupDoc]
+
+
+def _seconds_of(clock: str) -> float:
+    hours, minutes = clock.strip().split(":")
+    return int(hours) * 3600.0 + int(minutes) * 60.0
 
 
 class _Reader:
@@ -202,83 +262,35 @@ class _Reader:
     def fail(self, path: tuple[Any, ...], reason: str) -> ScenarioError:
         return ScenarioError(f"{self.where(*path)}: {reason}")
 
-    def mapping(self, value: Any, path: tuple[Any, ...], allowed: set[str] | None = None
-                ) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(path, "expected a mapping")
-        data = {str(k): v for k, v in value.items()}
-        unknown = sorted(set(data) - allowed) if allowed is not None else []
-        if unknown:
-            raise self.fail((*path, unknown[0]),
-                            f"unknown field (expected one of {', '.join(sorted(allowed or ()))})")
-        return data
-
-    def items(self, value: Any, path: tuple[Any, ...]) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(path, "expected a list")
-        return value
-
-    def number(self, value: Any, path: tuple[Any, ...], *, positive: bool = False) -> float:
-        if value is None and isinstance(path[-1], str):
-            raise self.fail(path[:-1], f"needs '{path[-1]}'")
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise self.fail(path, f"expected a number, got {value!r}")
-        if value < 0 or (positive and value == 0):
-            raise self.fail(path, "must be greater than zero" if positive
-                            else "cannot be negative")
-        return float(value)
-
-    def whole(self, value: Any, path: tuple[Any, ...], low: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.fail(path, f"expected a whole number of at least {low}")
-        return value
-
-    def seconds(self, value: Any, path: tuple[Any, ...], *, positive: bool = False) -> float:
-        seconds = duration(value, self.where(*path))
-        if positive and seconds <= 0:
-            raise self.fail(path, "must be longer than zero")
-        return seconds
-
-    def clock(self, value: Any, path: tuple[Any, ...]) -> float:
-        match = _CLOCK.match(str(value)) if isinstance(value, str) else None
-        if match is None or int(match.group(2)) > 59 or int(match.group(1)) > 47:
-            raise self.fail(path, f"expected a clock time such as \"08:30\", got {value!r}")
-        return int(match.group(1)) * 3600.0 + int(match.group(2)) * 60.0
-
     def shares(self, values: list[float], path: tuple[Any, ...], what: str) -> None:
         total = sum(values)
         if abs(total - 1.0) > _SHARE_TOLERANCE:
             raise self.fail(path, f"the shares of {what} add up to {total:g}, expected 1")
 
+    def share(self, value: float | None, count: int, path: tuple[Any, ...]) -> float:
+        if value is None and count > 1:
+            raise self.fail(path, "needs 'share'")
+        return 1.0 if value is None else value
+
     # -- sections ---------------------------------------------------------------------------
 
     def scenario(self, data: Any) -> Scenario:
-        top = self.mapping(data, (), {"name", "seed", "days", "routing", "day", "reasons",
-                                      "customers", "languages", "agents"})
-        if not top:
+        if not isinstance(data, dict) or not data:
             raise self.fail((), "expected a mapping with 'routing', 'day', 'reasons' and "
                                 "'agents'")
-        for required in ("routing", "day", "reasons", "agents"):
-            if top.get(required) is None:
-                raise self.fail((), f"missing '{required}'")
-        routing = self.routing(top["routing"])
-        opens, interval, rates = self.day(top["day"])
-        reasons = self.reasons(top["reasons"], routing)
-        profiles = self.profiles(top.get("customers"))
-        languages = self.languages(top.get("languages"))
-        groups = self.groups(top["agents"], routing, languages, opens,
+        doc = docmodels.validate(ScenarioDoc, data, self.where, ScenarioError)
+        routing = self.routing(doc.routing)
+        opens, interval, rates = self.day(doc.day)
+        reasons = self.reasons(doc.reasons, routing)
+        profiles = self.profiles(doc.customers)
+        languages = self.languages(doc.languages)
+        groups = self.groups(doc.agents, routing, languages, opens,
                              opens + interval * len(rates))
         self.coverage(reasons, languages, groups, routing)
         return Scenario(
-            name=str(top.get("name") or "scenario"), routing=routing, opens=opens,
-            interval=interval, calls_per_hour=rates, reasons=reasons, profiles=profiles,
-            languages=languages, groups=groups,
-            seed=self.whole(top.get("seed", 1), ("seed",), 0),
-            days=self.whole(top.get("days", 1), ("days",), 1),
+            name=doc.name or "scenario", routing=routing, opens=opens, interval=interval,
+            calls_per_hour=rates, reasons=reasons, profiles=profiles, languages=languages,
+            groups=groups, seed=doc.seed, days=doc.days,
         )
 
     def routing(self, value: Any) -> RoutingConfig:
@@ -289,10 +301,6 @@ class _Reader:
             except OSError as exc:
                 raise self.fail(("routing",), f"cannot read the routing policy {path}: "
                                               f"{exc.strerror}") from exc
-            try:
-                yaml.compose(text, Loader=yaml.SafeLoader)
-            except yaml.YAMLError as exc:  # the policy loader's message spans several lines
-                raise ScenarioError(_yaml_problem(exc, f"{path}: ")) from exc
             return parse_yaml(text, str(path))
         if not isinstance(value, dict):
             raise self.fail(("routing",), "expected a policy file name or an inline mapping")
@@ -301,24 +309,18 @@ class _Reader:
                  if path and path[0] == "routing"}
         return build(value, Where(inner, self.prefix))
 
-    def day(self, value: Any) -> tuple[float, float, tuple[float, ...]]:
-        day = self.mapping(value, ("day",), {"opens", "closes", "interval", "calls_per_hour"})
-        opens = self.clock(day.get("opens", "00:00"), ("day", "opens"))
-        interval = self.seconds(day.get("interval", "30m"), ("day", "interval"), positive=True)
-        raw = day.get("calls_per_hour")
-        if raw is None:
-            raise self.fail(("day",), "missing 'calls_per_hour' (one rate, or one per interval)")
-        closes = self.clock(day["closes"], ("day", "closes")) if "closes" in day else None
+    def day(self, day: DayDoc) -> tuple[float, float, tuple[float, ...]]:
+        opens, interval = _seconds_of(day.opens), day.interval
+        closes = _seconds_of(day.closes) if day.closes is not None else None
         if closes is not None and closes <= opens:
             raise self.fail(("day", "closes"), "the day closes before it opens")
-        if isinstance(raw, list):
-            if not raw:
+        if isinstance(day.calls_per_hour, list):
+            if not day.calls_per_hour:
                 raise self.fail(("day", "calls_per_hour"), "needs at least one rate")
-            rates = tuple(self.number(r, ("day", "calls_per_hour", i))
-                          for i, r in enumerate(raw))
+            rates = tuple(day.calls_per_hour)
             if closes is not None and abs(opens + interval * len(rates) - closes) > 1e-6:
                 raise self.fail(("day", "closes"), f"{len(rates)} intervals of "
-                                f"{interval / 60:g} min do not end at {day['closes']}")
+                                f"{interval / 60:g} min do not end at {day.closes}")
         else:
             if closes is None:
                 raise self.fail(("day",), "a single 'calls_per_hour' needs 'closes'")
@@ -326,98 +328,69 @@ class _Reader:
             if abs(count - round(count)) > 1e-6:
                 raise self.fail(("day", "interval"), "the day is not a whole number of "
                                                      "intervals")
-            rates = (self.number(raw, ("day", "calls_per_hour")),) * round(count)
+            rates = (day.calls_per_hour,) * round(count)
         if not any(rates):
             raise self.fail(("day", "calls_per_hour"), "no calls at all in the day")
         return opens, interval, rates
 
-    def distribution(self, value: Any, path: tuple[Any, ...]) -> Distribution:
-        data = self.mapping(value, path, {"distribution", "mean", "sd"})
-        kind = data.get("distribution")
-        if kind not in DISTRIBUTIONS:
-            raise self.fail((*path, "distribution"),
-                            f"expected one of {', '.join(DISTRIBUTIONS)}, got {kind!r}")
-        if "mean" not in data:
-            raise self.fail(path, "needs 'mean'")
-        mean = self.seconds(data["mean"], (*path, "mean"))
+    def distribution(self, doc: DistributionDoc, path: tuple[Any, ...]) -> Distribution:
+        kind, mean = doc.distribution, doc.mean
         sd = 0.0
         if kind == "lognormal":
-            if "sd" not in data:
+            if doc.sd is None:
                 raise self.fail(path, "a lognormal needs 'sd' (its standard deviation)")
-            sd = self.seconds(data["sd"], (*path, "sd"))
+            sd = doc.sd
             if mean <= 0:
                 raise self.fail((*path, "mean"), "a lognormal needs a mean above zero")
-        elif "sd" in data:
+        elif doc.sd is not None:
             raise self.fail((*path, "sd"), f"an {kind} distribution takes only 'mean'"
                             if kind == "exponential" else "a fixed value takes only 'mean'")
         if kind == "exponential" and mean <= 0:
             raise self.fail((*path, "mean"), "an exponential needs a mean above zero")
         return Distribution(kind, mean, sd)
 
-    def skills(self, value: Any, path: tuple[Any, ...], routing: RoutingConfig
-               ) -> dict[str, int]:
-        out = {}
-        for name, level in self.mapping(value, path).items():
+    def skills(self, levels: Mapping[str, int] | None, path: tuple[Any, ...],
+               routing: RoutingConfig) -> dict[str, int]:
+        for name in levels or {}:
             if name not in routing.skills:
                 raise self.fail((*path, name), f"unknown skill '{name}' (the policy declares "
                                 f"{', '.join(sorted(routing.skills)) or 'none'})")
-            if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
-                raise self.fail((*path, name), "a proficiency between 1 and 5")
-            out[name] = level
-        return out
+        return dict(levels or {})
 
-    def reasons(self, value: Any, routing: RoutingConfig) -> tuple[Reason, ...]:
-        raw = self.items(value, ("reasons",))
-        if not raw:
+    def reasons(self, docs: list[ReasonDoc], routing: RoutingConfig) -> tuple[Reason, ...]:
+        if not docs:
             raise self.fail(("reasons",), "needs at least one reason for calling")
         reasons = []
-        for i, item in enumerate(raw):
+        for i, doc in enumerate(docs):
             path: tuple[Any, ...] = ("reasons", i)
-            data = self.mapping(item, path, {"name", "queue", "channel", "share", "skills",
-                                             "handle", "patience"})
-            if data.get("queue") is None:
-                raise self.fail(path, "needs 'queue'")
-            queue = str(data["queue"])
-            if queue not in routing.queues:
-                raise self.fail((*path, "queue"), f"unknown queue {data.get('queue')!r} "
+            if doc.queue not in routing.queues:
+                raise self.fail((*path, "queue"), f"unknown queue {doc.queue!r} "
                                 f"(the policy has {', '.join(routing.queues)})")
-            channels = routing.queues[queue].channels
-            channel = str(data.get("channel", channels[0]))
+            channels = routing.queues[doc.queue].channels
+            channel = doc.channel or channels[0]
             if channel not in channels:
-                raise self.fail((*path, "channel"), f"queue '{queue}' takes "
+                raise self.fail((*path, "channel"), f"queue '{doc.queue}' takes "
                                 f"{', '.join(channels)}, not {channel}")
-            if "handle" not in data:
-                raise self.fail(path, "needs 'handle' (the handle time distribution)")
-            patience = data.get("patience")
             reasons.append(Reason(
-                name=str(data.get("name") or queue), queue=queue, channel=channel,
-                share=self.number(data.get("share", 1.0 if len(raw) == 1 else None),
-                                  (*path, "share"), positive=True),
-                skills=self.skills(data.get("skills"), (*path, "skills"), routing),
-                handle=self.distribution(data["handle"], (*path, "handle")),
-                patience=None if patience in (None, "none") else
-                self.distribution(patience, (*path, "patience")),
+                name=doc.name or doc.queue, queue=doc.queue, channel=channel,
+                share=self.share(doc.share, len(docs), path),
+                skills=self.skills(doc.skills, (*path, "skills"), routing),
+                handle=self.distribution(doc.handle, (*path, "handle")),
+                patience=None if doc.patience is None else
+                self.distribution(doc.patience, (*path, "patience")),
             ))
         self.shares([r.share for r in reasons], ("reasons",), "the reasons")
         return tuple(reasons)
 
-    def profiles(self, value: Any) -> tuple[Profile, ...]:
-        raw = self.items(value, ("customers",))
-        if not raw:
+    def profiles(self, docs: list[ProfileDoc] | None) -> tuple[Profile, ...]:
+        if not docs:
             return (Profile("standard", 1.0, "standard", {"tier": "standard"}),)
         profiles = []
-        for i, item in enumerate(raw):
-            path: tuple[Any, ...] = ("customers", i)
-            data = self.mapping(item, path, {"name", "share", "tier", "attributes"})
-            if not data.get("name"):
-                raise self.fail(path, "needs 'name'")
-            name = str(data["name"])
-            tier = str(data.get("tier") or name)
-            attributes = self.mapping(data.get("attributes"), (*path, "attributes"))
+        for i, doc in enumerate(docs):
+            tier = doc.tier or doc.name
             profiles.append(Profile(
-                name=name, tier=tier, customer={**attributes, "tier": tier},
-                share=self.number(data.get("share", 1.0 if len(raw) == 1 else None),
-                                  (*path, "share"), positive=True),
+                name=doc.name, tier=tier, customer={**(doc.attributes or {}), "tier": tier},
+                share=self.share(doc.share, len(docs), ("customers", i)),
             ))
         names = [p.name for p in profiles]
         for i, name in enumerate(names):
@@ -426,69 +399,51 @@ class _Reader:
         self.shares([p.share for p in profiles], ("customers",), "the customers")
         return tuple(profiles)
 
-    def languages(self, value: Any) -> dict[str, float]:
-        data = self.mapping(value, ("languages",))
-        languages = {name.lower(): self.number(share, ("languages", name), positive=True)
-                     for name, share in data.items()}
+    def languages(self, shares: Mapping[str, float] | None) -> dict[str, float]:
+        languages = {name.lower(): share for name, share in (shares or {}).items()}
         if languages:
             self.shares(list(languages.values()), ("languages",), "the languages")
         return languages
 
-    def groups(self, value: Any, routing: RoutingConfig, languages: Mapping[str, float],
-               opens: float, closes: float) -> tuple[AgentGroup, ...]:
-        raw = self.items(value, ("agents",))
-        if not raw:
+    def groups(self, docs: list[GroupDoc], routing: RoutingConfig,
+               languages: Mapping[str, float], opens: float, closes: float
+               ) -> tuple[AgentGroup, ...]:
+        if not docs:
             raise self.fail(("agents",), "needs at least one group of agents")
         groups: list[AgentGroup] = []
-        for i, item in enumerate(raw):
+        for i, doc in enumerate(docs):
             path: tuple[Any, ...] = ("agents", i)
-            data = self.mapping(item, path, {"group", "count", "skills", "languages", "queues",
-                                             "teams", "capacity", "wrap_up", "shift"})
-            name = data.get("group")
-            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", name):
-                raise self.fail((*path, "group"), "a name of 1-40 letters, digits or _.-")
-            if any(g.name == name for g in groups):
-                raise self.fail((*path, "group"), f"group '{name}' appears twice")
-            queues = [str(q) for q in self.items(data.get("queues"), (*path, "queues"))]
-            for j, queue in enumerate(queues):
+            if any(g.name == doc.group for g in groups):
+                raise self.fail((*path, "group"), f"group '{doc.group}' appears twice")
+            for j, queue in enumerate(doc.queues or ()):
                 if queue not in routing.queues:
                     raise self.fail((*path, "queues", j), f"unknown queue '{queue}'")
-            queues = queues or list(routing.queues)
-            spoken = frozenset(str(x).lower() for x in
-                               self.items(data.get("languages"), (*path, "languages")))
+            queues = list(doc.queues or ()) or list(routing.queues)
+            spoken = frozenset(x.lower() for x in doc.languages or ())
             capacity = {c: DEFAULT_CAPACITY[c] for q in queues for c in routing.queues[q].channels}
-            for channel, count in self.mapping(data.get("capacity"),
-                                               (*path, "capacity")).items():
+            for channel, count in (doc.capacity or {}).items():
                 if channel not in DEFAULT_CAPACITY:
                     raise self.fail((*path, "capacity", channel), "unknown channel")
-                capacity[channel] = self.whole(count, (*path, "capacity", channel), 0)
-            start, end = self.shift(data.get("shift"), (*path, "shift"), opens, closes)
+                capacity[channel] = count
+            start, end = self.shift(doc.shift, (*path, "shift"), opens, closes)
             groups.append(AgentGroup(
-                name=name, count=self.whole(data.get("count"), (*path, "count"), 1),
-                skills=self.skills(data.get("skills"), (*path, "skills"), routing),
+                name=doc.group, count=doc.count,
+                skills=self.skills(doc.skills, (*path, "skills"), routing),
                 # a monolingual center need not repeat its one language on every group
                 languages=spoken or frozenset(languages),
-                queues=frozenset(queues),
-                teams=frozenset(str(t) for t in self.items(data.get("teams"), (*path, "teams"))),
-                capacity=capacity,
-                wrap_up=self.seconds(data["wrap_up"], (*path, "wrap_up"))
-                if data.get("wrap_up") is not None else None,
-                start=start, end=end,
+                queues=frozenset(queues), teams=frozenset(doc.teams or ()),
+                capacity=capacity, wrap_up=doc.wrap_up, start=start, end=end,
             ))
         return tuple(groups)
 
-    def shift(self, value: Any, path: tuple[Any, ...], opens: float, closes: float
+    def shift(self, doc: ShiftDoc | None, path: tuple[Any, ...], opens: float, closes: float
               ) -> tuple[float, float]:
-        if value is None:
+        if doc is None:
             return 0.0, closes - opens
-        data = self.mapping(value, path, {"start", "end"})
-        if "start" not in data or "end" not in data:
-            raise self.fail(path, "needs 'start' and 'end', e.g. \"08:00\" and \"16:00\"")
-        start = self.clock(data["start"], (*path, "start"))
-        end = self.clock(data["end"], (*path, "end"))
+        start, end = _seconds_of(doc.start), _seconds_of(doc.end)
         if end <= start:
-            raise self.fail((*path, "end"), f"the shift ends ({data['end']}) before it starts "
-                                            f"({data['start']})")
+            raise self.fail((*path, "end"), f"the shift ends ({doc.end}) before it starts "
+                                            f"({doc.start})")
         if start < opens:
             raise self.fail((*path, "start"), "the shift starts before the day opens")
         if start >= closes:
