@@ -27,7 +27,7 @@ import aiohttp
 import orjson
 
 from circulo.connectors import crm_delivery as crm_ids
-from circulo.connectors import journey_webhooks, service
+from circulo.connectors import journey_webhooks, outbound, service
 from circulo.connectors import notify_delivery as notify
 from circulo.connectors import repository as repo
 from circulo.connectors.crm import CrmError
@@ -84,10 +84,9 @@ class OutboxWorker:
     async def __aenter__(self) -> OutboxWorker:
         # aiohttp rather than httpx here: httpx's pool costs O(connections) per request, and
         # with hundreds in flight that, not the network, was the limit (ADR 0006).
-        self._client = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=512, limit_per_host=256),
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-        )
+        # Every address is checked where it is connected to (connectors.outbound).
+        self._client = outbound.client_session(self.ctx.settings.egress, self.timeout,
+                                               limit=512, limit_per_host=256)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -162,8 +161,11 @@ class OutboxWorker:
             return await asyncio.to_thread(self._deliver_notification, delivery)
         assert self._client is not None, "use the worker as an async context manager"  # noqa: S101
         started_at = self.ctx.clock.now()
-        if delivery.error is not None:
-            return Result(delivery, started_at, None, 0, delivery.error, retryable=False)
+        if delivery.error is None:
+            refusal = outbound.refusal(self.ctx.settings.egress, delivery.url)
+        if delivery.error is not None or refusal is not None:
+            return Result(delivery, started_at, None, 0, delivery.error or refusal,
+                          retryable=False)
         # The signature's timestamp is the real send time: receivers check it against theirs.
         headers = {**(delivery.headers or {}), **signed_headers(
             delivery.secrets, delivery.message_id, int(time.time()), delivery.body)}
@@ -177,19 +179,22 @@ class OutboxWorker:
                                             headers=headers,
                                             allow_redirects=False) as response:
                 status_code = response.status
+                # The status and its reason only: what answered is not ours to keep (it
+                # may be anything a URL someone saved leads to), and it is read back
+                # through the API.
                 if not 200 <= status_code < 300:
-                    text = (await response.content.read(300)).decode(errors="replace")
-                    error = f"HTTP {status_code}: {text}"
-                else:
-                    await response.read()
+                    error = outbound.http_error(status_code)
+                await response.read()
         except TimeoutError:
             error = f"timeout after {self.timeout:g} s"
         except aiohttp.ClientConnectorError as exc:
-            error = f"cannot connect: {exc}"[:500]
+            error = outbound.refused(exc) or f"cannot connect: {outbound.connection_reason(exc)}"
         except aiohttp.ClientError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            error = f"{type(exc).__name__}"
         latency = int((time.perf_counter() - begin) * 1000)
-        return Result(delivery, started_at, status_code, latency, error)
+        refusal = error if error is not None and error.startswith("refused") else None
+        return Result(delivery, started_at, status_code, latency, error,
+                      retryable=False if refusal else None)
 
     def _deliver_to_crm(self, delivery: Delivery) -> Result:
         assert delivery.crm is not None and delivery.payload is not None  # noqa: S101
