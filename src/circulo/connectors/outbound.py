@@ -125,13 +125,18 @@ def checked_transport(policy: EgressPolicy, **options: Any) -> httpx.HTTPTranspo
     return transport
 
 
-def http_error(status: int) -> str:
+def status_text(status: int) -> str:
     """What is kept of a failed answer: its status and the standard phrase for it (not the
-    receiver's own phrase, nor its body: both are whatever the other side chose to say)."""
+    other side's own phrase, nor its body: both are whatever it chose to say, and errors are
+    read back through the API)."""
     try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
+        return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
-        return f"HTTP {status}"
+        return str(status)
+
+
+def http_error(status: int) -> str:
+    return f"HTTP {status_text(status)}"
 
 
 def connection_reason(exc: aiohttp.ClientConnectorError) -> str:

@@ -112,7 +112,7 @@ class OutboxWorker:
         with self.ctx.db.unit_of_work() as session:
             subscriptions = {service.destination_of(s.id): s
                              for s in repo.subscriptions(session, active_only=True)}
-            crms = {c.destination: c for c in connectors_for(self.ctx.settings.crm_connectors)
+            crms = {c.destination: c for c in connectors_for(self.ctx.settings)
                     .values()}
             channels = notify.routes()
             limits = {**{d: s.max_in_flight for d, s in subscriptions.items()},
