@@ -5,8 +5,10 @@ a name resolves to then), redirects never followed, and what answered never stor
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import ipaddress
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,3 +210,37 @@ def test_what_a_failing_receiver_answers_is_never_stored(api: Api, ctx: AppConte
     attempts = ok(api.get(f"/v1/deliveries/{delivery['id']}"))
     assert [a["error"] for a in attempts["attempts_log"]] == ["HTTP 500 Internal Server Error"]
     assert "hunter2" not in str(attempts)
+
+
+def test_what_earlier_releases_stored_of_the_answers_is_scrubbed(api: Api,
+                                                                  ctx: AppContext) -> None:
+    """Migration 0012: errors stored with the receiver's body keep the status only."""
+    path = Path(__file__).parents[2] / "src/circulo/migrations/versions/0012_outbound.py"
+    spec = importlib.util.spec_from_file_location("migration_0012", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    subscription = ok(api.post("/v1/webhooks", json={"url": "https://crm.example.com/h",
+                                                     "event_types": ["call.*"]}), 201)
+    api.send(customer("CRM-1"), event("call.abandoned", identifiers={
+        "external_ids": {"crm": "CRM-1"}}))
+    old = {"HTTP 500: {\"db_password\": \"hunter2\"}": "HTTP 500 Internal Server Error",
+           "intranet: POST /contacts answered 503: <html>hunter2</html>":
+           "intranet: POST /contacts answered 503 Service Unavailable",
+           "cannot connect: Cannot connect to host 10.0.0.9:6379 ssl:default":
+           "cannot connect: connection failed",
+           "timeout after 10 s": "timeout after 10 s"}
+    with ctx.db.engine.begin() as conn:
+        message_id = conn.execute(text("SELECT id FROM outbox")).scalar_one()
+        conn.execute(text("UPDATE outbox SET last_error = :e"), {"e": next(iter(old))})
+        for n, error in enumerate(old, 1):
+            conn.execute(text(
+                "INSERT INTO delivery_attempts (message_id, attempt, started_at, status_code,"
+                " latency_ms, outcome, error) VALUES (:m, :n, :at, 500, 1, 'retry', :e)"),
+                {"m": message_id, "n": n, "at": ctx.clock.now(), "e": error})
+        assert migration.scrub(conn) == 4
+        assert migration.scrub(conn) == 0
+    [delivery] = ok(api.get(f"/v1/webhooks/{subscription['id']}/deliveries"))["deliveries"]
+    assert delivery["last_error"] == "HTTP 500 Internal Server Error"
+    log = ok(api.get(f"/v1/deliveries/{message_id}"))["attempts_log"]
+    assert [a["error"] for a in log] == list(old.values())
