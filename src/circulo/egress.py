@@ -69,7 +69,8 @@ def literal_address(host: str) -> Address | None:
     numbers = []
     for part in parts:
         try:
-            numbers.append(int(part, 16) if part.lower().startswith("0x")
+            numbers.append((int(part, 16) if len(part) > 2 else 0)  # "0x" is 0, as in C
+                           if part.lower().startswith("0x")
                            else int(part, 8) if len(part) > 1 and part.startswith("0")
                            else int(part))
         except ValueError as exc:

@@ -80,12 +80,13 @@ class OutboxWorker:
         self.notifiers = dict(notifiers if notifiers is not None
                               else notifiers_for(ctx.settings))
         self._client: aiohttp.ClientSession | None = None
+        self._egress = ctx.settings.egress
 
     async def __aenter__(self) -> OutboxWorker:
         # aiohttp rather than httpx here: httpx's pool costs O(connections) per request, and
         # with hundreds in flight that, not the network, was the limit (ADR 0006).
         # Every address is checked where it is connected to (connectors.outbound).
-        self._client = outbound.client_session(self.ctx.settings.egress, self.timeout,
+        self._client = outbound.client_session(self._egress, self.timeout,
                                                limit=512, limit_per_host=256)
         return self
 
@@ -161,11 +162,10 @@ class OutboxWorker:
             return await asyncio.to_thread(self._deliver_notification, delivery)
         assert self._client is not None, "use the worker as an async context manager"  # noqa: S101
         started_at = self.ctx.clock.now()
-        if delivery.error is None:
-            refusal = outbound.refusal(self.ctx.settings.egress, delivery.url)
-        if delivery.error is not None or refusal is not None:
-            return Result(delivery, started_at, None, 0, delivery.error or refusal,
-                          retryable=False)
+        # A host written as an address never reaches the resolver: checked here.
+        unsendable = delivery.error or outbound.refusal(self._egress, delivery.url)
+        if unsendable is not None:
+            return Result(delivery, started_at, None, 0, unsendable, retryable=False)
         # The signature's timestamp is the real send time: receivers check it against theirs.
         headers = {**(delivery.headers or {}), **signed_headers(
             delivery.secrets, delivery.message_id, int(time.time()), delivery.body)}
@@ -174,6 +174,7 @@ class OutboxWorker:
         begin = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
+        refused: str | None = None  # by the resolver: final, like an address refused above
         try:
             async with self._client.request(delivery.method, delivery.url, data=delivery.body,
                                             headers=headers,
@@ -182,19 +183,20 @@ class OutboxWorker:
                 # The status and its reason only: what answered is not ours to keep (it
                 # may be anything a URL someone saved leads to), and it is read back
                 # through the API.
-                if not 200 <= status_code < 300:
+                if 200 <= status_code < 300:
+                    await response.read()
+                else:
                     error = outbound.http_error(status_code)
-                await response.read()
         except TimeoutError:
             error = f"timeout after {self.timeout:g} s"
         except aiohttp.ClientConnectorError as exc:
-            error = outbound.refused(exc) or f"cannot connect: {outbound.connection_reason(exc)}"
+            refused = outbound.refused(exc)
+            error = refused or f"cannot connect: {outbound.connection_reason(exc)}"
         except aiohttp.ClientError as exc:
-            error = f"{type(exc).__name__}"
+            error = type(exc).__name__
         latency = int((time.perf_counter() - begin) * 1000)
-        refusal = error if error is not None and error.startswith("refused") else None
         return Result(delivery, started_at, status_code, latency, error,
-                      retryable=False if refusal else None)
+                      retryable=False if refused else None)
 
     def _deliver_to_crm(self, delivery: Delivery) -> Result:
         assert delivery.crm is not None and delivery.payload is not None  # noqa: S101
