@@ -23,6 +23,10 @@ from circulo.db import Base, Database
 from circulo.migrate import upgrade
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+# The receivers and fake vendors of the tests listen on 127.0.0.1, which Círculo refuses to
+# reach unless allowed (circulo.egress): the tests allow it, as an installation allows an
+# internal CRM. Tests of the default pass egress_allow=[].
+TEST_EGRESS_ALLOW = ["127.0.0.1"]
 
 
 def database_url(tmp: Path) -> str:
@@ -58,7 +62,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(database: Database) -> Settings:
-    return Settings(database_url=database.url)
+    return Settings(database_url=database.url, egress_allow=TEST_EGRESS_ALLOW)
 
 
 @pytest.fixture
@@ -128,7 +132,8 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
 @contextmanager
 def custom_api(database: Database, clock: FixedClock, **overrides: Any) -> Iterator[Api]:
     """An app with some settings changed, on the test database (emptied afterwards)."""
-    settings = Settings(database_url=database.url, **overrides)
+    settings = Settings(database_url=database.url,
+                        **{"egress_allow": TEST_EGRESS_ALLOW, **overrides})
     context = AppContext.build(settings, clock, db=database)
     try:
         with TestClient(create_app(settings, ctx=context)) as client:

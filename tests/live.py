@@ -12,6 +12,8 @@ from contextlib import contextmanager
 
 import httpx
 
+from tests.conftest import TEST_EGRESS_ALLOW
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -29,7 +31,8 @@ def start_server(database_url: str, *, cli: bool = False, **env: str
                    else [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory",
                          "--port", str(port), "--log-level", "warning"])
         proc = subprocess.Popen(
-            command, env={**os.environ, "CIRCULO_DATABASE_URL": database_url, **env},
+            command, env={**os.environ, "CIRCULO_DATABASE_URL": database_url,
+                          "CIRCULO_EGRESS_ALLOW": ",".join(TEST_EGRESS_ALLOW), **env},
         )
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from string import Formatter
-from typing import Any
+from typing import Annotated, Any
 
+import orjson
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from circulo.egress import EgressPolicy
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -200,6 +204,16 @@ class Settings(BaseSettings):
     journey_webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_… secret: journeys' `webhook` requests are signed "
         "with it (Standard Webhooks headers); unset, they go unsigned")
+    journey_env_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Environment variables journeys' `webhook` headers may read as "
+        "env:NAME (comma-separated, e.g. ORDERS_API_TOKEN); empty: none. A journey naming "
+        "another is refused when saved, and its request is not sent")
+    egress_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Internal destinations webhooks, journeys and CRM connectors may reach "
+        "although their addresses are private: host names (crm.intranet, *.intranet), "
+        "addresses or networks (10.20.0.0/16), comma-separated. Empty: public addresses only")
 
     @field_validator("outbox_dead_after", "agent_heartbeat_timeout", mode="before")
     @classmethod
@@ -211,6 +225,30 @@ class Settings(BaseSettings):
             if match:
                 return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
         return value
+
+    @field_validator("journey_env_allowlist", "egress_allow", mode="before")
+    @classmethod
+    def _read_list(cls, value: Any) -> Any:
+        """Lists from the environment as JSON or, simpler, comma-separated."""
+        if isinstance(value, str):
+            text = value.strip()
+            return orjson.loads(text) if text.startswith("[") else \
+                [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("journey_env_allowlist")
+    @classmethod
+    def _check_env_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+                raise ValueError(f"'{name}' is not an environment variable name (A-Z, 0-9, _)")
+        return value
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _check_egress(cls, value: Sequence[str]) -> list[str]:
+        EgressPolicy.parse(value)  # raises ValueError naming the entry
+        return list(value)
 
     @field_validator("journey_webhook_secret")
     @classmethod
@@ -252,6 +290,10 @@ class Settings(BaseSettings):
                 url = "postgresql+psycopg://" + url.split("://", 1)[1]
             return url
         return f"sqlite:///{(self.data_dir / 'circulo.db').resolve()}"
+
+    @property
+    def egress(self) -> EgressPolicy:
+        return EgressPolicy.parse(self.egress_allow)
 
     @property
     def all_junk_values(self) -> frozenset[str]:

@@ -255,7 +255,7 @@ def test_s3_a_hubspot_list_becomes_a_campaign(database: Database, clock: FixedCl
         # Delivering the list request again (at-least-once) adds nobody twice.
         from circulo.campaigns import crm_lists
         from circulo.connectors.registry import connectors_for
-        crm_lists.load(ctx, connectors_for(ctx.settings.crm_connectors)["hubspot"],
+        crm_lists.load(ctx, connectors_for(ctx.settings)["hubspot"],
                        {"campaign_id": started["id"], "list_id": "77"})
         assert ok(api.get(f"/v1/campaigns/{started['id']}"))["members"] == 130
         # The list changed in HubSpot; posting the campaign again reads it again.

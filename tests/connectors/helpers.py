@@ -18,7 +18,7 @@ from circulo.config import Settings
 from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import Api, make_key, wipe
+from tests.conftest import TEST_EGRESS_ALLOW, Api, make_key, wipe
 
 
 def drain(ctx: AppContext) -> int:
@@ -41,7 +41,8 @@ def app_with_connectors(database: Database, clock: FixedClock, tmp_path: Path,
                         ) -> Iterator[tuple[Api, AppContext]]:
     path = tmp_path / "crm.yaml"
     path.write_text(yaml.safe_dump({"connectors": connectors}))
-    config = Settings(database_url=database.url, crm_connectors=path, **settings)
+    config = Settings(database_url=database.url, crm_connectors=path,
+                      **{"egress_allow": TEST_EGRESS_ALLOW, **settings})
     ctx = AppContext.build(config, clock, db=database)
     try:
         with TestClient(create_app(config, ctx=ctx)) as client:

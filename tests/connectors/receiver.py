@@ -30,6 +30,8 @@ class Receiver:
     status: int = 200
     delay: float = 0.0
     fail_when: Callable[[bytes], bool] | None = None  # answer 503 to these bodies
+    answer: bytes = b"ok"  # the body of every answer
+    location: str | None = None  # sent with the answer (a redirect, with a 3xx status)
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,9 +58,11 @@ def receiver() -> Iterator[Receiver]:
                                                     self.headers.items()}, body,
                                                    self.command))
             self.send_response(status)
-            self.send_header("content-length", "2")
+            self.send_header("content-length", str(len(state.answer)))
+            if state.location:
+                self.send_header("location", state.location)
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(state.answer)
 
         do_PUT = do_PATCH = do_POST
 

@@ -21,10 +21,13 @@ from fastapi.testclient import TestClient
 from circulo.app import create_app
 from circulo.clock import FixedClock
 from circulo.config import Settings
+from circulo.connectors.crm import CrmContact, CrmError
+from circulo.connectors.generic_rest import GenericRestConfig, GenericRestConnector
 from circulo.connectors.registry import ConnectorConfigError, load_connectors
 from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import Api, make_key, ok, only_customer, wipe
+from circulo.egress import EgressPolicy
+from tests.conftest import TEST_EGRESS_ALLOW, Api, make_key, ok, only_customer, wipe
 from tests.connectors.helpers import drain, outbox
 from tests.factories import customer, event
 
@@ -112,7 +115,8 @@ def _config(tmp_path: Path, crm: InHouseCrm) -> Path:
 def setup(database: Database, clock: FixedClock, tmp_path: Path, crm: InHouseCrm,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, AppContext]]:
     monkeypatch.setenv("INTRANET_TOKEN", "s3cret")
-    settings = Settings(database_url=database.url, crm_connectors=_config(tmp_path, crm))
+    settings = Settings(database_url=database.url, crm_connectors=_config(tmp_path, crm),
+                        egress_allow=TEST_EGRESS_ALLOW)
     ctx = AppContext.build(settings, clock, db=database)
     try:
         with TestClient(create_app(settings, ctx=ctx)) as client:
@@ -170,7 +174,8 @@ def test_a_crm_that_is_down_gets_it_later(setup: tuple[Api, AppContext], crm: In
     api.send(_wrap_up(1))
     drain(ctx)
     [(status, error, _)] = outbox(ctx)
-    assert status == "pending" and error is not None and "answered 503" in error
+    assert (status, error) == ("pending", "intranet: GET /contacts answered 503 Service "
+                                          "Unavailable")  # not what it said: {"error": "down"}
     crm.fail_with = None
     clock.advance(timedelta(minutes=10))
     drain(ctx)
@@ -239,3 +244,39 @@ def test_an_unexpected_failure_is_retried_and_logged_not_fatal_to_the_worker(
     [(status, error, attempts), _] = outbox(ctx)
     assert (status, attempts) == ("pending", 1)
     assert error == "internal error: KeyError: 'surprise'"
+
+
+@pytest.mark.parametrize(("kind", "config", "place"), [
+    ("generic_rest", {"base_url": "http://10.0.0.7/api", "create_contact": {"path": "/c"},
+                      "log_activity": {"path": "/a"}}, "base_url"),
+    ("hubspot", {"access_token": "x", "host": "http://169.254.169.254"}, "host"),
+    ("salesforce", {"instance_url": "https://localhost", "auth": {"session_id": "x"}},
+     "instance_url"),
+])
+def test_connectors_to_private_addresses_are_refused_when_loaded(
+        tmp_path: Path, kind: str, config: dict[str, Any], place: str) -> None:
+    path = tmp_path / "crm.yaml"
+    path.write_text(yaml.safe_dump({"connectors": {"c": {
+        "type": kind, "event_types": ["x.y"], "config": config}}}))
+    with pytest.raises(ConnectorConfigError, match=f"connectors.c.config.{place}: refused"):
+        load_connectors(path)
+    name = "localhost" if place == "instance_url" else config[place].split("/")[2]
+    assert load_connectors(path, EgressPolicy.parse([name]))["c"].kind == kind
+
+
+def test_a_crm_name_resolving_inside_is_refused_when_connecting(crm: InHouseCrm) -> None:
+    """The file said crm.url's name; what it resolves to is checked at each connection."""
+    config = GenericRestConfig.model_validate({
+        "base_url": crm.url.replace("127.0.0.1", "localhost"),
+        "create_contact": {"path": "/contacts", "id_path": "$.data.id",
+                           "body": {"email": "{email}"}},
+        "log_activity": {"path": "/a"}})
+    contact = CrmContact("cus_1", "Ana", "ana@example.es", None, None)
+    refused = GenericRestConnector("intranet", config, egress=EgressPolicy())
+    with pytest.raises(CrmError, match="refused: private address") as caught:
+        refused.create_contact(contact)
+    assert caught.value.status_code is None and crm.calls == []
+    allowed = GenericRestConnector("intranet", config, egress=EgressPolicy.parse(["localhost"]))
+    with pytest.raises(CrmError, match="answered 401 Unauthorized"):  # reached: no token
+        allowed.create_contact(contact)
+    assert crm.calls == ["POST /api/contacts"]

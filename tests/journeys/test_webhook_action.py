@@ -22,6 +22,8 @@ from tests.connectors.receiver import receiver
 from tests.journeys.helpers import center, customer, run
 
 SECRET = "whsec_" + base64.b64encode(b"journey-webhook-secret-32-bytes!").decode()
+# What these tests let journeys read and reach: the token, and the receiver on 127.0.0.1.
+ALLOWED = {"journey_env_allowlist": ["CIRCULO_TEST_HOOK_TOKEN"], "egress_allow": ["127.0.0.1"]}
 
 
 def _journey(url: str) -> str:
@@ -45,8 +47,8 @@ steps:
 
 
 def _deliver(database: Database, clock: FixedClock, **settings: object) -> int:
-    ctx = AppContext.build(Settings(database_url=database.url, **settings),  # type: ignore[arg-type]
-                           clock, db=database)
+    ctx = AppContext.build(Settings(database_url=database.url,  # type: ignore[arg-type]
+                                    **{**ALLOWED, **settings}), clock, db=database)
 
     async def main() -> int:
         async with OutboxWorker(ctx) as worker:
@@ -63,7 +65,7 @@ def _alert(api: Api, who: str) -> None:
 def test_the_webhook_reaches_the_receiver_signed_with_the_journeys_body(
         database: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIRCULO_TEST_HOOK_TOKEN", "Bearer t0ken")
-    with receiver() as hook, center(database, clock) as api:
+    with receiver() as hook, center(database, clock, **ALLOWED) as api:
         ok(api.post("/v1/journeys", params={"activate": "true"},
                     content=_journey(hook.url).encode(),
                     headers={"Content-Type": "application/yaml"}))
@@ -87,7 +89,7 @@ def test_the_webhook_reaches_the_receiver_signed_with_the_journeys_body(
 def test_without_a_secret_it_goes_unsigned_and_a_missing_token_is_dead_with_the_reason(
         database: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CIRCULO_TEST_HOOK_TOKEN", raising=False)
-    with receiver() as hook, center(database, clock) as api:
+    with receiver() as hook, center(database, clock, **ALLOWED) as api:
         ok(api.post("/v1/journeys", params={"activate": "true"},
                     content=_journey(hook.url).encode(),
                     headers={"Content-Type": "application/yaml"}))
@@ -118,13 +120,57 @@ def test_without_a_secret_it_goes_unsigned_and_a_missing_token_is_dead_with_the_
 ])
 def test_bad_webhooks_are_refused_at_load(database: Database, clock: FixedClock,
                                           change: str, field: str) -> None:
-    with center(database, clock) as api:
+    with center(database, clock, **ALLOWED) as api:
         document = _journey("https://example.com/hooks").replace(change, field)
         response = api.post("/v1/journeys", content=document.encode(),
                             headers={"Content-Type": "application/yaml"})
         problem = assert_problem(response, 422, "validation_failed")
         [error] = problem["errors"]
         assert "webhook" in error["field"] and error["code"] == "invalid_journey"
+
+
+def test_only_allowlisted_variables_may_be_read_and_never_echoed(
+        database: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """env:NAME reads the server's environment: without an allowlist an admin key could send
+    the database URL or any token of the host to a URL of its choosing."""
+    monkeypatch.setenv("CIRCULO_TEST_HOOK_TOKEN", "Bearer t0ken")
+    monkeypatch.setenv("CIRCULO_TEST_DB_PASSWORD", "s3cr3t-database-password")
+    document = _journey("https://example.com/hooks").replace(
+        "env:CIRCULO_TEST_HOOK_TOKEN", "env:CIRCULO_TEST_DB_PASSWORD")
+    with center(database, clock, **ALLOWED) as api:
+        response = api.post("/v1/journeys", content=document.encode(),
+                            headers={"Content-Type": "application/yaml"})
+        problem = assert_problem(response, 422, "validation_failed")
+        [error] = problem["errors"]
+        assert "line 10: steps[0].do[0].webhook.headers.Authorization" in error["field"]
+        assert "CIRCULO_JOURNEY_ENV_ALLOWLIST" in error["detail"]
+        assert "s3cr3t" not in response.text
+    with center(database, clock) as api:  # no allowlist at all: nothing may be read
+        assert_problem(api.post("/v1/journeys", content=_journey(
+            "https://example.com/hooks").encode(), headers={"Content-Type": "application/yaml"}),
+            422, "validation_failed")
+
+
+def test_a_variable_taken_off_the_allowlist_is_not_sent(
+        database: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Saved while allowed, sent after the allowlist changed: the request never leaves."""
+    monkeypatch.setenv("CIRCULO_TEST_HOOK_TOKEN", "Bearer t0ken-never-echoed")
+    with receiver() as hook, center(database, clock, **ALLOWED) as api:
+        ok(api.post("/v1/journeys", params={"activate": "true"},
+                    content=_journey(hook.url).encode(),
+                    headers={"Content-Type": "application/yaml"}))
+        _alert(api, customer(api, "+34600000096", first_name="Mikel"))
+        run(api)
+        _deliver(database, clock, journey_env_allowlist=[])
+        assert hook.requests == []
+        with database.unit_of_work(write=False) as session:
+            status, error = session.execute(text(
+                "SELECT status, last_error FROM outbox WHERE destination = 'journey:webhook'"
+            )).one()
+        assert status == "dead"
+        assert "CIRCULO_TEST_HOOK_TOKEN" in error and "CIRCULO_JOURNEY_ENV_ALLOWLIST" in error
+        assert "t0ken" not in error and "t0ken" not in caplog.text
 
 
 def test_the_secret_must_be_a_standard_webhooks_secret() -> None:

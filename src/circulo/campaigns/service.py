@@ -106,7 +106,7 @@ def _request_list(session: Session, campaign: Campaign, body: CampaignIn, settin
                   now: datetime) -> None:
     """Ask the connector (through the outbox) to read the CRM list into the campaign."""
     assert body.crm_list is not None  # noqa: S101
-    spec = connectors_for(settings.crm_connectors).get(body.crm_list.connector)
+    spec = connectors_for(settings).get(body.crm_list.connector)
     if spec is None or not isinstance(spec.connector, CrmReader):
         raise ValidationFailed(
             f"crm_list.connector: '{body.crm_list.connector}' is not a configured CRM "

@@ -44,7 +44,7 @@ def create(body: SubscriptionIn, ctx: AppContext = Depends(get_ctx),
     with ctx.db.unit_of_work() as session:
         subscription = service.create_subscription(
             session, url=body.url, event_types=body.event_types, description=body.description,
-            max_in_flight=body.max_in_flight, now=ctx.clock.now())
+            max_in_flight=body.max_in_flight, now=ctx.clock.now(), egress=ctx.settings.egress)
         return _view(subscription, subscription.secrets[0]["secret"])
 
 
@@ -70,7 +70,7 @@ def patch(subscription_id: str, body: SubscriptionPatch, ctx: AppContext = Depen
     with ctx.db.unit_of_work() as session:
         return _view(service.update_subscription(
             session, subscription_id, url=body.url, event_types=body.event_types,
-            status=body.status, now=ctx.clock.now()))
+            status=body.status, now=ctx.clock.now(), egress=ctx.settings.egress))
 
 
 @router.delete("/webhooks/{subscription_id}", status_code=204,

@@ -46,7 +46,7 @@ router = APIRouter(prefix="/v1", tags=["crm"])
 )
 async def crm_webhook(name: str, request: Request,
                       ctx: AppContext = Depends(get_ctx)) -> Response:
-    spec = connectors_for(ctx.settings.crm_connectors).get(name)
+    spec = connectors_for(ctx.settings).get(name)
     if spec is None or not isinstance(spec.connector, HubSpotConnector | SalesforceConnector):
         raise NotFound(f"no HubSpot or Salesforce connector named '{name}'")
     body = await read_body(request, ctx.settings.max_body_bytes)

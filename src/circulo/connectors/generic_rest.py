@@ -4,6 +4,8 @@ Each call is a method, a path and a JSON body or query whose strings may hold
 ``{placeholders}`` (customer_id, name, email, phone, crm_id, contact_id, kind, occurred_at,
 disposition, duration_seconds, notes, event_id), and a JSONPath-style path to the id in the
 answer. Tested against a real local HTTP server (tests/connectors/test_generic_rest.py).
+Every connection is checked against the egress allowlist (``connectors.outbound``), and a
+failed answer is kept as its status only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from circulo.connectors.crm import CrmActivity, CrmContact, CrmError, expand_env
+from circulo.connectors.outbound import checked_transport, status_text
+from circulo.egress import EgressPolicy
 from circulo.jsonpath import MISSING, JsonPath, PathError, compile_path
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -73,13 +77,14 @@ def _fill(template: Any, values: dict[str, Any]) -> Any:
 
 class GenericRestConnector:
     def __init__(self, name: str, config: GenericRestConfig,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 egress: EgressPolicy | None = None) -> None:
         self.name = name
         self.config = config
         headers = {k: expand_env(v.get_secret_value())
                    for k, v in config.headers.items()}
         self._client = httpx.Client(base_url=config.base_url, headers=headers,
-                                    timeout=config.timeout_seconds, transport=transport)
+                                    timeout=config.timeout_seconds,
+                                    transport=checked_transport(egress or EgressPolicy()))
         calls = [config.find_contact, config.create_contact, config.log_activity,
                  *config.actions.values()]
         self._paths: dict[str, JsonPath] = {
@@ -98,8 +103,7 @@ class GenericRestConnector:
             raise CrmError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         if not response.is_success:
             raise CrmError(f"{self.name}: {call.method} {call.path} answered "
-                           f"{response.status_code}: {response.text[:200]}",
-                           response.status_code)
+                           f"{status_text(response.status_code)}", response.status_code)
         try:
             found = self._paths[call.id_path].get(response.json())
         except ValueError as exc:

@@ -20,10 +20,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from circulo.config import Settings
 from circulo.connectors.crm import CrmConnector
 from circulo.connectors.generic_rest import GenericRestConfig, GenericRestConnector
 from circulo.connectors.hubspot.connector import HubSpotConfig, HubSpotConnector
 from circulo.connectors.salesforce.connector import SalesforceConfig, SalesforceConnector
+from circulo.egress import EgressError, EgressPolicy
 from circulo.yaml_files import load_section
 
 # type → (config model, connector class); each class takes (name, validated config).
@@ -32,6 +34,10 @@ TYPES: dict[str, tuple[type[Any], Any]] = {
     "hubspot": (HubSpotConfig, HubSpotConnector),
     "salesforce": (SalesforceConfig, SalesforceConnector),
 }
+# The settings naming where each type sends: refused when loaded unless public or allowed
+# (circulo.egress). Generic REST connections are checked again as they are made.
+URL_FIELDS = {"generic_rest": ("base_url",), "hubspot": ("host",),
+              "salesforce": ("instance_url",)}
 
 
 class ConnectorConfigError(ValueError):
@@ -52,7 +58,7 @@ class ConnectorSpec:
         return f"crm:{self.name}"
 
 
-def _build(name: str, raw: dict[str, Any], where: str) -> ConnectorSpec:
+def _build(name: str, raw: dict[str, Any], where: str, egress: EgressPolicy) -> ConnectorSpec:
     kind = raw.get("type")
     if not isinstance(kind, str) or kind not in TYPES:
         raise ConnectorConfigError(f"{where}.type: must be one of {list(TYPES)}")
@@ -67,18 +73,38 @@ def _build(name: str, raw: dict[str, Any], where: str) -> ConnectorSpec:
         place = ".".join(str(p) for p in first["loc"])
         place = f".{place}" if place else ""
         raise ConnectorConfigError(f"{where}.config{place}: {first['msg']}") from exc
-    return ConnectorSpec(name, factory(name, config), tuple(map(str, types)),
+    for field in URL_FIELDS[kind]:
+        url = getattr(config, field)
+        try:
+            if url is not None:
+                egress.check_url(url)
+        except EgressError as exc:
+            raise ConnectorConfigError(f"{where}.config.{field}: {exc} (an internal system "
+                                       "may be named in CIRCULO_EGRESS_ALLOW)") from exc
+    connector = factory(name, config, egress) if kind == "generic_rest" \
+        else factory(name, config)
+    return ConnectorSpec(name, connector, tuple(map(str, types)),
                          str(raw.get("namespace", name)), int(raw.get("max_in_flight", 4)),
                          kind)
 
 
-def load_connectors(path: Path) -> dict[str, ConnectorSpec]:
+def load_connectors(path: Path, egress: EgressPolicy | None = None
+                    ) -> dict[str, ConnectorSpec]:
+    """``egress``: where connectors may send (default: public addresses only)."""
     connectors = load_section(path, "connectors", "CRM connectors", ConnectorConfigError)
-    return {str(name): _build(str(name), spec or {}, f"{path}: connectors.{name}")
+    return {str(name): _build(str(name), spec or {}, f"{path}: connectors.{name}",
+                              egress or EgressPolicy())
             for name, spec in connectors.items()}
 
 
 @lru_cache(maxsize=8)
-def connectors_for(path: Path | None) -> dict[str, ConnectorSpec]:
-    """Loaded once per file per process (like the card templates)."""
-    return load_connectors(path) if path else {}
+def _cached(path: Path, egress_allow: tuple[str, ...]) -> dict[str, ConnectorSpec]:
+    return load_connectors(path, EgressPolicy.parse(egress_allow))
+
+
+def connectors_for(settings: Settings) -> dict[str, ConnectorSpec]:
+    """The connectors of ``CIRCULO_CRM_CONNECTORS``, loaded once per file per process (like
+    the card templates)."""
+    if settings.crm_connectors is None:
+        return {}
+    return _cached(settings.crm_connectors, tuple(settings.egress_allow))

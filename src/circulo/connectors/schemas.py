@@ -6,11 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+URL_RULE = ("{}, http(s): a public address, or one CIRCULO_EGRESS_ALLOW names (loopback, "
+            "private and metadata addresses are refused)")
+
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=2000, description="Where to POST, http(s)")
+    url: str = Field(max_length=2000, description=URL_RULE.format("Where to POST"))
     event_types: list[str] = Field(
         min_length=1, max_length=100,
         description="Event types or patterns: call.wrapped_up, call.*, *",
@@ -23,7 +26,8 @@ class SubscriptionIn(BaseModel):
 class SubscriptionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, max_length=2000)
+    url: str | None = Field(default=None, max_length=2000,
+                            description=URL_RULE.format("A new URL"))
     event_types: list[str] | None = Field(default=None, min_length=1, max_length=100)
     status: Literal["active", "paused"] | None = None
 
@@ -59,7 +63,8 @@ class DeliveryOut(BaseModel):
     delivered_at: str | None
     last_status_code: int | None
     last_latency_ms: int | None
-    last_error: str | None
+    last_error: str | None = Field(description="Why the last attempt failed: the status with "
+                                   "its standard phrase or a fixed reason, never the answer")
 
 
 class DeliveriesOut(BaseModel):

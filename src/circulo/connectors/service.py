@@ -16,6 +16,7 @@ from circulo.connectors import repository as repo
 from circulo.connectors.models import OutboxMessage, WebhookSubscription
 from circulo.connectors.registry import ConnectorSpec
 from circulo.connectors.signing import new_secret
+from circulo.egress import EgressError, EgressPolicy
 from circulo.errors import NotFound, ValidationFailed
 from circulo.ids import new_id
 
@@ -26,14 +27,27 @@ def _invalid(field: str, detail: str) -> ValidationFailed:
     return ValidationFailed(detail, errors=[{"field": field, "code": "invalid", "detail": detail}])
 
 
-def check_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+def check_url(url: str, egress: EgressPolicy) -> str:
+    """An http(s) URL without credentials, to a host ``egress`` allows (circulo.egress:
+    loopback, private and metadata addresses are refused unless CIRCULO_EGRESS_ALLOW names
+    them; what a name resolves to is checked again at each delivery)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        raise _invalid("url", "the URL must be http(s)://host/...") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise _invalid("url", "the URL must be http(s)://host/...")
     if parts.username or parts.password:
         raise _invalid("url", "credentials in the URL are not allowed; sign with the secret")
     if len(url) > 2000:
         raise _invalid("url", "the URL is longer than 2,000 characters")
+    try:
+        egress.check_host(host)
+    except EgressError as exc:
+        raise _invalid("url", f"{exc}: Círculo does not send to loopback, private or cloud "
+                              "metadata addresses unless CIRCULO_EGRESS_ALLOW names them"
+                       ) from None
     return url.strip()
 
 
@@ -51,10 +65,10 @@ def matches(patterns: Sequence[str], event_type: str) -> bool:
 
 
 def create_subscription(session: Session, *, url: str, event_types: Sequence[str],
-                        description: str, max_in_flight: int, now: datetime
-                        ) -> WebhookSubscription:
+                        description: str, max_in_flight: int, now: datetime,
+                        egress: EgressPolicy) -> WebhookSubscription:
     subscription = WebhookSubscription(
-        id=new_id(), url=check_url(url), event_types=check_event_types(event_types),
+        id=new_id(), url=check_url(url, egress), event_types=check_event_types(event_types),
         secrets=[{"secret": new_secret(), "created_at": now.isoformat(), "expires_at": None}],
         status="active", description=description, max_in_flight=max_in_flight,
         created_at=now, updated_at=now,
@@ -76,10 +90,10 @@ def list_subscriptions(session: Session) -> list[WebhookSubscription]:
 
 def update_subscription(session: Session, subscription_id: str, *, url: str | None,
                         event_types: Sequence[str] | None, status: str | None,
-                        now: datetime) -> WebhookSubscription:
+                        now: datetime, egress: EgressPolicy) -> WebhookSubscription:
     subscription = get_subscription(session, subscription_id)
     if url is not None:
-        subscription.url = check_url(url)
+        subscription.url = check_url(url, egress)
     if event_types is not None:
         subscription.event_types = check_event_types(event_types)
     if status is not None:

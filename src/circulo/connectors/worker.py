@@ -27,7 +27,7 @@ import aiohttp
 import orjson
 
 from circulo.connectors import crm_delivery as crm_ids
-from circulo.connectors import journey_webhooks, service
+from circulo.connectors import journey_webhooks, outbound, service
 from circulo.connectors import notify_delivery as notify
 from circulo.connectors import repository as repo
 from circulo.connectors.crm import CrmError
@@ -80,14 +80,14 @@ class OutboxWorker:
         self.notifiers = dict(notifiers if notifiers is not None
                               else notifiers_for(ctx.settings))
         self._client: aiohttp.ClientSession | None = None
+        self._egress = ctx.settings.egress
 
     async def __aenter__(self) -> OutboxWorker:
         # aiohttp rather than httpx here: httpx's pool costs O(connections) per request, and
         # with hundreds in flight that, not the network, was the limit (ADR 0006).
-        self._client = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=512, limit_per_host=256),
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-        )
+        # Every address is checked where it is connected to (connectors.outbound).
+        self._client = outbound.client_session(self._egress, self.timeout,
+                                               limit=512, limit_per_host=256)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -113,7 +113,7 @@ class OutboxWorker:
         with self.ctx.db.unit_of_work() as session:
             subscriptions = {service.destination_of(s.id): s
                              for s in repo.subscriptions(session, active_only=True)}
-            crms = {c.destination: c for c in connectors_for(self.ctx.settings.crm_connectors)
+            crms = {c.destination: c for c in connectors_for(self.ctx.settings)
                     .values()}
             channels = notify.routes()
             limits = {**{d: s.max_in_flight for d, s in subscriptions.items()},
@@ -162,8 +162,10 @@ class OutboxWorker:
             return await asyncio.to_thread(self._deliver_notification, delivery)
         assert self._client is not None, "use the worker as an async context manager"  # noqa: S101
         started_at = self.ctx.clock.now()
-        if delivery.error is not None:
-            return Result(delivery, started_at, None, 0, delivery.error, retryable=False)
+        # A host written as an address never reaches the resolver: checked here.
+        unsendable = delivery.error or outbound.refusal(self._egress, delivery.url)
+        if unsendable is not None:
+            return Result(delivery, started_at, None, 0, unsendable, retryable=False)
         # The signature's timestamp is the real send time: receivers check it against theirs.
         headers = {**(delivery.headers or {}), **signed_headers(
             delivery.secrets, delivery.message_id, int(time.time()), delivery.body)}
@@ -172,24 +174,29 @@ class OutboxWorker:
         begin = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
+        refused: str | None = None  # by the resolver: final, like an address refused above
         try:
             async with self._client.request(delivery.method, delivery.url, data=delivery.body,
                                             headers=headers,
                                             allow_redirects=False) as response:
                 status_code = response.status
-                if not 200 <= status_code < 300:
-                    text = (await response.content.read(300)).decode(errors="replace")
-                    error = f"HTTP {status_code}: {text}"
-                else:
+                # The status and its reason only: what answered is not ours to keep (it
+                # may be anything a URL someone saved leads to), and it is read back
+                # through the API.
+                if 200 <= status_code < 300:
                     await response.read()
+                else:
+                    error = outbound.http_error(status_code)
         except TimeoutError:
             error = f"timeout after {self.timeout:g} s"
         except aiohttp.ClientConnectorError as exc:
-            error = f"cannot connect: {exc}"[:500]
+            refused = outbound.refused(exc)
+            error = refused or f"cannot connect: {outbound.connection_reason(exc)}"
         except aiohttp.ClientError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            error = type(exc).__name__
         latency = int((time.perf_counter() - begin) * 1000)
-        return Result(delivery, started_at, status_code, latency, error)
+        return Result(delivery, started_at, status_code, latency, error,
+                      retryable=False if refused else None)
 
     def _deliver_to_crm(self, delivery: Delivery) -> Result:
         assert delivery.crm is not None and delivery.payload is not None  # noqa: S101

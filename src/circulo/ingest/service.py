@@ -344,7 +344,7 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
     customers.save(session, resolved.profiles.values())
     # Webhooks leave through the outbox, written in this same transaction (at-least-once).
     outbox.enqueue_events(session, (stored_event_view(row) for row in rows), now,
-                          list(connectors_for(settings.crm_connectors).values()))
+                          list(connectors_for(settings).values()))
 
 
 def stored_event_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -395,7 +395,7 @@ def _emit(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
 
 def _connector(scene: Scene, effect: Effect, subject: Subject) -> Outcome:
     params = effect.action.params
-    specs = connectors_for(scene.settings.crm_connectors)
+    specs = connectors_for(scene.settings)
     spec = specs.get(params["name"])
     if spec is None:
         raise ActionFailed(f"no connector named '{params['name']}' (known: "

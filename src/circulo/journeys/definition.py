@@ -25,6 +25,7 @@ from typing import Any
 from circulo import docmodels
 from circulo.customers.records import RECORD_KINDS
 from circulo.documents import Condition, Where, condition, duration, load_yaml
+from circulo.egress import EgressError, EgressPolicy
 from circulo.journeys.document import (
     NAME,
     ActionDoc,
@@ -158,25 +159,38 @@ def type_matches(pattern: str, event_type: str) -> bool:
 
 # -- loading ----------------------------------------------------------------------------------
 
-def parse_yaml(text: str, origin: str = "", known_types: Iterable[str] | None = None
-               ) -> Journey:
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """What a journey's ``webhook`` may use of the server: the environment variables it may
+    read (``env:NAME``) and where it may send (``circulo.egress``)."""
+
+    env_names: frozenset[str] = frozenset()
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
+
+
+def parse_yaml(text: str, origin: str = "", known_types: Iterable[str] | None = None,
+               outbound: Outbound | None = None) -> Journey:
     """Load a journey file; errors say ``origin: line N: path: reason``. ``known_types``:
-    the event types sources are known to send (None: do not check)."""
+    the event types sources are known to send; ``outbound``: what webhooks may read and
+    reach (None, for either: do not check; versions already stored load so)."""
     data, where = load_yaml(text, origin, JourneyError)
-    return build(data, where, known_types)
+    return build(data, where, known_types, outbound)
 
 
-def parse_data(data: Any, known_types: Iterable[str] | None = None) -> Journey:
+def parse_data(data: Any, known_types: Iterable[str] | None = None,
+               outbound: Outbound | None = None) -> Journey:
     """Load a journey already parsed (a JSON body); errors name the path."""
-    return build(data, Where({}, ""), known_types)
+    return build(data, Where({}, ""), known_types, outbound)
 
 
 class _Loader:
     """The state of one load: where errors point, the count specs found so far."""
 
-    def __init__(self, where: Where, known_types: Iterable[str] | None) -> None:
+    def __init__(self, where: Where, known_types: Iterable[str] | None,
+                 outbound: Outbound | None = None) -> None:
         self.where = where
         self.known = frozenset(known_types) if known_types is not None else None
+        self.outbound = outbound
         self.counts: list[CountSpec] = []
 
     def fail(self, *path: Any, reason: str) -> JourneyError:
@@ -308,8 +322,9 @@ class _Loader:
         return spec.key
 
 
-def build(data: Any, where: Where, known_types: Iterable[str] | None = None) -> Journey:
-    load = _Loader(where, known_types)
+def build(data: Any, where: Where, known_types: Iterable[str] | None = None,
+          outbound: Outbound | None = None) -> Journey:
+    load = _Loader(where, known_types, outbound)
     if not isinstance(data, dict):
         raise load.fail(reason="expected a mapping")
     doc = docmodels.validate(JourneyDoc, data, where, JourneyError)
@@ -527,6 +542,13 @@ def _webhook(load: _Loader, doc: WebhookDoc, path: tuple[Any, ...]) -> dict[str,
     url = doc.url
     if not url.startswith(("https://", "http://")):
         raise load.fail(*path, "url", reason="expected an http(s) URL")
+    if load.outbound is not None:
+        try:
+            load.outbound.egress.check_url(url)
+        except EgressError as exc:
+            why = str(exc).removeprefix("refused: ")
+            raise load.fail(*path, "url", reason=f"{why} refused (an internal system may "
+                                                 "be named in CIRCULO_EGRESS_ALLOW)") from exc
     method = (doc.method or "POST").upper()
     if method not in WEBHOOK_METHODS:
         raise load.fail(*path, "method", reason=f"expected one of {', '.join(WEBHOOK_METHODS)}")
@@ -539,6 +561,12 @@ def _webhook(load: _Loader, doc: WebhookDoc, path: tuple[Any, ...]) -> dict[str,
                                           and not _ENV.fullmatch(value)):
             raise load.fail(*path, "headers", name,
                             reason="expected text, or env:NAME to read the server's environment")
+        if load.outbound is not None and value.startswith("env:") \
+                and value[4:] not in load.outbound.env_names:
+            raise load.fail(*path, "headers", name,
+                            reason=f"the environment variable {value[4:]} may not be read "
+                                   "(journeys read only those in "
+                                   "CIRCULO_JOURNEY_ENV_ALLOWLIST)")
     body = doc.body or {}
     _templates(load, body, (*path, "body"))
     return {"url": url, "method": method, "headers": dict(headers), "body": body}

@@ -14,7 +14,13 @@ from circulo.customers import service as customers
 from circulo.errors import NotFound, ValidationFailed
 from circulo.journeys import repository as repo
 from circulo.journeys import runtime
-from circulo.journeys.definition import Journey, JourneyError, parse_data, parse_yaml
+from circulo.journeys.definition import (
+    Journey,
+    JourneyError,
+    Outbound,
+    parse_data,
+    parse_yaml,
+)
 from circulo.journeys.models import JourneyInstance, JourneyRow, JourneyVersion, Suggestion
 from circulo.routing.service import COMPLETED_EVENT, EVENT_PREFIX
 
@@ -53,10 +59,11 @@ def _problem(exc: JourneyError) -> ValidationFailed:
 def parse(session: Session, settings: Settings, *, text: str | None, data: Any,
           origin: str = "") -> Journey:
     known = known_types(session, settings)
+    outbound = Outbound(frozenset(settings.journey_env_allowlist), settings.egress)
     try:
         if text is not None:
-            return parse_yaml(text, origin, known)
-        return parse_data(data, known)
+            return parse_yaml(text, origin, known, outbound)
+        return parse_data(data, known, outbound)
     except JourneyError as exc:
         raise _problem(exc) from exc
 

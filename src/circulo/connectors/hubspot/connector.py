@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from circulo.connectors.crm import CrmActivity, CrmContact, CrmError, CrmPerson, expand_env
+from circulo.connectors.outbound import status_text
 
 # HubSpot-defined association types from an engagement to a contact (v4 associations docs).
 ASSOCIATION_TO_CONTACT = {"calls": 194, "emails": 198, "communications": 81, "notes": 202}
@@ -43,6 +44,14 @@ class HubSpotConfig(BaseModel):
         description="Círculo disposition → HubSpot call outcome id (hs_call_disposition)")
     owner_id: str | None = Field(None, description="hubspot_owner_id set on new engagements")
     ssl_ca_cert: str | None = None
+
+
+class _Conflict(CrmError):
+    """A 409 naming the record that already exists."""
+
+    def __init__(self, message: str, existing_id: str) -> None:
+        super().__init__(message, 409)
+        self.existing_id = existing_id
 
 
 def _split_name(name: str | None) -> tuple[str | None, str | None]:
@@ -85,10 +94,15 @@ class HubSpotConnector:
         try:
             return fn(*args, _request_timeout=self._timeout, **kwargs)
         except (ApiException, ListsApiException) as exc:
+            status = _status(exc)  # not its body: errors are read back through the API
             body = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) \
-                else str(exc.body or exc.reason)
-            raise CrmError(f"{self.name}: HubSpot {what} answered {exc.status}: {body[:300]}",
-                           _status(exc)) from exc
+                else str(exc.body or "")
+            existing = _EXISTING_ID.search(body) if status == 409 else None
+            if existing:
+                raise _Conflict(f"{self.name}: HubSpot {what}: already exists",
+                                existing.group(1)) from exc
+            raise CrmError(f"{self.name}: HubSpot {what} answered "
+                           f"{status_text(status) if status else exc.status}", status) from exc
         except HTTPError as exc:
             raise CrmError(f"{self.name}: HubSpot {what}: {type(exc).__name__}: {exc}"[:500]
                            ) from exc
@@ -124,11 +138,8 @@ class HubSpotConnector:
             created = self._call(
                 "contact creation", self._basic.create, "contacts",
                 SimplePublicObjectInputForCreate(properties=properties, associations=[]))
-        except CrmError as exc:
-            found = _EXISTING_ID.search(str(exc)) if exc.status_code == 409 else None
-            if found:  # created meanwhile (or by a previous attempt): that is our contact
-                return found.group(1)
-            raise
+        except _Conflict as exc:  # created meanwhile (or by a previous attempt): ours
+            return exc.existing_id
         return str(created.id)
 
     def log_activity(self, contact_id: str, activity: CrmActivity) -> str:

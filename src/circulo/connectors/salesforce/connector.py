@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from circulo.connectors.crm import CrmActivity, CrmContact, CrmError, CrmPerson, expand_env
+from circulo.connectors.outbound import status_text
 
 SUBTYPE = {"call": "Call", "email": "Email"}
 _SOSL_RESERVED = set('?&|!{}[]()^~*:\\"\'+-')
@@ -111,8 +112,8 @@ class SalesforceConnector:
                 raise CrmError(f"{self.name}: Salesforce {what}: session expired or invalid",
                                401) from exc
             except SalesforceError as exc:
-                raise CrmError(f"{self.name}: Salesforce {what} answered {exc.status}: "
-                               f"{str(exc.content)[:300]}", exc.status) from exc
+                raise CrmError(f"{self.name}: Salesforce {what} answered "  # not the body
+                               f"{status_text(exc.status)}", exc.status) from exc
             except requests.Timeout as exc:
                 raise CrmError(f"{self.name}: Salesforce {what}: timeout") from exc
             except requests.RequestException as exc:
