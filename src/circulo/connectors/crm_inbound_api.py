@@ -58,7 +58,7 @@ async def crm_webhook(name: str, request: Request,
         if not hubspot.signature_ok(config.client_secret.get_secret_value(),
                                     request.headers.get("x-hubspot-signature-v3"),
                                     request.headers.get("x-hubspot-request-timestamp"),
-                                    request.method, uri, body):
+                                    request.method, uri, body, now=ctx.clock.now()):
             raise Forbidden("the HubSpot signature (v3) does not match or is too old")
         return await run_in_threadpool(_hubspot, ctx, spec, body)
     sf = spec.connector.config
@@ -73,13 +73,22 @@ def _ingest(ctx: AppContext, spec: ConnectorSpec, events: list[dict[str, Any]],
             fetch: list[dict[str, Any]]) -> dict[str, Any]:
     now = ctx.clock.now()
     with ctx.db.unit_of_work() as session:
-        result = ingest.ingest(session, {"events": events}, settings=ctx.settings,
+        result: dict[str, Any] = ingest.ingest(session, {"events": events}, settings=ctx.settings,
                                policies=ctx.policies, now=now, actor=f"crm:{spec.name}") \
             if events else {"accepted": 0, "duplicates": 0, "errors": []}
+        # A contact read is not an event the events table would deduplicate: the vendor's
+        # event id is remembered instead, so a replay or a retry queues no second read.
+        fresh = outbox.first_seen(session, spec.name, [item["event_id"] for item in fetch],
+                                  now=now, retention=ctx.settings.vendor_event_retention)
+        queued = 0
         for item in fetch:
-            outbox.enqueue_request(session, spec.destination, "crm.contact_sync_requested",
-                                   item, ordering_key=item["contact_id"], now=now)
-    return result
+            if item["event_id"] in fresh:
+                fresh.discard(item["event_id"])  # twice in one delivery is still one read
+                queued += 1
+                outbox.enqueue_request(session, spec.destination, "crm.contact_sync_requested",
+                                       item, ordering_key=item["contact_id"], now=now)
+    return {**result, "fetching": queued,
+            "duplicates": result["duplicates"] + len(fetch) - queued}
 
 
 def _hubspot(ctx: AppContext, spec: ConnectorSpec, body: bytes) -> Response:
@@ -90,7 +99,7 @@ def _hubspot(ctx: AppContext, spec: ConnectorSpec, body: bytes) -> Response:
     translation = hubspot.translate(items, source=spec.name, namespace=spec.namespace)
     result = _ingest(ctx, spec, translation.events, translation.fetch)
     return ORJSONResponse({"accepted": result["accepted"], "duplicates": result["duplicates"],
-                           "fetching": len(translation.fetch), "ignored": translation.ignored,
+                           "fetching": result["fetching"], "ignored": translation.ignored,
                            "errors": result["errors"]})
 
 
