@@ -11,10 +11,11 @@ import hmac
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.openapi.models import APIKeyIn
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body
+from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body, vendor_scheme
 from circulo.connectors import service as outbox
 from circulo.connectors.hubspot import inbound as hubspot
 from circulo.connectors.hubspot.connector import HubSpotConnector
@@ -33,12 +34,21 @@ router = APIRouter(prefix="/v1", tags=["crm"])
     summary="Contact changes from a CRM (HubSpot webhooks, Salesforce Outbound Messages)",
     description=(
         "For a connector of type `hubspot`: the JSON array HubSpot sends, verified with "
-        "`X-HubSpot-Signature-v3` and `X-HubSpot-Request-Timestamp` (config `client_secret`). "
+        "`X-HubSpot-Signature-v3` and `X-HubSpot-Request-Timestamp` (config `client_secret`; "
+        "the timestamp must be within 5 minutes of the server's clock, before or after). "
         "Property changes of email, phone, names and language update the customer; a new "
-        "contact is read in full through the API; deletions are recorded. For `salesforce`: "
+        "contact is read in full through the API, once per HubSpot `eventId` (a retry or a "
+        "replay is counted in `duplicates`); deletions are recorded. For `salesforce`: "
         "the SOAP Outbound Message for Contacts or Leads, called as `?token=` "
-        "(config `inbound_token`); answered with the acknowledgement Salesforce expects."),
-    openapi_extra={"security": [], "requestBody": {"required": True, "content": {
+        "(config `inbound_token`); answered with the acknowledgement Salesforce expects; a "
+        "resent notification (same `Id`) changes nothing."),
+    dependencies=[
+        vendor_scheme("HubSpotSignature", APIKeyIn.header, "X-HubSpot-Signature-v3",
+                      "HubSpot connectors: HubSpot's v3 signature (HMAC-SHA256 with the app's "
+                      "client secret) with X-HubSpot-Request-Timestamp within 5 minutes"),
+        vendor_scheme("SalesforceToken", APIKeyIn.query, "token",
+                      "Salesforce connectors: the connector's inbound_token")],
+    openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
         "text/xml": {"schema": {"type": "string"}}}}},
     responses={200: {"description": "Accepted"}, 403: {"description": "Bad signature or token"},

@@ -7,7 +7,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import ORJSONResponse, get_ctx, key_from_request, parse_json, read_body
+from circulo.api_deps import (
+    ORJSONResponse,
+    get_ctx,
+    key_from_request,
+    key_schemes,
+    parse_json,
+    read_body,
+)
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import InvalidSignature, NotFound, ValidationFailed
@@ -35,6 +42,7 @@ router = APIRouter(prefix="/v1", tags=["ingest"])
         "resent delivery is a duplicate. Answers like `POST /v1/events` (200, 207, 422)."
     ),
     response_class=Response,
+    dependencies=key_schemes(query=True),
 )
 async def receive(name: str, request: Request, key: str | None = Query(default=None),
                   ctx: AppContext = Depends(get_ctx)) -> Response:
