@@ -8,16 +8,54 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBase
+from fastapi.openapi.models import SecurityBase as SecuritySchemeModel
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.base import SecurityBase
 
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import MalformedJSON, PayloadTooLarge
 
 _bearer = HTTPBearer(auto_error=False, description="Círculo API key: Bearer ck_...")
-_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                       description="Círculo API key: X-API-Key: ck_...")
+
+
+class DocumentedScheme(SecurityBase):
+    """A security scheme shown in the OpenAPI document for a route that checks its
+    credentials itself (tracking SDKs' Basic write key, ``?key=``, vendor signatures): it
+    reads nothing, so it can never answer differently from the route's own check."""
+
+    def __init__(self, model: SecuritySchemeModel, scheme_name: str) -> None:
+        self.model = model
+        self.scheme_name = scheme_name
+
+    async def __call__(self) -> None:
+        return None
+
+
+_basic = DocumentedScheme(HTTPBase(scheme="basic", description=(
+    "Tracking SDKs: the Círculo API key as the Basic user name (Segment's write key), "
+    "empty password")), "WriteKeyBasic")
+_query = DocumentedScheme(APIKey(**{"in": APIKeyIn.query}, name="key", description=(
+    "Círculo API key in the query string, for systems that cannot set headers")),
+    "APIKeyQuery")
+
+
+def vendor_scheme(scheme_name: str, where: APIKeyIn, name: str, description: str) -> Any:
+    """A vendor webhook's own credential (a signature header, a URL token) as a scheme."""
+    return Security(DocumentedScheme(APIKey(**{"in": where}, name=name,
+                                            description=description), scheme_name))
+
+
+def key_schemes(*, basic: bool = False, query: bool = False) -> list[Any]:
+    """``dependencies=`` for a route that reads the API key itself (``key_from_request``):
+    the schemes it accepts appear in the OpenAPI document, as ``require()``'s do."""
+    extra = [_basic] * basic + [_query] * query
+    return [Security(_bearer), Security(_header), *(Security(scheme) for scheme in extra)]
 
 
 # Dependencies are ``async`` on purpose: a sync dependency costs a thread hop per request.

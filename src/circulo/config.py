@@ -161,6 +161,11 @@ class Settings(BaseSettings):
         default=timedelta(hours=72),
         description="A delivery still failing this long after it was queued is dead",
     )
+    vendor_event_retention: timedelta = Field(
+        default=timedelta(days=7),
+        description="How long the ids of vendor webhook events (HubSpot eventId) are kept to "
+        "skip a replay or a retry; longer than the vendor retries (HubSpot: about 24 h)",
+    )
     tracking_source: str = Field(
         default="app", pattern=r"^[a-z0-9][a-z0-9_.\-]{0,39}$",
         description="Source (and userId namespace) of Segment-compatible tracking messages",
@@ -215,7 +220,8 @@ class Settings(BaseSettings):
         "although their addresses are private: host names (crm.intranet, *.intranet), "
         "addresses or networks (10.20.0.0/16), comma-separated. Empty: public addresses only")
 
-    @field_validator("outbox_dead_after", "agent_heartbeat_timeout", mode="before")
+    @field_validator("outbox_dead_after", "agent_heartbeat_timeout", "vendor_event_retention",
+                     mode="before")
     @classmethod
     def _read_duration(cls, value: Any) -> Any:
         """Durations from the environment as people write them: ``90`` (seconds), ``90s``,

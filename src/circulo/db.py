@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -54,6 +55,9 @@ def _json_dumps(value: Any) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # A failed statement's error (and so its log line and traceback) would otherwise show
+    # the values bound to it: phone numbers, e-mail addresses, names.
+    kwargs.setdefault("hide_parameters", True)
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
@@ -67,7 +71,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _without_values(context: Any) -> Any:
+        """PostgreSQL's own message repeats values too: a unique or check violation's DETAIL
+        ("Key (email)=(ana@…)", "Failing row contains (…)"), a data error's quoted input.
+        Keep the primary text up to any quoted value; the class and SQLSTATE stay for code
+        that reads them."""
+        error = context.sqlalchemy_exception
+        original = context.original_exception
+        diag = getattr(original, "diag", None)
+        if not isinstance(error, DBAPIError) or diag is None:
+            return None
+        primary = str(diag.message_primary or type(original).__name__)
+        original.args = (primary.split(': "', 1)[0],)
+        return type(error)(error.statement, error.params, original, hide_parameters=True,
+                           connection_invalidated=error.connection_invalidated,
+                           ismulti=error.ismulti)
 
 
 def _configure_sqlite(engine: Engine) -> None:

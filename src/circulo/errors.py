@@ -94,6 +94,10 @@ class Unauthorized(CirculoError):
     status, code, title = 401, "unauthorized", "Missing or invalid API key"
 
 
+class InvalidSignature(CirculoError):
+    status, code, title = 401, "invalid_signature", "Missing, wrong or expired signature"
+
+
 class Forbidden(CirculoError):
     status, code, title = 403, "forbidden", "Insufficient scope"
 

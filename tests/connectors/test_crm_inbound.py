@@ -3,20 +3,21 @@ Outbound Messages (SOAP), replayed from the vendors' documented payloads."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from hubspot.utils.signature import Signature
+from sqlalchemy import text
 
 from circulo.clock import FixedClock
 from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import Api, assert_problem, ok
-from tests.connectors.helpers import app_with_connectors, drain
+from tests.conftest import NOW, Api, assert_problem, ok
+from tests.connectors.helpers import app_with_connectors, drain, outbox
 from tests.connectors.vendors import HERE, FakeHubSpot, payload, serve
 
 SECRET = "hs-client-secret"
@@ -50,7 +51,7 @@ def setup(database: Database, clock: FixedClock, tmp_path: Path, hubspot: FakeHu
 
 def _signed(body: bytes, *, secret: str = SECRET, at: float | None = None,
             uri: str = URL) -> dict[str, str]:
-    timestamp = str(int((at or time.time()) * 1000))
+    timestamp = str(int((at or NOW.timestamp()) * 1000))
     return {"content-type": "application/json",
             "x-hubspot-request-timestamp": timestamp,
             "x-hubspot-signature-v3": Signature.get_signature(
@@ -86,20 +87,73 @@ def test_hubspot_contact_changes_update_the_customer_and_new_contacts_are_read(
         jaume)
     # HubSpot retries deliver the same events again: nothing changes twice.
     again = ok(api.client.post("/v1/crm/hubspot/webhook", content=body, headers=_signed(body)))
-    assert (again["accepted"], again["duplicates"]) == (0, 3)
+    assert (again["accepted"], again["duplicates"], again["fetching"]) == (0, 4, 0)
 
 
-@pytest.mark.parametrize("tamper", ["secret", "old", "body", "missing"])
+@pytest.mark.parametrize("tamper", ["secret", "old", "future", "body", "missing"])
 def test_hubspot_requests_that_are_not_from_hubspot_are_refused(
         setup: tuple[Api, AppContext], tamper: str) -> None:
     api, _ = setup
     body = orjson.dumps(payload("hubspot", "webhook_contact_events.json")[1:2])
     headers = {"secret": _signed(body, secret="another"),
-               "old": _signed(body, at=time.time() - 600),
+               "old": _signed(body, at=NOW.timestamp() - 600),
+               # HubSpot's window is five minutes either way: a timestamp ahead of the clock
+               # is a request signed to be replayed later.
+               "future": _signed(body, at=NOW.timestamp() + 600),
                "body": _signed(body + b" "),
                "missing": {"content-type": "application/json"}}[tamper]
     assert_problem(api.client.post("/v1/crm/hubspot/webhook", content=body, headers=headers),
                    403, "forbidden")
+
+
+def test_a_replayed_contact_creation_reads_the_contact_once(
+        setup: tuple[Api, AppContext], hubspot: FakeHubSpot) -> None:
+    api, ctx = setup
+    body = orjson.dumps(payload("hubspot", "webhook_contact_events.json")[:1] * 2)
+    answers = [ok(api.client.post("/v1/crm/hubspot/webhook", content=body,
+                                  headers=_signed(body))) for _ in range(5)]
+    assert [a["fetching"] for a in answers] == [1, 0, 0, 0, 0]
+    assert [a["duplicates"] for a in answers] == [1, 2, 2, 2, 2]
+    assert [status for status, _, _ in outbox(ctx)] == ["pending"]
+    # Another creation event (another eventId) is not a replay.
+    other = orjson.dumps([{**payload("hubspot", "webhook_contact_events.json")[0],
+                           "eventId": 1883240199}])
+    assert ok(api.client.post("/v1/crm/hubspot/webhook", content=other,
+                              headers=_signed(other)))["fetching"] == 1
+
+
+def test_remembered_event_ids_are_forgotten_after_the_retention(
+        setup: tuple[Api, AppContext], clock: FixedClock) -> None:
+    api, ctx = setup
+    creation = payload("hubspot", "webhook_contact_events.json")[0]
+
+    def post(event_id: int) -> dict[str, Any]:
+        body = orjson.dumps([{**creation, "eventId": event_id}])
+        at = clock.now().timestamp()
+        return ok(api.client.post("/v1/crm/hubspot/webhook", content=body,
+                                  headers=_signed(body, at=at)))
+
+    def remembered() -> list[str]:
+        with ctx.db.unit_of_work(write=False) as session:
+            return list(session.scalars(text("SELECT event_id FROM vendor_events_seen")))
+
+    assert post(1)["fetching"] == 1
+    clock.advance(ctx.settings.vendor_event_retention + timedelta(minutes=1))
+    assert post(2)["fetching"] == 1
+    assert remembered() == ["hubspot-2-9001"]
+
+
+def test_salesforce_replays_change_nothing_twice(setup: tuple[Api, AppContext]) -> None:
+    """Each Notification Id is the event id: a resent Outbound Message is a duplicate."""
+    api, ctx = setup
+    body = (HERE / "salesforce" / "outbound_message.xml").read_bytes()
+    for _ in range(3):
+        assert api.client.post(f"/v1/crm/salesforce/webhook?token={SF_TOKEN}", content=body,
+                               headers={"content-type": "text/xml"}).status_code == 200
+    with ctx.db.unit_of_work(write=False) as session:
+        stored = session.execute(text("SELECT count(*) FROM events WHERE source = 'salesforce'"
+                                      )).scalar_one()
+    assert stored == 2
 
 
 def test_salesforce_outbound_messages_update_contacts_and_are_acknowledged(

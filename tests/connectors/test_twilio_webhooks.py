@@ -3,6 +3,7 @@ documented form fields (vendors/twilio) and signed as Twilio signs them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -218,3 +219,15 @@ def test_without_a_public_url_the_request_url_is_signed(database: Database,
             assert_problem(post(api, SMS, fields, signed(SMS, fields)), 403, "forbidden")
     finally:
         wipe(database)
+
+
+def test_an_unparseable_sender_is_not_written_to_the_log(
+        setup: tuple[Api, AppContext], caplog: pytest.LogCaptureFixture) -> None:
+    """Recorded nowhere, and logged as a warning: the log shows its last digits only."""
+    api, _ = setup
+    fields = form("inbound_sms.json", From="+999612345678")
+    with caplog.at_level(logging.DEBUG):
+        response = post(api, SMS, fields, signed(SMS, fields))
+    assert response.status_code == 200, response.text
+    assert "not recorded" in caplog.text and "…78" in caplog.text
+    assert "612345678" not in caplog.text

@@ -3,6 +3,8 @@ bad values are rejected with the field that holds them, placeholders are ignored
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from circulo.config import Settings
@@ -82,6 +84,26 @@ def test_invalid_phone_field_is_set_on_every_call() -> None:
         with pytest.raises(InvalidIdentifier) as info:
             norm({field: ["+34 12"]} if field == "phones" else {field: "+34 12"})
         assert info.value.field == f"identifiers.{field}"
+
+
+@pytest.mark.parametrize(("raw", "normalize"), [
+    ("+999 612 345 678", normalize_phone),      # no such country code: unparseable
+    ("+34 612 345 678 901 234", normalize_phone),  # not a possible number
+    ("llámame al móvil", normalize_phone),
+    ("ana.ruiz@@example.es", normalize_email),
+    ("ana.ruiz@exa mple.es", normalize_email),
+])
+def test_an_invalid_value_is_never_repeated_in_the_error(raw: str, normalize: Any) -> None:
+    """The error's text reaches logs (Twilio, outbox status events) and stored answers: it
+    shows the value's last two characters and length, never the value or a part of it."""
+    args = (raw, "ES") if normalize is normalize_phone else (raw,)
+    with pytest.raises(InvalidIdentifier) as info:
+        normalize(*args)
+    text = str(info.value)
+    assert raw not in text
+    assert not any(part in text for part in raw.replace("@", " ").replace(".", " ").split()
+                   if len(part) > 3)
+    assert f"…{raw[-2:]}" in text and f"{len(raw)} characters" in text
 
 
 @pytest.mark.parametrize("raw", ["abc-not-a-phone", "call me"])

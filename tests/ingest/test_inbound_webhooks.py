@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 from circulo.clock import FixedClock
 from circulo.db import Database
 from circulo.ingest.mapping import MappingError, compile_path, load_mappings
-from tests.conftest import Api, assert_problem, custom_api
+from tests.conftest import NOW, Api, assert_problem, custom_api
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inbound" / "mappings.yaml"
 
@@ -131,3 +133,108 @@ def test_unknown_sources_bad_json_and_keys(inbound_api: Api) -> None:
     assert by_query.status_code == 200, by_query.text
     assert_problem(api.client.post("/v1/sources/helpdesk/webhook", json=TICKET), 401,
                    "unauthorized")
+
+
+# --- signed sources and deliveries without an id ----------------------------------------------
+
+SIGNED_MAPPINGS = """
+sources:
+  billing:
+    signing: {secret: "env:TEST_BILLING_SECRET", header: X-Billing-Signature,
+              timestamp_header: X-Billing-Timestamp, tolerance: 300}
+    rules:
+      - type: invoice.paid
+        identifiers: {email: $.email}
+        properties: {amount: $.amount}
+  survey:
+    rules:
+      - type: survey.answered
+        identifiers: {email: $.email}
+        properties: {score: $.score}
+"""
+BILLING_SECRET = "billing-signing-secret"
+
+
+@pytest.fixture
+def signed_api(database: Database, clock: FixedClock, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    monkeypatch.setenv("TEST_BILLING_SECRET", BILLING_SECRET)
+    path = tmp_path / "mappings.yaml"
+    path.write_text(SIGNED_MAPPINGS)
+    with custom_api(database, clock, inbound_mappings=path) as api:
+        yield api
+
+
+def sign(body: bytes, at: float, secret: str = BILLING_SECRET) -> dict[str, str]:
+    """The documented scheme: hex HMAC-SHA256 of "{timestamp}.{body}" (Stripe, Slack)."""
+    timestamp = str(int(at))
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return {"X-Billing-Timestamp": timestamp, "X-Billing-Signature": digest.hexdigest(),
+            "Content-Type": "application/json"}
+
+
+INVOICE = b'{"email": "ana.ruiz@example.es", "amount": 42}'
+
+
+def test_a_signed_source_takes_a_fresh_signature(signed_api: Api) -> None:
+    now = NOW.timestamp()
+    response = signed_api.post("/v1/sources/billing/webhook", content=INVOICE,
+                               headers=sign(INVOICE, now - 299))
+    assert response.status_code == 200, response.text
+    prefixed = sign(INVOICE, now + 299)
+    prefixed["X-Billing-Signature"] = "sha256=" + prefixed["X-Billing-Signature"]
+    assert signed_api.post("/v1/sources/billing/webhook", content=INVOICE,
+                           headers=prefixed).status_code == 200
+
+
+@pytest.mark.parametrize("forgery", ["missing", "no timestamp", "other secret", "old",
+                                     "future", "tampered", "not hex", "unparseable body"])
+def test_a_signed_source_refuses_what_its_sender_did_not_sign(signed_api: Api,
+                                                               forgery: str) -> None:
+    now = NOW.timestamp()
+    body = b"{not json" if forgery == "unparseable body" else INVOICE
+    headers = {
+        "missing": {"Content-Type": "application/json"},
+        "no timestamp": {k: v for k, v in sign(INVOICE, now).items()
+                         if k != "X-Billing-Timestamp"},
+        "other secret": sign(INVOICE, now, secret="guessed"),
+        "old": sign(INVOICE, now - 301),
+        "future": sign(INVOICE, now + 301),
+        "tampered": sign(INVOICE.replace(b"42", b"4200"), now),
+        "not hex": {**sign(INVOICE, now), "X-Billing-Signature": "zz"},
+        # Checked before the body is parsed: an unsigned body is never read as JSON.
+        "unparseable body": sign(INVOICE, now),
+    }[forgery]
+    assert_problem(signed_api.post("/v1/sources/billing/webhook", content=body,
+                                   headers=headers), 401, "invalid_signature")
+
+
+def test_an_unsigned_source_needs_no_signature(signed_api: Api) -> None:
+    response = signed_api.post("/v1/sources/survey/webhook",
+                               json={"email": "ana.ruiz@example.es", "score": 9})
+    assert response.status_code == 200, response.text
+
+
+def test_a_delivery_without_an_id_is_deduplicated_by_its_body(signed_api: Api) -> None:
+    """At-least-once senders resend; the same body (whatever its key order or spacing) is
+    the same event, a different body is another one."""
+    first = signed_api.post("/v1/sources/survey/webhook",
+                            content=b'{"email": "ana.ruiz@example.es", "score": 9}',
+                            headers={"Content-Type": "application/json"}).json()
+    again = signed_api.post("/v1/sources/survey/webhook",
+                            content=b'{"score":9,"email":"ana.ruiz@example.es"}',
+                            headers={"Content-Type": "application/json"}).json()
+    other = signed_api.post("/v1/sources/survey/webhook",
+                            json={"email": "ana.ruiz@example.es", "score": 3}).json()
+    assert (first["accepted"], again["accepted"], again["duplicates"], other["accepted"]) == (
+        1, 0, 1, 1)
+
+
+def test_a_signing_secret_that_is_not_set_stops_the_start(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.delenv("TEST_BILLING_SECRET", raising=False)
+    path = tmp_path / "m.yaml"
+    path.write_text(SIGNED_MAPPINGS)
+    with pytest.raises(MappingError, match="TEST_BILLING_SECRET"):
+        load_mappings(path)

@@ -11,10 +11,11 @@ import hmac
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.openapi.models import APIKeyIn
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body
+from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body, vendor_scheme
 from circulo.connectors import service as outbox
 from circulo.connectors.hubspot import inbound as hubspot
 from circulo.connectors.hubspot.connector import HubSpotConnector
@@ -33,12 +34,21 @@ router = APIRouter(prefix="/v1", tags=["crm"])
     summary="Contact changes from a CRM (HubSpot webhooks, Salesforce Outbound Messages)",
     description=(
         "For a connector of type `hubspot`: the JSON array HubSpot sends, verified with "
-        "`X-HubSpot-Signature-v3` and `X-HubSpot-Request-Timestamp` (config `client_secret`). "
+        "`X-HubSpot-Signature-v3` and `X-HubSpot-Request-Timestamp` (config `client_secret`; "
+        "the timestamp must be within 5 minutes of the server's clock, before or after). "
         "Property changes of email, phone, names and language update the customer; a new "
-        "contact is read in full through the API; deletions are recorded. For `salesforce`: "
+        "contact is read in full through the API, once per HubSpot `eventId` (a retry or a "
+        "replay is counted in `duplicates`); deletions are recorded. For `salesforce`: "
         "the SOAP Outbound Message for Contacts or Leads, called as `?token=` "
-        "(config `inbound_token`); answered with the acknowledgement Salesforce expects."),
-    openapi_extra={"security": [], "requestBody": {"required": True, "content": {
+        "(config `inbound_token`); answered with the acknowledgement Salesforce expects; a "
+        "resent notification (same `Id`) changes nothing."),
+    dependencies=[
+        vendor_scheme("HubSpotSignature", APIKeyIn.header, "X-HubSpot-Signature-v3",
+                      "HubSpot connectors: HubSpot's v3 signature (HMAC-SHA256 with the app's "
+                      "client secret) with X-HubSpot-Request-Timestamp within 5 minutes"),
+        vendor_scheme("SalesforceToken", APIKeyIn.query, "token",
+                      "Salesforce connectors: the connector's inbound_token")],
+    openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
         "text/xml": {"schema": {"type": "string"}}}}},
     responses={200: {"description": "Accepted"}, 403: {"description": "Bad signature or token"},
@@ -58,7 +68,7 @@ async def crm_webhook(name: str, request: Request,
         if not hubspot.signature_ok(config.client_secret.get_secret_value(),
                                     request.headers.get("x-hubspot-signature-v3"),
                                     request.headers.get("x-hubspot-request-timestamp"),
-                                    request.method, uri, body):
+                                    request.method, uri, body, now=ctx.clock.now()):
             raise Forbidden("the HubSpot signature (v3) does not match or is too old")
         return await run_in_threadpool(_hubspot, ctx, spec, body)
     sf = spec.connector.config
@@ -73,13 +83,22 @@ def _ingest(ctx: AppContext, spec: ConnectorSpec, events: list[dict[str, Any]],
             fetch: list[dict[str, Any]]) -> dict[str, Any]:
     now = ctx.clock.now()
     with ctx.db.unit_of_work() as session:
-        result = ingest.ingest(session, {"events": events}, settings=ctx.settings,
+        result: dict[str, Any] = ingest.ingest(session, {"events": events}, settings=ctx.settings,
                                policies=ctx.policies, now=now, actor=f"crm:{spec.name}") \
             if events else {"accepted": 0, "duplicates": 0, "errors": []}
+        # A contact read is not an event the events table would deduplicate: the vendor's
+        # event id is remembered instead, so a replay or a retry queues no second read.
+        fresh = outbox.first_seen(session, spec.name, [item["event_id"] for item in fetch],
+                                  now=now, retention=ctx.settings.vendor_event_retention)
+        queued = 0
         for item in fetch:
-            outbox.enqueue_request(session, spec.destination, "crm.contact_sync_requested",
-                                   item, ordering_key=item["contact_id"], now=now)
-    return result
+            if item["event_id"] in fresh:
+                fresh.discard(item["event_id"])  # twice in one delivery is still one read
+                queued += 1
+                outbox.enqueue_request(session, spec.destination, "crm.contact_sync_requested",
+                                       item, ordering_key=item["contact_id"], now=now)
+    return {**result, "fetching": queued,
+            "duplicates": result["duplicates"] + len(fetch) - queued}
 
 
 def _hubspot(ctx: AppContext, spec: ConnectorSpec, body: bytes) -> Response:
@@ -90,7 +109,7 @@ def _hubspot(ctx: AppContext, spec: ConnectorSpec, body: bytes) -> Response:
     translation = hubspot.translate(items, source=spec.name, namespace=spec.namespace)
     result = _ingest(ctx, spec, translation.events, translation.fetch)
     return ORJSONResponse({"accepted": result["accepted"], "duplicates": result["duplicates"],
-                           "fetching": len(translation.fetch), "ignored": translation.ignored,
+                           "fetching": result["fetching"], "ignored": translation.ignored,
                            "errors": result["errors"]})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from circulo.db import Base, JSONType, UTCDateTime
@@ -68,3 +68,16 @@ class DeliveryAttempt(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(12))  # delivered | retry | dead
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class VendorEventSeen(Base):
+    """A vendor webhook event already acted on (HubSpot ``eventId``), kept for
+    ``vendor_event_retention`` so that a replay or a vendor retry is skipped."""
+
+    __tablename__ = "vendor_events_seen"
+
+    connector: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (PrimaryKeyConstraint("connector", "event_id"),)

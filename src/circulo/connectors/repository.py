@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from circulo.connectors.models import DeliveryAttempt, OutboxMessage, WebhookSubscription
+from circulo.connectors.models import (
+    DeliveryAttempt,
+    OutboxMessage,
+    VendorEventSeen,
+    WebhookSubscription,
+)
 from circulo.db import bulk_insert, bulk_update
 
 OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -153,3 +160,21 @@ def counts_by_status(session: Session, destination: str) -> dict[str, int]:
                            .where(OutboxMessage.destination == destination)
                            .group_by(OutboxMessage.status))
     return {s: int(n) for s, n in rows}
+
+
+def mark_events_seen(session: Session, connector: str, event_ids: Sequence[str],
+                     now: datetime, forget_before: datetime) -> set[str]:
+    """Record these vendor event ids; the ones not seen before. Ids older than
+    ``forget_before`` are forgotten first, so the table holds one retention window."""
+    session.execute(delete(VendorEventSeen).where(VendorEventSeen.seen_at < forget_before))
+    if not event_ids:
+        return set()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # ON CONFLICT DO NOTHING ... RETURNING: two concurrent replays cannot both win.
+    fresh = session.scalars(
+        insert(VendorEventSeen)
+        .values([{"connector": connector, "event_id": e, "seen_at": now}
+                 for e in dict.fromkeys(event_ids)])
+        .on_conflict_do_nothing(index_elements=["connector", "event_id"])
+        .returning(VendorEventSeen.event_id))
+    return set(fresh)

@@ -183,6 +183,13 @@ def enqueue_request(session: Session, destination: str, event_type: str,
     return message_id
 
 
+def first_seen(session: Session, connector: str, event_ids: list[str], *, now: datetime,
+               retention: timedelta) -> set[str]:
+    """The vendor event ids among these that this connector has not acted on within the
+    retention window (and remember them)."""
+    return repo.mark_events_seen(session, connector, event_ids, now, now - retention)
+
+
 def deliveries(session: Session, subscription_id: str, *, status: str | None, limit: int
                ) -> dict[str, Any]:
     get_subscription(session, subscription_id)

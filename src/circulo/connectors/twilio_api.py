@@ -14,12 +14,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.openapi.models import APIKeyIn
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator
 
-from circulo.api_deps import ORJSONResponse, get_ctx, read_body
+from circulo.api_deps import ORJSONResponse, get_ctx, read_body, vendor_scheme
 from circulo.connectors import twilio_inbound as twilio
 from circulo.context import AppContext
 from circulo.errors import Forbidden
@@ -33,6 +34,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "Missing or bad X-Twilio-Signature, or no auth token configured"},
     422: {"description": "A required field is missing"}}
 log = logging.getLogger(__name__)
+_SIGNED = vendor_scheme(
+    "TwilioSignature", APIKeyIn.header, "X-Twilio-Signature",
+    "Twilio's signature (HMAC-SHA1 of the URL and form fields with CIRCULO_TWILIO_AUTH_TOKEN)")
 
 
 def signed_url(request: Request, public_url: str | None) -> str:
@@ -80,7 +84,8 @@ def _ingest(ctx: AppContext, event: dict[str, Any]) -> dict[str, Any]:
         "`delivered`, `undelivered`, `failed` and `read` are recorded as "
         "`notification.<status>` events; the in-transit statuses are acknowledged and "
         "ignored."),
-    openapi_extra={"security": [], "requestBody": {"required": True, "content": _FORM}},
+    dependencies=[_SIGNED],
+    openapi_extra={"requestBody": {"required": True, "content": _FORM}},
     responses={200: {"description": "Recorded or ignored"}, **_RESPONSES},
 )
 async def twilio_status(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
@@ -102,7 +107,8 @@ async def twilio_status(request: Request, ctx: AppContext = Depends(get_ctx)) ->
         "`sms.received` (WhatsApp: `message.received`) on the sender's profile, with the "
         "text in `properties.text`. Answered with an empty TwiML `<Response/>`: replies, if "
         "any, are sent by journeys through the outbox."),
-    openapi_extra={"security": [], "requestBody": {"required": True, "content": _FORM}},
+    dependencies=[_SIGNED],
+    openapi_extra={"requestBody": {"required": True, "content": _FORM}},
     responses={200: {"description": "Empty TwiML", "content": {"text/xml": {}}},
                **_RESPONSES},
     response_class=Response,

@@ -69,6 +69,21 @@ _SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion",
 _DIGITS_RE = re.compile(r"\D")
 
 
+def masked(raw: str) -> str:
+    """What an error may say of a personal value it refuses: its last two characters and its
+    length. Errors reach logs, stored answers and outbox payloads; the value must not."""
+    return f"'…{raw[-2:]}' ({len(raw)} characters)"
+
+
+def _email_reason(raw: str, exc: EmailNotValidError) -> str:
+    """The validator's reason, with any piece of the address it quotes taken out."""
+    reason = str(exc)
+    for part in sorted({raw, *re.split(r"[@\s]+", raw)}, key=len, reverse=True):
+        if len(part) > 1:
+            reason = reason.replace(part, "…")
+    return reason
+
+
 def _is_junk(raw: str, junk: frozenset[str]) -> bool:
     cleaned = raw.strip().lower()
     return cleaned in junk or cleaned == ""
@@ -80,7 +95,7 @@ def normalize_phone(raw: str, region: str) -> str:
     digits = _DIGITS_RE.sub("", raw)
     if not digits and any(ch.isalpha() for ch in raw):
         # Words are not a placeholder number ("-", "000"): known words are in the junk list.
-        raise InvalidIdentifier("phone", "invalid_phone", f"'{raw}' is not a phone number")
+        raise InvalidIdentifier("phone", "invalid_phone", f"{masked(raw)} is not a phone number")
     if not digits or len(set(digits)) == 1:
         raise JunkIdentifier(raw)
     text = raw.strip()
@@ -90,11 +105,11 @@ def normalize_phone(raw: str, region: str) -> str:
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidIdentifier("phone", "invalid_phone", f"'{raw}' is not a phone number: {exc}")\
-            from exc
+        raise InvalidIdentifier("phone", "invalid_phone",
+                                f"{masked(raw)} is not a phone number: {exc}") from exc
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidIdentifier(
-            "phone", "invalid_phone", f"'{raw}' is not a possible phone number in {region}"
+            "phone", "invalid_phone", f"{masked(raw)} is not a possible phone number in {region}"
         )
     national = str(parsed.national_number)
     if len(set(national)) == 1:
@@ -113,8 +128,8 @@ def normalize_email(raw: str) -> str:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidIdentifier("email", "invalid_email", f"'{raw}' is not an email: {exc}")\
-            from exc
+        raise InvalidIdentifier("email", "invalid_email", f"{masked(raw)} is not an email: "
+                                f"{_email_reason(raw, exc)}") from exc
     return str(result.normalized).lower()
 
 

@@ -7,12 +7,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import ORJSONResponse, get_ctx, key_from_request, parse_json, read_body
+from circulo.api_deps import (
+    ORJSONResponse,
+    get_ctx,
+    key_from_request,
+    key_schemes,
+    parse_json,
+    read_body,
+)
 from circulo.auth.service import Principal
 from circulo.context import AppContext
-from circulo.errors import NotFound, ValidationFailed
+from circulo.errors import InvalidSignature, NotFound, ValidationFailed
 from circulo.ingest import service
 from circulo.ingest.mapping import SourceMapping
+from circulo.ingest.signatures import SignatureRefused, fresh_timestamp, verify
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -25,9 +33,16 @@ router = APIRouter(prefix="/v1", tags=["ingest"])
         "(`CIRCULO_INBOUND_MAPPINGS`) turn it into one or more events; what cannot be mapped "
         "is reported by item with the rule and the reason. Authenticate with an `ingest` key "
         "in `Authorization`/`X-API-Key`, or `?key=` for systems that cannot set headers. "
-        "Answers like `POST /v1/events` (200, 207, 422)."
+        "A source with `signing` in the mapping also needs its sender's signature: the Unix "
+        "time in its timestamp header (default `X-Timestamp`, within `tolerance` seconds, "
+        "300 by default) and `hex(HMAC-SHA256(secret, \"{timestamp}.{body}\"))` in its "
+        "signature header (default `X-Signature`); a missing, wrong or stale one is a 401 "
+        "`invalid_signature`, checked before the body is parsed. An item the rules give no "
+        "`id` gets `sha256:<hex of the canonical body>` (`:<index>` with `items`), so a "
+        "resent delivery is a duplicate. Answers like `POST /v1/events` (200, 207, 422)."
     ),
     response_class=Response,
+    dependencies=key_schemes(query=True),
 )
 async def receive(name: str, request: Request, key: str | None = Query(default=None),
                   ctx: AppContext = Depends(get_ctx)) -> Response:
@@ -37,7 +52,15 @@ async def receive(name: str, request: Request, key: str | None = Query(default=N
     if mapping is None:
         raise NotFound(f"no inbound mapping for source '{name}'", field="name",
                        known=sorted(ctx.mappings))
-    body = await read_body(request, ctx.settings.max_body_bytes)
+    if mapping.signing is None:
+        body = await read_body(request, ctx.settings.max_body_bytes)
+    else:
+        try:
+            timestamp = fresh_timestamp(mapping.signing, request.headers, ctx.clock.now())
+            body = await read_body(request, ctx.settings.max_body_bytes)
+            verify(mapping.signing, request.headers, timestamp, body)
+        except SignatureRefused as exc:
+            raise InvalidSignature(str(exc)) from exc
     return await run_in_threadpool(_receive, ctx, mapping, body, principal)
 
 

@@ -8,16 +8,19 @@ The first rule whose condition holds maps the item (docs/inbound-webhooks.md).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cel
+import orjson
 from pydantic import Field
 
 from circulo import docmodels, yaml_files
 from circulo.docmodels import CelText, Doc
 from circulo.documents import Where
+from circulo.ingest.signatures import Signing, SigningError, load_signing
 from circulo.jsonpath import MISSING, JsonPath, PathError
 from circulo.jsonpath import compile_path as _compile_path
 
@@ -70,9 +73,14 @@ class SourceMapping:
     source: str
     items: JsonPath | None
     rules: tuple[Rule, ...]
+    signing: Signing | None = None
 
     def map(self, payload: Any) -> list[tuple[dict[str, Any] | None, str | None]]:
-        """Per item: (event envelope, None) or (None, why it could not be mapped)."""
+        """Per item: (event envelope, None) or (None, why it could not be mapped).
+
+        An event the rules give no id gets one from the payload's content (its SHA-256,
+        keys sorted, and the item's position), so a sender that resends the same delivery
+        (at-least-once) does not record it twice."""
         if self.items is not None:
             found = self.items.get(payload)
             if not isinstance(found, list):
@@ -80,7 +88,13 @@ class SourceMapping:
             items: list[Any] = found
         else:
             items = [payload]
-        return [self._map_one(item) for item in items]
+        mapped = [self._map_one(item) for item in items]
+        if any(event is not None and "id" not in event for event, _ in mapped):
+            digest = content_digest(payload)
+            for index, (event, _) in enumerate(mapped):
+                if event is not None and "id" not in event:
+                    event["id"] = f"sha256:{digest}" + (f":{index}" if self.items else "")
+        return mapped
 
     def _map_one(self, item: Any) -> tuple[dict[str, Any] | None, str | None]:
         for rule in self.rules:
@@ -121,10 +135,18 @@ class SourceDoc(Doc):
     source: str | None = None
     items: str | None = Field(default=None, description="a $ path to the list of items")
     rules: list[RuleDoc]
+    signing: dict[str, Any] | None = Field(
+        default=None, description="HMAC signing of deliveries (ingest/signatures.py)")
 
 
 class MappingsDoc(Doc):
     sources: dict[str, SourceDoc]
+
+
+def content_digest(payload: Any) -> str:
+    """SHA-256 of the payload as canonical JSON (keys sorted, no spaces), in hex."""
+    canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def load_mappings(path: Path) -> dict[str, SourceMapping]:
@@ -153,10 +175,15 @@ def load_mappings(path: Path) -> dict[str, SourceMapping]:
                         for k in RuleDoc.model_fields  # the order fields are declared in
                         if k in TEMPLATE_FIELDS and k in rule.model_fields_set}
             rules.append(Rule(rule_where, condition, template))
+        try:
+            signing = load_signing(spec.signing, where("sources", name, "signing")) \
+                if spec.signing is not None else None
+        except SigningError as exc:
+            raise MappingError(str(exc)) from exc
         result[name] = SourceMapping(
             name=name, source=spec.source or name,
             items=compile_path(spec.items, where("sources", name, "items"))
             if spec.items else None,
-            rules=tuple(rules),
+            rules=tuple(rules), signing=signing,
         )
     return result

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import ORJSONResponse, get_ctx, key_from_request, parse_json, read_body
+from circulo.api_deps import (
+    ORJSONResponse,
+    get_ctx,
+    key_from_request,
+    key_schemes,
+    parse_json,
+    read_body,
+)
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import (
@@ -113,8 +120,8 @@ def _route(name: str | None) -> Any:
 for _name in MESSAGE_TYPES:
     router.add_api_route(f"/{_name}", _route(_name), methods=["POST"],
                          summary=f"Segment-compatible {_name}", description=_DESCRIPTION,
-                         response_class=Response)
+                         response_class=Response, dependencies=key_schemes(basic=True))
 for _path in ("/batch", "/import"):
     router.add_api_route(_path, _route(None), methods=["POST"],
                          summary="Segment-compatible batch", description=_DESCRIPTION,
-                         response_class=Response)
+                         response_class=Response, dependencies=key_schemes(basic=True))
