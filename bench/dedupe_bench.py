@@ -66,8 +66,8 @@ def load(events: list[dict[str, Any]], data_dir: Path) -> tuple[AppContext, dict
         with ctx.db.unit_of_work() as session:
             result = ingest.ingest(session, {"events": batch}, settings=ctx.settings,
                                    policies=ctx.policies, now=ctx.clock.now(), actor="bench")
-        for event, item in zip(batch, result["results"], strict=True):
-            customer_of[item["customer_id"]] = event["id"]
+        for event, item in zip(batch, result.results, strict=True):
+            customer_of[str(item.customer_id)] = event["id"]
     return ctx, customer_of
 
 

@@ -73,6 +73,7 @@ def ingest_dataset(events: list[dict[str, Any]], evidence: bool, batch: int
     from circulo.context import AppContext
     from circulo.customers.models import Event
     from circulo.ingest import service as ingest
+    from circulo.ingest.schemas import ItemError
     from circulo.migrate import upgrade
 
     data_dir = Path(tempfile.mkdtemp(prefix="circulo-identity-"))
@@ -80,13 +81,13 @@ def ingest_dataset(events: list[dict[str, Any]], evidence: bool, batch: int
     ctx = AppContext.build(settings, FixedClock(datetime(2026, 11, 2, tzinfo=UTC)))
     upgrade(ctx.db.engine)
     started = time.perf_counter()
-    refused: list[dict[str, Any]] = []
+    refused: list[ItemError] = []
     for start in range(0, len(events), batch):
         with ctx.db.unit_of_work() as session:
             result = ingest.ingest(session, {"events": events[start:start + batch]},
                                    settings=ctx.settings, policies=ctx.policies,
                                    now=ctx.clock.now(), actor="bench")
-        refused.extend(result["errors"])
+        refused.extend(result.errors)
     seconds = time.perf_counter() - started
     # Refused with a clear error (a foreign number written without its country code): the
     # sending system is told; such records are left out of the measures, and counted.

@@ -135,8 +135,8 @@ def latency(url: str, rate: int, seconds: int) -> dict[str, float]:
             result = ingest.ingest(session, {"events": batch}, settings=ctx.settings,
                                    policies=ctx.policies, now=datetime.now(UTC), actor="bench")
         at = time.time()
-        for item in result["results"]:
-            committed[item["event_id"]] = at
+        for item in result.results:
+            committed[item.event_id] = at
         sent += per_tick
     deadline = time.time() + 30
     while count_status(ctx, "delivered") < total and time.time() < deadline:

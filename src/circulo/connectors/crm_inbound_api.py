@@ -24,6 +24,7 @@ from circulo.connectors.salesforce.connector import SalesforceConnector
 from circulo.context import AppContext
 from circulo.errors import Forbidden, NotFound, ValidationFailed
 from circulo.ingest import service as ingest
+from circulo.ingest.schemas import IngestResult
 
 router = APIRouter(prefix="/v1", tags=["crm"])
 
@@ -70,12 +71,12 @@ async def crm_webhook(name: str, request: Request,
 
 
 def _ingest(ctx: AppContext, spec: ConnectorSpec, events: list[dict[str, Any]],
-            fetch: list[dict[str, Any]]) -> dict[str, Any]:
+            fetch: list[dict[str, Any]]) -> IngestResult:
     now = ctx.clock.now()
     with ctx.db.unit_of_work() as session:
         result = ingest.ingest(session, {"events": events}, settings=ctx.settings,
                                policies=ctx.policies, now=now, actor=f"crm:{spec.name}") \
-            if events else {"accepted": 0, "duplicates": 0, "errors": []}
+            if events else IngestResult(0, 0, 0, [], [])
         for item in fetch:
             outbox.enqueue_request(session, spec.destination, "crm.contact_sync_requested",
                                    item, ordering_key=item["contact_id"], now=now)
@@ -89,9 +90,9 @@ def _hubspot(ctx: AppContext, spec: ConnectorSpec, body: bytes) -> Response:
             {"field": "body", "code": "not_an_array", "detail": "expected a JSON array"}])
     translation = hubspot.translate(items, source=spec.name, namespace=spec.namespace)
     result = _ingest(ctx, spec, translation.events, translation.fetch)
-    return ORJSONResponse({"accepted": result["accepted"], "duplicates": result["duplicates"],
+    return ORJSONResponse({"accepted": result.accepted, "duplicates": result.duplicates,
                            "fetching": len(translation.fetch), "ignored": translation.ignored,
-                           "errors": result["errors"]})
+                           "errors": result.problem_items()})
 
 
 def _salesforce(ctx: AppContext, spec: ConnectorSpec, body: bytes) -> Response:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -98,7 +99,10 @@ class EventBatchIn(BaseModel):
     events: list[EventIn]
 
 
-class EventResult(BaseModel):
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """What became of one stored (or already stored) event."""
+
     index: int
     status: Literal["accepted", "duplicate"]
     event_id: str
@@ -108,16 +112,30 @@ class EventResult(BaseModel):
     warnings: list[str] | None = None
 
 
-class ItemError(BaseModel):
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """Why one item of a batch was refused."""
+
     index: int
     field: str
     code: str
     detail: str
 
+    def as_problem_item(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "code": self.code,
+                "detail": self.detail}
 
-class IngestResult(BaseModel):
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """The answer of the ingest pipeline, to the API and to every package that ingests.
+    Plain dataclasses: orjson renders them as they are, and the OpenAPI schema is theirs."""
+
     accepted: int
     duplicates: int
     rejected: int
     results: list[EventResult]
     errors: list[ItemError]
+
+    def problem_items(self) -> list[dict[str, Any]]:
+        return [e.as_problem_item() for e in self.errors]

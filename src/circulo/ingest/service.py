@@ -6,7 +6,7 @@ effects on profiles, records and indicators, or none is (and the caller was not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,13 @@ from circulo.identity.normalize import (
     normalize_identifiers,
 )
 from circulo.ids import new_id
-from circulo.ingest.schemas import MAX_PROPERTIES_BYTES, EventIn
+from circulo.ingest.schemas import (
+    MAX_PROPERTIES_BYTES,
+    EventIn,
+    EventResult,
+    IngestResult,
+    ItemError,
+)
 from circulo.journeys import runtime as journey_inbox
 
 
@@ -48,8 +54,8 @@ class Prepared:
     anchor: str | None = None
 
 
-def _error(index: int, field: str, code: str, detail: str) -> dict[str, Any]:
-    return {"index": index, "field": field, "code": code, "detail": detail}
+def _error(index: int, field: str, code: str, detail: str) -> ItemError:
+    return ItemError(index, field, code, detail)
 
 
 def split_payload(payload: Any, settings: Settings) -> list[Any]:
@@ -76,7 +82,7 @@ def split_payload(payload: Any, settings: Settings) -> list[Any]:
     return items
 
 
-def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
+def _check_traits(index: int, traits: dict[str, Any]) -> list[ItemError]:
     errors = []
     language = traits.get("language")
     if language is not None and not (isinstance(language, str) and LANGUAGE_TAG.match(language)):
@@ -99,10 +105,10 @@ def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def prepare(items: list[Any], settings: Settings, now: datetime
-            ) -> tuple[list[Prepared], list[dict[str, Any]]]:
+            ) -> tuple[list[Prepared], list[ItemError]]:
     """Validate and normalise item by item: one bad item never sinks the others."""
     prepared: list[Prepared] = []
-    errors: list[dict[str, Any]] = []
+    errors: list[ItemError] = []
     junk = settings.all_junk_values
     horizon = now + timedelta(seconds=settings.future_tolerance_seconds)
     for index, raw in enumerate(items):
@@ -151,10 +157,10 @@ def prepare(items: list[Any], settings: Settings, now: datetime
 
 
 def ingest(session: Session, payload: Any, *, settings: Settings,
-           policies: customers.Policies, now: datetime, actor: str) -> dict[str, Any]:
+           policies: customers.Policies, now: datetime, actor: str) -> IngestResult:
     items = split_payload(payload, settings)
     prepared, errors = prepare(items, settings, now)
-    results: list[dict[str, Any]] = []
+    results: list[EventResult] = []
 
     lock_keys = [i.key for p in prepared for i in p.identifiers]
     lock_keys += [f"event:{p.event.source}:{p.event.id}" for p in prepared if p.event.id]
@@ -201,62 +207,65 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
     )
     _store(session, accepted, resolved, settings, policies, now, results)
 
-    customer_of = {r["event_id"]: r["customer_id"] for r in results}
+    customer_of = {r.event_id: r.customer_id for r in results}
     for p, original in duplicates:
         if isinstance(original, Prepared):
             if original.event_id not in customer_of:
                 # Its first copy in this batch was refused (unknown customer): so is this one.
-                errors.extend([{**e, "index": p.index} for e in errors
-                               if e["index"] == original.index])
+                errors.extend([replace(e, index=p.index) for e in errors
+                               if e.index == original.index])
                 continue
             event_id = original.event_id
             customer_id = customer_of[original.event_id]
             resolution = "duplicate"
         else:
             event_id, customer_id, resolution = stored[original]
-        results.append({"index": p.index, "status": "duplicate", "event_id": event_id,
-                        "customer_id": customer_id, "resolution": resolution})
-    results.sort(key=lambda r: int(r["index"]))
-    errors.sort(key=lambda e: (int(e["index"]), str(e["field"])))
-    return {
-        "accepted": sum(1 for r in results if r["status"] == "accepted"),
-        "duplicates": sum(1 for r in results if r["status"] == "duplicate"),
-        "rejected": len({e["index"] for e in errors}),
-        "results": results,
-        "errors": errors,
-    }
+        results.append(EventResult(p.index, "duplicate", event_id, customer_id, resolution))
+    results.sort(key=lambda r: r.index)
+    errors.sort(key=lambda e: (e.index, e.field))
+    return IngestResult(
+        accepted=sum(1 for r in results if r.status == "accepted"),
+        duplicates=sum(1 for r in results if r.status == "duplicate"),
+        rejected=len({e.index for e in errors}),
+        results=results,
+        errors=errors,
+    )
 
 
 def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | None,
                                                                 dict[str, Any] | None]],
                       *, settings: Settings, policies: customers.Policies, now: datetime,
-                      actor: str) -> dict[str, Any]:
+                      actor: str) -> IngestResult:
     """Ingest items translated from another format (tracking SDKs, inbound webhooks): each
-    is ``(event, None)`` or ``(None, error)``; indices in the answer are the original ones."""
+    is ``(event, None)`` or ``(None, error)`` (an error's field, code and detail); indices
+    in the answer are the original ones."""
     events: list[dict[str, Any]] = []
     positions: list[int] = []
-    errors: list[dict[str, Any]] = []
+    errors: list[ItemError] = []
     for index, (event, error) in enumerate(translated):
         if event is None:
-            errors.append({"index": index, **(error or {})})
+            error = error or {}
+            errors.append(ItemError(index, str(error.get("field", "")),
+                                    str(error.get("code", "")), str(error.get("detail", ""))))
         else:
             events.append(event)
             positions.append(index)
-    result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "results": [], "errors": []}
+    result = IngestResult(accepted=0, duplicates=0, rejected=0, results=[], errors=[])
     if events:
         result = ingest(session, {"events": events}, settings=settings, policies=policies,
                         now=now, actor=actor)
-    for item in (*result["results"], *result["errors"]):
-        item["index"] = positions[item["index"]]
-    result["errors"] = sorted([*errors, *result["errors"]],
-                              key=lambda e: (e["index"], e["field"]))
-    result["rejected"] = len({e["index"] for e in result["errors"]})
-    return result
+    errors += [replace(e, index=positions[e.index]) for e in result.errors]
+    errors.sort(key=lambda e: (e.index, e.field))
+    return replace(
+        result,
+        results=[replace(r, index=positions[r.index]) for r in result.results],
+        errors=errors, rejected=len({e.index for e in errors}),
+    )
 
 
 def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolved,
            settings: Settings, policies: customers.Policies, now: datetime,
-           results: list[dict[str, Any]]) -> None:
+           results: list[EventResult]) -> None:
     rows: list[dict[str, Any]] = []
     record_work: list[customers.RecordWork] = []
     for p, decision, origin in zip(accepted, resolved.decisions, resolved.origins, strict=True):
@@ -278,15 +287,11 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
             "extra": extra or None,
             "candidates": decision.candidates or None,
         })
-        result: dict[str, Any] = {
-            "index": p.index, "status": "accepted", "event_id": p.event_id,
-            "customer_id": decision.profile_id, "resolution": decision.outcome.value,
-        }
-        if decision.outcome == Outcome.AMBIGUOUS:
-            result["candidates"] = decision.candidates
-        if p.warnings:
-            result["warnings"] = p.warnings
-        results.append(result)
+        results.append(EventResult(
+            p.index, "accepted", p.event_id, decision.profile_id, decision.outcome.value,
+            candidates=decision.candidates if decision.outcome == Outcome.AMBIGUOUS else None,
+            warnings=p.warnings or None,
+        ))
         if decision.profile_id is None:
             continue
         incoming = customers.Incoming(

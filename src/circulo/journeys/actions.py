@@ -150,10 +150,10 @@ def record_event(scene: Scene, effect: Effect, event_type: str, properties: dict
         return str(event["id"])
     result = ingest.ingest(scene.session, {"events": [event]}, settings=scene.settings,
                            policies=scene.policies, now=scene.now, actor="journeys")
-    if result["errors"]:
-        error = result["errors"][0]
-        raise ActionFailed(f"{event_type}: {error['field']}: {error['detail']}")
-    return str(result["results"][0]["event_id"])
+    if result.errors:
+        error = result.errors[0]
+        raise ActionFailed(f"{event_type}: {error.field}: {error.detail}")
+    return result.results[0].event_id
 
 
 def flush(scene: Scene) -> dict[str, str]:
@@ -168,8 +168,7 @@ def flush(scene: Scene) -> dict[str, str]:
                            settings=scene.settings, policies=scene.policies, now=scene.now,
                            actor="journeys")
     scene.pending.clear()
-    return {keys[error["index"]]: f"{error['field']}: {error['detail']}"
-            for error in result["errors"]}
+    return {keys[error.index]: f"{error.field}: {error.detail}" for error in result.errors}
 
 
 # -- the actions ------------------------------------------------------------------------------

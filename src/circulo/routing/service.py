@@ -319,9 +319,8 @@ def record_events(session: Session, facts: Sequence[tuple[TaskRow, str, str, dic
         return customers_of
     result = ingest.ingest(session, {"events": events}, settings=settings, policies=policies,
                            now=now, actor="routing")
-    for item in result["results"]:
-        customer = item.get("customer_id")
-        customers_of[positions[int(item["index"])]] = str(customer) if customer else None
+    for item in result.results:
+        customers_of[positions[item.index]] = item.customer_id
     return customers_of
 
 
