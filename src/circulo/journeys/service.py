@@ -126,6 +126,10 @@ def view(session: Session, row: JourneyRow, *, detail: bool = False) -> dict[str
                                  "kind": a.kind, "customer_id": a.customer_id,
                                  "error": (a.detail or {}).get("error")}
                                 for a in repo.recent_errors(session, row.key, 10)]
+        out["rule_errors"] = [
+            {"rule": a.step, "condition": (a.detail or {}).get("condition"), "errors": count,
+             "last_error": (a.detail or {}).get("error"), "at": a.created_at.isoformat()}
+            for a, count in repo.rule_errors(session, row.key)]
     return out
 
 

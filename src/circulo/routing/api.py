@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from circulo import jsonshape
+from circulo import documents, jsonshape
 from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
@@ -104,7 +104,8 @@ def get_policy(ctx: AppContext = Depends(get_ctx),
         config = dispatcher.config(session)
         return {"version": dispatcher.cache.version, "skills": sorted(config.skills),
                 "queues": sorted(config.queues), "agents": len(config.agents),
-                "document": config.source}
+                "document": config.source,
+                "rule_errors": documents.error_report(config.conditions())}
 
 
 # -- agents ---------------------------------------------------------------------------------
