@@ -33,6 +33,7 @@ from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
 from circulo.ingest import service as ingest
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 TOKEN = "pat-eu1-test-token"  # noqa: S105 - the stand-in's token
 
@@ -50,7 +51,7 @@ def context(url: str) -> AppContext:
     config.write_text(yaml.safe_dump({"connectors": {"hubspot": {
         "type": "hubspot", "event_types": ["call.wrapped_up"], "max_in_flight": 8,
         "config": {"access_token": TOKEN, "host": url}}}}))
-    ctx = AppContext.build(Settings(data_dir=folder, crm_connectors=config))
+    ctx = build_context(Settings(data_dir=folder, crm_connectors=config))
     upgrade(ctx.db.engine)
     return ctx
 

@@ -30,6 +30,7 @@ from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
 from circulo.ingest import service as ingest
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 
 def start_receiver() -> tuple[subprocess.Popen[bytes], str]:
@@ -49,7 +50,7 @@ def start_receiver() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def fresh_context() -> AppContext:
-    ctx = AppContext.build(Settings(data_dir=Path(tempfile.mkdtemp(prefix="circulo-outbox-"))))
+    ctx = build_context(Settings(data_dir=Path(tempfile.mkdtemp(prefix="circulo-outbox-"))))
     upgrade(ctx.db.engine)
     return ctx
 

@@ -21,6 +21,7 @@ from circulo.config import Settings
 from circulo.context import AppContext
 from circulo.db import Base, Database
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -63,7 +64,7 @@ def settings(database: Database) -> Settings:
 
 @pytest.fixture
 def ctx(database: Database, settings: Settings, clock: FixedClock) -> Iterator[AppContext]:
-    context = AppContext.build(settings, clock, db=database)
+    context = build_context(settings, clock, db=database)
     yield context
     wipe(database)
 
@@ -129,7 +130,7 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
 def custom_api(database: Database, clock: FixedClock, **overrides: Any) -> Iterator[Api]:
     """An app with some settings changed, on the test database (emptied afterwards)."""
     settings = Settings(database_url=database.url, **overrides)
-    context = AppContext.build(settings, clock, db=database)
+    context = build_context(settings, clock, db=database)
     try:
         with TestClient(create_app(settings, ctx=context)) as client:
             yield Api(client, make_key(context, ["admin"]))

@@ -18,6 +18,7 @@ from circulo.config import Settings
 from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
 from circulo.db import Database
+from circulo.wiring import build_context
 from tests.conftest import Api, make_key, wipe
 
 
@@ -42,7 +43,7 @@ def app_with_connectors(database: Database, clock: FixedClock, tmp_path: Path,
     path = tmp_path / "crm.yaml"
     path.write_text(yaml.safe_dump({"connectors": connectors}))
     config = Settings(database_url=database.url, crm_connectors=path, **settings)
-    ctx = AppContext.build(config, clock, db=database)
+    ctx = build_context(config, clock, db=database)
     try:
         with TestClient(create_app(config, ctx=ctx)) as client:
             yield Api(client, make_key(ctx, ["admin"])), ctx

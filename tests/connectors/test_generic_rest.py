@@ -24,6 +24,7 @@ from circulo.config import Settings
 from circulo.connectors.registry import ConnectorConfigError, load_connectors
 from circulo.context import AppContext
 from circulo.db import Database
+from circulo.wiring import build_context
 from tests.conftest import Api, make_key, ok, only_customer, wipe
 from tests.connectors.helpers import drain, outbox
 from tests.factories import customer, event
@@ -113,7 +114,7 @@ def setup(database: Database, clock: FixedClock, tmp_path: Path, crm: InHouseCrm
           monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, AppContext]]:
     monkeypatch.setenv("INTRANET_TOKEN", "s3cret")
     settings = Settings(database_url=database.url, crm_connectors=_config(tmp_path, crm))
-    ctx = AppContext.build(settings, clock, db=database)
+    ctx = build_context(settings, clock, db=database)
     try:
         with TestClient(create_app(settings, ctx=ctx)) as client:
             yield Api(client, make_key(ctx, ["admin"])), ctx

@@ -43,3 +43,22 @@ def test_translated_items_keep_their_original_positions(ctx: AppContext) -> None
     assert [r.index for r in result.results] == [1]
     assert [(e.index, e.code) for e in result.errors] == [(0, "unmapped")]
     assert result.rejected == 1 and result.accepted == 1
+
+
+def test_a_customers_identifiers_are_typed(ctx: AppContext) -> None:
+    """Read by the card (screen-pop links) and the CRM connectors: attributes, not keys."""
+    from circulo.identity import service as identity
+    from circulo.identity.service import IdentifierView
+
+    with ctx.db.unit_of_work() as session:
+        result = service.ingest(session, {"type": "customer.updated", "source": "crm",
+                                          "identifiers": {"email": "ana@example.es",
+                                                          "external_ids": {"crm": "C-1"}}},
+                                settings=ctx.settings, policies=ctx.policies,
+                                now=ctx.clock.now(), actor="test")
+        customer_id = result.results[0].customer_id
+        assert customer_id is not None
+        found = identity.identifiers_of(session, customer_id)
+    assert all(isinstance(i, IdentifierView) for i in found)
+    assert {(i.kind, i.value) for i in found} == {("email", "ana@example.es"),
+                                                  ("external_id", "crm:C-1")}

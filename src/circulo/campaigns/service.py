@@ -30,6 +30,7 @@ from circulo.customers import service as customers
 from circulo.errors import Conflict, NotFound, ValidationFailed
 from circulo.identity import service as identity
 from circulo.ids import new_id
+from circulo.ingest import service as ingest
 
 SMS_TYPES = {phonenumbers.PhoneNumberType.MOBILE,
              phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -140,8 +141,6 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
             ready.append((key, index, member))
     if not ready:
         return {"added": 0, "errors": errors}
-
-    from circulo.ingest import service as ingest  # ingest → connectors → … → campaigns
 
     added = ingest.ingest(session, {"events": [{
         "type": "campaign.member_added", "source": campaign.source,

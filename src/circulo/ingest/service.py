@@ -6,6 +6,7 @@ effects on profiles, records and indicators, or none is (and the caller was not 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,10 +15,8 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from circulo import jsonshape
+from circulo import hooks, jsonshape
 from circulo.config import Settings
-from circulo.connectors import service as outbox
-from circulo.connectors.registry import connectors_for
 from circulo.customers import service as customers
 from circulo.customers.records import RecordSpec
 from circulo.customers.traits import CHANNELS, LANGUAGE_TAG
@@ -38,7 +37,6 @@ from circulo.ingest.schemas import (
     IngestResult,
     ItemError,
 )
-from circulo.journeys import runtime as journey_inbox
 
 
 @dataclass(slots=True)
@@ -306,16 +304,14 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
                 decision.profile_id, origin or decision.profile_id, ev.source, p.occurred_at,
                 p.record_spec))
     customers.insert_events(session, rows)
-    # Journeys take the events they listen to from their inbox, written in this transaction.
-    journey_inbox.enqueue(session, rows, stored_event_view, now)
     customers.upsert_records(session, record_work, resolved.profiles, now)
     customers.save(session, resolved.profiles.values())
-    # Webhooks leave through the outbox, written in this same transaction (at-least-once).
-    outbox.enqueue_events(session, (stored_event_view(row) for row in rows), now,
-                          list(connectors_for(settings.crm_connectors).values()))
+    # The journeys' inbox and the outbox (webhooks, CRM connectors) subscribe to what was
+    # stored: written in this same transaction (at-least-once), without ingest knowing them.
+    hooks.publish(session, hooks.Accepted(rows, stored_event_view, settings, now))
 
 
-def stored_event_view(row: dict[str, Any]) -> dict[str, Any]:
+def stored_event_view(row: Mapping[str, Any]) -> dict[str, Any]:
     """What webhooks and journeys read of a stored event row."""
     extra = row["extra"] or {}
     return {
