@@ -6,6 +6,7 @@ from __future__ import annotations
 from circulo.context import AppContext
 from circulo.ingest import service
 from circulo.ingest.schemas import EventResult, IngestResult, ItemError
+from tests.conftest import Api
 
 
 def test_ingest_answers_a_typed_result(ctx: AppContext) -> None:
@@ -62,3 +63,11 @@ def test_a_customers_identifiers_are_typed(ctx: AppContext) -> None:
     assert all(isinstance(i, IdentifierView) for i in found)
     assert {(i.kind, i.value) for i in found} == {("email", "ana@example.es"),
                                                   ("external_id", "crm:C-1")}
+
+
+def test_the_answer_keeps_its_shape(api: Api) -> None:
+    """Typed inside, the same JSON outside: candidates and warnings only when there are."""
+    body = api.send({"type": "call.completed", "source": "pbx",
+                     "identifiers": {"phone": "+34 600 111 333"}})
+    [item] = body["results"]
+    assert set(item) == {"index", "status", "event_id", "customer_id", "resolution"}

@@ -57,7 +57,7 @@ def _ingest(ctx: AppContext, body: bytes, principal: Principal) -> Response:
             errors=result.problem_items(),
         )
     status = 207 if result.errors else 200
-    return ORJSONResponse(result, status_code=status)
+    return ORJSONResponse(result.as_json(), status_code=status)
 
 
 # Make the envelope schemas appear in the OpenAPI document.

@@ -55,4 +55,4 @@ def _receive(ctx: AppContext, mapping: SourceMapping, body: bytes,
         raise ValidationFailed("nothing in this payload could be mapped and stored",
                                errors=result.problem_items())
     status = 207 if result.errors else 200
-    return ORJSONResponse(result, status_code=status)
+    return ORJSONResponse(result.as_json(), status_code=status)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -139,3 +139,12 @@ class IngestResult:
 
     def problem_items(self) -> list[dict[str, Any]]:
         return [e.as_problem_item() for e in self.errors]
+
+    def as_json(self) -> dict[str, Any]:
+        """The answer as the API sends it: a result's candidates and warnings only when it
+        has them."""
+        return {"accepted": self.accepted, "duplicates": self.duplicates,
+                "rejected": self.rejected,
+                "results": [{k: v for k, v in asdict(r).items() if v is not None
+                             or k == "customer_id"} for r in self.results],
+                "errors": self.problem_items()}
