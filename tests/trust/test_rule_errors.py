@@ -78,3 +78,30 @@ def test_a_journey_branch_comparing_text_with_a_number_shows_its_errors(
     assert rule["errors"] == 3
     assert "No such overload" in rule["last_error"]
     assert journey["counters"]["errors"] == 3
+
+
+COUNTING = """
+journey: repeat-big-orders
+trigger: order.completed
+when: count("order.completed", within="30d", where="event.properties.total > 100") >= 2
+steps:
+  - name: thank
+    do:
+      - tag: repeat-big-spender
+"""
+
+
+def test_a_count_condition_comparing_text_with_a_number_shows_its_errors(
+        database: Database, clock: FixedClock) -> None:
+    with center(database, clock) as api:
+        ok(api.post("/v1/journeys", params={"activate": "true"}, content=COUNTING.encode(),
+                    headers={"Content-Type": "application/yaml"}))
+        api.send(*(event("order.completed", source="shop", id=f"c-{n}",
+                         identifiers={"phone": "+34600000040"},
+                         properties={"total": "lots"}) for n in range(2)))
+        run(api)
+        journey = ok(api.get("/v1/journeys/repeat-big-orders"))
+    [rule] = journey["rule_errors"]
+    assert rule["rule"] == "when: count() where"
+    assert rule["condition"] == "event.properties.total > 100"
+    assert rule["errors"] == 2 and "No such overload" in rule["last_error"]

@@ -159,6 +159,7 @@ class Engine:
         self.waits: TriggerIndex[str] = TriggerIndex()
         # how long each counter keeps its times: the longest window any active journey needs
         self.keep: dict[str, float] = {}
+        self.counted_by: dict[str, list[str]] = {}  # counter -> the journeys that read it
         for journey in active:
             (self.audiences if journey.audience else self.triggers).add(journey.triggers,
                                                                          journey)
@@ -168,6 +169,7 @@ class Engine:
                 if ident not in self.keep:
                     self.specs.add(spec.types, (ident, spec))
                 self.keep[ident] = max(self.keep.get(ident, 0.0), span)
+                self.counted_by.setdefault(ident, []).append(journey.key)
         for (key, _), journey in self.versions.items():
             for step in journey.steps:
                 if step.wait is not None and step.wait.for_types:
@@ -180,11 +182,19 @@ class Engine:
                     or self.waits.matching(event_type) or self.audiences.matching(event_type))
 
     # -- counters -----------------------------------------------------------------------------
-    def count(self, state: CustomerState, event: Mapping[str, Any], at: float) -> None:
+    def count(self, state: CustomerState, event: Mapping[str, Any], at: float,
+              decisions: Decisions) -> None:
         """Add the event to the customer's counters it belongs to."""
         for ident, spec in self.specs.matching(str(event["type"])):
-            if spec.where is not None and not spec.where.holds({"event": event}):
-                continue
+            if spec.where is not None:
+                held, reason = spec.where.evaluate({"event": event})
+                if reason is not None:  # an error of each journey that counts this way
+                    decisions.errors += [
+                        RuleFailure(key, f"{spec.where.where}: count() where",
+                                    spec.where.source, reason)
+                        for key in self.counted_by.get(ident, [])]
+                if not held:
+                    continue
             times = state.counts.setdefault(ident, [])
             times.append(at)
             times.sort()
@@ -217,7 +227,7 @@ class Engine:
         journeys it triggers whose conditions hold."""
         decisions = Decisions()
         occurred = _timestamp(event.get("occurred_at"), now)
-        self.count(state, event, occurred)
+        self.count(state, event, occurred, decisions)
         self.trim(state, now)
         for instance in waiting:
             self._wake(instance, event, customer, state, now, tz, decisions)
