@@ -16,12 +16,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	CIRCULO_DATA_DIR=$${CIRCULO_DATA_DIR:-data/demo} $(BIN)/circulo demo
 
-## make test: lint (ruff, mypy) and the whole test suite
+## make test: lint (ruff, mypy, the import contracts) and the whole test suite
 test: lint pytest
 
+## make lint: ruff, mypy, and lint-imports (the dependency order of docs/architecture.md)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 
 pytest: $(STAMP)
 	$(BIN)/pytest

@@ -30,9 +30,9 @@ from bench.workload import phone_of
 
 from circulo.auth import service as auth
 from circulo.config import Settings
-from circulo.context import AppContext
 from circulo.customers import card_service
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 KINDS = ["order", "ticket", "dispute", "invoice", "shipment"]
 
@@ -43,7 +43,7 @@ def _ts(moment: datetime) -> str:
 
 def build(db_path: Path, profiles: int) -> None:
     """Load profiles, identifiers, records and events straight into SQLite (bulk)."""
-    ctx = AppContext.build(Settings(data_dir=db_path.parent))
+    ctx = build_context(Settings(data_dir=db_path.parent))
     upgrade(ctx.db.engine)
     ctx.db.dispose()
     conn = sqlite3.connect(db_path)
@@ -107,7 +107,7 @@ def build(db_path: Path, profiles: int) -> None:
 
 
 def in_process(db_path: Path, profiles: int, lookups: int, repeat: int) -> dict[str, float]:
-    ctx = AppContext.build(Settings(data_dir=db_path.parent))
+    ctx = build_context(Settings(data_dir=db_path.parent))
     rng = random.Random(7)
     phones = [phone_of(rng.randrange(profiles)) for _ in range(lookups)]
     now = datetime.now(UTC)
@@ -165,7 +165,7 @@ def wrk(url: str, script: Path | None, seconds: int, key: str) -> dict[str, floa
 
 
 def http(db_path: Path, profiles: int, seconds: int, repeat: int) -> dict[str, float]:
-    ctx = AppContext.build(Settings(data_dir=db_path.parent))
+    ctx = build_context(Settings(data_dir=db_path.parent))
     with ctx.db.unit_of_work() as session:
         _, key = auth.create_key(session, "bench", ["read"], ctx.clock.now())
     ctx.db.dispose()

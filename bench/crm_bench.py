@@ -33,6 +33,7 @@ from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
 from circulo.ingest import service as ingest
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 TOKEN = "pat-eu1-test-token"  # noqa: S105 - the stand-in's token
 
@@ -50,7 +51,7 @@ def context(url: str) -> AppContext:
     config.write_text(yaml.safe_dump({"connectors": {"hubspot": {
         "type": "hubspot", "event_types": ["call.wrapped_up"], "max_in_flight": 8,
         "config": {"access_token": TOKEN, "host": url}}}}))
-    ctx = AppContext.build(Settings(data_dir=folder, crm_connectors=config))
+    ctx = build_context(Settings(data_dir=folder, crm_connectors=config))
     upgrade(ctx.db.engine)
     return ctx
 
@@ -107,7 +108,7 @@ def run(url: str, count: int, linked: bool, tag: str) -> float:
 def baseline(url: str, count: int) -> float:
     """The vendor client alone: ``count`` call engagements, one after another."""
     ctx = context(url)
-    connector = connectors_for(ctx.settings.crm_connectors)["hubspot"].connector
+    connector = connectors_for(ctx.settings)["hubspot"].connector
     activity = CrmActivity("e", "call", "2026-11-24T10:00:00+00:00", "voice", "resolved", 120,
                            "Consulta resuelta")
     started = time.perf_counter()

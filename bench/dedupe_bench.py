@@ -31,6 +31,7 @@ from circulo.customers import service as customers
 from circulo.identity import dedupe
 from circulo.ingest import service as ingest
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 
 def febrl4_events() -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -58,7 +59,7 @@ def febrl4_events() -> tuple[list[dict[str, Any]], dict[str, str]]:
 
 
 def load(events: list[dict[str, Any]], data_dir: Path) -> tuple[AppContext, dict[str, str]]:
-    ctx = AppContext.build(Settings(data_dir=data_dir), SystemClock())
+    ctx = build_context(Settings(data_dir=data_dir), SystemClock())
     upgrade(ctx.db.engine)
     customer_of: dict[str, str] = {}
     for start in range(0, len(events), 1000):
@@ -66,8 +67,8 @@ def load(events: list[dict[str, Any]], data_dir: Path) -> tuple[AppContext, dict
         with ctx.db.unit_of_work() as session:
             result = ingest.ingest(session, {"events": batch}, settings=ctx.settings,
                                    policies=ctx.policies, now=ctx.clock.now(), actor="bench")
-        for event, item in zip(batch, result["results"], strict=True):
-            customer_of[item["customer_id"]] = event["id"]
+        for event, item in zip(batch, result.results, strict=True):
+            customer_of[str(item.customer_id)] = event["id"]
     return ctx, customer_of
 
 

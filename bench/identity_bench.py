@@ -51,8 +51,9 @@ from pathlib import Path
 from circulo.auth import service as auth
 from circulo.config import Settings
 from circulo.context import AppContext
+from circulo.wiring import build_context
 from circulo.migrate import upgrade
-ctx = AppContext.build(Settings(data_dir=Path(sys.argv[1])))
+ctx = build_context(Settings(data_dir=Path(sys.argv[1])))
 upgrade(ctx.db.engine)
 with ctx.db.unit_of_work() as session:
     _, secret = auth.create_key(session, "bench", ["ingest"], ctx.clock.now())
@@ -70,23 +71,24 @@ def ingest_dataset(events: list[dict[str, Any]], evidence: bool, batch: int
 
     from circulo.clock import FixedClock
     from circulo.config import Settings
-    from circulo.context import AppContext
     from circulo.customers.models import Event
     from circulo.ingest import service as ingest
+    from circulo.ingest.schemas import ItemError
     from circulo.migrate import upgrade
+    from circulo.wiring import build_context
 
     data_dir = Path(tempfile.mkdtemp(prefix="circulo-identity-"))
     settings = Settings(data_dir=data_dir, identity_evidence=evidence)
-    ctx = AppContext.build(settings, FixedClock(datetime(2026, 11, 2, tzinfo=UTC)))
+    ctx = build_context(settings, FixedClock(datetime(2026, 11, 2, tzinfo=UTC)))
     upgrade(ctx.db.engine)
     started = time.perf_counter()
-    refused: list[dict[str, Any]] = []
+    refused: list[ItemError] = []
     for start in range(0, len(events), batch):
         with ctx.db.unit_of_work() as session:
             result = ingest.ingest(session, {"events": events[start:start + batch]},
                                    settings=ctx.settings, policies=ctx.policies,
                                    now=ctx.clock.now(), actor="bench")
-        refused.extend(result["errors"])
+        refused.extend(result.errors)
     seconds = time.perf_counter() - started
     # Refused with a clear error (a foreign number written without its country code): the
     # sending system is told; such records are left out of the measures, and counted.

@@ -25,12 +25,12 @@ from bench.workload import make_events
 
 from circulo.auth import service as auth
 from circulo.config import Settings
-from circulo.context import AppContext
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 
 def prepare_db(data_dir: Path) -> str:
-    ctx = AppContext.build(Settings(data_dir=data_dir))
+    ctx = build_context(Settings(data_dir=data_dir))
     upgrade(ctx.db.engine)
     with ctx.db.unit_of_work() as session:
         _, secret = auth.create_key(session, "bench", ["ingest"], ctx.clock.now())

@@ -53,9 +53,9 @@ from sqlalchemy import create_engine, text
 from circulo import yaml_files
 from circulo.auth import service as auth
 from circulo.config import Settings
-from circulo.context import AppContext
 from circulo.db import Base
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 BUSINESS = ["card.used", "device.alert", "dispute.opened", "shipment.delayed",
             "payment.failed", "order.delivered", "order.placed", "shipment.created",
@@ -157,7 +157,7 @@ queues:
 
 
 def prepare(data_dir: Path, database_url: str) -> str:
-    ctx = AppContext.build(Settings(data_dir=data_dir, database_url=database_url))
+    ctx = build_context(Settings(data_dir=data_dir, database_url=database_url))
     upgrade(ctx.db.engine)
     if ctx.db.dialect == "postgresql":  # reuse the database, emptied
         names = ", ".join(t.name for t in Base.metadata.sorted_tables)

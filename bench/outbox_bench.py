@@ -30,6 +30,7 @@ from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
 from circulo.ingest import service as ingest
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 
 def start_receiver() -> tuple[subprocess.Popen[bytes], str]:
@@ -49,7 +50,7 @@ def start_receiver() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def fresh_context() -> AppContext:
-    ctx = AppContext.build(Settings(data_dir=Path(tempfile.mkdtemp(prefix="circulo-outbox-"))))
+    ctx = build_context(Settings(data_dir=Path(tempfile.mkdtemp(prefix="circulo-outbox-"))))
     upgrade(ctx.db.engine)
     return ctx
 
@@ -135,8 +136,8 @@ def latency(url: str, rate: int, seconds: int) -> dict[str, float]:
             result = ingest.ingest(session, {"events": batch}, settings=ctx.settings,
                                    policies=ctx.policies, now=datetime.now(UTC), actor="bench")
         at = time.time()
-        for item in result["results"]:
-            committed[item["event_id"]] = at
+        for item in result.results:
+            committed[item.event_id] = at
         sent += per_tick
     deadline = time.time() + 30
     while count_status(ctx, "delivered") < total and time.time() < deadline:

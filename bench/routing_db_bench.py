@@ -46,6 +46,7 @@ from circulo.migrate import upgrade
 from circulo.routing import intake, service
 from circulo.routing.models import AgentRow, TaskOffer, TaskRow
 from circulo.routing.policy import agent_spec
+from circulo.wiring import build_context
 
 POLICY = """\
 skills: [billing, tech, sales]
@@ -82,7 +83,7 @@ queues:
 def prepare(data_dir: Path, database_url: str, agents: int, backlog: int
             ) -> tuple[AppContext, str]:
     settings = Settings(data_dir=data_dir, database_url=database_url)
-    ctx = AppContext.build(settings)
+    ctx = build_context(settings)
     upgrade(ctx.db.engine)
     now = ctx.clock.now()
     rng = random.Random(3)

@@ -21,6 +21,7 @@ from circulo.config import Settings
 from circulo.context import AppContext
 from circulo.db import Base, Database
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 # The receivers and fake vendors of the tests listen on 127.0.0.1, which Círculo refuses to
@@ -67,7 +68,7 @@ def settings(database: Database) -> Settings:
 
 @pytest.fixture
 def ctx(database: Database, settings: Settings, clock: FixedClock) -> Iterator[AppContext]:
-    context = AppContext.build(settings, clock, db=database)
+    context = build_context(settings, clock, db=database)
     yield context
     wipe(database)
 
@@ -134,7 +135,7 @@ def custom_api(database: Database, clock: FixedClock, **overrides: Any) -> Itera
     """An app with some settings changed, on the test database (emptied afterwards)."""
     settings = Settings(database_url=database.url,
                         **{"egress_allow": TEST_EGRESS_ALLOW, **overrides})
-    context = AppContext.build(settings, clock, db=database)
+    context = build_context(settings, clock, db=database)
     try:
         with TestClient(create_app(settings, ctx=context)) as client:
             yield Api(client, make_key(context, ["admin"]))

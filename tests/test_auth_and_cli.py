@@ -18,6 +18,7 @@ from circulo.clock import FixedClock
 from circulo.config import Settings, get_settings
 from circulo.context import AppContext
 from circulo.errors import NotFound, ValidationFailed
+from circulo.wiring import build_context
 from tests.conftest import NOW, Api, assert_problem, make_key
 from tests.factories import customer, event
 
@@ -139,7 +140,7 @@ def cli_api(cli_db: str) -> Iterator[ApiOnCliDb]:
     contexts: list[AppContext] = []
 
     def build() -> tuple[TestClient, AppContext]:
-        ctx = AppContext.build(Settings(database_url=cli_db), FixedClock(NOW))
+        ctx = build_context(Settings(database_url=cli_db), FixedClock(NOW))
         contexts.append(ctx)
         return TestClient(create_app(ctx.settings, ctx=ctx)), ctx
 

@@ -37,6 +37,7 @@ from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.routing.dispatcher import run_in_thread
 from circulo.runtime import tune_gc
+from circulo.wiring import build_context, register_handlers
 
 DESCRIPTION = """
 Círculo gives a contact center a real-time, unified knowledge of each customer.
@@ -95,7 +96,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                ctx: AppContext | None = None) -> FastAPI:
     tune_gc()
     settings = settings or get_settings()
-    ctx = ctx or AppContext.build(settings, clock)
+    register_handlers()  # also when the caller built the context itself
+    ctx = ctx or build_context(settings, clock)
     app = FastAPI(title="Círculo", version=__version__, description=DESCRIPTION,
                   default_response_class=ORJSONResponse, lifespan=_lifespan)
     app.state.ctx = ctx

@@ -40,12 +40,12 @@ console = Console()
 
 def _context(settings: Settings | None = None) -> AppContext:
     """Settings, database (migrated) and policies; heavy imports only when a command runs."""
-    from circulo.context import AppContext
     from circulo.migrate import upgrade
     from circulo.runtime import tune_gc
+    from circulo.wiring import build_context
 
     tune_gc()
-    ctx = AppContext.build(settings or get_settings())
+    ctx = build_context(settings or get_settings())
     upgrade(ctx.db.engine)
     if ctx.settings.routing_file:
         apply_routing_file(ctx, ctx.settings.routing_file)

@@ -5,8 +5,9 @@ values every such document uses. Pure."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import cel
@@ -15,6 +16,7 @@ from circulo import yaml_files
 
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_UNDEFINED = re.compile(r"Undefined variable or function: '([^']+)'")
 # names bound by CEL macros (the r of ``open_records.exists(r, r.owner == agent.id)``), which
 # ``Program.variables()`` reports as variables
 _BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
@@ -75,19 +77,72 @@ def duration(value: Any, where: str, error: type[ValueError] = ValueError) -> fl
         raise error(f"{where}: {exc}") from None
 
 
+class RuleErrors:
+    """How often a condition failed to evaluate, and the last reason: a manager's rule with
+    a type error would otherwise be silently false forever. Kept with the compiled rule (so
+    per process, since the document was loaded); the lock is taken only on a failure."""
+
+    __slots__ = ("_lock", "count", "last")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+        self.last: str | None = None
+
+    def add(self, reason: str) -> None:
+        with self._lock:
+            self.count += 1
+            self.last = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     source: str
     program: Any  # compiled CEL
     variables: frozenset[str]
+    where: str = ""  # the rule's place in its document: ``line 7: queues.general.priority[0]``
+    errors: RuleErrors = field(default_factory=RuleErrors, compare=False, repr=False)
 
     def holds(self, context: Mapping[str, Any]) -> bool:
         """A condition over missing data does not hold (``customer.tier`` of an unknown
-        caller), rather than failing the whole decision."""
+        caller), rather than failing the whole decision; any other failure (a type error)
+        does not hold either, and is counted on the rule."""
+        return self.evaluate(context)[0]
+
+    def evaluate(self, context: Mapping[str, Any]) -> tuple[bool, str | None]:
+        """Whether it holds, and why it could not be evaluated (None for missing data)."""
         try:
-            return self.program.execute(context) is True
-        except Exception:
-            return False
+            return self.program.execute(context) is True, None
+        except Exception as exc:
+            if missing_data(exc, self.variables):
+                return False, None
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            self.errors.add(reason)
+            return False, reason
+
+
+@dataclass(frozen=True, slots=True)
+class RuleErrorReport:
+    """A rule that failed to evaluate: where it is, its text, how often, the last reason."""
+
+    rule: str
+    condition: str
+    errors: int
+    last_error: str | None
+
+
+def error_report(conditions: Iterable[Condition]) -> list[RuleErrorReport]:
+    return [RuleErrorReport(c.where, c.source, c.errors.count, c.errors.last)
+            for c in conditions if c.errors.count]
+
+
+def missing_data(exc: Exception, variables: frozenset[str] = frozenset()) -> bool:
+    """CEL failures that only mean "this customer (event, task) has no such field": a key or
+    list item that is not there, or a variable the context does not carry."""
+    if isinstance(exc, KeyError | IndexError):
+        return True
+    match = _UNDEFINED.search(str(exc))
+    return match is not None and match.group(1) in variables
 
 
 def condition(source: str, where: str, allowed: frozenset[str],
@@ -103,4 +158,4 @@ def condition(source: str, where: str, allowed: frozenset[str],
     if unknown:
         raise error(f"{where}: unknown variable '{unknown[0]}' "
                     f"(available here: {', '.join(sorted(allowed))})")
-    return Condition(source, program, variables)
+    return Condition(source, program, variables, where)

@@ -18,6 +18,7 @@ from circulo.config import Settings
 from circulo.connectors.worker import OutboxWorker
 from circulo.context import AppContext
 from circulo.db import Database
+from circulo.wiring import build_context
 from tests.conftest import TEST_EGRESS_ALLOW, Api, make_key, wipe
 
 
@@ -43,7 +44,7 @@ def app_with_connectors(database: Database, clock: FixedClock, tmp_path: Path,
     path.write_text(yaml.safe_dump({"connectors": connectors}))
     config = Settings(database_url=database.url, crm_connectors=path,
                       **{"egress_allow": TEST_EGRESS_ALLOW, **settings})
-    ctx = AppContext.build(config, clock, db=database)
+    ctx = build_context(config, clock, db=database)
     try:
         with TestClient(create_app(config, ctx=ctx)) as client:
             yield Api(client, make_key(ctx, ["admin"])), ctx

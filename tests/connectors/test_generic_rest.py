@@ -27,6 +27,7 @@ from circulo.connectors.registry import ConnectorConfigError, load_connectors
 from circulo.context import AppContext
 from circulo.db import Database
 from circulo.egress import EgressPolicy
+from circulo.wiring import build_context
 from tests.conftest import TEST_EGRESS_ALLOW, Api, make_key, ok, only_customer, wipe
 from tests.connectors.helpers import drain, outbox
 from tests.factories import customer, event
@@ -117,7 +118,7 @@ def setup(database: Database, clock: FixedClock, tmp_path: Path, crm: InHouseCrm
     monkeypatch.setenv("INTRANET_TOKEN", "s3cret")
     settings = Settings(database_url=database.url, crm_connectors=_config(tmp_path, crm),
                         egress_allow=TEST_EGRESS_ALLOW)
-    ctx = AppContext.build(settings, clock, db=database)
+    ctx = build_context(settings, clock, db=database)
     try:
         with TestClient(create_app(settings, ctx=ctx)) as client:
             yield Api(client, make_key(ctx, ["admin"])), ctx

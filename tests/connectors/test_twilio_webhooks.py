@@ -21,6 +21,7 @@ from circulo.connectors.twilio_inbound import inbound_event, status_event
 from circulo.context import AppContext
 from circulo.db import Database
 from circulo.errors import ValidationFailed
+from circulo.wiring import build_context
 from tests.conftest import Api, assert_problem, make_key, ok, only_customer, wipe
 from tests.connectors.vendors import payload
 from tests.factories import customer
@@ -121,7 +122,7 @@ def with_twilio(app: FastAPI) -> FastAPI:
 @pytest.fixture
 def setup(database: Database, clock: FixedClock) -> Iterator[tuple[Api, AppContext]]:
     settings = Settings(database_url=database.url, twilio_auth_token=TOKEN, public_url=PUBLIC)
-    ctx = AppContext.build(settings, clock, db=database)
+    ctx = build_context(settings, clock, db=database)
     try:
         with TestClient(with_twilio(create_app(settings, ctx=ctx))) as client:
             yield Api(client, make_key(ctx, ["admin"])), ctx
@@ -209,7 +210,7 @@ def test_without_an_auth_token_nothing_is_accepted(api: Api) -> None:
 def test_without_a_public_url_the_request_url_is_signed(database: Database,
                                                         clock: FixedClock) -> None:
     settings = Settings(database_url=database.url, twilio_auth_token=TOKEN)
-    ctx = AppContext.build(settings, clock, db=database)
+    ctx = build_context(settings, clock, db=database)
     try:
         with TestClient(with_twilio(create_app(settings, ctx=ctx))) as client:
             api = Api(client, "")

@@ -10,16 +10,17 @@ from circulo.context import AppContext
 from circulo.customers import repository as customers_repo
 from circulo.identity import repository as identity_repo
 from circulo.ingest import service
+from circulo.ingest.schemas import IngestResult
 
 
-def _ingest(ctx: AppContext, events: list[dict[str, Any]]) -> dict[str, Any]:
+def _ingest(ctx: AppContext, events: list[dict[str, Any]]) -> IngestResult:
     with ctx.db.unit_of_work() as session:
         return service.ingest(session, {"events": events}, settings=ctx.settings,
                               policies=ctx.policies, now=ctx.clock.now(), actor="test")
 
 
-def _run_at_once(ctx: AppContext, batches: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = [{} for _ in batches]
+def _run_at_once(ctx: AppContext, batches: list[list[dict[str, Any]]]) -> list[IngestResult]:
+    results: list[IngestResult] = [IngestResult(0, 0, 0, [], []) for _ in batches]
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(batches))
 
@@ -49,7 +50,7 @@ def test_same_new_customer_from_parallel_batches_is_one_profile(ctx: AppContext)
             for _ in range(4)
         ]
         results = _run_at_once(ctx, batches)
-        customers = {r["customer_id"] for res in results for r in res["results"]}
+        customers = {r.customer_id for res in results for r in res.results}
         assert len(customers) == 1, customers
         with ctx.db.unit_of_work(write=False) as session:
             holders = identity_repo.profiles_holding(session, "phone", phone)
@@ -67,7 +68,7 @@ def test_parallel_merge_and_updates_stay_consistent(ctx: AppContext) -> None:
         {"type": "customer.updated", "source": "shop",
          "identifiers": {"email": "ana@example.es"}, "traits": {"city": "Madrid"}},
     ])
-    assert len({r["customer_id"] for r in seed["results"]}) == 2
+    assert len({r.customer_id for r in seed.results}) == 2
     linker = [{"type": "order.placed", "source": "shop",
                "identifiers": {"phone": "+34622000001", "email": "ana@example.es"},
                "properties": {"order_id": "O-1", "amount": 10.0}}]

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from circulo.cli import app as cli
 from circulo.clock import FixedClock
 from circulo.config import Settings, get_settings
-from circulo.context import AppContext
 from circulo.db import Database
 from circulo.journeys.runner import Runner
 from circulo.migrate import upgrade
+from circulo.wiring import build_context
 from tests.journeys.helpers import EXAMPLES, center, customer, instances, load, of_type, run
 
 S18 = str(EXAMPLES / "s18-card-use-and-fraud.yaml")
@@ -34,7 +34,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_journeys_try_replays_history_from_the_command_line(cli_db: str) -> None:
-    ctx = AppContext.build(Settings(database_url=cli_db), FixedClock(datetime.now(UTC)))
+    ctx = build_context(Settings(database_url=cli_db), FixedClock(datetime.now(UTC)))
     upgrade(ctx.db.engine)
     from circulo.ingest import service as ingest
 
@@ -57,7 +57,7 @@ def test_journeys_try_replays_history_from_the_command_line(cli_db: str) -> None
     short = CliRunner().invoke(cli, ["journeys", "try", S18, "--since", "1d"], env=env)
     assert "Would have entered: 0" in short.output
     # Nothing acted: no instance, no action, no message.
-    ctx = AppContext.build(Settings(database_url=cli_db), FixedClock(datetime.now(UTC)))
+    ctx = build_context(Settings(database_url=cli_db), FixedClock(datetime.now(UTC)))
     with ctx.db.unit_of_work() as session:
         from circulo.journeys import repository as repo
         assert repo.instances(session, journey=None, customer_id=None, status=None,
@@ -114,8 +114,8 @@ def test_timers_survive_a_restart_and_fire_once(database: Database, clock: Fixed
         clock.advance(timedelta(days=20))
         # Two runners, as after a restart (or two processes): the lease lets one fire it.
         settings = Settings(database_url=database.url, event_types=["order.completed"])
-        first = Runner(AppContext.build(settings, clock, db=database))
-        second = Runner(AppContext.build(settings, clock, db=database))
+        first = Runner(build_context(settings, clock, db=database))
+        second = Runner(build_context(settings, clock, db=database))
         assert second.run_once().timers == 0 or first.run_once().timers == 0
         first.run_until_idle()
         second.run_until_idle()

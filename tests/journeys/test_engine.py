@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from circulo.journeys.definition import Journey, parse_data
-from circulo.journeys.engine import CustomerState, Engine, Instance
+from circulo.journeys.engine import CustomerState, Decisions, Engine, Instance
 
 KNOWN = {"call.abandoned", "call.completed", "survey.answered", "task.completed"}
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()
@@ -121,7 +121,7 @@ def test_an_audience_takes_each_customer_once_with_their_first_matching_record()
                ("c2", {"key": "S2", "status": "created", "data": {"carrier": "XX"}}),
                ("c1", {"key": "S1", "status": "created", "data": {"carrier": "TR"}}),
                ("c3", {"key": "S0", "status": "delayed", "data": {"carrier": "TR"}})]
-    chosen = engine.audience(journey, event, records)
+    chosen = engine.audience(journey, event, records, Decisions())
     assert {c: r["key"] for c, r in chosen.items()} == {"c1": "S3", "c3": "S0"}
     entered = [engine.enter(journey, event, {"id": c}, CustomerState(), now=NOW, tz=MADRID,
                             new_id=_ids(), extra={"record": r}).started

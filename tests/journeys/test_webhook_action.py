@@ -15,8 +15,8 @@ from standardwebhooks.webhooks import Webhook
 from circulo.clock import FixedClock
 from circulo.config import Settings
 from circulo.connectors.worker import OutboxWorker
-from circulo.context import AppContext
 from circulo.db import Database
+from circulo.wiring import build_context
 from tests.conftest import Api, assert_problem, ok
 from tests.connectors.receiver import receiver
 from tests.journeys.helpers import center, customer, run
@@ -47,8 +47,8 @@ steps:
 
 
 def _deliver(database: Database, clock: FixedClock, **settings: object) -> int:
-    ctx = AppContext.build(Settings(database_url=database.url,  # type: ignore[arg-type]
-                                    **{**ALLOWED, **settings}), clock, db=database)
+    ctx = build_context(Settings(database_url=database.url,  # type: ignore[arg-type]
+                                 **{**ALLOWED, **settings}), clock, db=database)
 
     async def main() -> int:
         async with OutboxWorker(ctx) as worker:

@@ -17,10 +17,11 @@ from circulo.config import Settings
 from circulo.context import AppContext
 from circulo.db import Database
 from circulo.errors import CirculoError
-from circulo.routing import intake, service
+from circulo.routing import intake, service, wrapup
 from circulo.routing.dispatcher import Dispatcher
 from circulo.routing.models import AgentRow, TaskOffer, TaskRow
 from circulo.routing.policy import parse_yaml
+from circulo.wiring import build_context
 from tests.routing.helpers import POLICY
 
 AGENTS = [f"agent{i}" for i in range(6)]
@@ -54,7 +55,7 @@ def _worker(url: str, task_ids: list[str], seed: int, rounds: int) -> int:
     """One process doing what dispatchers and agent desktops do, at random."""
     rng = random.Random(seed)
     settings = Settings(database_url=url)
-    ctx = AppContext.build(settings, SystemClock(), db=Database(url))
+    ctx = build_context(settings, SystemClock(), db=Database(url))
     config = parse_yaml(POLICY)
     done = 0
     for _ in range(rounds):
@@ -75,9 +76,9 @@ def _worker(url: str, task_ids: list[str], seed: int, rounds: int) -> int:
                 elif action < 0.75:
                     service.reject(session, task_id, agent_id, now)
                 elif action < 0.9:
-                    service.complete(session, task_id, agent_id, disposition="ok", notes=None,
-                                     data=None, outcome=None, config=config,
-                                     settings=settings, policies=ctx.policies, now=now)
+                    wrapup.complete(session, task_id, agent_id, disposition="ok", notes=None,
+                                    data=None, outcome=None, config=config,
+                                    settings=settings, policies=ctx.policies, now=now)
                 elif action < 0.95:
                     service.set_presence(session, agent_id, "offline", None, now)
                 else:

@@ -30,6 +30,7 @@ from circulo.customers import service as customers
 from circulo.errors import Conflict, NotFound, ValidationFailed
 from circulo.identity import service as identity
 from circulo.ids import new_id
+from circulo.ingest import service as ingest
 
 SMS_TYPES = {phonenumbers.PhoneNumberType.MOBILE,
              phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -141,8 +142,6 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
     if not ready:
         return {"added": 0, "errors": errors}
 
-    from circulo.ingest import service as ingest  # ingest → connectors → … → campaigns
-
     added = ingest.ingest(session, {"events": [{
         "type": "campaign.member_added", "source": campaign.source,
         "id": _event_id(campaign, key), "occurred_at": now.isoformat(),
@@ -151,8 +150,8 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
         "properties": {"campaign_id": campaign.id, "campaign": campaign.name},
     } for key, _, member in ready]}, settings=settings, policies=policies, now=now,
         actor=actor)
-    refused = {e["index"]: e for e in added["errors"]}
-    customer_of = {r["index"]: r["customer_id"] for r in added["results"]}
+    refused = {e.index: e for e in added.errors}
+    customer_of = {r.index: r.customer_id for r in added.results}
     ids = [c for c in customer_of.values() if c]
     profiles = customers.load_profiles(session, ids)
     points = identity.contact_points_of(session, ids)
@@ -166,14 +165,14 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
                "action_event_id": None, "created_at": now}
         if n in refused:
             error = refused[n]
-            errors.append({**error, "index": index, "field": f"members[{index}].{error['field']}"})
+            errors.append({"index": index, "field": f"members[{index}].{error.field}",
+                           "code": error.code, "detail": error.detail})
             if not keep_invalid:
                 continue
-            row["reason"] = f"invalid:{error['field']}"[:200]
-        elif customer_of.get(n) is None:
+            row["reason"] = f"invalid:{error.field}"[:200]
+        elif (customer_id := customer_of.get(n)) is None:
             row["reason"] = "ambiguous"
         else:
-            customer_id = customer_of[n]
             profile = profiles[customer_id]
             plan = engine.choose(campaign.channel, campaign.purpose,
                                  reach_of(profile, points.get(customer_id, []), settings),
@@ -188,7 +187,7 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
     if actions:
         handed = ingest.ingest(session, {"events": actions}, settings=settings,
                                policies=policies, now=now, actor=actor)
-        event_of = {actions[r["index"]]["id"]: r["event_id"] for r in handed["results"]}
+        event_of = {actions[r.index]["id"]: r.event_id for r in handed.results}
         for row in rows:
             row["action_event_id"] = event_of.get(_event_id(campaign, str(row["key"]), ":action"))
     repo.insert_members(session, rows)

@@ -6,8 +6,10 @@ is read at delivery time, so the CRM gets today's name and contact data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from circulo import hooks
 from circulo.connectors.crm import (
     CrmContact,
     CrmError,
@@ -23,14 +25,18 @@ from circulo.errors import NotFound
 from circulo.identity import service as identity
 from circulo.ingest import service as ingest
 
+CrmRequestHandler = Callable[[AppContext, ConnectorSpec, dict[str, Any]], None]
+# Requests that packages above the connectors handle (``campaign.list_requested``: campaigns
+# read a CRM list into a campaign), registered at start-up by circulo.wiring.
+request_handlers: hooks.Registry[CrmRequestHandler] = hooks.Registry("CRM requests")
+
 
 def deliver(ctx: AppContext, spec: ConnectorSpec, payload: dict[str, Any]) -> None:
     """One outbox message for a CRM: a request to read something, or an interaction to log."""
     kind, data = payload.get("type"), payload["data"]
-    if kind == "campaign.list_requested":
-        from circulo.campaigns import crm_lists  # campaigns build on the connectors
-
-        crm_lists.load(ctx, spec, data)
+    handler = request_handlers.get(str(kind))
+    if handler is not None:
+        handler(ctx, spec, data)
     elif kind == "crm.contact_sync_requested":
         sync_contact(ctx, spec, data)
     elif kind == "connector.action_requested":
@@ -90,7 +96,7 @@ def contact_for(ctx: AppContext, customer_id: str, namespace: str) -> CrmContact
             raise CrmError(f"customer {customer_id} no longer exists", 410) from exc
         first: dict[str, str] = {}
         for ident in identity.identifiers_of(session, profile.id):
-            kind, value = ident["kind"], ident["value"]
+            kind, value = ident.kind, ident.value
             if kind == "external_id" and value.startswith(f"{namespace}:"):
                 first.setdefault("crm_id", value.split(":", 1)[1])
             elif kind in ("email", "phone"):

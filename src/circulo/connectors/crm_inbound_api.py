@@ -8,6 +8,7 @@ sending organization's id. Neither can send a Círculo API key, hence this separ
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -25,6 +26,7 @@ from circulo.connectors.salesforce.connector import SalesforceConnector
 from circulo.context import AppContext
 from circulo.errors import Forbidden, NotFound, ValidationFailed
 from circulo.ingest import service as ingest
+from circulo.ingest.schemas import IngestResult
 
 router = APIRouter(prefix="/v1", tags=["crm"])
 
@@ -79,13 +81,20 @@ async def crm_webhook(name: str, request: Request,
     return await run_in_threadpool(_salesforce, ctx, spec, body)
 
 
+@dataclass(frozen=True, slots=True)
+class _Received:
+    result: IngestResult
+    fetching: int  # contact reads queued
+    skipped: int  # contact reads already queued for an earlier delivery of the same event
+
+
 def _ingest(ctx: AppContext, spec: ConnectorSpec, events: list[dict[str, Any]],
-            fetch: list[dict[str, Any]]) -> dict[str, Any]:
+            fetch: list[dict[str, Any]]) -> _Received:
     now = ctx.clock.now()
     with ctx.db.unit_of_work() as session:
-        result: dict[str, Any] = ingest.ingest(session, {"events": events}, settings=ctx.settings,
+        result = ingest.ingest(session, {"events": events}, settings=ctx.settings,
                                policies=ctx.policies, now=now, actor=f"crm:{spec.name}") \
-            if events else {"accepted": 0, "duplicates": 0, "errors": []}
+            if events else IngestResult(0, 0, 0, [], [])
         # A contact read is not an event the events table would deduplicate: the vendor's
         # event id is remembered instead, so a replay or a retry queues no second read.
         fresh = outbox.first_seen(session, spec.name, [item["event_id"] for item in fetch],
@@ -97,8 +106,7 @@ def _ingest(ctx: AppContext, spec: ConnectorSpec, events: list[dict[str, Any]],
                 queued += 1
                 outbox.enqueue_request(session, spec.destination, "crm.contact_sync_requested",
                                        item, ordering_key=item["contact_id"], now=now)
-    return {**result, "fetching": queued,
-            "duplicates": result["duplicates"] + len(fetch) - queued}
+    return _Received(result, queued, len(fetch) - queued)
 
 
 def _hubspot(ctx: AppContext, spec: ConnectorSpec, body: bytes) -> Response:
@@ -107,10 +115,12 @@ def _hubspot(ctx: AppContext, spec: ConnectorSpec, body: bytes) -> Response:
         raise ValidationFailed("body: HubSpot sends a JSON array of events", errors=[
             {"field": "body", "code": "not_an_array", "detail": "expected a JSON array"}])
     translation = hubspot.translate(items, source=spec.name, namespace=spec.namespace)
-    result = _ingest(ctx, spec, translation.events, translation.fetch)
-    return ORJSONResponse({"accepted": result["accepted"], "duplicates": result["duplicates"],
-                           "fetching": result["fetching"], "ignored": translation.ignored,
-                           "errors": result["errors"]})
+    received = _ingest(ctx, spec, translation.events, translation.fetch)
+    result = received.result
+    return ORJSONResponse({"accepted": result.accepted,
+                           "duplicates": result.duplicates + received.skipped,
+                           "fetching": received.fetching, "ignored": translation.ignored,
+                           "errors": result.problem_items()})
 
 
 def _salesforce(ctx: AppContext, spec: ConnectorSpec, body: bytes) -> Response:

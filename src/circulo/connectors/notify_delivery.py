@@ -127,7 +127,7 @@ def record(session: Session, ctx: AppContext, events: list[dict[str, Any]],
         log.exception("notification status events not recorded: %s",
                       ", ".join(e["id"] for e in events))
         return
-    for problem in result["errors"]:
+    for problem in result.errors:
         # A customer erased meanwhile: the outcome stands, only the event has nowhere to go.
         log.warning("notification status event %s not recorded: %s: %s",
-                    events[problem["index"]]["id"], problem["field"], problem["detail"])
+                    events[problem.index]["id"], problem.field, problem.detail)

@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 import orjson
 from sqlalchemy.orm import Session
 
+from circulo import hooks
 from circulo.connectors import repository as repo
 from circulo.connectors.models import OutboxMessage, WebhookSubscription
-from circulo.connectors.registry import ConnectorSpec
+from circulo.connectors.registry import ConnectorSpec, connectors_for
 from circulo.connectors.signing import new_secret
 from circulo.egress import EgressError, EgressPolicy
 from circulo.errors import NotFound, ValidationFailed
@@ -134,6 +135,12 @@ def active_secrets(subscription: WebhookSubscription, now: datetime) -> list[str
 
 def destination_of(subscription_id: str) -> str:
     return f"webhook:{subscription_id}"
+
+
+def on_events_stored(session: Session, accepted: hooks.Accepted) -> None:
+    """The ingest subscriber: webhooks and CRM connectors get the events they asked for."""
+    enqueue_events(session, accepted.views(), accepted.now,
+                   list(connectors_for(accepted.settings).values()))
 
 
 def enqueue_events(session: Session, events: Iterable[dict[str, Any]], now: datetime,

@@ -25,6 +25,7 @@ from circulo.connectors import twilio_inbound as twilio
 from circulo.context import AppContext
 from circulo.errors import Forbidden
 from circulo.ingest import service as ingest
+from circulo.ingest.schemas import IngestResult
 
 router = APIRouter(prefix="/v1/channels/twilio", tags=["channels"])
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -63,15 +64,15 @@ async def verified_form(request: Request, ctx: AppContext) -> dict[str, str]:
     return dict(pairs)
 
 
-def _ingest(ctx: AppContext, event: dict[str, Any]) -> dict[str, Any]:
+def _ingest(ctx: AppContext, event: dict[str, Any]) -> IngestResult:
     with ctx.db.unit_of_work() as session:
         result = ingest.ingest(session, {"events": [event]}, settings=ctx.settings,
                                policies=ctx.policies, now=ctx.clock.now(), actor="twilio")
-    for problem in result["errors"]:
+    for problem in result.errors:
         # Still a 200: Twilio would only retry the same fields (an alphanumeric sender, a
         # customer erased since). The log and the answer's "errors" tell the operator.
-        log.warning("Twilio event %s not recorded: %s: %s", event["id"], problem["field"],
-                    problem["detail"])
+        log.warning("Twilio event %s not recorded: %s: %s", event["id"], problem.field,
+                    problem.detail)
     return result
 
 
@@ -95,8 +96,8 @@ async def twilio_status(request: Request, ctx: AppContext = Depends(get_ctx)) ->
     if event is None:
         return ORJSONResponse({"recorded": None, "accepted": 0, "duplicates": 0, "errors": []})
     result = await run_in_threadpool(_ingest, ctx, event)
-    return ORJSONResponse({"recorded": event["type"], "accepted": result["accepted"],
-                           "duplicates": result["duplicates"], "errors": result["errors"]})
+    return ORJSONResponse({"recorded": event["type"], "accepted": result.accepted,
+                           "duplicates": result.duplicates, "errors": result.problem_items()})
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from string import Formatter
 from typing import Any
@@ -9,6 +10,7 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
+from circulo import hooks
 from circulo.config import Settings
 from circulo.customers import cards
 from circulo.customers import repository as repo
@@ -20,6 +22,10 @@ from circulo.i18n import t
 from circulo.identity import service as identity
 
 LOOKUP_KINDS = ("phone", "email", "external_id", "account", "customer_id")
+# Where the card's suggestions come from (journeys' next best actions), registered at start-up
+# by circulo.wiring: journeys build on customers, not the other way round.
+SuggestionSource = Callable[[Session, str, str, datetime], list[dict[str, Any]]]
+suggestion_sources: hooks.Registry[SuggestionSource] = hooks.Registry("card suggestions")
 
 
 def lookup_card(
@@ -78,11 +84,9 @@ def lookup_card(
     profile = profiles[0]
     card = render_card(session, profile, role, lang, settings=settings, templates=templates,
                        policies=policies, now=now)
-    from circulo.journeys import service as journeys  # journeys build on customers
-
     # Next best actions (S6-S10 journeys' suggestions) for the agent to take or dismiss.
-    card["suggestions"] = [journeys.suggestion_view(s, lang) for s in
-                           journeys.suggestions_for(session, [profile.id], now)]
+    card["suggestions"] = [item for section in suggestion_sources.handlers()
+                           for item in section(session, profile.id, lang, now)]
     result: dict[str, Any] = {"match": "unique", "card": card, "candidates": []}
     if narrowed_by:
         result["narrowed_by"] = narrowed_by
@@ -154,8 +158,8 @@ def _links(session: Session, profile_id: str, settings: Settings) -> dict[str, s
         return {}
     values = {"customer_id": profile_id}
     for ident in identity.identifiers_of(session, profile_id):
-        if ident["kind"] == "external_id":
-            namespace, _, value = ident["value"].partition(":")
+        if ident.kind == "external_id":
+            namespace, _, value = ident.value.partition(":")
             values.setdefault(namespace, value)
     links = {}
     for name, template in settings.screen_pop_urls.items():

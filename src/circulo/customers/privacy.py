@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from circulo.customers import repository as repo
 from circulo.customers import service as customers
-from circulo.customers.views import event_view, profile_view, record_view
+from circulo.customers.records import record_view
+from circulo.customers.views import event_view, profile_view
 from circulo.identity import service as identity
 
 

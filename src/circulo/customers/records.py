@@ -81,3 +81,15 @@ def counted_value(kind: str, status: str, amount: float | None) -> float:
     if kind != "order" or amount is None or status in UNCOUNTED_ORDER_STATUSES:
         return 0.0
     return amount
+
+
+def record_view(record: Any) -> dict[str, Any]:
+    """A stored record as the API, the card's journeys and exports show it."""
+    return {
+        "kind": record.kind, "source": record.source, "key": record.key,
+        "status": record.status, "open": record.is_open, "title": record.title,
+        "amount": record.amount, "currency": record.currency,
+        "data": {k: v for k, v in (record.data or {}).items() if not k.startswith("_")},
+        "opened_at": record.opened_at.isoformat(), "updated_at": record.updated_at.isoformat(),
+        "closed_at": record.closed_at.isoformat() if record.closed_at else None,
+    }

@@ -26,7 +26,7 @@ from circulo.customers.indicators import (
     fold_event,
 )
 from circulo.customers.models import Event
-from circulo.customers.records import RecordSpec, counted_value, spec_from_event
+from circulo.customers.records import RecordSpec, counted_value, record_view, spec_from_event
 from circulo.customers.state import ProfileEvidence, ProfileState
 from circulo.customers.traits import (
     TraitPolicy,
@@ -311,8 +311,6 @@ def recompute(session: Session, profile: ProfileState, policies: Policies, now: 
 
 def open_records_of_kind(session: Session, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(customer id, record view) of every open record of a kind, newest first."""
-    from circulo.customers.views import record_view
-
     for record in repo.open_records_of_kind(session, kind):
         yield record.profile_id, record_view(record)
 

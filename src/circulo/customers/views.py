@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from circulo.customers import repository as repo
 from circulo.customers import service as customers
 from circulo.customers.indicators import view
+from circulo.customers.records import record_view
 from circulo.errors import ValidationFailed
 from circulo.identity import service as identity
 
@@ -26,7 +28,7 @@ def profile_view(session: Session, profile_id: str, policies: customers.Policies
         "consent": profile.consent,
         "has_pin": profile.pin_hash is not None,
         "indicators": view(profile.indicators, policies.indicators, now),
-        "identifiers": identity.identifiers_of(session, profile.id),
+        "identifiers": [asdict(i) for i in identity.identifiers_of(session, profile.id)],
         "created_at": profile.created_at.isoformat(),
         "updated_at": profile.updated_at.isoformat(),
     }
@@ -40,17 +42,6 @@ def event_view(event: Any) -> dict[str, Any]:
         "resolution": event.resolution, "identifiers": event.identifiers,
         "traits": event.traits, "properties": event.properties,
         "consent": (event.extra or {}).get("consent"), "record": (event.extra or {}).get("record"),
-    }
-
-
-def record_view(record: Any) -> dict[str, Any]:
-    return {
-        "kind": record.kind, "source": record.source, "key": record.key,
-        "status": record.status, "open": record.is_open, "title": record.title,
-        "amount": record.amount, "currency": record.currency,
-        "data": {k: v for k, v in (record.data or {}).items() if not k.startswith("_")},
-        "opened_at": record.opened_at.isoformat(), "updated_at": record.updated_at.isoformat(),
-        "closed_at": record.closed_at.isoformat() if record.closed_at else None,
     }
 
 

@@ -29,8 +29,8 @@ def load_demo(ctx: AppContext, *, customers: int, console: Console, lang: str = 
                 result = ingest.ingest(session, {"events": batch}, settings=ctx.settings,
                                        policies=ctx.policies, now=ctx.clock.now(),
                                        actor="demo")
-            if result["errors"]:
-                raise RuntimeError(f"demo data rejected: {result['errors'][:3]}")
+            if result.errors:
+                raise RuntimeError(f"demo data rejected: {result.errors[:3]}")
             progress.update(task, completed=min(customers, company.seq // 14))
     console.print(say("cli.demo_loaded", lang, count=customers_count(ctx)))
 

@@ -432,14 +432,24 @@ def find_customers(session: Session, ident: Identifier) -> list[str]:
     return repo.profiles_holding(session, ident.kind.value, ident.value)
 
 
-def identifiers_of(session: Session, profile_id: str) -> list[dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class IdentifierView:
+    """One of a customer's identifiers: ``external_id`` values are ``namespace:id``."""
+
+    kind: str
+    value: str
+    source: str
+    since: str  # ISO 8601
+
+
+def identifiers_of(session: Session, profile_id: str) -> list[IdentifierView]:
     seen: set[tuple[str, str]] = set()
     out = []
     for row in repo.identifiers_of(session, profile_id):
         if (row.kind, row.value) not in seen:
             seen.add((row.kind, row.value))
-            out.append({"kind": row.kind, "value": row.value, "source": row.source,
-                        "since": row.created_at.isoformat()})
+            out.append(IdentifierView(row.kind, row.value, row.source,
+                                      row.created_at.isoformat()))
     return out
 
 

@@ -51,12 +51,13 @@ def _ingest(ctx: AppContext, body: bytes, principal: Principal) -> Response:
         result = service.ingest(session, payload, settings=ctx.settings,
                                 policies=ctx.policies, now=ctx.clock.now(),
                                 actor=f"key:{principal.name}")
-    if result["errors"] and not result["results"]:
+    if result.errors and not result.results:
         raise ValidationFailed(
-            f"all {result['rejected']} event(s) were rejected; see errors", errors=result["errors"]
+            f"all {result.rejected} event(s) were rejected; see errors",
+            errors=result.problem_items(),
         )
-    status = 207 if result["errors"] else 200
-    return ORJSONResponse(result, status_code=status)
+    status = 207 if result.errors else 200
+    return ORJSONResponse(result.as_json(), status_code=status)
 
 
 # Make the envelope schemas appear in the OpenAPI document.

@@ -110,4 +110,4 @@ def confirm(session: Session, *, customer_id: str, event_id: str | None,
         "type": CONFIRMED, "source": "circulo", "channel": channel,
         "identifiers": {"customer_id": chosen.id}, "properties": properties,
     }]}, settings=settings, policies=policies, now=now, actor=actor)
-    return _Chosen(chosen.id, event_id, result["results"][0]["event_id"], candidates)
+    return _Chosen(chosen.id, event_id, result.results[0].event_id, candidates)

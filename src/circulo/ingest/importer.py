@@ -155,8 +155,8 @@ def _flush(ctx: AppContext, batch: list[tuple[int, Any]], report: ImportReport) 
         result = service.ingest(session, {"events": [e for _, e in batch]},
                                 settings=ctx.settings, policies=ctx.policies,
                                 now=ctx.clock.now(), actor="import")
-    report.accepted += result["accepted"]
-    report.duplicates += result["duplicates"]
-    for error in result["errors"]:
-        report.errors.append({"row": batch[error["index"]][0], "field": error["field"],
-                              "code": error["code"], "detail": error["detail"]})
+    report.accepted += result.accepted
+    report.duplicates += result.duplicates
+    for error in result.errors:
+        report.errors.append({"row": batch[error.index][0], "field": error.field,
+                              "code": error.code, "detail": error.detail})

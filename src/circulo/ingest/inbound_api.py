@@ -74,8 +74,8 @@ def _receive(ctx: AppContext, mapping: SourceMapping, body: bytes,
         result = service.ingest_translated(
             session, translated, settings=ctx.settings, policies=ctx.policies,
             now=ctx.clock.now(), actor=f"key:{principal.name}")
-    if not result["results"]:
+    if not result.results:
         raise ValidationFailed("nothing in this payload could be mapped and stored",
-                               errors=result["errors"])
-    status = 207 if result["errors"] else 200
-    return ORJSONResponse(result, status_code=status)
+                               errors=result.problem_items())
+    status = 207 if result.errors else 200
+    return ORJSONResponse(result.as_json(), status_code=status)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -106,7 +107,10 @@ class EventBatchIn(BaseModel):
     events: list[EventIn]
 
 
-class EventResult(BaseModel):
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """What became of one stored (or already stored) event."""
+
     index: int
     status: Literal["accepted", "duplicate"]
     event_id: str
@@ -116,16 +120,39 @@ class EventResult(BaseModel):
     warnings: list[str] | None = None
 
 
-class ItemError(BaseModel):
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """Why one item of a batch was refused."""
+
     index: int
     field: str
     code: str
     detail: str
 
+    def as_problem_item(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "code": self.code,
+                "detail": self.detail}
 
-class IngestResult(BaseModel):
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """The answer of the ingest pipeline, to the API and to every package that ingests.
+    Plain dataclasses: orjson renders them as they are, and the OpenAPI schema is theirs."""
+
     accepted: int
     duplicates: int
     rejected: int
     results: list[EventResult]
     errors: list[ItemError]
+
+    def problem_items(self) -> list[dict[str, Any]]:
+        return [e.as_problem_item() for e in self.errors]
+
+    def as_json(self) -> dict[str, Any]:
+        """The answer as the API sends it: a result's candidates and warnings only when it
+        has them."""
+        return {"accepted": self.accepted, "duplicates": self.duplicates,
+                "rejected": self.rejected,
+                "results": [{k: v for k, v in asdict(r).items() if v is not None
+                             or k == "customer_id"} for r in self.results],
+                "errors": self.problem_items()}

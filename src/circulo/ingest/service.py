@@ -6,7 +6,8 @@ effects on profiles, records and indicators, or none is (and the caller was not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +15,8 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from circulo import jsonshape
+from circulo import hooks, jsonshape
 from circulo.config import Settings
-from circulo.connectors import service as outbox
-from circulo.connectors.registry import connectors_for
 from circulo.customers import service as customers
 from circulo.customers.records import RecordSpec
 from circulo.customers.traits import CHANNELS, LANGUAGE_TAG
@@ -40,8 +39,10 @@ from circulo.ingest.schemas import (
     MAX_TRAITS_BYTES,
     ONE_LINE_TRAITS,
     EventIn,
+    EventResult,
+    IngestResult,
+    ItemError,
 )
-from circulo.journeys import runtime as journey_inbox
 
 
 @dataclass(slots=True)
@@ -57,8 +58,8 @@ class Prepared:
     anchor: str | None = None
 
 
-def _error(index: int, field: str, code: str, detail: str) -> dict[str, Any]:
-    return {"index": index, "field": field, "code": code, "detail": detail}
+def _error(index: int, field: str, code: str, detail: str) -> ItemError:
+    return ItemError(index, field, code, detail)
 
 
 def split_payload(payload: Any, settings: Settings) -> list[Any]:
@@ -85,7 +86,7 @@ def split_payload(payload: Any, settings: Settings) -> list[Any]:
     return items
 
 
-def _check_trait_sizes(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
+def _check_trait_sizes(index: int, traits: dict[str, Any]) -> list[ItemError]:
     if len(traits) > MAX_TRAITS:
         return [_error(index, "traits", "too_many",
                        f"an event sets at most {MAX_TRAITS} traits; this one sets {len(traits)}")]
@@ -107,7 +108,7 @@ def _check_trait_sizes(index: int, traits: dict[str, Any]) -> list[dict[str, Any
     return errors
 
 
-def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
+def _check_traits(index: int, traits: dict[str, Any]) -> list[ItemError]:
     errors = _check_trait_sizes(index, traits)
     if errors:
         return errors
@@ -132,10 +133,10 @@ def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def prepare(items: list[Any], settings: Settings, now: datetime
-            ) -> tuple[list[Prepared], list[dict[str, Any]]]:
+            ) -> tuple[list[Prepared], list[ItemError]]:
     """Validate and normalise item by item: one bad item never sinks the others."""
     prepared: list[Prepared] = []
-    errors: list[dict[str, Any]] = []
+    errors: list[ItemError] = []
     junk = settings.all_junk_values
     horizon = now + timedelta(seconds=settings.future_tolerance_seconds)
     for index, raw in enumerate(items):
@@ -188,10 +189,10 @@ def prepare(items: list[Any], settings: Settings, now: datetime
 
 
 def ingest(session: Session, payload: Any, *, settings: Settings,
-           policies: customers.Policies, now: datetime, actor: str) -> dict[str, Any]:
+           policies: customers.Policies, now: datetime, actor: str) -> IngestResult:
     items = split_payload(payload, settings)
     prepared, errors = prepare(items, settings, now)
-    results: list[dict[str, Any]] = []
+    results: list[EventResult] = []
 
     lock_keys = [i.key for p in prepared for i in p.identifiers]
     lock_keys += [f"event:{p.event.source}:{p.event.id}" for p in prepared if p.event.id]
@@ -238,62 +239,65 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
     )
     _store(session, accepted, resolved, settings, policies, now, results)
 
-    customer_of = {r["event_id"]: r["customer_id"] for r in results}
+    customer_of = {r.event_id: r.customer_id for r in results}
     for p, original in duplicates:
         if isinstance(original, Prepared):
             if original.event_id not in customer_of:
                 # Its first copy in this batch was refused (unknown customer): so is this one.
-                errors.extend([{**e, "index": p.index} for e in errors
-                               if e["index"] == original.index])
+                errors.extend([replace(e, index=p.index) for e in errors
+                               if e.index == original.index])
                 continue
             event_id = original.event_id
             customer_id = customer_of[original.event_id]
             resolution = "duplicate"
         else:
             event_id, customer_id, resolution = stored[original]
-        results.append({"index": p.index, "status": "duplicate", "event_id": event_id,
-                        "customer_id": customer_id, "resolution": resolution})
-    results.sort(key=lambda r: int(r["index"]))
-    errors.sort(key=lambda e: (int(e["index"]), str(e["field"])))
-    return {
-        "accepted": sum(1 for r in results if r["status"] == "accepted"),
-        "duplicates": sum(1 for r in results if r["status"] == "duplicate"),
-        "rejected": len({e["index"] for e in errors}),
-        "results": results,
-        "errors": errors,
-    }
+        results.append(EventResult(p.index, "duplicate", event_id, customer_id, resolution))
+    results.sort(key=lambda r: r.index)
+    errors.sort(key=lambda e: (e.index, e.field))
+    return IngestResult(
+        accepted=sum(1 for r in results if r.status == "accepted"),
+        duplicates=sum(1 for r in results if r.status == "duplicate"),
+        rejected=len({e.index for e in errors}),
+        results=results,
+        errors=errors,
+    )
 
 
 def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | None,
                                                                 dict[str, Any] | None]],
                       *, settings: Settings, policies: customers.Policies, now: datetime,
-                      actor: str) -> dict[str, Any]:
+                      actor: str) -> IngestResult:
     """Ingest items translated from another format (tracking SDKs, inbound webhooks): each
-    is ``(event, None)`` or ``(None, error)``; indices in the answer are the original ones."""
+    is ``(event, None)`` or ``(None, error)`` (an error's field, code and detail); indices
+    in the answer are the original ones."""
     events: list[dict[str, Any]] = []
     positions: list[int] = []
-    errors: list[dict[str, Any]] = []
+    errors: list[ItemError] = []
     for index, (event, error) in enumerate(translated):
         if event is None:
-            errors.append({"index": index, **(error or {})})
+            error = error or {}
+            errors.append(ItemError(index, str(error.get("field", "")),
+                                    str(error.get("code", "")), str(error.get("detail", ""))))
         else:
             events.append(event)
             positions.append(index)
-    result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "results": [], "errors": []}
+    result = IngestResult(accepted=0, duplicates=0, rejected=0, results=[], errors=[])
     if events:
         result = ingest(session, {"events": events}, settings=settings, policies=policies,
                         now=now, actor=actor)
-    for item in (*result["results"], *result["errors"]):
-        item["index"] = positions[item["index"]]
-    result["errors"] = sorted([*errors, *result["errors"]],
-                              key=lambda e: (e["index"], e["field"]))
-    result["rejected"] = len({e["index"] for e in result["errors"]})
-    return result
+    errors += [replace(e, index=positions[e.index]) for e in result.errors]
+    errors.sort(key=lambda e: (e.index, e.field))
+    return replace(
+        result,
+        results=[replace(r, index=positions[r.index]) for r in result.results],
+        errors=errors, rejected=len({e.index for e in errors}),
+    )
 
 
 def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolved,
            settings: Settings, policies: customers.Policies, now: datetime,
-           results: list[dict[str, Any]]) -> None:
+           results: list[EventResult]) -> None:
     rows: list[dict[str, Any]] = []
     record_work: list[customers.RecordWork] = []
     for p, decision, origin in zip(accepted, resolved.decisions, resolved.origins, strict=True):
@@ -315,15 +319,11 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
             "extra": extra or None,
             "candidates": decision.candidates or None,
         })
-        result: dict[str, Any] = {
-            "index": p.index, "status": "accepted", "event_id": p.event_id,
-            "customer_id": decision.profile_id, "resolution": decision.outcome.value,
-        }
-        if decision.outcome == Outcome.AMBIGUOUS:
-            result["candidates"] = decision.candidates
-        if p.warnings:
-            result["warnings"] = p.warnings
-        results.append(result)
+        results.append(EventResult(
+            p.index, "accepted", p.event_id, decision.profile_id, decision.outcome.value,
+            candidates=decision.candidates if decision.outcome == Outcome.AMBIGUOUS else None,
+            warnings=p.warnings or None,
+        ))
         if decision.profile_id is None:
             continue
         incoming = customers.Incoming(
@@ -338,16 +338,14 @@ def _store(session: Session, accepted: list[Prepared], resolved: identity.Resolv
                 decision.profile_id, origin or decision.profile_id, ev.source, p.occurred_at,
                 p.record_spec))
     customers.insert_events(session, rows)
-    # Journeys take the events they listen to from their inbox, written in this transaction.
-    journey_inbox.enqueue(session, rows, stored_event_view, now)
     customers.upsert_records(session, record_work, resolved.profiles, now)
     customers.save(session, resolved.profiles.values())
-    # Webhooks leave through the outbox, written in this same transaction (at-least-once).
-    outbox.enqueue_events(session, (stored_event_view(row) for row in rows), now,
-                          list(connectors_for(settings).values()))
+    # The journeys' inbox and the outbox (webhooks, CRM connectors) subscribe to what was
+    # stored: written in this same transaction (at-least-once), without ingest knowing them.
+    hooks.publish(session, hooks.Accepted(rows, stored_event_view, settings, now))
 
 
-def stored_event_view(row: dict[str, Any]) -> dict[str, Any]:
+def stored_event_view(row: Mapping[str, Any]) -> dict[str, Any]:
     """What webhooks and journeys read of a stored event row."""
     extra = row["extra"] or {}
     return {

@@ -100,12 +100,12 @@ def _ingest(ctx: AppContext, payload: Any, default_type: str | None,
         result = service.ingest_translated(
             session, translated, settings=ctx.settings, policies=ctx.policies,
             now=ctx.clock.now(), actor=f"key:{principal.name}")
-    errors = result["errors"]
-    if not result["results"]:
+    errors = result.problem_items()
+    if not result.results:
         raise ValidationFailed(f"none of the {len(messages)} message(s) was accepted",
                                errors=errors)
-    body = {"success": True, "accepted": result["accepted"], "duplicates": result["duplicates"],
-            "rejected": result["rejected"], "errors": errors}
+    body = {"success": True, "accepted": result.accepted, "duplicates": result.duplicates,
+            "rejected": result.rejected, "errors": errors}
     return ORJSONResponse(body)
 
 

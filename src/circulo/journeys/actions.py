@@ -29,6 +29,7 @@ from circulo.customers import service as customers
 from circulo.errors import ValidationFailed
 from circulo.identity import service as identity
 from circulo.ids import new_id
+from circulo.ingest import service as ingest
 from circulo.journeys import repository as repo
 from circulo.journeys.engine import Effect
 from circulo.journeys.models import Suggestion
@@ -134,8 +135,6 @@ def record_event(scene: Scene, effect: Effect, event_type: str, properties: dict
     webhooks and the card see it like any other). Its id makes a repeat a duplicate.
     ``later``: with the pass's other events, in one batch (``flush``); the answer is then the
     event's id as sent, not yet its stored id."""
-    from circulo.ingest import service as ingest  # ingest writes the journeys' inbox
-
     event: dict[str, Any] = {
         "type": event_type, "source": "circulo", "id": f"journey:{effect.key}{suffix}",
         "occurred_at": scene.now.isoformat(),
@@ -150,17 +149,15 @@ def record_event(scene: Scene, effect: Effect, event_type: str, properties: dict
         return str(event["id"])
     result = ingest.ingest(scene.session, {"events": [event]}, settings=scene.settings,
                            policies=scene.policies, now=scene.now, actor="journeys")
-    if result["errors"]:
-        error = result["errors"][0]
-        raise ActionFailed(f"{event_type}: {error['field']}: {error['detail']}")
-    return str(result["results"][0]["event_id"])
+    if result.errors:
+        error = result.errors[0]
+        raise ActionFailed(f"{event_type}: {error.field}: {error.detail}")
+    return result.results[0].event_id
 
 
 def flush(scene: Scene) -> dict[str, str]:
     """Ingest the events actions left for later, in one batch: the reason each refused one
     failed, by action key (one ingest per pass instead of one per action)."""
-    from circulo.ingest import service as ingest
-
     if not scene.pending:
         return {}
     keys = [key for key, _ in scene.pending]
@@ -168,8 +165,7 @@ def flush(scene: Scene) -> dict[str, str]:
                            settings=scene.settings, policies=scene.policies, now=scene.now,
                            actor="journeys")
     scene.pending.clear()
-    return {keys[error["index"]]: f"{error['field']}: {error['detail']}"
-            for error in result["errors"]}
+    return {keys[error.index]: f"{error.field}: {error.detail}" for error in result.errors}
 
 
 # -- the actions ------------------------------------------------------------------------------

@@ -40,6 +40,10 @@ class JourneyOut(BaseModel):
     text: str | None = None
     versions: list[dict[str, Any]] | None = None
     recent_errors: list[dict[str, Any]] | None = None
+    rule_errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Conditions that failed to evaluate (a type error such as "
+        "a text compared with a number; missing data is not an error), by rule: where it is, "
+        "its text, how often, the last error and when. Such a condition does not hold.")
 
 
 class DecisionIn(BaseModel):

@@ -102,8 +102,8 @@ def replay(session: Session, journey: Journey, *, since: float, settings: Settin
                 report["exits"][instance.exit or ""] += 1
                 if instance.id in trail:
                     trail[instance.id]["exit"] = instance.exit
-        for _, reason in decided.errors:
-            report["errors"][reason] += 1
+        for failure in decided.errors:
+            report["errors"][f"{failure.rule}: {failure.reason}"] += 1
 
     def fire_until(moment: float) -> None:
         while timers and timers[0][0] <= moment:
@@ -119,8 +119,10 @@ def replay(session: Session, journey: Journey, *, since: float, settings: Settin
     def fan_out(event: dict[str, Any], at: float) -> None:
         for audience in engine.audiences.matching(str(event["type"])):
             assert audience.audience is not None  # noqa: S101
+            found = Decisions()
             chosen = engine.audience(audience, event, customers.open_records_of_kind(
-                session, audience.audience.kind))
+                session, audience.audience.kind), found)
+            take(found, at)
             for customer_id, record in chosen.items():
                 customer = view(customer_id)
                 take(engine.enter(audience, event, customer,

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import cel
 
+from circulo.documents import Condition
 from circulo.journeys.definition import Action, CountSpec, Journey, Step, Wait
 from circulo.journeys.triggers import TriggerIndex, matches_any
 
@@ -94,13 +95,31 @@ class Effect:
         return f"{self.instance_id}:{self.step}:{self.index}"
 
 
+@dataclass(frozen=True, slots=True)
+class RuleFailure:
+    journey: str
+    rule: str  # where it is in the journey: ``steps[0].branch[0].when``
+    condition: str
+    reason: str
+
+
+def _holds(condition: Condition, context: Any, journey: str, decisions: Decisions) -> bool:
+    """The condition's answer; a failure other than missing data is also a decision's
+    error, so the journey's rule errors show it."""
+    held, reason = condition.evaluate(context)
+    if reason is not None:
+        decisions.errors.append(RuleFailure(journey, condition.where, condition.source, reason))
+    return held
+
+
 @dataclass(slots=True)
 class Decisions:
     started: list[Instance] = field(default_factory=list)
     changed: list[Instance] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     stats: Counter[tuple[str, str]] = field(default_factory=Counter)  # (journey, what)
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (journey, reason)
+    # rules that could not be evaluated: (journey, the rule's place, the condition, reason)
+    errors: list[RuleFailure] = field(default_factory=list)
 
     def extend(self, other: Decisions) -> None:
         self.started += other.started
@@ -140,6 +159,7 @@ class Engine:
         self.waits: TriggerIndex[str] = TriggerIndex()
         # how long each counter keeps its times: the longest window any active journey needs
         self.keep: dict[str, float] = {}
+        self.counted_by: dict[str, list[str]] = {}  # counter -> the journeys that read it
         for journey in active:
             (self.audiences if journey.audience else self.triggers).add(journey.triggers,
                                                                          journey)
@@ -149,6 +169,7 @@ class Engine:
                 if ident not in self.keep:
                     self.specs.add(spec.types, (ident, spec))
                 self.keep[ident] = max(self.keep.get(ident, 0.0), span)
+                self.counted_by.setdefault(ident, []).append(journey.key)
         for (key, _), journey in self.versions.items():
             for step in journey.steps:
                 if step.wait is not None and step.wait.for_types:
@@ -161,11 +182,19 @@ class Engine:
                     or self.waits.matching(event_type) or self.audiences.matching(event_type))
 
     # -- counters -----------------------------------------------------------------------------
-    def count(self, state: CustomerState, event: Mapping[str, Any], at: float) -> None:
+    def count(self, state: CustomerState, event: Mapping[str, Any], at: float,
+              decisions: Decisions) -> None:
         """Add the event to the customer's counters it belongs to."""
         for ident, spec in self.specs.matching(str(event["type"])):
-            if spec.where is not None and not spec.where.holds({"event": event}):
-                continue
+            if spec.where is not None:
+                held, reason = spec.where.evaluate({"event": event})
+                if reason is not None:  # an error of each journey that counts this way
+                    decisions.errors += [
+                        RuleFailure(key, f"{spec.where.where}: count() where",
+                                    spec.where.source, reason)
+                        for key in self.counted_by.get(ident, [])]
+                if not held:
+                    continue
             times = state.counts.setdefault(ident, [])
             times.append(at)
             times.sort()
@@ -198,7 +227,7 @@ class Engine:
         journeys it triggers whose conditions hold."""
         decisions = Decisions()
         occurred = _timestamp(event.get("occurred_at"), now)
-        self.count(state, event, occurred)
+        self.count(state, event, occurred, decisions)
         self.trim(state, now)
         for instance in waiting:
             self._wake(instance, event, customer, state, now, tz, decisions)
@@ -223,7 +252,8 @@ class Engine:
 
     @staticmethod
     def audience(journey: Journey, event: Mapping[str, Any],
-                 records: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Mapping[str, Any]]:
+                 records: Iterable[tuple[str, Mapping[str, Any]]], decisions: Decisions
+                 ) -> dict[str, Mapping[str, Any]]:
         """Whom an event of no one concerns for an audience journey: each customer with an
         open record where the audience's condition holds, with the first such record (the
         caller gives them newest first)."""
@@ -233,7 +263,8 @@ class Engine:
         for customer_id, record in records:
             if customer_id in chosen:
                 continue
-            if where is None or where.holds({"record": record, "event": event}):
+            if where is None or _holds(where, {"record": record, "event": event},
+                                       journey.key, decisions):
                 chosen[customer_id] = record
         return chosen
 
@@ -264,13 +295,7 @@ class Engine:
             variables = context() if context is not None and not extra else {
                 "event": event, "customer": customer,
                 "counts": self.counts(journey, state, now, tz), **(extra or {})}
-            try:
-                holds = journey.when.program.execute(variables) is True
-            except Exception as exc:  # missing data: the condition does not hold
-                holds = False
-                if not _missing(exc):
-                    decisions.errors.append((key, f"when: {exc}"))
-            if not holds:
+            if not _holds(journey.when, variables, key, decisions):
                 return decisions
         instance = Instance(new_id(), key, self.active_versions.get(key, 0),
                             customer.get("id"), journey.steps[0].name, now,
@@ -298,11 +323,11 @@ class Engine:
         if wait.where is not None:
             context = {"event": event, "customer": customer, "journey": instance.vars,
                        "counts": self.counts(journey, state, now, tz)}
-            if not wait.where.holds(context):
+            if not _holds(wait.where, context, journey.key, decisions):
                 return
         instance.vars.setdefault("events", {})[step.name] = dict(event)
         target = step.on_event or self._after(journey, step, event, customer, instance,
-                                              state, now, tz)
+                                              state, now, tz, decisions)
         self._resume(journey, instance, target, event, customer, state, now, tz, decisions)
 
     # -- a timer ------------------------------------------------------------------------------
@@ -323,7 +348,8 @@ class Engine:
                 return decisions
             target: str | None = step.on_timeout
         else:
-            target = self._after(journey, step, event, customer, instance, state, now, tz)
+            target = self._after(journey, step, event, customer, instance, state, now, tz,
+                                 decisions)
         self._resume(journey, instance, target, event, customer, state, now, tz, decisions)
         return decisions
 
@@ -369,7 +395,8 @@ class Engine:
                     span = wait.up_to if wait.for_types else wait.duration
                     instance.due_at = now + float(span or 0.0)
                 return
-            target = self._after(journey, step, event, customer, instance, state, now, tz)
+            target = self._after(journey, step, event, customer, instance, state, now, tz,
+                                 decisions)
             if target is None:
                 self._finish(instance, step.name, state, now, decisions)
                 return
@@ -377,7 +404,7 @@ class Engine:
 
     def _after(self, journey: Journey, step: Step, event: Mapping[str, Any],
                customer: Mapping[str, Any], instance: Instance, state: CustomerState,
-               now: float, tz: ZoneInfo) -> str | None:
+               now: float, tz: ZoneInfo, decisions: Decisions) -> str | None:
         """Where a step leads once done: its branches, its jump, or the following step."""
         if step.end:
             return None
@@ -385,7 +412,7 @@ class Engine:
             context = {"event": event, "customer": customer, "journey": instance.vars,
                        "counts": self.counts(journey, state, now, tz)}
             for branch in step.branches:
-                if branch.when is None or branch.when.holds(context):
+                if branch.when is None or _holds(branch.when, context, journey.key, decisions):
                     return branch.go
         if step.go is not None:
             return step.go
@@ -449,8 +476,3 @@ def _timestamp(value: Any, default: float) -> float:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     return default
 
-
-def _missing(exc: Exception) -> bool:
-    """CEL errors that only mean "this customer has no such field"."""
-    text = str(exc).lower()
-    return "no such key" in text or "undeclared" in text or "not found" in text

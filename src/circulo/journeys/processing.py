@@ -34,7 +34,14 @@ from circulo.journeys.actions import (
     record_event,
 )
 from circulo.journeys.definition import Action, Journey
-from circulo.journeys.engine import CustomerState, Decisions, Effect, Engine, Instance
+from circulo.journeys.engine import (
+    CustomerState,
+    Decisions,
+    Effect,
+    Engine,
+    Instance,
+    RuleFailure,
+)
 from circulo.journeys.models import JourneyInstance
 from circulo.routing import intake
 from circulo.routing.customer_context import snapshots
@@ -153,8 +160,11 @@ class Pass:
         """An audience journey: enter it for every customer the event concerns, each with
         the record that makes them part of it (``record`` in conditions and texts)."""
         assert journey.audience is not None  # noqa: S101
+        found = Decisions()
         chosen = self.engine.audience(journey, event, customers.open_records_of_kind(
-            self.session, journey.audience.kind))
+            self.session, journey.audience.kind), found)
+        for failure in found.errors:
+            self._log_rule_failure(failure, None)
         new = sorted(set(chosen) - set(self.states))
         for start in range(0, len(new), FAN_OUT_CHUNK):
             self._load(new[start:start + FAN_OUT_CHUNK], [])
@@ -182,8 +192,8 @@ class Pass:
         for instance in decided.started:
             self.objects[instance.id] = instance
             self.waiting[customer_id].append(instance)
-        for journey, reason in decided.errors:
-            self._log_error(journey, customer_id, reason)
+        for failure in decided.errors:
+            self._log_rule_failure(failure, customer_id)
         self.decisions.extend(decided)
 
     def _reply(self, event: dict[str, Any], customer_id: str, customer: dict[str, Any],
@@ -273,12 +283,22 @@ class Pass:
                 "step": effect.step, "kind": effect.action.kind, "outcome": outcome,
                 "detail": detail, "created_at": self.scene.now, "elapsed_ms": elapsed_ms}
 
-    def _log_error(self, journey: str, customer_id: str | None, reason: str) -> None:
+    def _log_error(self, journey: str, customer_id: str | None, reason: str, *,
+                   rule: str = "", condition: str | None = None) -> None:
+        """A failure outside an action; for a rule that could not be evaluated, under its
+        place in the journey (``step``): the journey's view counts them by rule."""
+        detail = {"error": reason[:500]}
+        if condition is not None:
+            detail["condition"] = condition[:500]
         repo.log_actions(self.session, [{
-            "key": f"error:{new_id()}", "journey": journey, "version": 0, "instance_id": None,
-            "customer_id": customer_id, "step": "", "kind": "evaluate", "outcome": "failed",
-            "detail": {"error": reason[:500]}, "created_at": self.scene.now,
-            "elapsed_ms": None}])
+            "key": f"error:{new_id()}", "journey": journey, "version": 0,
+            "instance_id": None, "customer_id": customer_id, "step": rule[:64],
+            "kind": "evaluate", "outcome": "failed", "detail": detail,
+            "created_at": self.scene.now, "elapsed_ms": None}])
+
+    def _log_rule_failure(self, failure: RuleFailure, customer_id: str | None) -> None:
+        self._log_error(failure.journey, customer_id, failure.reason, rule=failure.rule,
+                        condition=failure.condition)
 
     def _save(self) -> None:
         now = self.scene.now

@@ -159,6 +159,19 @@ def recent_errors(session: Session, key: str, limit: int) -> Sequence[JourneyAct
         .order_by(JourneyAction.id.desc()).limit(limit)).all()
 
 
+def rule_errors(session: Session, key: str) -> list[tuple[JourneyAction, int]]:
+    """Per rule (the ``step`` of ``evaluate`` failures): its newest failure and how many."""
+    counted = (select(JourneyAction.step, func.count().label("n"),
+                      func.max(JourneyAction.id).label("newest"))
+               .where(JourneyAction.journey == key, JourneyAction.kind == "evaluate",
+                      JourneyAction.outcome == "failed", JourneyAction.step != "")
+               .group_by(JourneyAction.step).subquery())
+    rows = session.execute(select(JourneyAction, counted.c.n)
+                           .join(counted, JourneyAction.id == counted.c.newest)
+                           .order_by(JourneyAction.step))
+    return [(row[0], int(row[1])) for row in rows]
+
+
 def action_counts(session: Session, key: str) -> list[tuple[str, str, int]]:
     rows = session.execute(select(JourneyAction.kind, JourneyAction.outcome, func.count())
                            .where(JourneyAction.journey == key)

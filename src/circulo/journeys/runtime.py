@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from circulo import hooks
 from circulo.journeys import repository as repo
 from circulo.journeys.definition import Journey, JourneyError, parse_data
 from circulo.journeys.engine import Engine
@@ -86,8 +87,13 @@ def build(session: Session) -> Engine:
                                      if r.active_version is not None})
 
 
-def enqueue(session: Session, events: Iterable[dict[str, Any]],
-            view: Callable[[dict[str, Any]], dict[str, Any]], now: datetime) -> int:
+def on_events_stored(session: Session, accepted: hooks.Accepted) -> None:
+    """The ingest subscriber: what journeys listen to goes to their inbox."""
+    enqueue(session, accepted.rows, accepted.view, accepted.now)
+
+
+def enqueue(session: Session, events: Iterable[Mapping[str, Any]],
+            view: Callable[[Mapping[str, Any]], dict[str, Any]], now: datetime) -> int:
     """Put the stored events some journey listens to in the inbox (the caller's
     transaction). ``view`` makes what journeys read of a stored event row: id, type,
     customer_id, occurred_at (ISO), channel, source, properties, traits, record."""

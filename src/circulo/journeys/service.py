@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from circulo.config import Settings
 from circulo.customers import service as customers
 from circulo.errors import NotFound, ValidationFailed
+from circulo.ingest import service as ingest
 from circulo.journeys import repository as repo
 from circulo.journeys import runtime
 from circulo.journeys.definition import (
@@ -133,6 +134,10 @@ def view(session: Session, row: JourneyRow, *, detail: bool = False) -> dict[str
                                  "kind": a.kind, "customer_id": a.customer_id,
                                  "error": (a.detail or {}).get("error")}
                                 for a in repo.recent_errors(session, row.key, 10)]
+        out["rule_errors"] = [
+            {"rule": a.step, "condition": (a.detail or {}).get("condition"), "errors": count,
+             "last_error": (a.detail or {}).get("error"), "at": a.created_at.isoformat()}
+            for a, count in repo.rule_errors(session, row.key)]
     return out
 
 
@@ -190,6 +195,13 @@ def suggestions_for(session: Session, customer_ids: Sequence[str], now: datetime
     return list(repo.open_suggestions(session, customer_ids, now))
 
 
+def card_suggestions(session: Session, customer_id: str, lang: str, now: datetime
+                     ) -> list[dict[str, Any]]:
+    """The customer's open suggestions as the card shows them (registered at start-up as
+    a source of the card's suggestions)."""
+    return [suggestion_view(s, lang) for s in suggestions_for(session, [customer_id], now)]
+
+
 def suggestion_view(row: Suggestion, lang: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"id": row.id, "code": row.code, "journey": row.journey,
                            "status": row.status, "expires_at": row.expires_at.isoformat(),
@@ -208,8 +220,6 @@ def decide(session: Session, suggestion_id: str, decision: str, *, actor: str, n
            settings: Settings, policies: customers.Policies, now: datetime) -> Suggestion:
     """The agent took or turned down a suggestion: recorded on the customer as an event
     (``suggestion.accepted`` / ``suggestion.dismissed``) that journeys can follow."""
-    from circulo.ingest import service as ingest  # ingest writes the journeys' inbox
-
     row = repo.suggestion(session, suggestion_id, for_update=True)
     if row is None:
         raise NotFound(f"suggestion '{suggestion_id}' does not exist", field="suggestion_id")

@@ -16,12 +16,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from circulo import jsonshape
+from circulo import documents, jsonshape
 from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import PayloadTooLarge, ValidationFailed
-from circulo.routing import callbacks, intake, overrides, service, stats
+from circulo.routing import callbacks, intake, overrides, service, stats, wrapup
 from circulo.routing.dispatcher import dispatcher_of
 from circulo.routing.policy import PolicyError, agent_spec
 from circulo.routing.schemas import (
@@ -104,7 +104,8 @@ def get_policy(ctx: AppContext = Depends(get_ctx),
         config = dispatcher.config(session)
         return {"version": dispatcher.cache.version, "skills": sorted(config.skills),
                 "queues": sorted(config.queues), "agents": len(config.agents),
-                "document": config.source}
+                "document": config.source,
+                "rule_errors": documents.error_report(config.conditions())}
 
 
 # -- agents ---------------------------------------------------------------------------------
@@ -405,7 +406,7 @@ def end(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
                          "`routing`.")
 def complete(task_id: str, body: CompleteIn, ctx: AppContext = Depends(get_ctx),
              _: Principal = Depends(require("routing"))) -> dict[str, Any]:
-    return _transition(ctx, task_id, lambda s, c, now: service.complete(
+    return _transition(ctx, task_id, lambda s, c, now: wrapup.complete(
         s, task_id, body.agent_id, disposition=body.disposition, notes=body.notes,
         data=body.data, outcome=body.outcome, config=c, settings=ctx.settings,
         policies=ctx.policies, now=now))

@@ -19,19 +19,16 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from circulo.context import AppContext
 from circulo.ids import new_id
 from circulo.routing import repository as repo
-from circulo.routing import service
+from circulo.routing import service, wrapup
 from circulo.routing.engine import Agent, Offer, Router, Task
 from circulo.routing.models import AgentRow, TaskRow
 from circulo.routing.policy import EMPTY, RoutingConfig
-
-if TYPE_CHECKING:
-    from circulo.context import AppContext
 
 log = logging.getLogger(__name__)
 LEASE = "dispatcher"
@@ -235,10 +232,10 @@ class Dispatcher:
                          else queue.wrap_up if queue else 30.0)
                 if task.ended_at is not None and (now - task.ended_at).total_seconds() > limit:
                     changed = True
-                    service.complete(session, task.id, None, disposition=None, notes=None,
-                                     data=None, outcome="wrap_up_timeout", config=config,
-                                     settings=self.ctx.settings, policies=self.ctx.policies,
-                                     now=now)
+                    wrapup.complete(session, task.id, None, disposition=None, notes=None,
+                                    data=None, outcome="wrap_up_timeout", config=config,
+                                    settings=self.ctx.settings, policies=self.ctx.policies,
+                                    now=now)
         return changed
 
     def run_once(self) -> list[Offer]:

@@ -10,7 +10,7 @@ orderings, and impossible numbers are refused with the line (from a YAML file) o
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Annotated, Any
@@ -138,6 +138,14 @@ class RoutingConfig:
 
     def queue(self, name: str) -> Queue:
         return self.queues[name]
+
+    def conditions(self) -> Iterator[Condition]:
+        """Every rule of the policy, for their error counts."""
+        for queue in self.queues.values():
+            yield from (rule.when for rule in queue.priority if rule.when is not None)
+            for step in queue.steps:
+                yield from (c for c in (step.when, step.agents) if c is not None)
+        yield from (rule.when for rule in self.abandoned.rules if rule.when is not None)
 
     def as_fifo(self) -> RoutingConfig:
         """The same queues and hard requirements in plain arrival order: no priority rules,

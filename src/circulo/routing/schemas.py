@@ -234,6 +234,13 @@ class OverrideOut(BaseModel):
     canceled_at: datetime | None
 
 
+class RuleErrorOut(BaseModel):
+    rule: str = Field(description="Where the rule is: `line 7: queues.general.priority[0].when`")
+    condition: str
+    errors: int
+    last_error: str | None
+
+
 class PolicyOut(BaseModel):
     version: int | None
     created: bool = False
@@ -241,3 +248,9 @@ class PolicyOut(BaseModel):
     queues: list[str]
     agents: int
     document: dict[str, Any] | None = None
+    rule_errors: list[RuleErrorOut] = Field(
+        default_factory=list,
+        description="Rules that failed to evaluate (a type error such as a text compared "
+                    "with a number), counted by this server since the policy was loaded; such "
+                    "a rule does not hold. Missing data (a customer without the trait) is not "
+                    "an error.")

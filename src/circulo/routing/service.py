@@ -319,9 +319,8 @@ def record_events(session: Session, facts: Sequence[tuple[TaskRow, str, str, dic
         return customers_of
     result = ingest.ingest(session, {"events": events}, settings=settings, policies=policies,
                            now=now, actor="routing")
-    for item in result["results"]:
-        customer = item.get("customer_id")
-        customers_of[positions[int(item["index"])]] = str(customer) if customer else None
+    for item in result.results:
+        customers_of[positions[item.index]] = item.customer_id
     return customers_of
 
 
@@ -471,13 +470,11 @@ def end(session: Session, task_id: str, agent_id: str, now: datetime) -> TaskRow
     return task
 
 
-def complete(session: Session, task_id: str, agent_id: str | None, *, disposition: str | None,
-             notes: str | None, data: dict[str, Any] | None, outcome: str | None,
-             config: RoutingConfig, settings: Settings, policies: customers.Policies,
-             now: datetime) -> TaskRow:
-    """Wrap-up done: the agent's capacity comes back, the outcome is recorded on the
-    customer's timeline (and reaches the CRM connectors). A callback that did not reach the
-    customer is tried again while attempts and its window allow."""
+def release(session: Session, task_id: str, agent_id: str | None, *, disposition: str | None,
+            notes: str | None, data: dict[str, Any] | None, now: datetime
+            ) -> tuple[TaskRow, dict[str, Any]]:
+    """Wrap-up done: the agent's capacity comes back and the task keeps its result; the
+    properties its outcome event carries. What the outcome is: ``wrapup.complete``."""
     agent, task = _acting(session, task_id, agent_id, ("assigned", "wrapping"), now)
     was = task.state
     task.ended_at = task.ended_at or now
@@ -496,17 +493,17 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
     properties = {"agent_id": agent.id, "duration": round(handle), **(data or {}),
                   **{k: v for k, v in {"disposition": disposition, "notes": notes}.items()
                      if v is not None}}
-    if task.kind == "callback":
-        from circulo.routing.callbacks import after_attempt  # a callback's own rules
+    return task, properties
 
-        after_attempt(session, task, outcome or "reached", properties, config,
-                      settings=settings, policies=policies, now=now)
-        return task
-    finish(task, "completed", outcome or disposition or "completed", now)
+
+def record_completed(session: Session, task: TaskRow, outcome: str,
+                     properties: dict[str, Any], *, settings: Settings,
+                     policies: customers.Policies, now: datetime) -> None:
+    """The task is over: its outcome on the customer's timeline (and so to the CRM)."""
+    finish(task, "completed", outcome, now)
     event_type = COMPLETED_EVENT.get(task.channel, f"{EVENT_PREFIX[task.channel]}.completed")
     record_event(session, task, event_type, "completed", properties, settings=settings,
                  policies=policies, now=now)
-    return task
 
 
 def cancel(session: Session, task_id: str, reason: str | None, now: datetime) -> TaskRow:

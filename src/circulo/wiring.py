@@ -1,0 +1,37 @@
+"""Start-up wiring: who listens to whom. Every entry point builds its context here (the app,
+the CLI, the tests' fixtures, the benchmarks), so none can forget a subscriber; a hand-off
+used before this ran raises ``hooks.NotWired``."""
+
+from __future__ import annotations
+
+from circulo import hooks
+from circulo.campaigns import crm_lists
+from circulo.clock import Clock
+from circulo.config import Settings
+from circulo.connectors import crm_delivery
+from circulo.connectors import service as outbox
+from circulo.context import AppContext
+from circulo.customers import card_service
+from circulo.db import Database
+from circulo.journeys import runtime as journeys_runtime
+from circulo.journeys import service as journeys
+
+
+def register_handlers() -> None:
+    """Subscribe the packages above ingest and the connectors to what they hand upward.
+    Idempotent: registering again replaces each handler by name."""
+    # What ingest stored reaches the outbox (webhooks, CRM connectors) and the journeys'
+    # inbox, in the ingest transaction.
+    hooks.ingested.register("outbox", outbox.on_events_stored)
+    hooks.ingested.register("journeys", journeys_runtime.on_events_stored)
+    # A CRM list requested for a campaign is read by campaigns when the outbox delivers it.
+    crm_delivery.request_handlers.register("campaign.list_requested", crm_lists.load)
+    # The card shows the journeys' open suggestions.
+    card_service.suggestion_sources.register("journeys", journeys.card_suggestions)
+
+
+def build_context(settings: Settings, clock: Clock | None = None,
+                  db: Database | None = None) -> AppContext:
+    """The context of a process (or a test), with every handler registered."""
+    register_handlers()
+    return AppContext.build(settings, clock, db)
