@@ -205,11 +205,11 @@ def demo(
     Crea la empresa de demostración (una vez), muestra una clave y sirve con eventos en vivo.
     """
     from circulo.auth import service as auth
-    from circulo.demo.loader import live_trickle, load_demo
+    from circulo.demo.loader import DEMO_ROUTING, live_trickle, load_demo
 
     ctx = _context()
     load_demo(ctx, customers=customers, console=console, lang=locale_language())
-    apply_routing_file(ctx, Path(__file__).parent / "demo" / "routing.yaml")
+    apply_routing_file(ctx, DEMO_ROUTING)
     with ctx.db.unit_of_work() as session:
         _, secret = auth.create_key(session, "demo", ["admin", "ingest", "read", "campaigns",
                                                       "routing"], ctx.clock.now())

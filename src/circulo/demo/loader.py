@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
@@ -15,6 +16,7 @@ from circulo.i18n import say
 from circulo.ingest import service as ingest
 
 LIVE_PHONES = ["+34600123456", "+34915550123"]
+DEMO_ROUTING = Path(__file__).parent / "routing.yaml"
 
 
 def load_demo(ctx: AppContext, *, customers: int, console: Console, lang: str = "en") -> None:
