@@ -26,11 +26,10 @@ from circulo.ingest.api import router as ingest_router
 from circulo.ingest.inbound_api import router as inbound_router
 from circulo.ingest.tracking_api import router as tracking_router
 from circulo.journeys.api import router as journeys_router
-from circulo.journeys.runner import run_in_thread as run_journeys
 from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
-from circulo.routing.dispatcher import run_in_thread
 from circulo.runtime import tune_gc
+from circulo.serving import start_background
 
 DESCRIPTION = """
 Círculo gives a contact center a real-time, unified knowledge of each customer.
@@ -69,12 +68,11 @@ def _document_problems(schema: dict[str, Any]) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """With ``routing_background`` (``circulo serve``), this process runs the routing loop
-    (offers time out, callbacks come due and silent agents go offline without a request) and
-    the journeys runner (events and timers become actions within a second)."""
+    """With ``routing_background`` (``circulo serve`` and ``circulo demo``), this process runs
+    the background loops (``serving.start_background``)."""
     ctx: AppContext = app.state.ctx
     stop = threading.Event()
-    threads = [run_in_thread(ctx, stop), run_journeys(ctx, stop)] \
+    threads = start_background(ctx, stop, outbox=app.state.outbox) \
         if ctx.settings.routing_background else []
     try:
         yield
@@ -85,13 +83,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
-               ctx: AppContext | None = None) -> FastAPI:
+               ctx: AppContext | None = None, outbox: bool = False) -> FastAPI:
+    """The API; with ``outbox`` (one serving process), its background loops include the
+    outbox worker."""
     tune_gc()
     settings = settings or get_settings()
     ctx = ctx or AppContext.build(settings, clock)
     app = FastAPI(title="Círculo", version=__version__, description=DESCRIPTION,
                   default_response_class=ORJSONResponse, lifespan=_lifespan)
     app.state.ctx = ctx
+    app.state.outbox = outbox
     install_error_handlers(app)
     app.add_middleware(RejectNulCharacters)
     app.include_router(ingest_router)

@@ -85,10 +85,15 @@ DEFAULT_CONTACT_TYPES = [
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CIRCULO_", extra="ignore")
+    # Variables win over circulo.env in the current directory (docs/configuration.md).
+    model_config = SettingsConfigDict(env_prefix="CIRCULO_", extra="ignore",
+                                      env_file="circulo.env", env_file_encoding="utf-8")
 
     data_dir: Path = Field(default=Path("data"), description="Where the SQLite file lives.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite.")
+    host: str = Field(default="127.0.0.1", description="`circulo serve`/`demo` listen here.")
+    port: int = Field(default=8000, ge=1, le=65535,
+                      description="`circulo serve`/`demo` listen on this port.")
     default_region: str = Field(default="ES", description="Region for national phone numbers.")
     timezone: str = Field(default="Europe/Madrid", description="The contact center's zone.")
     default_language: str = Field(default="es")

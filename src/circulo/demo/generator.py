@@ -503,16 +503,23 @@ class DemoCompany:
 
 
 def live_event(rng: random.Random, now: datetime, phones: list[str]) -> dict[str, Any]:
-    """One event of the live trickle: a call, an abandon or a survey from a known number."""
+    """One event of the live trickle from a known number: a call, an abandon, a card
+    purchase or a survey."""
     phone = rng.choice(phones)
     kind = rng.random()
     if kind < 0.6:
         return {"type": "call.completed", "source": "pbx", "channel": "voice",
                 "occurred_at": now.isoformat(), "identifiers": {"phone": phone},
                 "properties": {"reason": rng.choice(REASONS_ES), "duration": rng.randint(60, 600)}}
-    if kind < 0.8:
+    if kind < 0.75:
         return {"type": "call.abandoned", "source": "pbx", "channel": "voice",
                 "occurred_at": now.isoformat(), "identifiers": {"phone": phone},
                 "properties": {"wait_seconds": rng.randint(20, 300)}}
+    if kind < 0.85:  # the Tarjeta Aurora; now and then a purchase that looks like fraud
+        return {"type": "card.used", "source": "cards", "occurred_at": now.isoformat(),
+                "identifiers": {"phone": phone}, "properties": {
+                    "amount": round(rng.uniform(5, 900), 2), "currency": "EUR",
+                    "merchant": rng.choice(MERCHANTS), "last4": "7311", "card": "Tarjeta Aurora",
+                    "risk_score": round(rng.choice([0.02, 0.05, 0.1, 0.91]), 2)}}
     return {"type": "survey.answered", "source": "surveys", "occurred_at": now.isoformat(),
             "identifiers": {"phone": phone}, "properties": {"csat": rng.randint(1, 5)}}
