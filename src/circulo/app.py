@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from circulo import __version__
 from circulo.api_deps import ORJSONResponse
@@ -89,8 +90,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     tune_gc()
     settings = settings or get_settings()
     ctx = ctx or AppContext.build(settings, clock)
-    app = FastAPI(title="Círculo", version=__version__, description=DESCRIPTION,
-                  default_response_class=ORJSONResponse, lifespan=_lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from /static/docs, served from the
+    # fastapi-offline package: the API's documentation works without the Internet.
+    app = FastAPIOffline(title="Círculo", version=__version__, description=DESCRIPTION,
+                         default_response_class=ORJSONResponse, lifespan=_lifespan,
+                         static_url="/static/docs")
     app.state.ctx = ctx
     app.state.outbox = outbox
     install_error_handlers(app)
