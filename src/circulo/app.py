@@ -27,6 +27,8 @@ from circulo.ingest.api import router as ingest_router
 from circulo.ingest.inbound_api import router as inbound_router
 from circulo.ingest.tracking_api import router as tracking_router
 from circulo.journeys.api import router as journeys_router
+from circulo.observability import RequestObserver
+from circulo.ops_api import router as ops_router
 from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.runtime import tune_gc
@@ -36,8 +38,9 @@ DESCRIPTION = """
 Círculo gives a contact center a real-time, unified knowledge of each customer.
 
 Every endpoint needs an API key (`Authorization: Bearer ck_...` or `X-API-Key`), with the
-scope named in its description: `ingest`, `read`, `campaigns`, `routing` or `admin`. Errors
-are RFC 9457 `application/problem+json` with a stable `code`.
+scope named in its description: `ingest`, `read`, `campaigns`, `routing`, `metrics` or
+`admin`. Errors are RFC 9457 `application/problem+json` with a stable `code`. Each answer
+carries an `X-Request-ID` (yours, when sane), also written in the server's log.
 """
 
 
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.outbox = outbox
     install_error_handlers(app)
     app.add_middleware(RejectNulCharacters)
+    app.add_middleware(RequestObserver)  # outermost: its id and timing cover everything
     app.include_router(ingest_router)
     app.include_router(customers_router)
     app.include_router(identity_router)
@@ -110,6 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(routing_router)
     app.include_router(journeys_router)
     app.include_router(twilio_router)
+    app.include_router(ops_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

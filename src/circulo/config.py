@@ -170,6 +170,15 @@ class Settings(BaseSettings):
     routing_file: Path | None = Field(
         default=None, description="YAML routing policy (skills, queues, steps, agents) applied "
         "at start-up when it differs from the one in force (docs/routing.md)")
+    access_log: bool = Field(
+        default=True, description="`circulo serve` logs one line per request, with its "
+        "request id (docs/operations.md)")
+    log_json: bool = Field(
+        default=False, description="`circulo serve` writes its log as JSON lines instead of "
+        "text")
+    metrics_public: bool = Field(
+        default=False, description="/metrics answers without an API key (for a scraper on a "
+        "private network); otherwise it needs a key with the `metrics` scope")
     routing_background: bool = Field(
         default=False, description="Run the routing dispatcher loop in this process "
         "(`circulo serve` turns it on); otherwise each change dispatches in the request")

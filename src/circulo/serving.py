@@ -56,7 +56,9 @@ def serve(ctx: AppContext, *, host: str, port: int, workers: int = 1,
     import uvicorn
 
     from circulo.app import create_app
+    from circulo.observability import configure_logging
 
+    configure_logging(json_lines=ctx.settings.log_json, access_log=ctx.settings.access_log)
     os.environ["CIRCULO_ROUTING_BACKGROUND"] = "true"  # read by each worker process's app
     ctx.settings = ctx.settings.with_overrides(routing_background=True)
     if workers == 1:

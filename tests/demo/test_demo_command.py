@@ -84,6 +84,11 @@ def test_make_demo_acts_on_the_example_journeys(ctx: AppContext, tmp_path: Path)
                 found = client.get("/v1/journeys/card-use-and-fraud/instances").json()
                 time.sleep(0.2)
         assert found, "no journey acted in the demo"
+        # Served as circulo serve is: an access log line per request, with its request id.
+        traced = httpx.get(f"{base}/health", headers={"X-Request-ID": "demo-trace-1"})
+        assert traced.headers["x-request-id"] == "demo-trace-1"
+        time.sleep(0.2)
+        assert re.search(r"circulo\.access \[demo-trace-1\] GET /health 200 ", log.read_text())
     finally:
         proc.terminate()
         proc.wait(timeout=30)

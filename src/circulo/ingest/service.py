@@ -33,6 +33,7 @@ from circulo.identity.normalize import (
 from circulo.ids import new_id
 from circulo.ingest.schemas import MAX_PROPERTIES_BYTES, EventIn
 from circulo.journeys import runtime as journey_inbox
+from circulo.observability import count_ingested
 
 
 @dataclass(slots=True)
@@ -218,13 +219,12 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
                         "customer_id": customer_id, "resolution": resolution})
     results.sort(key=lambda r: int(r["index"]))
     errors.sort(key=lambda e: (int(e["index"]), str(e["field"])))
-    return {
-        "accepted": sum(1 for r in results if r["status"] == "accepted"),
-        "duplicates": sum(1 for r in results if r["status"] == "duplicate"),
-        "rejected": len({e["index"] for e in errors}),
-        "results": results,
-        "errors": errors,
-    }
+    counts = (sum(1 for r in results if r["status"] == "accepted"),
+              sum(1 for r in results if r["status"] == "duplicate"),
+              len({e["index"] for e in errors}))
+    count_ingested(*counts)
+    return {"accepted": counts[0], "duplicates": counts[1], "rejected": counts[2],
+            "results": results, "errors": errors}
 
 
 def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | None,
