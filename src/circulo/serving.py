@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from circulo.context import AppContext
 
+
 def start_background(ctx: AppContext, stop: threading.Event, *, outbox: bool = False
                      ) -> list[threading.Thread]:
     """The routing loop (offers time out, callbacks come due, silent agents go offline) and
