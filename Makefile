@@ -12,9 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## make demo: install, load the demo company into data/demo, print URL and API key, serve
+## make demo: install, load the demo company into data/demo, switch on the example journeys,
+## print URL and API key (kept in data/demo/demo-key), serve. Another port: PORT=8080 make demo
 demo: $(STAMP)
-	CIRCULO_DATA_DIR=$${CIRCULO_DATA_DIR:-data/demo} $(BIN)/circulo demo
+	CIRCULO_DATA_DIR=$${CIRCULO_DATA_DIR:-data/demo} CIRCULO_PORT=$${PORT:-$${CIRCULO_PORT:-8000}} \
+		$(BIN)/circulo demo --journeys examples/journeys
 
 ## make test: lint (ruff, mypy, the import contracts) and the whole test suite
 test: lint pytest
@@ -37,7 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dedupe_bench.py
 
 serve: $(STAMP)
-	$(BIN)/circulo serve
+	CIRCULO_PORT=$${PORT:-$${CIRCULO_PORT:-8000}} $(BIN)/circulo serve
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

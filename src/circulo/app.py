@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from circulo import __version__
 from circulo.api_deps import ORJSONResponse
@@ -32,19 +33,21 @@ from circulo.ingest.api import router as ingest_router
 from circulo.ingest.inbound_api import router as inbound_router
 from circulo.ingest.tracking_api import router as tracking_router
 from circulo.journeys.api import router as journeys_router
-from circulo.journeys.runner import run_in_thread as run_journeys
+from circulo.observability import RequestObserver
+from circulo.ops_api import router as ops_router
 from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
-from circulo.routing.dispatcher import run_in_thread
 from circulo.runtime import tune_gc
+from circulo.serving import start_background
 from circulo.wiring import build_context, register_handlers
 
 DESCRIPTION = """
 Círculo gives a contact center a real-time, unified knowledge of each customer.
 
 Every endpoint needs an API key (`Authorization: Bearer ck_...` or `X-API-Key`), with the
-scope named in its description: `ingest`, `read`, `campaigns`, `routing` or `admin`. Errors
-are RFC 9457 `application/problem+json` with a stable `code`.
+scope named in its description: `ingest`, `read`, `campaigns`, `routing`, `metrics` or
+`admin`. Errors are RFC 9457 `application/problem+json` with a stable `code`. Each answer
+carries an `X-Request-ID` (yours, when sane), also written in the server's log.
 """
 
 
@@ -77,12 +80,11 @@ def _document_problems(schema: dict[str, Any]) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """With ``routing_background`` (``circulo serve``), this process runs the routing loop
-    (offers time out, callbacks come due and silent agents go offline without a request) and
-    the journeys runner (events and timers become actions within a second)."""
+    """With ``routing_background`` (``circulo serve`` and ``circulo demo``), this process runs
+    the background loops (``serving.start_background``)."""
     ctx: AppContext = app.state.ctx
     stop = threading.Event()
-    threads = [run_in_thread(ctx, stop), run_journeys(ctx, stop)] \
+    threads = start_background(ctx, stop, outbox=app.state.outbox) \
         if ctx.settings.routing_background else []
     try:
         yield
@@ -93,17 +95,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
-               ctx: AppContext | None = None) -> FastAPI:
+               ctx: AppContext | None = None, outbox: bool = False) -> FastAPI:
+    """The API; with ``outbox`` (one serving process), its background loops include the
+    outbox worker."""
     tune_gc()
     settings = settings or get_settings()
     register_handlers()  # also when the caller built the context itself
     ctx = ctx or build_context(settings, clock)
-    app = FastAPI(title="Círculo", version=__version__, description=DESCRIPTION,
-                  default_response_class=ORJSONResponse, lifespan=_lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from /static/docs, served from the
+    # fastapi-offline package: the API's documentation works without the Internet.
+    app = FastAPIOffline(title="Círculo", version=__version__, description=DESCRIPTION,
+                         default_response_class=ORJSONResponse, lifespan=_lifespan,
+                         static_url="/static/docs")
     app.state.ctx = ctx
+    app.state.outbox = outbox
     install_error_handlers(app)
     app.add_middleware(RejectNulCharacters)
-    app.add_middleware(CatchAll)  # added last: the outermost, it also sees the others fail
+    app.add_middleware(CatchAll)  # an unexpected error still answers problem+json
+    app.add_middleware(RequestObserver)  # outermost: its id and timing cover everything
     app.include_router(ingest_router)
     app.include_router(customers_router)
     app.include_router(identity_router)
@@ -115,6 +124,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(routing_router)
     app.include_router(journeys_router)
     app.include_router(twilio_router)
+    app.include_router(ops_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

@@ -38,14 +38,36 @@ app.add_typer(identity_app, name="identity")
 console = Console()
 
 
-def _context(settings: Settings | None = None) -> AppContext:
-    """Settings, database (migrated) and policies; heavy imports only when a command runs."""
+@app.callback()
+def main(data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", file_okay=False,
+        help="Where the SQLite database lives (CIRCULO_DATA_DIR; make demo uses data/demo). "
+             "Give the server's to act on its data / Dónde está la base de datos SQLite; la "
+             "del servidor para actuar sobre sus datos")] = None) -> None:
+    """Settings come from CIRCULO_* variables, then circulo.env in the current directory.
+
+    La configuración sale de las variables CIRCULO_* y de circulo.env en el directorio actual.
+    """
+    if data_dir is not None:
+        os.environ["CIRCULO_DATA_DIR"] = str(data_dir)
+        get_settings.cache_clear()
+
+
+def _context(settings: Settings | None = None, *, new_ok: bool = False) -> AppContext:
+    """Settings, database (migrated) and policies; heavy imports only when a command runs.
+    A command that would create a new, empty SQLite database says so first (unless
+    ``new_ok``): it is probably not reading the server's data."""
     from circulo.migrate import upgrade
     from circulo.runtime import tune_gc
     from circulo.wiring import build_context
 
     tune_gc()
-    ctx = build_context(settings or get_settings())
+    settings = settings or get_settings()
+    database = settings.data_dir / "circulo.db"
+    if not new_ok and not settings.database_url and not database.exists():
+        typer.echo(say("cli.new_database", locale_language(), path=database.resolve()),
+                   err=True)
+    ctx = build_context(settings)
     upgrade(ctx.db.engine)
     if ctx.settings.routing_file:
         apply_routing_file(ctx, ctx.settings.routing_file)
@@ -76,33 +98,44 @@ def apply_routing_file(ctx: AppContext, path: Path) -> None:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema. / Crear o actualizar el esquema."""
-    ctx = _context()
+    ctx = _context(new_ok=True)
     console.print(say("cli.db_ready", locale_language(), url=ctx.db.url.split("@")[-1]))
+
+
+def _listen_on(host: str | None, port: int | None, *, check: bool = True) -> tuple[str, int]:
+    """The address to serve on (options, else CIRCULO_HOST and CIRCULO_PORT), checked free
+    before anything is created: a port in use ends the command with the reason."""
+    from circulo.serving import PortUnavailable, check_port
+
+    settings = get_settings()
+    address = (host or settings.host, port or settings.port)
+    if not check:
+        return address
+    try:
+        check_port(*address)
+    except PortUnavailable as exc:
+        typer.echo(say("cli.port_unavailable", locale_language(), error=exc), err=True)
+        raise typer.Exit(code=1) from exc
+    return address
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on (CIRCULO_HOST, default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="Port (CIRCULO_PORT, default 8000)")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     outbox: Annotated[bool, typer.Option("--outbox/--no-outbox",
                                          help="Deliver webhooks from this process too")] = True,
 ) -> None:
-    """Run the HTTP API (migrating first). / Servir el API HTTP (migrando antes)."""
-    import uvicorn
+    """Run the HTTP API with the routing loop, the journeys runner and the outbox worker
+    (migrating first). / Servir el API HTTP con sus procesos de fondo (migrando antes)."""
+    from circulo import serving
 
-    from circulo.connectors.worker import run_in_thread
-
-    # Each API process runs the routing loop and the journeys runner; database leases let one
-    # of them work at a time. Set before the settings are first read: with one worker the app
-    # is built in this process, from the same cached settings.
-    os.environ["CIRCULO_ROUTING_BACKGROUND"] = "true"
-    get_settings.cache_clear()
+    address = _listen_on(host, port)
     ctx = _context()
-    if outbox:
-        run_in_thread(ctx, threading.Event())
-    uvicorn.run("circulo.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+    serving.serve(ctx, host=address[0], port=address[1], workers=workers, outbox=outbox)
 
 
 @app.command()
@@ -125,7 +158,7 @@ def worker() -> None:
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key")],
     scope: Annotated[list[str], typer.Option(
-        help="ingest, read, campaigns, routing or admin; repeat for several "
+        help="ingest, read, campaigns, routing, metrics or admin; repeat for several "
              "/ repetir para varios")],
 ) -> None:
     """Create an API key, shown once. / Crear una clave del API (se muestra una vez)."""
@@ -194,47 +227,54 @@ def import_file(
 
 @app.command()
 def demo(
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on (CIRCULO_HOST, default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="Port (CIRCULO_PORT, default 8000)")] = None,
     customers: Annotated[int, typer.Option(help="How many customers")] = 3000,
     live: Annotated[bool, typer.Option(help="Send a trickle of live events")] = True,
+    journeys: Annotated[Path | None, typer.Option(
+        exists=True, file_okay=False,
+        help="Load and switch on every journey (*.yaml) of this folder / Cargar y activar "
+             "los recorridos de esta carpeta")] = None,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the API")] = True,
 ) -> None:
-    """Create the demo company (once), print an API key, serve with live events.
+    """Create the demo company (once), print its API key (the same on every run), and serve
+    it as `circulo serve` does, with live events.
 
-    Crea la empresa de demostración (una vez), muestra una clave y sirve con eventos en vivo.
+    Crea la empresa de demostración (una vez), muestra su clave (la misma en cada ejecución)
+    y la sirve como `circulo serve`, con eventos en vivo.
     """
-    from circulo.auth import service as auth
-    from circulo.demo.loader import live_trickle, load_demo
+    from circulo import serving
+    from circulo.demo.loader import (
+        DEMO_ROUTING,
+        demo_key,
+        live_trickle,
+        load_demo,
+        load_journeys,
+    )
 
-    ctx = _context()
-    load_demo(ctx, customers=customers, console=console, lang=locale_language())
-    apply_routing_file(ctx, Path(__file__).parent / "demo" / "routing.yaml")
-    with ctx.db.unit_of_work() as session:
-        _, secret = auth.create_key(session, "demo", ["admin", "ingest", "read", "campaigns",
-                                                      "routing"], ctx.clock.now())
-    url = f"http://{host}:{port}"
-    console.print("\n" + say("cli.demo_banner", locale_language(), url=url), style="bold green")
-    console.print(say("cli.demo_key", locale_language(), secret=secret), style="bold")
-    console.print(say("cli.demo_try", locale_language()))
+    address = _listen_on(host, port, check=serve_after)
+    ctx = _context(new_ok=True)
+    lang = locale_language()
+    load_demo(ctx, customers=customers, console=console, lang=lang)
+    apply_routing_file(ctx, DEMO_ROUTING)
+    if journeys is not None:
+        load_journeys(ctx, journeys, console=console, lang=lang)
+    secret = demo_key(ctx)
+    url = f"http://{address[0]}:{address[1]}"
+    console.print("\n" + say("cli.demo_banner", lang, url=url), style="bold green")
+    console.print(say("cli.demo_key", lang, secret=secret, path=ctx.settings.data_dir),
+                  style="bold", soft_wrap=True)
+    console.print(say("cli.demo_try", lang))
     typer.echo(f"  curl -H 'Authorization: Bearer {secret}' '{url}/v1/cards?phone=600123456'\n")
     if not serve_after:
         return
-    from circulo.connectors.worker import run_in_thread
-    from circulo.routing.dispatcher import run_in_thread as run_routing
-
-    stop = threading.Event()
-    run_in_thread(ctx, stop)
-    run_routing(ctx, stop)
     if live:
         seed = random.Random(int(time.time()))  # noqa: S311 - demo traffic, not security
-        threading.Thread(target=live_trickle, args=(ctx, stop, seed),
-                         daemon=True).start()
-    import uvicorn
-
-    from circulo.app import create_app
-
-    uvicorn.run(create_app(ctx.settings, ctx=ctx), host=host, port=port, log_level="warning")
+        threading.Thread(target=live_trickle, args=(ctx, threading.Event(), seed),
+                         name="demo-live-events", daemon=True).start()
+    serving.serve(ctx, host=address[0], port=address[1])
 
 
 @app.command()
@@ -284,10 +324,6 @@ def simulate(
         typer.echo(say("sim.cannot_write", lang, path=chart, error=exc.strerror), err=True)
         raise typer.Exit(code=1) from exc
     console.print(say("sim.chart_written", lang, path=chart))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()
 
 
 @journeys_app.command("try")
@@ -445,3 +481,7 @@ def identity_dedupe(
                                  f"{planned.pair.weight:.2f}", planned.evidence.score,
                                  planned.action])
         console.print(say("cli.import_report", lang, path=output))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -89,10 +89,15 @@ DEFAULT_CONTACT_TYPES = [
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CIRCULO_", extra="ignore")
+    # Variables win over circulo.env in the current directory (docs/configuration.md).
+    model_config = SettingsConfigDict(env_prefix="CIRCULO_", extra="ignore",
+                                      env_file="circulo.env", env_file_encoding="utf-8")
 
     data_dir: Path = Field(default=Path("data"), description="Where the SQLite file lives.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite.")
+    host: str = Field(default="127.0.0.1", description="`circulo serve`/`demo` listen here.")
+    port: int = Field(default=8000, ge=1, le=65535,
+                      description="`circulo serve`/`demo` listen on this port.")
     default_region: str = Field(default="ES", description="Region for national phone numbers.")
     timezone: str = Field(default="Europe/Madrid", description="The contact center's zone.")
     default_language: str = Field(default="es")
@@ -174,6 +179,15 @@ class Settings(BaseSettings):
     routing_file: Path | None = Field(
         default=None, description="YAML routing policy (skills, queues, steps, agents) applied "
         "at start-up when it differs from the one in force (docs/routing.md)")
+    access_log: bool = Field(
+        default=True, description="`circulo serve` logs one line per request, with its "
+        "request id (docs/operations.md)")
+    log_json: bool = Field(
+        default=False, description="`circulo serve` writes its log as JSON lines instead of "
+        "text")
+    metrics_public: bool = Field(
+        default=False, description="/metrics answers without an API key (for a scraper on a "
+        "private network); otherwise it needs a key with the `metrics` scope")
     routing_background: bool = Field(
         default=False, description="Run the routing dispatcher loop in this process "
         "(`circulo serve` turns it on); otherwise each change dispatches in the request")

@@ -89,7 +89,21 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "en": "Full error report: {path}"},
     "cli.demo_banner": {"es": "Demo de Círculo en {url}  (documentación del API: {url}/docs)",
                         "en": "Círculo demo on {url}  (API docs: {url}/docs)"},
-    "cli.demo_key": {"es": "Clave del API: {secret}", "en": "API key: {secret}"},
+    "cli.demo_key": {"es": "Clave del API (guardada en {path}/demo-key): {secret}",
+                     "en": "API key (kept in {path}/demo-key): {secret}"},
+    "cli.demo_journeys": {"es": "Recorridos activos: {keys}", "en": "Journeys on: {keys}"},
+    "cli.port_unavailable": {
+        "es": "No se puede servir en {error}. Elija otro puerto: --port, CIRCULO_PORT o "
+              "PORT=8080 make demo.",
+        "en": "Cannot listen on {error}. Choose another port: --port, CIRCULO_PORT or "
+              "PORT=8080 make demo."},
+    "cli.new_database": {
+        "es": "Aviso: no hay base de datos en {path}; se crea una nueva, vacía. Para usar la "
+              "de un servidor, indique su directorio con --data-dir o CIRCULO_DATA_DIR "
+              "(make demo usa data/demo).",
+        "en": "Warning: no database at {path}; creating a new, empty database. To use a "
+              "server's, give its directory with --data-dir or CIRCULO_DATA_DIR (make demo "
+              "uses data/demo)."},
     "cli.routing_applied": {"es": "Política de enrutamiento v{version} en vigor ({path}).",
                             "en": "Routing policy v{version} in force ({path})."},
     "cli.demo_try": {"es": "Pruebe (S1, María López llama desde el 600 123 456):",

@@ -37,11 +37,11 @@ def test_s6_three_unsatisfactory_contacts(database: Database, clock: FixedClock)
         load(api, "s06-three-unsatisfactory-contacts.yaml")
         ana = customer(api, "+34600000006", first_name="Ana")
         for n, score in enumerate([2, 5, 1]):
-            _event(api, ana, "survey.answered", n, score=score)
+            _event(api, ana, "survey.answered", n, csat=score)
             clock.advance(timedelta(days=3))
         run(api)
         assert instances(api, "three-unsatisfactory-contacts") == []  # two bad ones so far
-        _event(api, ana, "survey.answered", 9, score=1)
+        _event(api, ana, "survey.answered", 9, csat=1)
         run(api)
         for name in ("loyalty-campaign", "gift-list"):
             members = ok(api.get(f"/v1/lists/{name}/members"))["members"]
@@ -56,7 +56,7 @@ def test_s6_three_unsatisfactory_contacts(database: Database, clock: FixedClock)
         [accepted] = of_type(api, ana, "suggestion.accepted")
         assert accepted["properties"]["by"] == "agent:lucia"
         assert api.card("es", customer_id=ana)["card"]["suggestions"] == []
-        _event(api, ana, "survey.answered", 10, score=1)  # reentry: never
+        _event(api, ana, "survey.answered", 10, csat=1)  # reentry: never
         run(api)
         assert len(instances(api, "three-unsatisfactory-contacts")) == 1
 
@@ -172,8 +172,8 @@ def test_s10_low_score_from_an_important_customer(database: Database,
         load(api, "s10-low-score-rescue.yaml")
         vip = customer(api, "+34600000010", tier="premium")
         regular = customer(api, "+34600000011")
-        _event(api, vip, "survey.answered", 1, score=1)
-        _event(api, regular, "survey.answered", 1, score=1)
+        _event(api, vip, "survey.answered", 1, csat=1)
+        _event(api, regular, "survey.answered", 1, csat=1)
         run(api)
         members = ok(api.get("/v1/lists/rescue-desk/members"))["members"]
         assert [m["customer_id"] for m in members] == [vip]

@@ -15,7 +15,7 @@ from circulo.auth.models import ApiKey
 from circulo.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from circulo.ids import new_id
 
-SCOPES = ("ingest", "read", "campaigns", "routing", "admin")
+SCOPES = ("ingest", "read", "campaigns", "routing", "metrics", "admin")
 KEY_PREFIX = "ck_"
 
 

@@ -25,6 +25,14 @@ ATTEMPTS = cast(Table, DeliveryAttempt.__table__)
 OPEN = ("pending", "delivering")
 
 
+def undelivered(session: Session) -> tuple[int, datetime | None]:
+    """Messages not yet delivered (pending or being delivered) and the oldest one's time."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at))
+        .where(OutboxMessage.status.in_(("pending", "delivering")))).one()
+    return int(count), oldest
+
+
 def add_subscription(session: Session, subscription: WebhookSubscription) -> None:
     session.add(subscription)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 ES_FIRST_F = ["María", "Carmen", "Lucía", "Ana", "Laura", "Marta", "Elena", "Sara", "Paula",
@@ -41,6 +41,13 @@ REASONS_ES = ["estado del pedido", "devolución", "factura", "cargo no reconocid
 REASONS_EN = ["order status", "return", "invoice", "unrecognised charge", "address change",
               "assembly issue", "financing", "warranty"]
 ADVISORS = ["Lucía Marín", "Pedro Sanz", "Ana Ruiz", "Tom Baker", "Carmen Vidal"]
+# The Tarjeta Aurora (the store card that finances purchases) and the appliances that report
+# through the Aurora Connect app send events too.
+MERCHANTS = ["Aurora Hogar Online", "Aurora Hogar Castellana", "Mercadona", "Repsol",
+             "Amazon EU", "El Corte Inglés", "Renfe", "Zara"]
+DEVICES = [("Robot de cocina Aurora Chef", ["sobrecalentamiento", "tapa abierta", "motor"]),
+           ("Aspiradora robot Aurora Clean", ["batería", "atasco", "filtro"]),
+           ("Caldera conectada Aurora Term", ["presión", "fuga", "llama"])]
 
 
 def _phone_es(rng: random.Random) -> str:
@@ -95,10 +102,10 @@ class DemoCompany:
             yield batch
 
     def _all_customers(self) -> Iterator[list[dict[str, Any]]]:
-        yield self._maria()
-        yield from self._shared_landline()
-        yield from self._family_without_ids()
-        for n in range(self.customers - 5):
+        scenes = [self._maria(), *self._shared_landline(), *self._family_without_ids(),
+                  *self._journey_scenes()]
+        yield from scenes[:self.customers]
+        for n in range(self.customers - len(scenes)):
             yield self._customer(n)
 
     # -- the scenario customers ----------------------------------------------------------------
@@ -165,6 +172,161 @@ class DemoCompany:
                     "title": "Juego de sábanas"}),
                 self._event("call.completed", "pbx", {"phone": mobile}, 12, channel="voice",
                             properties={"reason": "estado del pedido", "duration": 150})]
+
+    # -- the customers the example journeys (examples/journeys/) act on ------------------------
+
+    def _journey_scenes(self) -> list[list[dict[str, Any]]]:
+        return [self._three_bad_contacts(), self._vip_hanging_up(), *self._carrier_incident(),
+                self._small_dispute(), self._low_score_vip(), self._anniversary_gift(),
+                self._card_fraud(), self._device_alert()]
+
+    def _scene_customer(self, crm: str, phone: str, email: str, traits: dict[str, Any],
+                        *, marketing: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+        ids = {"phone": phone, "email": email, "external_ids": {"crm": crm}}
+        profile = self._crm_profile(ids, {"language": "es", "tier": "standard",
+                                          "segment": "individual", **traits}, days_ago=100)
+        if marketing:
+            for consent in profile["consent"]:
+                consent["granted"] = True
+        return ids, profile
+
+    def _three_bad_contacts(self) -> list[dict[str, Any]]:
+        """S6: three contacts this quarter, each scored 1 or 2 in the survey."""
+        ids, profile = self._scene_customer("CRM-900006", "+34611600600",
+                                            "raquel.navarro@example.es", {
+            "first_name": "Raquel", "last_name": "Navarro Gil", "title": "Sra.",
+            "tier": "gold", "city": "Valencia", "preferred_channel": "email"})
+        events = [profile]
+        for days_ago, csat, reason in [(25, 2, "devolución"), (14, 1, "devolución"),
+                                       (4, 2, "incidencia de montaje")]:
+            events.append(self._event("call.completed", "pbx", {"phone": ids["phone"]},
+                                      days_ago, channel="voice", properties={
+                                          "reason": reason, "duration": 420,
+                                          "outcome": "unresolved"}))
+            events.append(self._event("survey.answered", "surveys", ids, days_ago - 0.05,
+                                      properties={"csat": csat, "nps": csat}))
+        return events
+
+    def _vip_hanging_up(self) -> list[dict[str, Any]]:
+        """S7: a VIP customer called four times this morning and hung up each time."""
+        ids, profile = self._scene_customer("CRM-900007", "+34622700700",
+                                            "javier.ortega@example.es", {
+            "first_name": "Javier", "last_name": "Ortega Molina", "title": "Sr.",
+            "tier": "vip", "city": "Madrid", "advisor": "Pedro Sanz",
+            "preferred_channel": "sms"})
+        # Since (UTC) midnight, which has passed in Spain too: "this morning" whatever the hour.
+        midnight = self.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        elapsed = (self.now - midnight).total_seconds() / 86400
+        return [profile, *(self._event("call.abandoned", "pbx", {"phone": ids["phone"]},
+                                       elapsed * (1 - share), channel="voice",
+                                       properties={"wait_seconds": 60 + 30 * n})
+                           for n, share in enumerate((0.2, 0.4, 0.6, 0.8)))]
+
+    def _carrier_incident(self) -> list[list[dict[str, Any]]]:
+        """S8: PaqExpress reports an incident while two customers wait for its deliveries;
+        its integration also marks each shipment as delayed."""
+        scenes: list[list[dict[str, Any]]] = []
+        for crm, first, last, phone, channel in [
+                ("CRM-900008", "Luis", "Herrero Campos", "+34633800800", "sms"),
+                ("CRM-900028", "Marta", "Iglesias Peña", "+34633800801", "email")]:
+            email = f"{_ascii(first)}.{_ascii(last.split()[0])}@example.es"
+            _, profile = self._scene_customer(crm, phone, email, {
+                "first_name": first, "last_name": last, "city": "Zaragoza",
+                "preferred_channel": channel})
+            order = self._id("PED")
+            shipment = f"ENV-{order[4:]}"
+            scenes.append([profile,
+                self._event("order.placed", "shop", {"email": email}, 3, channel="web",
+                            properties={"order_id": order, "amount": 649.0, "currency": "EUR",
+                                        "title": "Mesa extensible roble"}),
+                self._event("shipment.created", "shop", {"email": email}, 2, properties={
+                    "shipment_id": shipment, "order_id": order, "carrier": "PaqExpress"}),
+                self._event("shipment.delayed", "paqexpress", {"email": email}, 0.2,
+                            properties={"shipment_id": shipment, "order_id": order,
+                                        "carrier": "PaqExpress",
+                                        "reason": "carrier_incident"})])
+        incident = self._event("carrier.incident", "paqexpress", {}, 0.25, properties={
+            "carrier": "PaqExpress", "region": "Aragón", "incident_id": self._id("INC"),
+            "description": "Avería en el centro de distribución de Zaragoza"})
+        del incident["identifiers"]  # about no one in particular
+        scenes[-1].append(incident)
+        return scenes
+
+    def _small_dispute(self) -> list[dict[str, Any]]:
+        """S9: a professional customer with 1,800 EUR of orders disputes a 7.50 EUR charge."""
+        ids, profile = self._scene_customer("CRM-900009", "+34644900900",
+                                            "sergio@dominguezreformas.example.es", {
+            "first_name": "Sergio", "last_name": "Domínguez Sanz", "title": "Sr.",
+            "segment": "professional", "company": "Domínguez Reformas", "city": "Sevilla"})
+        events = [profile]
+        for days_ago, (product, price) in [(80, PRODUCTS[4]), (45, PRODUCTS[0]),
+                                           (20, PRODUCTS[5])]:
+            events.append(self._event("order.placed", "shop", ids, days_ago, channel="web",
+                                      properties={"order_id": self._id("PED"), "amount": price,
+                                                  "currency": "EUR", "title": product}))
+        events.append(self._event("dispute.opened", "billing", ids, 1, properties={
+            "dispute_id": self._id("DSP"), "charge_id": self._id("CHG"), "amount": 7.5,
+            "currency": "EUR", "reason": "cargo no reconocido",
+            "title": "Gastos de envío cobrados dos veces"}))
+        return events
+
+    def _low_score_vip(self) -> list[dict[str, Any]]:
+        """S10: a VIP customer scores their last call 1 out of 5."""
+        ids, profile = self._scene_customer("CRM-900010", "+34655010010",
+                                            "elena.serrano@example.es", {
+            "first_name": "Elena", "last_name": "Serrano Blanco", "title": "Sra.",
+            "tier": "vip", "city": "Málaga", "advisor": "Ana Ruiz"})
+        return [profile,
+                self._event("call.completed", "pbx", {"phone": ids["phone"]}, 2,
+                            channel="voice", properties={"reason": "garantía", "duration": 610,
+                                                         "outcome": "unresolved"}),
+                self._event("survey.answered", "surveys", ids, 1.9,
+                            properties={"csat": 1, "nps": 2})]
+
+    def _anniversary_gift(self) -> list[dict[str, Any]]:
+        """S15: a gift for a wedding anniversary that comes back in five days."""
+        ids, profile = self._scene_customer("CRM-900015", "+34666150150",
+                                            "pablo.molina@example.es", {
+            "first_name": "Pablo", "last_name": "Molina Ramos", "title": "Sr.",
+            "city": "Bilbao", "preferred_channel": "email"}, marketing=True)
+        occasion = (self.now + timedelta(days=5)).date().replace(year=2012)  # a leap year
+        order = self._id("PED")
+        return [profile,
+                self._event("order.placed", "shop", ids, 21, channel="web", properties={
+                    "order_id": order, "amount": 89.0, "currency": "EUR",
+                    "title": "Juego de copas de cristal (regalo)"}),
+                self._event("order.completed", "shop", ids, 20, properties={
+                    "order_id": order, "gift": True, "occasion": "su aniversario de boda",
+                    "occasion_date": occasion.isoformat()})]
+
+    def _card_fraud(self) -> list[dict[str, Any]]:
+        """S18: the Tarjeta Aurora is used abroad at a suspicious merchant."""
+        _, profile = self._scene_customer("CRM-900018", "+34677180180",
+                                            "alberto.ramirez@example.es", {
+            "first_name": "Alberto", "last_name": "Ramírez Ortega", "title": "Sr.",
+            "city": "Murcia", "aurora_card": True})
+        cards = {"external_ids": {"crm": "CRM-900018"}}
+        return [profile,
+                *(self._card_use(cards, "7311", days_ago, merchant, amount, 0.05)
+                  for days_ago, merchant, amount in [(9, "Mercadona", 64.2),
+                                                      (4, "Aurora Hogar Castellana", 299.0)]),
+                self._card_use(cards, "7311", 0.5, "ELECTRO-DEALS LTD (Lagos)", 1249.0, 0.94)]
+
+    def _device_alert(self) -> list[dict[str, Any]]:
+        """S19: a connected boiler reports a gas-pressure alert."""
+        ids, profile = self._scene_customer("CRM-900019", "+34688190190",
+                                            "pilar.moreno@example.es", {
+            "first_name": "Pilar", "last_name": "Moreno Gil", "title": "Sra.",
+            "city": "Valladolid"})
+        return [profile, self._event("device.alert", "aurora-connect", ids, 0.1, properties={
+            "device": DEVICES[2][0], "device_id": "AT-55019", "kind": "presión",
+            "severity": "critical"})]
+
+    def _card_use(self, ids: dict[str, Any], last4: str, days_ago: float, merchant: str,
+                  amount: float, risk: float) -> dict[str, Any]:
+        return self._event("card.used", "cards", ids, days_ago, properties={
+            "amount": amount, "currency": "EUR", "merchant": merchant, "last4": last4,
+            "risk_score": risk, "card": "Tarjeta Aurora"})
 
     # -- everybody else --------------------------------------------------------------------------
 
@@ -235,6 +397,21 @@ class DemoCompany:
                 events.append(self._event("ticket.closed", "helpdesk", ids,
                                           max(0.0, days_ago - rng.uniform(0.5, 5)),
                                           properties={"ticket_id": ticket}))
+        if rng.random() < 0.1:  # holds the Tarjeta Aurora
+            last4 = f"{rng.randint(0, 9999):04d}"
+            for _ in range(rng.randint(1, 4)):
+                events.append(self._card_use(ids, last4, rng.uniform(0, 30),
+                                             rng.choice(MERCHANTS),
+                                             round(rng.uniform(8, 400), 2),
+                                             round(rng.betavariate(1, 12), 2)))
+        if rng.random() < 0.06:  # a connected appliance reports
+            device, kinds = rng.choice(DEVICES)
+            events.append(self._event("device.alert", "aurora-connect", ids,
+                                      rng.uniform(0, 30), properties={
+                                          "device": device, "kind": rng.choice(kinds),
+                                          "device_id": f"AC-{n:05d}",
+                                          "severity": rng.choices(
+                                              ["low", "medium", "high"], [6, 3, 1])[0]}))
         if rng.random() < 0.05:
             events.append(self._event("invoice.overdue", "billing", ids, rng.uniform(0, 30),
                                       properties={"invoice_id": self._id("FAC"),
@@ -326,16 +503,23 @@ class DemoCompany:
 
 
 def live_event(rng: random.Random, now: datetime, phones: list[str]) -> dict[str, Any]:
-    """One event of the live trickle: a call, an abandon or a survey from a known number."""
+    """One event of the live trickle from a known number: a call, an abandon, a card
+    purchase or a survey."""
     phone = rng.choice(phones)
     kind = rng.random()
     if kind < 0.6:
         return {"type": "call.completed", "source": "pbx", "channel": "voice",
                 "occurred_at": now.isoformat(), "identifiers": {"phone": phone},
                 "properties": {"reason": rng.choice(REASONS_ES), "duration": rng.randint(60, 600)}}
-    if kind < 0.8:
+    if kind < 0.75:
         return {"type": "call.abandoned", "source": "pbx", "channel": "voice",
                 "occurred_at": now.isoformat(), "identifiers": {"phone": phone},
                 "properties": {"wait_seconds": rng.randint(20, 300)}}
+    if kind < 0.85:  # the Tarjeta Aurora; now and then a purchase that looks like fraud
+        return {"type": "card.used", "source": "cards", "occurred_at": now.isoformat(),
+                "identifiers": {"phone": phone}, "properties": {
+                    "amount": round(rng.uniform(5, 900), 2), "currency": "EUR",
+                    "merchant": rng.choice(MERCHANTS), "last4": "7311", "card": "Tarjeta Aurora",
+                    "risk_score": round(rng.choice([0.02, 0.05, 0.1, 0.91]), 2)}}
     return {"type": "survey.answered", "source": "surveys", "occurred_at": now.isoformat(),
             "identifiers": {"phone": phone}, "properties": {"csat": rng.randint(1, 5)}}

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
 
+from circulo.auth import service as auth
 from circulo.context import AppContext
 from circulo.customers import service as customers
 from circulo.demo.generator import DemoCompany, live_event
+from circulo.errors import CirculoError
 from circulo.i18n import say
 from circulo.ingest import service as ingest
+from circulo.journeys import service as journeys
 
 LIVE_PHONES = ["+34600123456", "+34915550123"]
+DEMO_ROUTING = Path(__file__).parent / "routing.yaml"
+KEY_FILE = "demo-key"
+KEY_SCOPES = ["admin", "ingest", "read", "campaigns", "routing"]
 
 
 def load_demo(ctx: AppContext, *, customers: int, console: Console, lang: str = "en") -> None:
@@ -47,3 +55,46 @@ def live_trickle(ctx: AppContext, stop: threading.Event, rng: random.Random) -> 
             ingest.ingest(session, live_event(rng, ctx.clock.now(), LIVE_PHONES),
                           settings=ctx.settings, policies=ctx.policies, now=ctx.clock.now(),
                           actor="demo-live")
+
+
+def load_journeys(ctx: AppContext, folder: Path, *, console: Console, lang: str = "en"
+                  ) -> list[str]:
+    """Save and switch on every journey of ``folder`` (a new version only when a file
+    changed); a file that does not load is reported and skipped."""
+    loaded: list[str] = []
+    for path in sorted(folder.glob("*.yaml")):
+        text = path.read_text("utf-8")
+        try:
+            with ctx.db.unit_of_work() as session:
+                journey = journeys.parse(session, ctx.settings, text=text, data=None,
+                                         origin=str(path))
+                journeys.save(session, journey, text, actor="demo", now=ctx.clock.now(),
+                              activate=True)
+        except CirculoError as exc:
+            console.print(str(exc), markup=False, style="red")
+            continue
+        loaded.append(journey.key)
+    console.print(say("cli.demo_journeys", lang, keys=", ".join(loaded) or "-"))
+    return loaded
+
+
+def demo_key(ctx: AppContext) -> str:
+    """The demo's API key: the one kept in the data directory while it still works, else a
+    new one, kept there (readable by its owner only) for the next run."""
+    path = ctx.settings.data_dir / KEY_FILE
+    if path.exists():
+        secret = path.read_text("utf-8").strip()
+        try:
+            ctx.authenticate(secret)
+        except CirculoError:
+            pass
+        else:
+            return secret
+    with ctx.db.unit_of_work() as session:
+        _, secret = auth.create_key(session, "demo", KEY_SCOPES, ctx.clock.now())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    path.chmod(0o600)  # an older file keeps its mode through O_TRUNC
+    return secret

@@ -43,6 +43,7 @@ from circulo.ingest.schemas import (
     IngestResult,
     ItemError,
 )
+from circulo.observability import count_ingested
 
 
 @dataclass(slots=True)
@@ -255,13 +256,15 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
         results.append(EventResult(p.index, "duplicate", event_id, customer_id, resolution))
     results.sort(key=lambda r: r.index)
     errors.sort(key=lambda e: (e.index, e.field))
-    return IngestResult(
+    result = IngestResult(
         accepted=sum(1 for r in results if r.status == "accepted"),
         duplicates=sum(1 for r in results if r.status == "duplicate"),
         rejected=len({e.index for e in errors}),
         results=results,
         errors=errors,
     )
+    count_ingested(result.accepted, result.duplicates, result.rejected)
+    return result
 
 
 def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | None,

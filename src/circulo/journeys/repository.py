@@ -73,6 +73,13 @@ def inbox(session: Session, limit: int) -> Sequence[JourneyInbox]:
     return session.scalars(select(JourneyInbox).order_by(JourneyInbox.seq).limit(limit)).all()
 
 
+def inbox_summary(session: Session) -> tuple[int, datetime | None]:
+    """Events waiting for the runner and the oldest one's arrival."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(JourneyInbox.created_at))).one()
+    return int(count), oldest
+
+
 def inbox_row(session: Session, seq: int) -> JourneyInbox | None:
     return session.get(JourneyInbox, seq)
 
