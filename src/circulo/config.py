@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     default_language: str = Field(default="es")
     max_batch_size: int = Field(default=5000, ge=1)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    tracking_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024,
+        description="Segment-compatible routes: the largest body, compressed or inflated "
+        "(Segment's own limit is 500 KB a batch)")
+    twilio_max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024,
+        description="Twilio's webhooks: the largest form read (an SMS is at most 1,600 "
+        "characters, ten media URLs)")
     future_tolerance_seconds: int = Field(default=300, ge=0)
     max_profiles_per_identifier: int = Field(
         default=2,
