@@ -205,6 +205,15 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="How Twilio reaches this server, e.g. https://circulo."
         "example.com: status callbacks and webhook signatures are built from it")
+    auth_failure_limit: str = Field(
+        default="20/minute",
+        description="Failed authentications (a missing or wrong API key or webhook signature) "
+        "a client may make in a moving window; past it, every request of that client answers "
+        "429 until the window frees")
+    pin_failure_limit: str = Field(
+        default="10/minute",
+        description="Wrong PINs (and checks on a locked PIN) a client may try in a moving "
+        "window before its PIN checks answer 429")
     journey_webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_… secret: journeys' `webhook` requests are signed "
         "with it (Standard Webhooks headers); unset, they go unsigned")
@@ -218,6 +227,14 @@ class Settings(BaseSettings):
             match = _DURATION.fullmatch(value.strip())
             if match:
                 return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
+        return value
+
+    @field_validator("auth_failure_limit", "pin_failure_limit")
+    @classmethod
+    def _check_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # "20/minute", "100 per hour": a ValueError names what is wrong
         return value
 
     @field_validator("journey_webhook_secret")

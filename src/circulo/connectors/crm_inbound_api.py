@@ -22,7 +22,7 @@ from circulo.connectors.registry import ConnectorSpec, connectors_for
 from circulo.connectors.salesforce import inbound as salesforce
 from circulo.connectors.salesforce.connector import SalesforceConnector
 from circulo.context import AppContext
-from circulo.errors import Forbidden, NotFound, ValidationFailed
+from circulo.errors import BadSignature, Forbidden, NotFound, ValidationFailed
 from circulo.ingest import service as ingest
 
 router = APIRouter(prefix="/v1", tags=["crm"])
@@ -59,13 +59,13 @@ async def crm_webhook(name: str, request: Request,
                                     request.headers.get("x-hubspot-signature-v3"),
                                     request.headers.get("x-hubspot-request-timestamp"),
                                     request.method, uri, body):
-            raise Forbidden("the HubSpot signature (v3) does not match or is too old")
+            raise BadSignature("the HubSpot signature (v3) does not match or is too old")
         return await run_in_threadpool(_hubspot, ctx, spec, body)
     sf = spec.connector.config
     token = request.query_params.get("token", "")
     if sf.inbound_token is None or not hmac.compare_digest(
             token.encode(), sf.inbound_token.get_secret_value().encode()):
-        raise Forbidden("missing or wrong ?token= for this Salesforce connector")
+        raise BadSignature("missing or wrong ?token= for this Salesforce connector")
     return await run_in_threadpool(_salesforce, ctx, spec, body)
 
 

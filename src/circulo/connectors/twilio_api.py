@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from circulo.api_deps import ORJSONResponse, get_ctx, read_body
 from circulo.connectors import twilio_inbound as twilio
 from circulo.context import AppContext
-from circulo.errors import Forbidden
+from circulo.errors import BadSignature, Forbidden
 from circulo.ingest import service as ingest
 
 router = APIRouter(prefix="/v1/channels/twilio", tags=["channels"])
@@ -55,13 +55,13 @@ async def verified_form(request: Request, ctx: AppContext) -> dict[str, str]:
     # at what Twilio ever sends (CIRCULO_TWILIO_MAX_BODY_BYTES).
     signature = request.headers.get("x-twilio-signature")
     if not signature:
-        raise Forbidden("the request has no X-Twilio-Signature")
+        raise BadSignature("the request has no X-Twilio-Signature")
     body = await read_body(request, ctx.settings.twilio_max_body_bytes)
     pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     validator = RequestValidator(token.get_secret_value())
     if not validator.validate(signed_url(request, ctx.settings.public_url),
                               ImmutableMultiDict(pairs), signature):
-        raise Forbidden("the X-Twilio-Signature does not match this URL and these fields")
+        raise BadSignature("the X-Twilio-Signature does not match this URL and these fields")
     return dict(pairs)
 
 
