@@ -125,7 +125,7 @@ def worker() -> None:
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key")],
     scope: Annotated[list[str], typer.Option(
-        help="ingest, read, campaigns, routing or admin; repeat for several "
+        help="ingest, read, campaigns, routing, admin or pins:write; repeat for several "
              "/ repetir para varios")],
 ) -> None:
     """Create an API key, shown once. / Crear una clave del API (se muestra una vez)."""

@@ -214,11 +214,21 @@ class Settings(BaseSettings):
         default="10/minute",
         description="Wrong PINs (and checks on a locked PIN) a client may try in a moving "
         "window before its PIN checks answer 429")
+    pin_max_failures: int = Field(
+        default=5, ge=1,
+        description="Wrong PINs in a row that lock a customer's PIN checks")
+    pin_lockout: timedelta = Field(
+        default=timedelta(minutes=1),
+        description="How long the first lock lasts; each further one, without a right PIN "
+        "in between, lasts twice as long")
+    pin_lockout_max: timedelta = Field(
+        default=timedelta(hours=1), description="The longest a PIN lock lasts")
     journey_webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_… secret: journeys' `webhook` requests are signed "
         "with it (Standard Webhooks headers); unset, they go unsigned")
 
-    @field_validator("outbox_dead_after", "agent_heartbeat_timeout", mode="before")
+    @field_validator("outbox_dead_after", "agent_heartbeat_timeout", "pin_lockout",
+                     "pin_lockout_max", mode="before")
     @classmethod
     def _read_duration(cls, value: Any) -> Any:
         """Durations from the environment as people write them: ``90`` (seconds), ``90s``,

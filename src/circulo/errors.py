@@ -106,6 +106,16 @@ class BadSignature(Forbidden):
     failed_authentication = True
 
 
+class PinLocked(CirculoError):
+    """Wrong PINs have locked this customer's PIN checks for a while (customers.pins)."""
+
+    status, code, title = 423, "pin_locked", "PIN checks locked"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
 class TooManyRequests(CirculoError):
     status, code, title = 429, "too_many_requests", "Too many requests"
 

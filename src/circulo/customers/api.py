@@ -23,9 +23,9 @@ from circulo.customers.schemas import (
     RecordsOut,
     TimelineOut,
 )
-from circulo.errors import ValidationFailed
+from circulo.errors import PinLocked, ValidationFailed
 from circulo.i18n import pick_language
-from circulo.ingest import attribution
+from circulo.ingest import attribution, pin_checks
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 
@@ -72,7 +72,11 @@ async def get_card(
         return ORJSONResponse(lookup.run(ctx, None))
     client = client_address(request.scope)
     ctx.throttle.check(PIN, client)
-    result = await run_in_threadpool(lookup.run, ctx, pin)
+    try:
+        result = await run_in_threadpool(lookup.run, ctx, pin)
+    except PinLocked:
+        ctx.throttle.failed(PIN, client)
+        raise
     if result.get("pin_verified") is False:
         ctx.throttle.failed(PIN, client)
     return ORJSONResponse(result)
@@ -86,11 +90,18 @@ class _CardLookup:
     postal_code: str | None
 
     def run(self, ctx: AppContext, pin: str | None) -> dict[str, Any]:
-        with ctx.db.unit_of_work(write=False) as session:
-            return card_service.lookup_card(
+        """The card, and with a PIN its check (which writes the failure counter)."""
+        now = ctx.clock.now()
+        with ctx.db.unit_of_work(write=pin is not None) as session:
+            result = card_service.lookup_card(
                 session, query=self.query, role=self.role, lang=self.lang,
-                postal_code=self.postal_code, pin=pin, settings=ctx.settings,
-                templates=ctx.templates, policies=ctx.policies, now=ctx.clock.now())
+                postal_code=self.postal_code, settings=ctx.settings,
+                templates=ctx.templates, policies=ctx.policies, now=now)
+            if pin is not None and result["match"] == "unique":
+                result["pin_verified"] = pin_checks.check_pin(
+                    session, result["card"]["customer_id"], pin, settings=ctx.settings,
+                    policies=ctx.policies, now=now)
+            return result
 
 
 @router.post(

@@ -76,7 +76,8 @@ def split_payload(payload: Any, settings: Settings) -> list[Any]:
     return items
 
 
-def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
+def _check_traits(index: int, traits: dict[str, Any], may_set_pin: bool
+                  ) -> list[dict[str, Any]]:
     errors = []
     language = traits.get("language")
     if language is not None and not (isinstance(language, str) and LANGUAGE_TAG.match(language)):
@@ -95,12 +96,16 @@ def _check_traits(index: int, traits: dict[str, Any]) -> list[dict[str, Any]]:
     if pin is not None and not (isinstance(pin, str | int) and 4 <= len(str(pin)) <= 12
                                 and str(pin).isdigit()):
         errors.append(_error(index, "traits.pin", "invalid_pin", "pin must be 4-12 digits"))
+    elif pin is not None and not may_set_pin:
+        errors.append(_error(index, "traits.pin", "pin_scope_required",
+                             "setting a PIN needs an API key with the 'pins:write' scope"))
     return errors
 
 
-def prepare(items: list[Any], settings: Settings, now: datetime
+def prepare(items: list[Any], settings: Settings, now: datetime, *, may_set_pin: bool = False
             ) -> tuple[list[Prepared], list[dict[str, Any]]]:
-    """Validate and normalise item by item: one bad item never sinks the others."""
+    """Validate and normalise item by item: one bad item never sinks the others. A PIN is
+    refused unless the sender ``may_set_pin`` (the ``pins:write`` scope, or the CLI)."""
     prepared: list[Prepared] = []
     errors: list[dict[str, Any]] = []
     junk = settings.all_junk_values
@@ -127,7 +132,7 @@ def prepare(items: list[Any], settings: Settings, now: datetime
             errors.append(_error(index, "occurred_at", "in_future",
                                  f"occurred_at {occurred.isoformat()} is in the future"))
             continue
-        item_errors = _check_traits(index, event.traits or {})
+        item_errors = _check_traits(index, event.traits or {}, may_set_pin)
         if event.properties and len(orjson.dumps(event.properties)) > MAX_PROPERTIES_BYTES:
             item_errors.append(_error(index, "properties", "too_large",
                                       f"properties exceed {MAX_PROPERTIES_BYTES} bytes"))
@@ -151,9 +156,10 @@ def prepare(items: list[Any], settings: Settings, now: datetime
 
 
 def ingest(session: Session, payload: Any, *, settings: Settings,
-           policies: customers.Policies, now: datetime, actor: str) -> dict[str, Any]:
+           policies: customers.Policies, now: datetime, actor: str,
+           may_set_pin: bool = False) -> dict[str, Any]:
     items = split_payload(payload, settings)
-    prepared, errors = prepare(items, settings, now)
+    prepared, errors = prepare(items, settings, now, may_set_pin=may_set_pin)
     results: list[dict[str, Any]] = []
 
     lock_keys = [i.key for p in prepared for i in p.identifiers]
@@ -230,7 +236,7 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
 def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | None,
                                                                 dict[str, Any] | None]],
                       *, settings: Settings, policies: customers.Policies, now: datetime,
-                      actor: str) -> dict[str, Any]:
+                      actor: str, may_set_pin: bool = False) -> dict[str, Any]:
     """Ingest items translated from another format (tracking SDKs, inbound webhooks): each
     is ``(event, None)`` or ``(None, error)``; indices in the answer are the original ones."""
     events: list[dict[str, Any]] = []
@@ -245,7 +251,7 @@ def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | 
     result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "results": [], "errors": []}
     if events:
         result = ingest(session, {"events": events}, settings=settings, policies=policies,
-                        now=now, actor=actor)
+                        now=now, actor=actor, may_set_pin=may_set_pin)
     for item in (*result["results"], *result["errors"]):
         item["index"] = positions[item["index"]]
     result["errors"] = sorted([*errors, *result["errors"]],

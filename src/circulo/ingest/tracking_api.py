@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from circulo.api_deps import ORJSONResponse, get_ctx, key_from_request, parse_json, read_body
-from circulo.auth.service import Principal
+from circulo.auth.service import PINS_WRITE, Principal
 from circulo.context import AppContext
 from circulo.errors import (
     PROBLEM_JSON,
@@ -112,7 +112,8 @@ def _ingest(ctx: AppContext, payload: Any, default_type: str | None,
     with ctx.db.unit_of_work() as session:
         result = service.ingest_translated(
             session, translated, settings=ctx.settings, policies=ctx.policies,
-            now=ctx.clock.now(), actor=f"key:{principal.name}")
+            now=ctx.clock.now(), actor=f"key:{principal.name}",
+            may_set_pin=principal.allows(PINS_WRITE))
     errors = result["errors"]
     if not result["results"]:
         raise ValidationFailed(f"none of the {len(messages)} message(s) was accepted",
