@@ -23,7 +23,7 @@ from circulo.customers.schemas import (
     RecordsOut,
     TimelineOut,
 )
-from circulo.errors import PinLocked, ValidationFailed
+from circulo.errors import PROBLEM_JSON, PinLocked, ValidationFailed
 from circulo.i18n import pick_language
 from circulo.ingest import attribution, pin_checks
 
@@ -41,7 +41,11 @@ router = APIRouter(prefix="/v1", tags=["customers"])
         "(es, en)."
     ),
     response_model=None,
-    responses={200: {"model": CardLookupOut, "description": "The match and the card"}},
+    responses={200: {"model": CardLookupOut, "description": "The match and the card"},
+               423: {"description": "Wrong PINs have locked this customer's PIN checks "
+                                    "(`pin_locked`, with `Retry-After`)",
+                     "content": {PROBLEM_JSON: {"schema": {
+                         "$ref": "#/components/schemas/Problem"}}}}},
 )
 # ``async`` on purpose: the lookup is a few indexed sub-millisecond queries, cheaper to run on
 # the event loop than to hand to a thread (2,227 vs 1,576 cards/s, p99 32 vs 117 ms on the
