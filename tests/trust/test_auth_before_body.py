@@ -8,10 +8,12 @@ import gzip
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import orjson
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
@@ -69,20 +71,49 @@ def test_a_signed_body_larger_than_twilio_sends_is_a_413(
     assert body["limit"] == 64 * 1024
 
 
+def first_answer(base: str, head: bytes, sent: bytes = b"") -> bytes:
+    """What a real server answers to a request of which only ``head`` and ``sent`` were
+    sent: a server that waits for the rest of the body times out here (5 s)."""
+    address = urlsplit(base)
+    assert address.hostname and address.port
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(head + sent)
+        return sock.recv(4096)
+
+
 def test_a_twilio_door_answers_413_while_the_body_is_still_arriving(database: Database) -> None:
     """On a real server: a chunked upload is refused once the cap is passed; the client never
     has to send the rest (a 30 MB upload would otherwise be read to the end)."""
+    chunk = b"Body=" + b"x" * (128 * 1024)
     with live_server(database.url, CIRCULO_TWILIO_AUTH_TOKEN=TOKEN) as base:
-        address = urlsplit(base)
-        with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
-            sock.sendall(b"POST " + SMS.encode() + b" HTTP/1.1\r\nHost: x\r\n"
-                         b"Content-Type: application/x-www-form-urlencoded\r\n"
-                         b"X-Twilio-Signature: forged\r\nTransfer-Encoding: chunked\r\n\r\n")
-            chunk = b"Body=" + b"x" * (128 * 1024)
-            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            answer = sock.recv(4096)  # times out (5 s) if the server waits for more
+        answer = first_answer(
+            base, b"POST " + SMS.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"X-Twilio-Signature: forged\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"%x\r\n%s\r\n" % (len(chunk), chunk))
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"application/problem+json" in answer
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/v1/crm/hubspot/webhook", b"403"),  # no X-HubSpot-Signature-v3
+    ("/v1/crm/salesforce/webhook?token=wrong", b"403"),
+])
+def test_crm_doors_refuse_unsigned_requests_before_their_body_arrives(
+        database: Database, tmp_path: Path, path: str, status: bytes) -> None:
+    connectors = {"connectors": {
+        "hubspot": {"type": "hubspot", "event_types": ["call.wrapped_up"],
+                    "config": {"access_token": "t", "client_secret": "s"}},
+        "salesforce": {"type": "salesforce", "namespace": "sf",
+                       "event_types": ["call.wrapped_up"], "config": {
+            "instance_url": "https://aurora.my.salesforce.com", "auth": {"session_id": "x"},
+            "inbound_token": "right", "organization_id": "00D5g000004Eqj3EAC"}}}}
+    (tmp_path / "crm.yaml").write_text(yaml.safe_dump(connectors))
+    with live_server(database.url, CIRCULO_CRM_CONNECTORS=str(tmp_path / "crm.yaml")) as base:
+        answer = first_answer(base, b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                              b"Content-Type: application/json\r\n"
+                              b"Content-Length: 30000000\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
 
 
 def test_a_wrong_segment_key_with_a_gzip_bomb_is_refused_before_inflating(
