@@ -5,6 +5,7 @@ and only a key with the ``pins:write`` scope may set a PIN."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,10 @@ from circulo.config import Settings
 from circulo.context import AppContext
 from circulo.customers.pins import Attempts, LockoutPolicy, after_failure, locked_until
 from circulo.db import Database
+from circulo.errors import PinLocked
 from circulo.i18n import t
+from circulo.ingest import pin_checks
+from circulo.ingest import service as ingest
 from tests.conftest import NOW, Api, assert_problem, make_key, ok, only_customer, wipe
 from tests.factories import customer
 
@@ -192,3 +196,28 @@ def test_a_tracking_key_without_the_scope_cannot_set_a_pin(desk: Api) -> None:
         "userId": "u-9", "traits": {"email": "nueve@example.es", "pin": "2468"}})
     body = assert_problem(response, 422, "validation_failed")
     assert body["errors"][0]["code"] == "pin_scope_required"
+
+
+def test_simultaneous_guesses_cannot_outrun_the_counter(ctx: AppContext) -> None:
+    """Ten wrong PINs at once (as from several workers): the counter's row is locked per
+    check, so exactly five are checked and the other five find the customer locked."""
+    with ctx.db.unit_of_work() as session:
+        result = ingest.ingest(session, customer("CRM-9", first_name="Ana", pin=PIN),
+                               settings=ctx.settings, policies=ctx.policies,
+                               now=ctx.clock.now(), actor="test", may_set_pin=True)
+    person = only_customer(result)
+
+    def guess(_: int) -> str:
+        try:
+            with ctx.db.unit_of_work() as session:
+                return str(pin_checks.check_pin(session, person, WRONG, settings=ctx.settings,
+                                                policies=ctx.policies, now=ctx.clock.now()))
+        except PinLocked:
+            return "locked"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(guess, range(10)))
+    assert sorted(answers) == ["False"] * 5 + ["locked"] * 5
+    with ctx.db.unit_of_work(write=False) as session:
+        count = session.execute(text("SELECT count(*) FROM events WHERE type = 'pin.locked'"))
+        assert count.scalar() == 1
