@@ -16,8 +16,15 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from fastapi.security.base import SecurityBase
 
 from circulo.auth.service import Principal
+from circulo.auth.throttle import AUTH, Throttle
 from circulo.context import AppContext
-from circulo.errors import MalformedJSON, PayloadTooLarge
+from circulo.errors import (
+    FAILED_AUTHENTICATION,
+    MalformedJSON,
+    PayloadTooLarge,
+    TooManyRequests,
+    problem_response,
+)
 
 _bearer = HTTPBearer(auto_error=False, description="Círculo API key: Bearer ck_...")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False,
@@ -65,6 +72,13 @@ def key_schemes(*, basic: bool = False, query: bool = False) -> list[Any]:
 async def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
+
+
+def client_address(scope: Any) -> str:
+    """Who is asking: the peer address, which uvicorn takes from ``X-Forwarded-For`` only
+    when the peer is a proxy it trusts (``--forwarded-allow-ips``, 127.0.0.1 by default)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def key_from_request(request: Request) -> str | None:
@@ -123,3 +137,37 @@ class ORJSONResponse(JSONResponse):
 
     def render(self, content: object) -> bytes:
         return orjson.dumps(content)
+
+
+class ThrottleFailures:
+    """ASGI middleware: a client with too many failed authentications lately gets 429 on every
+    ``/v1`` request, before its key or body is looked at (even a right key: otherwise the
+    answer would tell a guesser which guess was right). Each 401, and each answer marked as a
+    failed authentication (a forged webhook signature), counts against its client."""
+
+    def __init__(self, app: Any, throttle: Throttle) -> None:
+        self.app = app
+        self.throttle = throttle
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        client = client_address(scope)
+        try:
+            self.throttle.check(AUTH, client)
+        except TooManyRequests as error:
+            await problem_response(error)(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        status = 0
+
+        async def watch(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status == 401 or state.get(FAILED_AUTHENTICATION):
+            self.throttle.failed(AUTH, client)

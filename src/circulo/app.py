@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from circulo import __version__
-from circulo.api_deps import ORJSONResponse
+from circulo.api_deps import ORJSONResponse, ThrottleFailures
 from circulo.campaigns.api import router as campaigns_router
 from circulo.clock import Clock
 from circulo.config import Settings, get_settings
@@ -45,9 +45,14 @@ DESCRIPTION = """
 Círculo gives a contact center a real-time, unified knowledge of each customer.
 
 Every endpoint needs an API key (`Authorization: Bearer ck_...` or `X-API-Key`), with the
-scope named in its description: `ingest`, `read`, `campaigns`, `routing`, `metrics` or
-`admin`. Errors are RFC 9457 `application/problem+json` with a stable `code`. Each answer
-carries an `X-Request-ID` (yours, when sane), also written in the server's log.
+scope named in its description: `ingest`, `read`, `campaigns`, `routing`, `metrics`,
+`pins:write` or `admin`. Errors are RFC 9457 `application/problem+json` with a stable `code`.
+Each answer carries an `X-Request-ID` (yours, when sane), also written in the server's log.
+
+A client (an IP address) that fails to authenticate too often (`CIRCULO_AUTH_FAILURE_LIMIT`,
+20 a minute) gets `429 too_many_requests` with `Retry-After` on every request until the
+window frees, whatever key it sends; wrong PINs are limited the same way
+(`CIRCULO_PIN_FAILURE_LIMIT`, 10 a minute).
 """
 
 
@@ -59,6 +64,8 @@ PROBLEM_STATUSES = {
     "409": "Conflicts with the current state",
     "413": "Too many events or too large a body",
     "422": "Invalid input: `errors` names each field (and item index) and the reason",
+    "429": "Too many failed authentications (or PIN checks) from this client lately; "
+           "`Retry-After` says in how many seconds to try again",
     "500": "Unexpected error: `error_id` is also in the server log",
 }
 
@@ -76,6 +83,8 @@ def _document_problems(schema: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             for status, description in PROBLEM_STATUSES.items():
                 responses[status] = {"description": description, "content": problem}
+            responses["429"]["headers"] = {"Retry-After": {
+                "description": "Seconds to wait", "schema": {"type": "integer"}}}
 
 
 @asynccontextmanager
@@ -111,6 +120,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.outbox = outbox
     install_error_handlers(app)
     app.add_middleware(RejectNulCharacters)
+    app.add_middleware(ThrottleFailures, throttle=ctx.throttle)
     app.add_middleware(CatchAll)  # an unexpected error still answers problem+json
     app.add_middleware(RequestObserver)  # outermost: its id and timing cover everything
     app.include_router(ingest_router)

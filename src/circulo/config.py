@@ -103,6 +103,14 @@ class Settings(BaseSettings):
     default_language: str = Field(default="es")
     max_batch_size: int = Field(default=5000, ge=1)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    tracking_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024,
+        description="Segment-compatible routes: the largest body, compressed or inflated "
+        "(Segment's own limit is 500 KB a batch)")
+    twilio_max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024,
+        description="Twilio's webhooks: the largest form read (an SMS is at most 1,600 "
+        "characters, ten media URLs)")
     future_tolerance_seconds: int = Field(default=300, ge=0)
     max_profiles_per_identifier: int = Field(
         default=2,
@@ -220,6 +228,24 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="How Twilio reaches this server, e.g. https://circulo."
         "example.com: status callbacks and webhook signatures are built from it")
+    auth_failure_limit: str = Field(
+        default="20/minute",
+        description="Failed authentications (a missing or wrong API key or webhook signature) "
+        "a client may make in a moving window; past it, every request of that client answers "
+        "429 until the window frees")
+    pin_failure_limit: str = Field(
+        default="10/minute",
+        description="Wrong PINs (and checks on a locked PIN) a client may try in a moving "
+        "window before its PIN checks answer 429")
+    pin_max_failures: int = Field(
+        default=5, ge=1,
+        description="Wrong PINs in a row that lock a customer's PIN checks")
+    pin_lockout: timedelta = Field(
+        default=timedelta(minutes=1),
+        description="How long the first lock lasts; each further one, without a right PIN "
+        "in between, lasts twice as long")
+    pin_lockout_max: timedelta = Field(
+        default=timedelta(hours=1), description="The longest a PIN lock lasts")
     journey_webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_… secret: journeys' `webhook` requests are signed "
         "with it (Standard Webhooks headers); unset, they go unsigned")
@@ -235,7 +261,7 @@ class Settings(BaseSettings):
         "addresses or networks (10.20.0.0/16), comma-separated. Empty: public addresses only")
 
     @field_validator("outbox_dead_after", "agent_heartbeat_timeout", "vendor_event_retention",
-                     mode="before")
+                     "pin_lockout", "pin_lockout_max", mode="before")
     @classmethod
     def _read_duration(cls, value: Any) -> Any:
         """Durations from the environment as people write them: ``90`` (seconds), ``90s``,
@@ -269,6 +295,14 @@ class Settings(BaseSettings):
     def _check_egress(cls, value: Sequence[str]) -> list[str]:
         EgressPolicy.parse(value)  # raises ValueError naming the entry
         return list(value)
+
+    @field_validator("auth_failure_limit", "pin_failure_limit")
+    @classmethod
+    def _check_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # "20/minute", "100 per hour": a ValueError names what is wrong
+        return value
 
     @field_validator("journey_webhook_secret")
     @classmethod

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from circulo.auth import service as auth
+from circulo.auth.throttle import Throttle
 from circulo.clock import Clock, SystemClock
 from circulo.config import Settings
 from circulo.customers.cards import Templates, load_templates
@@ -25,6 +26,7 @@ class AppContext:
     policies: Policies
     templates: Templates
     mappings: dict[str, SourceMapping]
+    throttle: Throttle  # failures per client (auth.throttle)
     routing: Any = None  # the routing dispatcher, created on first use (circulo.routing)
     journeys: Any = None  # the journeys runner, created on first use (circulo.journeys)
     _keys: dict[str, tuple[auth.Principal, float]] = field(default_factory=dict)
@@ -40,6 +42,7 @@ class AppContext:
             templates=load_templates(settings.card_templates),
             mappings=load_mappings(settings.inbound_mappings) if settings.inbound_mappings
             else {},
+            throttle=Throttle(settings.auth_failure_limit, settings.pin_failure_limit),
         )
 
     def authenticate(self, secret: str | None) -> auth.Principal:

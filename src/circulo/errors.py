@@ -46,6 +46,9 @@ class CirculoError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    # Counted against the client by the failed-authentication limit (api_deps.ThrottleFailures)
+    failed_authentication: bool = False
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None,
                  **extra: Any) -> None:
@@ -92,6 +95,7 @@ class Conflict(CirculoError):
 
 class Unauthorized(CirculoError):
     status, code, title = 401, "unauthorized", "Missing or invalid API key"
+    failed_authentication = True
 
 
 class InvalidSignature(CirculoError):
@@ -102,8 +106,40 @@ class Forbidden(CirculoError):
     status, code, title = 403, "forbidden", "Insufficient scope"
 
 
+class BadSignature(Forbidden):
+    """A vendor's webhook (Twilio, HubSpot…) without its valid signature or token."""
+
+    title = "Missing or invalid signature"
+    failed_authentication = True
+
+
+class PinLocked(CirculoError):
+    """Wrong PINs have locked this customer's PIN checks for a while (customers.pins)."""
+
+    status, code, title = 423, "pin_locked", "PIN checks locked"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
+class TooManyRequests(CirculoError):
+    status, code, title = 429, "too_many_requests", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
+FAILED_AUTHENTICATION = "circulo.failed_authentication"  # request state, read by the throttle
+
+
 def problem_response(error: CirculoError, request: Request | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    if request is not None and error.failed_authentication:
+        request.scope.setdefault("state", {})[FAILED_AUTHENTICATION] = True
     return JSONResponse(
         error.to_problem(str(request.url.path) if request else None),
         status_code=error.status,

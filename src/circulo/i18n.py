@@ -55,6 +55,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "event.call.completed": {"es": "Llamada atendida", "en": "Call answered"},
     "event.identity.confirmed": {"es": "El agente confirmó quién llamaba",
                                  "en": "The agent confirmed who was calling"},
+    "event.pin.locked": {"es": "PIN bloqueado por intentos fallidos",
+                         "en": "PIN locked after wrong attempts"},
     "event.call.abandoned": {"es": "Llamada abandonada", "en": "Call abandoned"},
     "event.call.missed": {"es": "Llamada perdida", "en": "Missed call"},
     "event.call.wrapped_up": {"es": "Llamada cerrada", "en": "Call wrapped up"},

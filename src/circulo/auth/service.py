@@ -15,7 +15,10 @@ from circulo.auth.models import ApiKey
 from circulo.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from circulo.ids import new_id
 
-SCOPES = ("ingest", "read", "campaigns", "routing", "metrics", "admin")
+# ``pins:write``: set customers' PINs (``traits.pin``) through ingest; an ``ingest`` key alone
+# may not, so a leaked tracking write key cannot replace a PIN it then "verifies".
+PINS_WRITE = "pins:write"
+SCOPES = ("ingest", "read", "campaigns", "routing", "metrics", "admin", PINS_WRITE)
 KEY_PREFIX = "ck_"
 
 
@@ -25,9 +28,12 @@ class Principal:
     name: str
     scopes: frozenset[str]
 
-    def require(self, scope: str) -> None:
+    def allows(self, scope: str) -> bool:
         # admin implies every other scope
-        if scope not in self.scopes and "admin" not in self.scopes:
+        return scope in self.scopes or "admin" in self.scopes
+
+    def require(self, scope: str) -> None:
+        if not self.allows(scope):
             raise Forbidden(f"this API key lacks the '{scope}' scope", scope=scope)
 
 

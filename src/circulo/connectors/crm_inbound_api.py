@@ -24,7 +24,7 @@ from circulo.connectors.registry import ConnectorSpec, connectors_for
 from circulo.connectors.salesforce import inbound as salesforce
 from circulo.connectors.salesforce.connector import SalesforceConnector
 from circulo.context import AppContext
-from circulo.errors import Forbidden, NotFound, ValidationFailed
+from circulo.errors import BadSignature, Forbidden, NotFound, ValidationFailed
 from circulo.ingest import service as ingest
 from circulo.ingest.schemas import IngestResult
 
@@ -61,23 +61,27 @@ async def crm_webhook(name: str, request: Request,
     spec = connectors_for(ctx.settings).get(name)
     if spec is None or not isinstance(spec.connector, HubSpotConnector | SalesforceConnector):
         raise NotFound(f"no HubSpot or Salesforce connector named '{name}'")
-    body = await read_body(request, ctx.settings.max_body_bytes)
+    # Whatever can be checked without the body is checked before reading it.
     if isinstance(spec.connector, HubSpotConnector):
         config = spec.connector.config
         if config.client_secret is None:
             raise Forbidden(f"connector '{name}' has no client_secret to verify HubSpot with")
+        signature = request.headers.get("x-hubspot-signature-v3")
+        stamp = request.headers.get("x-hubspot-request-timestamp")
+        if not signature or not stamp:
+            raise BadSignature("the request has no HubSpot signature (v3) and timestamp")
+        body = await read_body(request, ctx.settings.max_body_bytes)
         uri = config.webhook_url or str(request.url)
-        if not hubspot.signature_ok(config.client_secret.get_secret_value(),
-                                    request.headers.get("x-hubspot-signature-v3"),
-                                    request.headers.get("x-hubspot-request-timestamp"),
+        if not hubspot.signature_ok(config.client_secret.get_secret_value(), signature, stamp,
                                     request.method, uri, body, now=ctx.clock.now()):
-            raise Forbidden("the HubSpot signature (v3) does not match or is too old")
+            raise BadSignature("the HubSpot signature (v3) does not match or is too old")
         return await run_in_threadpool(_hubspot, ctx, spec, body)
     sf = spec.connector.config
     token = request.query_params.get("token", "")
     if sf.inbound_token is None or not hmac.compare_digest(
             token.encode(), sf.inbound_token.get_secret_value().encode()):
-        raise Forbidden("missing or wrong ?token= for this Salesforce connector")
+        raise BadSignature("missing or wrong ?token= for this Salesforce connector")
+    body = await read_body(request, ctx.settings.max_body_bytes)
     return await run_in_threadpool(_salesforce, ctx, spec, body)
 
 

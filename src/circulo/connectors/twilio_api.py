@@ -23,7 +23,7 @@ from twilio.request_validator import RequestValidator
 from circulo.api_deps import ORJSONResponse, get_ctx, read_body, vendor_scheme
 from circulo.connectors import twilio_inbound as twilio
 from circulo.context import AppContext
-from circulo.errors import Forbidden
+from circulo.errors import BadSignature, Forbidden
 from circulo.ingest import service as ingest
 from circulo.ingest.schemas import IngestResult
 
@@ -33,6 +33,7 @@ _FORM = {"application/x-www-form-urlencoded": {"schema": {
     "type": "object", "additionalProperties": {"type": "string"}}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "Missing or bad X-Twilio-Signature, or no auth token configured"},
+    413: {"description": "A body larger than Twilio sends (`CIRCULO_TWILIO_MAX_BODY_BYTES`)"},
     422: {"description": "A required field is missing"}}
 log = logging.getLogger(__name__)
 _SIGNED = vendor_scheme(
@@ -54,13 +55,18 @@ async def verified_form(request: Request, ctx: AppContext) -> dict[str, str]:
     if token is None:
         raise Forbidden("CIRCULO_TWILIO_AUTH_TOKEN is not set: requests from Twilio cannot "
                         "be verified")
-    body = await read_body(request, ctx.settings.max_body_bytes)
-    pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    # The signature covers the fields, so it can only be checked once they are read; but a
+    # request without one is refused before a byte of its body is, and what is read stops
+    # at what Twilio ever sends (CIRCULO_TWILIO_MAX_BODY_BYTES).
     signature = request.headers.get("x-twilio-signature")
+    if not signature:
+        raise BadSignature("the request has no X-Twilio-Signature")
+    body = await read_body(request, ctx.settings.twilio_max_body_bytes)
+    pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     validator = RequestValidator(token.get_secret_value())
-    if not signature or not validator.validate(signed_url(request, ctx.settings.public_url),
-                                               ImmutableMultiDict(pairs), signature):
-        raise Forbidden("the X-Twilio-Signature does not match this URL and these fields")
+    if not validator.validate(signed_url(request, ctx.settings.public_url),
+                              ImmutableMultiDict(pairs), signature):
+        raise BadSignature("the X-Twilio-Signature does not match this URL and these fields")
     return dict(pairs)
 
 

@@ -35,7 +35,6 @@ def lookup_card(
     role: str,
     lang: str,
     postal_code: str | None,
-    pin: str | None,
     settings: Settings,
     templates: cards.Templates,
     policies: customers.Policies,
@@ -90,8 +89,6 @@ def lookup_card(
     result: dict[str, Any] = {"match": "unique", "card": card, "candidates": []}
     if narrowed_by:
         result["narrowed_by"] = narrowed_by
-    if pin is not None:
-        result["pin_verified"] = customers.verify_pin(profile.pin_hash, pin)
     return result
 
 

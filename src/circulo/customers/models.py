@@ -103,3 +103,16 @@ class Record(Base):
         UniqueConstraint("key", "kind", "source", name="uq_records_key_kind_source"),
         Index("ix_records_profile_open", "profile_id", "is_open", "updated_at"),
     )
+
+
+class PinAttempts(Base):
+    """Wrong PINs per customer (customers.pins), in the database so that every worker counts
+    the same and a restart forgets nothing. No row: no wrong PIN since the last right one."""
+
+    __tablename__ = "pin_attempts"
+
+    profile_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    lockouts: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

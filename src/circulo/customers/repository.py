@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from circulo.customers.models import Event, Profile, Record
+from circulo.customers.models import Event, PinAttempts, Profile, Record
+from circulo.customers.pins import Attempts
 from circulo.customers.state import ProfileState
 from circulo.db import bulk_insert, bulk_update
 
@@ -279,6 +282,7 @@ def delete_owned(session: Session, profile_ids: Sequence[str]) -> dict[str, int]
             model.profile_id.in_(ids) | model.origin_profile_id.in_(ids)
         ))
         removed[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    session.execute(delete(PinAttempts).where(PinAttempts.profile_id.in_(ids)))
     return removed
 
 
@@ -294,3 +298,31 @@ def events_since(session: Session, since: datetime, *, after: tuple[datetime, st
     if after is not None:
         query = query.where(tuple_(Event.occurred_at, Event.id) > tuple_(*after))
     return session.scalars(query.order_by(Event.occurred_at, Event.id).limit(limit)).all()
+
+
+# --- wrong PINs -------------------------------------------------------------------------------
+
+def pin_attempts_for_update(session: Session, profile_id: str, now: datetime) -> Attempts:
+    """The customer's wrong PINs, their row locked until the transaction ends: concurrent
+    checks of one customer's PIN (other workers included) queue here instead of each
+    counting from the same number."""
+    insert_ = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
+               else sqlite_insert)
+    session.execute(insert_(PinAttempts).values(
+        profile_id=profile_id, failures=0, lockouts=0, locked_until=None, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["profile_id"]))
+    row = session.execute(select(PinAttempts.failures, PinAttempts.lockouts,
+                                 PinAttempts.locked_until)
+                          .where(PinAttempts.profile_id == profile_id).with_for_update()).one()
+    return Attempts(row.failures, row.lockouts, row.locked_until)
+
+
+def save_pin_attempts(session: Session, profile_id: str, attempts: Attempts,
+                      now: datetime) -> None:
+    session.execute(update(PinAttempts).where(PinAttempts.profile_id == profile_id).values(
+        failures=attempts.failures, lockouts=attempts.lockouts,
+        locked_until=attempts.locked_until, updated_at=now))
+
+
+def forget_pin_attempts(session: Session, profile_id: str) -> None:
+    session.execute(delete(PinAttempts).where(PinAttempts.profile_id == profile_id))

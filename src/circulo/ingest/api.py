@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from circulo.api_deps import ORJSONResponse, get_ctx, parse_json, read_body, require
-from circulo.auth.service import Principal
+from circulo.auth.service import PINS_WRITE, Principal
 from circulo.context import AppContext
 from circulo.errors import ValidationFailed
 from circulo.ingest import service
@@ -50,7 +50,8 @@ def _ingest(ctx: AppContext, body: bytes, principal: Principal) -> Response:
     with ctx.db.unit_of_work() as session:
         result = service.ingest(session, payload, settings=ctx.settings,
                                 policies=ctx.policies, now=ctx.clock.now(),
-                                actor=f"key:{principal.name}")
+                                actor=f"key:{principal.name}",
+                                may_set_pin=principal.allows(PINS_WRITE))
     if result.errors and not result.results:
         raise ValidationFailed(
             f"all {result.rejected} event(s) were rejected; see errors",

@@ -45,7 +45,7 @@ def confirm_caller(session: Session, *, customer_id: str, event_id: str | None,
                      actor=actor, settings=settings, policies=policies, now=now)
     card = card_service.lookup_card(
         session, query={"customer_id": chosen.customer_id}, role=role, lang=lang,
-        postal_code=None, pin=None, settings=settings, templates=templates,
+        postal_code=None, settings=settings, templates=templates,
         policies=policies, now=now)["card"]
     return Confirmed(chosen.customer_id, chosen.event_id, chosen.confirmation_id,
                      chosen.candidates, card)

@@ -154,7 +154,8 @@ def _flush(ctx: AppContext, batch: list[tuple[int, Any]], report: ImportReport) 
     with ctx.db.unit_of_work() as session:
         result = service.ingest(session, {"events": [e for _, e in batch]},
                                 settings=ctx.settings, policies=ctx.policies,
-                                now=ctx.clock.now(), actor="import")
+                                now=ctx.clock.now(), actor="import",
+                                may_set_pin=True)  # the operator, at the console
     report.accepted += result.accepted
     report.duplicates += result.duplicates
     for error in result.errors:

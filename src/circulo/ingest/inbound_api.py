@@ -15,7 +15,7 @@ from circulo.api_deps import (
     parse_json,
     read_body,
 )
-from circulo.auth.service import Principal
+from circulo.auth.service import PINS_WRITE, Principal
 from circulo.context import AppContext
 from circulo.errors import InvalidSignature, NotFound, ValidationFailed
 from circulo.ingest import service
@@ -73,7 +73,8 @@ def _receive(ctx: AppContext, mapping: SourceMapping, body: bytes,
     with ctx.db.unit_of_work() as session:
         result = service.ingest_translated(
             session, translated, settings=ctx.settings, policies=ctx.policies,
-            now=ctx.clock.now(), actor=f"key:{principal.name}")
+            now=ctx.clock.now(), actor=f"key:{principal.name}",
+            may_set_pin=principal.allows(PINS_WRITE))
     if not result.results:
         raise ValidationFailed("nothing in this payload could be mapped and stored",
                                errors=result.problem_items())

@@ -109,7 +109,7 @@ def _check_trait_sizes(index: int, traits: dict[str, Any]) -> list[ItemError]:
     return errors
 
 
-def _check_traits(index: int, traits: dict[str, Any]) -> list[ItemError]:
+def _check_traits(index: int, traits: dict[str, Any], may_set_pin: bool) -> list[ItemError]:
     errors = _check_trait_sizes(index, traits)
     if errors:
         return errors
@@ -130,12 +130,16 @@ def _check_traits(index: int, traits: dict[str, Any]) -> list[ItemError]:
     if pin is not None and not (isinstance(pin, str | int) and 4 <= len(str(pin)) <= 12
                                 and str(pin).isdigit()):
         errors.append(_error(index, "traits.pin", "invalid_pin", "pin must be 4-12 digits"))
+    elif pin is not None and not may_set_pin:
+        errors.append(_error(index, "traits.pin", "pin_scope_required",
+                             "setting a PIN needs an API key with the 'pins:write' scope"))
     return errors
 
 
-def prepare(items: list[Any], settings: Settings, now: datetime
+def prepare(items: list[Any], settings: Settings, now: datetime, *, may_set_pin: bool = False
             ) -> tuple[list[Prepared], list[ItemError]]:
-    """Validate and normalise item by item: one bad item never sinks the others."""
+    """Validate and normalise item by item: one bad item never sinks the others. A PIN is
+    refused unless the sender ``may_set_pin`` (the ``pins:write`` scope, or the CLI)."""
     prepared: list[Prepared] = []
     errors: list[ItemError] = []
     junk = settings.all_junk_values
@@ -162,7 +166,7 @@ def prepare(items: list[Any], settings: Settings, now: datetime
             errors.append(_error(index, "occurred_at", "in_future",
                                  f"occurred_at {occurred.isoformat()} is in the future"))
             continue
-        item_errors = _check_traits(index, event.traits or {})
+        item_errors = _check_traits(index, event.traits or {}, may_set_pin)
         if event.properties and len(orjson.dumps(event.properties)) > MAX_PROPERTIES_BYTES:
             item_errors.append(_error(index, "properties", "too_large",
                                       f"properties exceed {MAX_PROPERTIES_BYTES} bytes"))
@@ -190,9 +194,10 @@ def prepare(items: list[Any], settings: Settings, now: datetime
 
 
 def ingest(session: Session, payload: Any, *, settings: Settings,
-           policies: customers.Policies, now: datetime, actor: str) -> IngestResult:
+           policies: customers.Policies, now: datetime, actor: str,
+           may_set_pin: bool = False) -> IngestResult:
     items = split_payload(payload, settings)
-    prepared, errors = prepare(items, settings, now)
+    prepared, errors = prepare(items, settings, now, may_set_pin=may_set_pin)
     results: list[EventResult] = []
 
     lock_keys = [i.key for p in prepared for i in p.identifiers]
@@ -270,7 +275,7 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
 def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | None,
                                                                 dict[str, Any] | None]],
                       *, settings: Settings, policies: customers.Policies, now: datetime,
-                      actor: str) -> IngestResult:
+                      actor: str, may_set_pin: bool = False) -> IngestResult:
     """Ingest items translated from another format (tracking SDKs, inbound webhooks): each
     is ``(event, None)`` or ``(None, error)`` (an error's field, code and detail); indices
     in the answer are the original ones."""
@@ -288,7 +293,7 @@ def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | 
     result = IngestResult(accepted=0, duplicates=0, rejected=0, results=[], errors=[])
     if events:
         result = ingest(session, {"events": events}, settings=settings, policies=policies,
-                        now=now, actor=actor)
+                        now=now, actor=actor, may_set_pin=may_set_pin)
     errors += [replace(e, index=positions[e.index]) for e in result.errors]
     errors.sort(key=lambda e: (e.index, e.field))
     return replace(

@@ -18,7 +18,7 @@ from circulo.api_deps import (
     parse_json,
     read_body,
 )
-from circulo.auth.service import Principal
+from circulo.auth.service import PINS_WRITE, Principal
 from circulo.context import AppContext
 from circulo.errors import (
     PROBLEM_JSON,
@@ -35,15 +35,18 @@ router = APIRouter(prefix="/v1", tags=["tracking (Segment-compatible)"])
 _DESCRIPTION = (
     "Segment HTTP tracking API shape. Authenticate with HTTP Basic (the write key is a "
     "Círculo API key with the `ingest` scope, as user name; empty password), a Bearer key, "
-    "or `writeKey` in the body. Bodies may be gzip-compressed (`Content-Encoding: gzip`). "
+    "or `writeKey` in the body. A key in the headers is checked before the body is read. "
+    "Bodies may be gzip-compressed (`Content-Encoding: gzip`); compressed or not, at most "
+    "`CIRCULO_TRACKING_MAX_BODY_BYTES` (1 MiB). "
     "Answers 200 `{\"success\": true}` when at least one message was accepted (with the "
     "per-message `errors`), 400 when none was. See docs/tracking.md for the mapping."
 )
 
 
-async def _read_json(request: Request, limit: int) -> Any:
-    body = await read_body(request, limit)
-    if request.headers.get("content-encoding", "").lower() == "gzip":
+def _parse(body: bytes, gzipped: bool, limit: int) -> Any:
+    """The JSON of a body, inflated first when gzipped, never past ``limit`` bytes inflated
+    (a few kilobytes of gzip can inflate to gigabytes)."""
+    if gzipped:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
             body = inflater.decompress(body, limit + 1)
@@ -54,6 +57,12 @@ async def _read_json(request: Request, limit: int) -> Any:
     return parse_json(body)
 
 
+async def _read_json(request: Request, limit: int) -> Any:
+    body = await read_body(request, limit)
+    gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
+    return await run_in_threadpool(_parse, body, gzipped, limit)
+
+
 def _segment_error(error: CirculoError) -> Response:
     """problem+json, plus Segment's ``success``/``message`` so SDKs log something useful."""
     body = {**error.to_problem(), "success": False, "message": error.detail}
@@ -61,16 +70,27 @@ def _segment_error(error: CirculoError) -> Response:
 
 
 async def _handle(request: Request, ctx: AppContext, default_type: str | None) -> Response:
+    limit = ctx.settings.tracking_max_body_bytes
     try:
-        payload = await _read_json(request, ctx.settings.max_body_bytes)
+        # A key in the headers is checked before the body is read or inflated; only browser
+        # SDKs put it in the body, read then within the tracking cap.
         secret = key_from_request(request)
-        if secret is None and isinstance(payload, dict):
-            secret = payload.get("writeKey")
-        principal = ctx.authenticate(secret)
-        principal.require("ingest")
+        if secret is not None:
+            principal = _authorize(ctx, secret)
+            payload = await _read_json(request, limit)
+        else:
+            payload = await _read_json(request, limit)
+            principal = _authorize(ctx, payload.get("writeKey")
+                                   if isinstance(payload, dict) else None)
         return await run_in_threadpool(_ingest, ctx, payload, default_type, principal)
     except CirculoError as error:
         return _segment_error(error)
+
+
+def _authorize(ctx: AppContext, secret: Any) -> Principal:
+    principal = ctx.authenticate(secret if isinstance(secret, str) else None)
+    principal.require("ingest")
+    return principal
 
 
 def _messages(payload: Any, default_type: str | None) -> list[Any]:
@@ -99,7 +119,8 @@ def _ingest(ctx: AppContext, payload: Any, default_type: str | None,
     with ctx.db.unit_of_work() as session:
         result = service.ingest_translated(
             session, translated, settings=ctx.settings, policies=ctx.policies,
-            now=ctx.clock.now(), actor=f"key:{principal.name}")
+            now=ctx.clock.now(), actor=f"key:{principal.name}",
+            may_set_pin=principal.allows(PINS_WRITE))
     errors = result.problem_items()
     if not result.results:
         raise ValidationFailed(f"none of the {len(messages)} message(s) was accepted",

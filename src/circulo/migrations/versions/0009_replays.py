@@ -1,7 +1,7 @@
 """replays: vendor webhook event ids already acted on (HubSpot eventId), kept for a window
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 01:55:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import circulo.db
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
