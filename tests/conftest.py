@@ -20,6 +20,7 @@ from circulo.clock import FixedClock
 from circulo.config import Settings
 from circulo.context import AppContext
 from circulo.db import Base, Database
+from circulo.ingest.schemas import IngestResult
 from circulo.migrate import upgrade
 from circulo.wiring import build_context
 
@@ -111,9 +112,11 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
     return body
 
 
-def only_customer(result: dict[str, Any]) -> str:
-    """The one customer every event of an ingest result went to."""
-    ids = {r["customer_id"] for r in result["results"]}
+def only_customer(result: dict[str, Any] | IngestResult) -> str:
+    """The one customer every event of an ingest result (an answer, or the typed result)
+    went to."""
+    ids = ({r.customer_id for r in result.results} if isinstance(result, IngestResult)
+           else {r["customer_id"] for r in result["results"]})
     assert len(ids) == 1 and None not in ids, result
     return str(ids.pop())
 
