@@ -23,6 +23,9 @@ from circulo.db import Base, Database
 from circulo.migrate import upgrade
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+# Every Settings() of the suite hashes erased identifiers with this key, rather than writing
+# a key file into the working directory (tests/privacy covers the file).
+os.environ.setdefault("CIRCULO_ERASURE_KEY", "test-erasure-key-0123456789abcdef0123")
 
 
 def database_url(tmp: Path) -> str:

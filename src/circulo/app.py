@@ -27,6 +27,7 @@ from circulo.ingest.inbound_api import router as inbound_router
 from circulo.ingest.tracking_api import router as tracking_router
 from circulo.journeys.api import router as journeys_router
 from circulo.journeys.runner import run_in_thread as run_journeys
+from circulo.privacy.api import router as privacy_router
 from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.routing.dispatcher import run_in_thread
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.add_middleware(RejectNulCharacters)
     app.include_router(ingest_router)
     app.include_router(customers_router)
+    app.include_router(privacy_router)
     app.include_router(identity_router)
     app.include_router(tracking_router)
     app.include_router(inbound_router)

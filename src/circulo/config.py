@@ -201,6 +201,17 @@ class Settings(BaseSettings):
         default=None, description="whsec_… secret: journeys' `webhook` requests are signed "
         "with it (Standard Webhooks headers); unset, they go unsigned")
 
+    # -- Privacy (docs/privacy.md) -------------------------------------------------------------
+    erasure_key: SecretStr | None = Field(
+        default=None, min_length=32,
+        description="Key of the keyed hashes (HMAC-SHA256) kept of an erased person's "
+        "identifiers, so resent old events do not bring them back; at least 32 characters. "
+        "Unset: generated once into <data_dir>/erasure.key. Every process must use the same")
+    event_retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Events older than this many days are deleted (`circulo purge`, and hourly "
+        "by `circulo serve`); indicators keep their totals. Unset: events are kept")
+
     @field_validator("outbox_dead_after", "agent_heartbeat_timeout", mode="before")
     @classmethod
     def _read_duration(cls, value: Any) -> Any:

@@ -100,10 +100,13 @@ class EventBatchIn(BaseModel):
 
 class EventResult(BaseModel):
     index: int
-    status: Literal["accepted", "duplicate"]
-    event_id: str
+    status: Literal["accepted", "duplicate", "suppressed"] = Field(
+        description="suppressed: the event carries an identifier of an erased person; it is "
+        "acknowledged (do not resend it) but not stored (docs/privacy.md)")
+    event_id: str | None
     customer_id: str | None
     resolution: str
+    code: str | None = Field(default=None, description="erased_identifier when suppressed")
     candidates: list[str] | None = None
     warnings: list[str] | None = None
 
@@ -118,6 +121,7 @@ class ItemError(BaseModel):
 class IngestResult(BaseModel):
     accepted: int
     duplicates: int
+    suppressed: int
     rejected: int
     results: list[EventResult]
     errors: list[ItemError]

@@ -33,6 +33,7 @@ from circulo.identity.normalize import (
 from circulo.ids import new_id
 from circulo.ingest.schemas import MAX_PROPERTIES_BYTES, EventIn
 from circulo.journeys import runtime as journey_inbox
+from circulo.privacy import suppression
 
 
 @dataclass(slots=True)
@@ -180,6 +181,13 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
             p.event_id = new_id()
             fresh.append(p)
 
+    # An erased person's identifiers are suppressed: a resent old event is acknowledged (the
+    # sender must not retry it) but not stored, so it cannot bring the person back.
+    suppressed = suppression.suppressed_items(session, settings, [p.identifiers for p in fresh])
+    for n in sorted(suppressed):
+        results.append(_suppressed(fresh[n].index))
+    fresh = [p for n, p in enumerate(fresh) if n not in suppressed]
+
     # Explicit customer ids must exist (following merges).
     accepted: list[Prepared] = []
     for p in fresh:
@@ -202,8 +210,12 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
     _store(session, accepted, resolved, settings, policies, now, results)
 
     customer_of = {r["event_id"]: r["customer_id"] for r in results}
+    unstored = suppressed_indexes(results)
     for p, original in duplicates:
         if isinstance(original, Prepared):
+            if original.index in unstored:
+                results.append(_suppressed(p.index))
+                continue
             if original.event_id not in customer_of:
                 # Its first copy in this batch was refused (unknown customer): so is this one.
                 errors.extend([{**e, "index": p.index} for e in errors
@@ -221,10 +233,20 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
     return {
         "accepted": sum(1 for r in results if r["status"] == "accepted"),
         "duplicates": sum(1 for r in results if r["status"] == "duplicate"),
+        "suppressed": sum(1 for r in results if r["status"] == "suppressed"),
         "rejected": len({e["index"] for e in errors}),
         "results": results,
         "errors": errors,
     }
+
+
+def _suppressed(index: int) -> dict[str, Any]:
+    return {"index": index, "status": "suppressed", "event_id": None, "customer_id": None,
+            "resolution": "suppressed", "code": suppression.CODE}
+
+
+def suppressed_indexes(results: list[dict[str, Any]]) -> set[int]:
+    return {int(r["index"]) for r in results if r["status"] == "suppressed"}
 
 
 def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | None,
@@ -242,7 +264,8 @@ def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | 
         else:
             events.append(event)
             positions.append(index)
-    result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "results": [], "errors": []}
+    result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "suppressed": 0, "results": [],
+                              "errors": []}
     if events:
         result = ingest(session, {"events": events}, settings=settings, policies=policies,
                         now=now, actor=actor)

@@ -12,6 +12,7 @@ from circulo.customers import models as _customers  # noqa: F401
 from circulo.db import Base
 from circulo.identity import models as _identity  # noqa: F401
 from circulo.journeys import models as _journeys  # noqa: F401
+from circulo.privacy import models as _privacy  # noqa: F401
 from circulo.routing import models as _routing  # noqa: F401
 
 config = context.config

@@ -521,6 +521,22 @@ def cancel(session: Session, task_id: str, reason: str | None, now: datetime) ->
     return task
 
 
+def erase_customers(session: Session, customer_ids: Sequence[str], now: datetime
+                    ) -> dict[str, int]:
+    """Erasure: the customers' waiting and offered tasks (callbacks included) are canceled,
+    so no agent is offered them again; every task of theirs, whatever its state, loses who
+    was behind it. A task in an agent's hands stays theirs to finish (it records nothing)."""
+    task_ids = repo.task_ids_of_customers(session, customer_ids)
+    canceled = 0
+    for task in get_tasks(session, task_ids):
+        if task.state in ("pending", "reserved"):
+            cancel(session, task.id, "customer_erased", now)
+            canceled += 1
+    return {"tasks_canceled": canceled,
+            "tasks": repo.scrub_tasks(session, task_ids, now),
+            "routing_overrides": repo.delete_overrides_of(session, customer_ids)}
+
+
 def _cancel_callbacks(session: Session, customer_id: str, now: datetime, *, reason: str,
                       settings: Settings, policies: customers.Policies) -> None:
     for callback in repo.pending_callbacks(session, customer_id, for_update=True):
