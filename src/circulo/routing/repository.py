@@ -287,7 +287,8 @@ def task_ids_of_customers(session: Session, customer_ids: Sequence[str]) -> list
     return ids
 
 
-def scrub_tasks(session: Session, task_ids: Sequence[str], now: datetime) -> int:
+def scrub_tasks(session: Session, task_ids: Sequence[str], reason: str, now: datetime
+                ) -> int:
     """Erasure: who was behind the tasks (identifiers, the customer snapshot, attributes,
     notes and captured data) goes; the task's routing facts (queue, times, agent) stay."""
     scrubbed = 0
@@ -295,7 +296,7 @@ def scrub_tasks(session: Session, task_ids: Sequence[str], now: datetime) -> int
         result = session.execute(
             update(TaskRow).where(TaskRow.id.in_(chunk))
             .values(customer_id=None, identifiers={}, attributes={}, context={}, result={},
-                    reason=None, version=TaskRow.version + 1, changed_at=now))
+                    reason=reason, version=TaskRow.version + 1, changed_at=now))
         scrubbed += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return scrubbed
 

@@ -479,6 +479,8 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
     customer's timeline (and reaches the CRM connectors). A callback that did not reach the
     customer is tried again while attempts and its window allow."""
     agent, task = _acting(session, task_id, agent_id, ("assigned", "wrapping"), now)
+    if task.reason == ERASED:  # the customer was erased mid-call: keep nothing about them
+        notes, data = None, None
     was = task.state
     task.ended_at = task.ended_at or now
     handle = max(0.0, (now - (task.assigned_at or now)).total_seconds())
@@ -496,7 +498,7 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
     properties = {"agent_id": agent.id, "duration": round(handle), **(data or {}),
                   **{k: v for k, v in {"disposition": disposition, "notes": notes}.items()
                      if v is not None}}
-    if task.kind == "callback":
+    if task.kind == "callback" and task.reason != ERASED:
         from circulo.routing.callbacks import after_attempt  # a callback's own rules
 
         after_attempt(session, task, outcome or "reached", properties, config,
@@ -521,6 +523,9 @@ def cancel(session: Session, task_id: str, reason: str | None, now: datetime) ->
     return task
 
 
+ERASED = "customer_erased"  # a scrubbed task's reason: its notes are never kept
+
+
 def erase_customers(session: Session, customer_ids: Sequence[str], now: datetime
                     ) -> dict[str, int]:
     """Erasure: the customers' waiting and offered tasks (callbacks included) are canceled,
@@ -530,10 +535,10 @@ def erase_customers(session: Session, customer_ids: Sequence[str], now: datetime
     canceled = 0
     for task in get_tasks(session, task_ids):
         if task.state in ("pending", "reserved"):
-            cancel(session, task.id, "customer_erased", now)
+            cancel(session, task.id, ERASED, now)
             canceled += 1
     return {"tasks_canceled": canceled,
-            "tasks": repo.scrub_tasks(session, task_ids, now),
+            "tasks": repo.scrub_tasks(session, task_ids, ERASED, now),
             "routing_overrides": repo.delete_overrides_of(session, customer_ids)}
 
 
