@@ -28,6 +28,7 @@ from circulo.ingest.tracking_api import router as tracking_router
 from circulo.journeys.api import router as journeys_router
 from circulo.journeys.runner import run_in_thread as run_journeys
 from circulo.privacy.api import router as privacy_router
+from circulo.privacy.retention import run_in_thread as run_retention
 from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.routing.dispatcher import run_in_thread
@@ -72,11 +73,14 @@ def _document_problems(schema: dict[str, Any]) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """With ``routing_background`` (``circulo serve``), this process runs the routing loop
     (offers time out, callbacks come due and silent agents go offline without a request) and
-    the journeys runner (events and timers become actions within a second)."""
+    the journeys runner (events and timers become actions within a second), and, with
+    ``event_retention_days``, the hourly purge of older events."""
     ctx: AppContext = app.state.ctx
     stop = threading.Event()
     threads = [run_in_thread(ctx, stop), run_journeys(ctx, stop)] \
         if ctx.settings.routing_background else []
+    if ctx.settings.routing_background and ctx.settings.event_retention_days:
+        threads.append(run_retention(ctx, stop))  # hourly purge of old events
     try:
         yield
     finally:

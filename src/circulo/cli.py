@@ -362,6 +362,31 @@ def journeys_load(
                   + ("" if created else " = "), markup=False)
 
 
+@app.command()
+def purge(
+    days: Annotated[int | None, typer.Option(
+        min=1, help="Delete events older than this many days (default "
+        "CIRCULO_EVENT_RETENTION_DAYS) / Borrar los eventos de más de estos días")] = None,
+) -> None:
+    """Delete events (and delivered webhooks) older than the retention period; indicators
+    keep their totals. `circulo serve` does it hourly when CIRCULO_EVENT_RETENTION_DAYS is set.
+
+    Borra los eventos (y los webhooks entregados) más antiguos que el plazo de conservación;
+    los indicadores conservan sus totales.
+    """
+    from circulo.privacy.retention import purge as purge_old
+
+    lang = locale_language()
+    ctx = _context()
+    days = days or ctx.settings.event_retention_days
+    if days is None:
+        console.print(say("cli.purge_no_retention", lang))
+        raise typer.Exit(code=2)
+    purged = purge_old(ctx.db, days, ctx.clock.now())
+    console.print(say("cli.purged", lang, events=purged.events, messages=purged.messages,
+                      before=purged.before.isoformat(timespec="minutes")))
+
+
 @identity_app.command("dedupe")
 def identity_dedupe(
     dry_run: Annotated[bool, typer.Option(

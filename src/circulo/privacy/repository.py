@@ -8,10 +8,12 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from circulo.connectors.models import DeliveryAttempt, OutboxMessage
 from circulo.customers.models import Event
 from circulo.privacy.models import ErasedIdentifier
 
 CHUNK = 500
+FINISHED = ("delivered", "dead", "canceled")
 
 
 def any_suppressed(session: Session) -> bool:
@@ -46,4 +48,19 @@ def old_event_ids(session: Session, before: datetime, limit: int) -> list[str]:
 
 def delete_events(session: Session, event_ids: Sequence[str]) -> int:
     result = session.execute(delete(Event).where(Event.id.in_(list(event_ids))))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def old_finished_messages(session: Session, before: datetime, limit: int) -> list[str]:
+    """Outbox messages delivered, dead or canceled before ``before``: copies of events."""
+    return list(session.scalars(
+        select(OutboxMessage.id).where(OutboxMessage.status.in_(FINISHED),
+                                       OutboxMessage.updated_at < before)
+        .order_by(OutboxMessage.seq).limit(limit)))
+
+
+def delete_messages(session: Session, message_ids: Sequence[str]) -> int:
+    ids = list(message_ids)
+    session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.message_id.in_(ids)))
+    result = session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
