@@ -3,8 +3,6 @@ agents and the queue; a call in an agent's hands stays theirs to finish, recordi
 
 from __future__ import annotations
 
-from circulo.context import AppContext
-from circulo.routing.dispatcher import dispatcher_of
 from tests.conftest import Api, ok
 from tests.routing.helpers import available, call, setup_center
 
@@ -13,8 +11,7 @@ AGENT = {"name": "Ana", "site": "mad", "languages": ["es"], "queues": ["general"
 PHONE = "+34 633 44 55 66"
 
 
-def test_offered_and_waiting_tasks_are_canceled_and_the_agent_is_free(
-        api: Api, ctx: AppContext) -> None:
+def test_offered_and_waiting_tasks_are_canceled_and_the_agent_is_free(api: Api) -> None:
     setup_center(api, [{"id": "ana", **AGENT}])
     available(api, "ana")
     offered = call(api, PHONE, attributes={"subject": "Ximena Trujillo"})
@@ -31,8 +28,10 @@ def test_offered_and_waiting_tasks_are_canceled_and_the_agent_is_free(
         assert not view.get("identifiers")
     agent = ok(api.get("/v1/agents/ana"))
     assert agent["state"] == "idle"
-    dispatcher_of(ctx).run_once()  # nothing of theirs is offered again
     assert ok(api.get("/v1/agents/ana/tasks")) == []
+    # They call again: the call is routed like any other, to nobody known.
+    again = call(api, PHONE)
+    assert again["customer_id"] is None and again["agent_id"] == "ana"
 
 
 def test_a_call_in_progress_is_finished_by_the_agent_and_records_nothing(api: Api) -> None:

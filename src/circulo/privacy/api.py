@@ -17,6 +17,7 @@ from circulo.errors import ValidationFailed
 from circulo.identity.normalize import InvalidIdentifier, normalize_identifiers
 from circulo.ingest.schemas import Identifiers
 from circulo.privacy import erasure, suppression
+from circulo.routing.dispatcher import dispatcher_of
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def erase_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
                    _: Principal = Depends(require("admin"))) -> dict[str, Any]:
     with ctx.db.unit_of_work() as session:
         result = erasure.erase(session, customer_id, ctx.settings, ctx.clock.now())
+    # The dispatcher's picture of the queues drops the canceled tasks and frees the agents.
+    dispatcher_of(ctx).after_change()
     # Deleted rows must not linger in the write-ahead log (SQLite; secure_delete zeroes the
     # pages themselves).
     ctx.db.checkpoint()
