@@ -183,6 +183,8 @@ def import_file(
     console.print(say("cli.import_summary", locale_language(), accepted=report.accepted,
                       duplicates=report.duplicates, rejected=len(report.errors),
                       total=report.total))
+    if report.suppressed:
+        console.print(say("cli.import_suppressed", locale_language(), count=report.suppressed))
     if report.errors:
         for line in report.errors[:20]:
             console.print(say("cli.import_row", locale_language(), **line), markup=False)

@@ -88,6 +88,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                "de {total} filas"),
         "en": "{accepted} accepted, {duplicates} duplicates, {rejected} rejected of {total} rows",
     },
+    "cli.import_suppressed": {
+        "es": "{count} filas llevan datos de personas suprimidas (borradas): no se guardan",
+        "en": "{count} rows carry identifiers of erased people: not stored"},
     "cli.import_row": {"es": "  fila {row}: {field}: {detail}",
                        "en": "  row {row}: {field}: {detail}"},
     "cli.import_report": {"es": "Informe completo de errores: {path}",
