@@ -99,7 +99,11 @@ def erase(session: Session, profile_id: str, settings: Settings, now: datetime
     """Remove the person's data from every table, in the caller's transaction."""
     root = customers.active_root(session, profile_id).id
     cluster = customers.cluster_of(session, root)
-    customers.load_profiles(session, cluster, for_update=True)  # writers on them wait
+    # Ingest locks identifiers, then profiles; the same order here: an event about the person
+    # arriving meanwhile waits, then meets the suppression list.
+    identity.lock(session, [f"{kind}:{value}" for kind, value in
+                            identity.identifiers_for_erasure(session, cluster)])
+    customers.load_profiles(session, cluster, for_update=True)
     identifiers = identity.identifiers_for_erasure(session, cluster)
     external_ids = _external_ids(identifiers)
     result = ErasureResult(root, len(cluster), now.isoformat())
