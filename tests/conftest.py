@@ -30,6 +30,10 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 # internal CRM. Tests of the default pass egress_allow=[].
 TEST_EGRESS_ALLOW = ["127.0.0.1"]
 
+# Every Settings() of the suite hashes erased identifiers with this key, rather than writing
+# a key file into the working directory (tests/privacy covers the file).
+os.environ.setdefault("CIRCULO_ERASURE_KEY", "test-erasure-key-0123456789abcdef0123")
+
 
 def database_url(tmp: Path) -> str:
     return os.environ.get("CIRCULO_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"

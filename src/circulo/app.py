@@ -35,6 +35,7 @@ from circulo.ingest.tracking_api import router as tracking_router
 from circulo.journeys.api import router as journeys_router
 from circulo.observability import RequestObserver
 from circulo.ops_api import router as ops_router
+from circulo.privacy.api import router as privacy_router
 from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.runtime import tune_gc
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.add_middleware(RequestObserver)  # outermost: its id and timing cover everything
     app.include_router(ingest_router)
     app.include_router(customers_router)
+    app.include_router(privacy_router)
     app.include_router(identity_router)
     app.include_router(tracking_router)
     app.include_router(inbound_router)

@@ -216,6 +216,8 @@ def import_file(
     console.print(say("cli.import_summary", locale_language(), accepted=report.accepted,
                       duplicates=report.duplicates, rejected=len(report.errors),
                       total=report.total))
+    if report.suppressed:
+        console.print(say("cli.import_suppressed", locale_language(), count=report.suppressed))
     if report.errors:
         for line in report.errors[:20]:
             console.print(say("cli.import_row", locale_language(), **line), markup=False)
@@ -396,6 +398,31 @@ def journeys_load(
         raise typer.Exit(code=2) from exc
     console.print(f"{journey.key} v{version} ({status})"
                   + ("" if created else " = "), markup=False)
+
+
+@app.command()
+def purge(
+    days: Annotated[int | None, typer.Option(
+        min=1, help="Delete events older than this many days (default "
+        "CIRCULO_EVENT_RETENTION_DAYS) / Borrar los eventos de más de estos días")] = None,
+) -> None:
+    """Delete events (and delivered webhooks) older than the retention period; indicators
+    keep their totals. `circulo serve` does it hourly when CIRCULO_EVENT_RETENTION_DAYS is set.
+
+    Borra los eventos (y los webhooks entregados) más antiguos que el plazo de conservación;
+    los indicadores conservan sus totales.
+    """
+    from circulo.privacy.retention import purge as purge_old
+
+    lang = locale_language()
+    ctx = _context()
+    days = days or ctx.settings.event_retention_days
+    if days is None:
+        console.print(say("cli.purge_no_retention", lang))
+        raise typer.Exit(code=2)
+    purged = purge_old(ctx.db, days, ctx.clock.now())
+    console.print(say("cli.purged", lang, events=purged.events, messages=purged.messages,
+                      before=purged.before.isoformat(timespec="minutes")))
 
 
 @identity_app.command("dedupe")

@@ -260,6 +260,17 @@ class Settings(BaseSettings):
         "although their addresses are private: host names (crm.intranet, *.intranet), "
         "addresses or networks (10.20.0.0/16), comma-separated. Empty: public addresses only")
 
+    # -- Privacy (docs/privacy.md) -------------------------------------------------------------
+    erasure_key: SecretStr | None = Field(
+        default=None, min_length=32,
+        description="Key of the keyed hashes (HMAC-SHA256) kept of an erased person's "
+        "identifiers, so resent old events do not bring them back; at least 32 characters. "
+        "Unset: generated once into <data_dir>/erasure.key. Every process must use the same")
+    event_retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Events older than this many days are deleted (`circulo purge`, and hourly "
+        "by `circulo serve`); indicators keep their totals. Unset: events are kept")
+
     @field_validator("outbox_dead_after", "agent_heartbeat_timeout", "vendor_event_retention",
                      "pin_lockout", "pin_lockout_max", mode="before")
     @classmethod

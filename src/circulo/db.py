@@ -8,6 +8,7 @@ serialise per identifier with advisory locks taken by the services that need the
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -24,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+log = logging.getLogger(__name__)
+BUSY_TIMEOUT_MS = 60_000
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -104,9 +107,11 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        # Deleted content is overwritten with zeros, not left in free pages (erasure).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -145,6 +150,26 @@ class Database:
                 raise
             finally:
                 session.close()
+
+    def checkpoint(self, wait_ms: int = 2000) -> bool:
+        """SQLite: copy the write-ahead log into the database and truncate it, so the old
+        versions of erased rows it still holds are gone. A truncation waits for readers to
+        finish: at most ``wait_ms`` (this process's writers wait meanwhile), then False (the
+        next erasure or purge tries again). Nothing to do on PostgreSQL."""
+        if self.dialect != "sqlite":
+            return True
+        with self._writer:
+            raw = self.engine.raw_connection()
+            driver: Any = raw.driver_connection
+            try:
+                driver.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+                busy, _, _ = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                raw.close()
+        if busy:
+            log.warning("WAL checkpoint incomplete: readers kept it from truncating the log")
+        return not busy
 
     def dispose(self) -> None:
         self.engine.dispose()

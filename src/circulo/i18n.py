@@ -79,12 +79,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.db_ready": {"es": "Base de datos lista: {url}", "en": "Database ready: {url}"},
     "cli.key_created": {"es": "Clave {name} ({scopes}), prefijo {prefix}:",
                         "en": "Key {name} ({scopes}), prefix {prefix}:"},
+    "cli.purged": {"es": "Borrados {events} eventos y {messages} mensajes anteriores a {before}",
+                   "en": "Deleted {events} events and {messages} messages before {before}"},
+    "cli.purge_no_retention": {
+        "es": "Sin plazo de conservación: indique --days o CIRCULO_EVENT_RETENTION_DAYS",
+        "en": "No retention period: give --days or set CIRCULO_EVENT_RETENTION_DAYS"},
     "cli.key_revoked": {"es": "Clave {prefix} revocada", "en": "Revoked {prefix}"},
     "cli.import_summary": {
         "es": ("{accepted} aceptadas, {duplicates} duplicadas, {rejected} rechazadas "
                "de {total} filas"),
         "en": "{accepted} accepted, {duplicates} duplicates, {rejected} rejected of {total} rows",
     },
+    "cli.import_suppressed": {
+        "es": "{count} filas llevan datos de personas suprimidas (borradas): no se guardan",
+        "en": "{count} rows carry identifiers of erased people: not stored"},
     "cli.import_row": {"es": "  fila {row}: {field}: {detail}",
                        "en": "  row {row}: {field}: {detail}"},
     "cli.import_report": {"es": "Informe completo de errores: {path}",

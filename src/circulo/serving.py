@@ -19,14 +19,18 @@ def start_background(ctx: AppContext, stop: threading.Event, *, outbox: bool = F
     """The routing loop (offers time out, callbacks come due, silent agents go offline) and
     the journeys runner (events and timers become actions within a second); with ``outbox``,
     the worker that delivers webhooks and notifications. Database leases let one process
-    work at a time, so every API process may run them."""
+    work at a time, so every API process may run them. With ``event_retention_days``, the
+    hourly purge of older events too."""
     from circulo.connectors.worker import run_in_thread as run_outbox
     from circulo.journeys.runner import run_in_thread as run_journeys
+    from circulo.privacy.retention import run_in_thread as run_retention
     from circulo.routing.dispatcher import run_in_thread as run_routing
 
     threads = [run_routing(ctx, stop), run_journeys(ctx, stop)]
     if outbox:
         threads.append(run_outbox(ctx, stop))
+    if ctx.settings.event_retention_days:
+        threads.append(run_retention(ctx, stop))
     return threads
 
 

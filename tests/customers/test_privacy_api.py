@@ -173,9 +173,16 @@ def test_after_erasure_the_person_is_unknown(api: Api) -> None:
     refused = api.post("/v1/events", json=event(identifiers={"customer_id": ruth}))
     body = assert_problem(refused, 422, "validation_failed")
     assert body["errors"][0]["code"] == "unknown_customer"
-    # If the person comes back, they are a new customer.
-    again = api.send(event("call.completed", channel="voice",
-                           identifiers={"phone": "677 88 99 00"}))
+    # A resent event with their phone is acknowledged but not stored (suppression)...
+    call = event("call.completed", channel="voice", identifiers={"phone": "677 88 99 00"})
+    resent = api.send(call)
+    assert resent["suppressed"] == 1 and resent["accepted"] == 0
+    assert resent["results"][0]["code"] == "erased_identifier"
+    assert api.card(phone="677889900")["match"] == "none"
+    # ...until the suppression is lifted: if the person comes back, they are a new customer.
+    assert ok(api.post("/v1/suppressions/lift",
+                       json={"identifiers": {"phone": "677 88 99 00"}}))["lifted"] == 1
+    again = api.send(call)
     assert again["results"][0]["resolution"] == "created"
     assert again["results"][0]["customer_id"] != ruth
 

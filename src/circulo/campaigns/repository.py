@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from circulo.campaigns.models import Campaign, CampaignMember
@@ -77,3 +77,11 @@ def members_page(session: Session, campaign_id: str, *, status: str | None, afte
     if status:
         query = query.where(CampaignMember.status == status)
     return list(session.scalars(query.order_by(CampaignMember.position).limit(limit)))
+
+
+def delete_members_of(session: Session, customer_ids: Sequence[str]) -> int:
+    """Erasure: the customers' memberships go, with the sender's member key (often an
+    e-mail or phone) and the reason a member was skipped."""
+    result = session.execute(delete(CampaignMember).where(
+        CampaignMember.customer_id.in_(list(customer_ids))))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -186,3 +186,32 @@ def mark_events_seen(session: Session, connector: str, event_ids: Sequence[str],
         .on_conflict_do_nothing(index_elements=["connector", "event_id"])
         .returning(VendorEventSeen.event_id))
     return set(fresh)
+
+
+def erase_customers(session: Session, customer_ids: Sequence[str], now: datetime
+                    ) -> dict[str, int]:
+    """Erasure: the customers' messages (their events' webhooks, notifications to them,
+    journey webhooks and connector requests about them) keep only their type and status:
+    open ones are canceled, and every payload and error text is replaced."""
+    ids = list(customer_ids)
+    about = (OutboxMessage.ordering_key.in_(ids)
+             | OutboxMessage.payload["data"]["customer_id"].as_string().in_(ids))
+    message_ids = list(session.scalars(select(OutboxMessage.id).where(about)))
+    if not message_ids:
+        return {"outbox_canceled": 0, "outbox": 0}
+    canceled = 0
+    for start in range(0, len(message_ids), 500):
+        chunk = message_ids[start:start + 500]
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(chunk), OutboxMessage.status.in_(OPEN))
+            .values(status="canceled", lease_until=None, updated_at=now))
+        canceled += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        for message in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(chunk))):
+            message.payload = {"type": message.event_type, "timestamp": now.isoformat(),
+                               "data": {"erased": True}}
+            message.last_error = None
+            message.updated_at = now
+        session.execute(update(DeliveryAttempt).where(DeliveryAttempt.message_id.in_(chunk))
+                        .values(error=None))
+    return {"outbox_canceled": canceled, "outbox": len(message_ids)}

@@ -18,7 +18,6 @@ from circulo.customers.schemas import (
     ConfirmIn,
     ConfirmOut,
     CustomerOut,
-    ErasureOut,
     ExportOut,
     RecordsOut,
     TimelineOut,
@@ -190,11 +189,3 @@ def export_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
     with ctx.db.unit_of_work(write=False) as session:
         return privacy.export(session, customer_id, ctx.policies, ctx.clock.now())
 
-
-@router.delete("/customers/{customer_id}",
-               summary="Erase a person's personal data (right to erasure)",
-               response_model=ErasureOut)
-def erase_customer(customer_id: str, ctx: AppContext = Depends(get_ctx),
-                   _: Principal = Depends(require("admin"))) -> dict[str, Any]:
-    with ctx.db.unit_of_work() as session:
-        return privacy.erase(session, customer_id, ctx.clock.now())

@@ -1,4 +1,4 @@
-"""Access and erasure of a person's data (GDPR articles 15 and 17; S20)."""
+"""Access to a person's data (GDPR article 15; S20). Erasure is ``circulo.privacy.erasure``."""
 
 from __future__ import annotations
 
@@ -31,26 +31,3 @@ def export(session: Session, profile_id: str, policies: customers.Policies,
         ],
     })
     return data
-
-
-def erase(session: Session, profile_id: str, now: datetime) -> dict[str, Any]:
-    """Remove personal data: identifiers, events, records, traits, consent, PIN, and the
-    person's traces in the merge log. A tombstone row (no personal data) keeps the id so that
-    later references answer 404 instead of resolving to somebody else."""
-    root = customers.active_root(session, profile_id)
-    cluster = customers.cluster_of(session, root.id)
-    profiles = customers.load_profiles(session, cluster, for_update=True)
-    removed = identity.erase(session, cluster, now)
-    removed.update(repo.delete_owned(session, cluster))
-    for profile in profiles.values():
-        profile.status = "erased"
-        profile.merged_into = None
-        profile.display_name = None
-        profile.traits, profile.trait_meta, profile.consent, profile.indicators = {}, {}, {}, {}
-        profile.contacts = {}
-        profile.pin_hash = None
-        profile.updated_at = now
-        profile.dirty = True
-    customers.save(session, profiles.values())
-    return {"customer_id": root.id, "erased_profiles": len(cluster), "removed": removed,
-            "erased_at": now.isoformat()}

@@ -198,5 +198,8 @@ class ExportOut(CustomerOut):
 class ErasureOut(BaseModel):
     customer_id: str
     erased_profiles: int
-    removed: dict[str, int] = Field(description="Rows removed per kind of data")
+    removed: dict[str, int] = Field(description="Rows deleted, canceled or scrubbed, per table")
     erased_at: str
+    suppressed_identifiers: int = Field(
+        description="Identifiers now suppressed: resent events carrying them are not stored")
+    webhooks: int = Field(description="customer.erased webhooks queued for subscribers")

@@ -260,6 +260,11 @@ def absorb(session: Session, survivor: ProfileState, absorbed: ProfileState, pol
     mark_dirty(absorbed)
 
 
+def delete_owned(session: Session, profile_ids: Sequence[str]) -> dict[str, int]:
+    """Erasure: the events and records of these profiles, wherever they started or are."""
+    return repo.delete_owned(session, profile_ids)
+
+
 def cluster_of(session: Session, profile_id: str) -> list[str]:
     """The profile and every profile merged into it, directly or through others."""
     cluster = [profile_id]

@@ -140,3 +140,13 @@ class DedupePair(Base):
 
     __table_args__ = (UniqueConstraint("run_id", "profile_a", "profile_b",
                                        name="uq_dedupe_pairs_pair"),)
+
+
+class ErasedIdentifier(Base):
+    """HMAC-SHA256 (server key) of ``kind:value``: no identifier can be read back from it, and
+    without the key nobody can even test a guess (a phone number's space is small)."""
+
+    __tablename__ = "erased_identifiers"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())

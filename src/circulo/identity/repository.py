@@ -16,6 +16,7 @@ from circulo.db import bulk_insert
 from circulo.identity.models import (
     DedupePair,
     DedupeRun,
+    ErasedIdentifier,
     IdentifierRow,
     MergeLogEntry,
     SharedIdentifierFlag,
@@ -394,3 +395,31 @@ def delete_dedupe_pairs_of(session: Session, profile_ids: Sequence[str]) -> None
     ids = list(profile_ids)
     session.execute(delete(DedupePair).where(
         DedupePair.profile_a.in_(ids) | DedupePair.profile_b.in_(ids)))
+
+
+# -- the suppression list (erased identifiers, identity/suppression.py) ------------------------
+
+
+def any_suppressed(session: Session) -> bool:
+    return session.scalar(select(ErasedIdentifier.digest).limit(1)) is not None
+
+
+def suppressed_among(session: Session, digests: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    unique = sorted(set(digests))
+    for start in range(0, len(unique), CHUNK):
+        found.update(session.scalars(select(ErasedIdentifier.digest).where(
+            ErasedIdentifier.digest.in_(unique[start:start + CHUNK]))))
+    return found
+
+
+def add_suppressions(session: Session, digests: Sequence[str], now: datetime) -> int:
+    new = sorted(set(digests) - suppressed_among(session, digests))
+    session.add_all(ErasedIdentifier(digest=d, erased_at=now) for d in new)
+    return len(new)
+
+
+def lift_suppressions(session: Session, digests: Sequence[str]) -> int:
+    result = session.execute(delete(ErasedIdentifier).where(
+        ErasedIdentifier.digest.in_(list(digests))))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

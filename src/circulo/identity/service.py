@@ -477,6 +477,18 @@ def shared_identifiers(session: Session, limit: int = 100) -> list[dict[str, obj
     ]
 
 
+def identifiers_for_erasure(session: Session, profile_ids: Sequence[str]
+                            ) -> list[tuple[str, str]]:
+    """(kind, value) of every identifier these profiles hold or started with."""
+    return repo.identifiers_for_erasure(session, profile_ids)
+
+
+def still_held(session: Session, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these identifiers some profile holds (another member of a family, say)."""
+    held = repo.holders(session, pairs)
+    return {(kind, value) for kind, value in pairs if held.get(f"{kind}:{value}")}
+
+
 def erase(session: Session, profile_ids: Sequence[str], now: datetime) -> dict[str, int]:
     """Remove every identifier of these profiles and scrub them from the merge log."""
     rows = repo.identifiers_for_erasure(session, profile_ids)

@@ -32,7 +32,9 @@ _BODY_SCHEMA = {
         "5,000 by default). Items are validated one by one: valid items are stored even when "
         "others are rejected. 200 when every item was accepted, 207 when some were rejected "
         "(see `errors`), 422 (problem+json) when none was. Resending an event with the same "
-        "`source` and `id` returns `duplicate` and changes nothing."
+        "`source` and `id` returns `duplicate` and changes nothing. An event carrying an "
+        "identifier of an erased person is acknowledged as `suppressed` (code "
+        "`erased_identifier`) and not stored: do not resend it (docs/privacy.md)."
     ),
     openapi_extra={"requestBody": {"required": True,
                                    "content": {"application/json": {"schema": _BODY_SCHEMA}}}},

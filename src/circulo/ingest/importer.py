@@ -31,6 +31,7 @@ class ImportReport:
     total: int = 0
     accepted: int = 0
     duplicates: int = 0
+    suppressed: int = 0  # rows of erased people (docs/privacy.md): not stored
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def write_errors(self, path: Path) -> None:
@@ -158,6 +159,7 @@ def _flush(ctx: AppContext, batch: list[tuple[int, Any]], report: ImportReport) 
                                 may_set_pin=True)  # the operator, at the console
     report.accepted += result.accepted
     report.duplicates += result.duplicates
+    report.suppressed += result.suppressed
     for error in result.errors:
         report.errors.append({"row": batch[error.index][0], "field": error.field,
                               "code": error.code, "detail": error.detail})

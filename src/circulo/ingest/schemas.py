@@ -109,15 +109,18 @@ class EventBatchIn(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class EventResult:
-    """What became of one stored (or already stored) event."""
+    """What became of one stored (or already stored) event. ``suppressed``: the event carries
+    an identifier of an erased person; it is acknowledged (do not resend it) but not stored
+    (docs/privacy.md), with ``code`` ``erased_identifier`` and no ``event_id``."""
 
     index: int
-    status: Literal["accepted", "duplicate"]
-    event_id: str
+    status: Literal["accepted", "duplicate", "suppressed"]
+    event_id: str | None
     customer_id: str | None
     resolution: str
     candidates: list[str] | None = None
     warnings: list[str] | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +147,7 @@ class IngestResult:
     rejected: int
     results: list[EventResult]
     errors: list[ItemError]
+    suppressed: int = 0
 
     def problem_items(self) -> list[dict[str, Any]]:
         return [e.as_problem_item() for e in self.errors]
@@ -152,7 +156,7 @@ class IngestResult:
         """The answer as the API sends it: a result's candidates and warnings only when it
         has them."""
         return {"accepted": self.accepted, "duplicates": self.duplicates,
-                "rejected": self.rejected,
+                "suppressed": self.suppressed, "rejected": self.rejected,
                 "results": [{k: v for k, v in asdict(r).items() if v is not None
-                             or k == "customer_id"} for r in self.results],
+                             or k in ("customer_id", "event_id")} for r in self.results],
                 "errors": self.problem_items()}

@@ -22,6 +22,7 @@ from circulo.customers.records import RecordSpec
 from circulo.customers.traits import CHANNELS, LANGUAGE_TAG
 from circulo.errors import NotFound, PayloadTooLarge, ValidationFailed
 from circulo.identity import service as identity
+from circulo.identity import suppression
 from circulo.identity.engine import Outcome
 from circulo.identity.normalize import (
     Identifier,
@@ -224,6 +225,13 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
             p.event_id = new_id()
             fresh.append(p)
 
+    # An erased person's identifiers are suppressed: a resent old event is acknowledged (the
+    # sender must not retry it) but not stored, so it cannot bring the person back.
+    suppressed = suppression.suppressed_items(session, settings, [p.identifiers for p in fresh])
+    for n in sorted(suppressed):
+        results.append(_suppressed(fresh[n].index))
+    fresh = [p for n, p in enumerate(fresh) if n not in suppressed]
+
     # Explicit customer ids must exist (following merges).
     accepted: list[Prepared] = []
     for p in fresh:
@@ -246,8 +254,12 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
     _store(session, accepted, resolved, settings, policies, now, results)
 
     customer_of = {r.event_id: r.customer_id for r in results}
+    unstored = suppressed_indexes(results)
     for p, original in duplicates:
         if isinstance(original, Prepared):
+            if original.index in unstored:
+                results.append(_suppressed(p.index))
+                continue
             if original.event_id not in customer_of:
                 # Its first copy in this batch was refused (unknown customer): so is this one.
                 errors.extend([replace(e, index=p.index) for e in errors
@@ -264,12 +276,21 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
     result = IngestResult(
         accepted=sum(1 for r in results if r.status == "accepted"),
         duplicates=sum(1 for r in results if r.status == "duplicate"),
+        suppressed=sum(1 for r in results if r.status == "suppressed"),
         rejected=len({e.index for e in errors}),
         results=results,
         errors=errors,
     )
     count_ingested(result.accepted, result.duplicates, result.rejected)
     return result
+
+
+def _suppressed(index: int) -> EventResult:
+    return EventResult(index, "suppressed", None, None, "suppressed", code=suppression.CODE)
+
+
+def suppressed_indexes(results: list[EventResult]) -> set[int]:
+    return {r.index for r in results if r.status == "suppressed"}
 
 
 def ingest_translated(session: Session, translated: list[tuple[dict[str, Any] | None,

@@ -152,7 +152,10 @@ def record_event(scene: Scene, effect: Effect, event_type: str, properties: dict
     if result.errors:
         error = result.errors[0]
         raise ActionFailed(f"{event_type}: {error.field}: {error.detail}")
-    return result.results[0].event_id
+    stored = result.results[0].event_id
+    if stored is None:  # suppressed: the customer was erased meanwhile
+        raise ActionFailed(f"{event_type}: the customer was erased")
+    return stored
 
 
 def flush(scene: Scene) -> dict[str, str]:

@@ -227,3 +227,32 @@ def suggestion(session: Session, suggestion_id: str, *, for_update: bool = False
                ) -> Suggestion | None:
     query = select(Suggestion).where(Suggestion.id == suggestion_id)
     return session.scalars(query.with_for_update() if for_update else query).first()
+
+
+# -- erasure --------------------------------------------------------------------------------
+
+def erase_customers(session: Session, customer_ids: Sequence[str], now: datetime
+                    ) -> dict[str, int]:
+    """Erasure: running instances end (``exit`` "erased": no timer fires, no SMS leaves) and
+    lose their variables; the inbox entries, the journeys' memory of the customers, their list
+    memberships and next-best-action suggestions go; the action log keeps each action's kind
+    and outcome (journey statistics) but not its detail (texts, addresses)."""
+    ids = list(customer_ids)
+    removed: dict[str, int] = {}
+
+    def count(name: str, result: Any) -> None:
+        removed[name] = int(result.rowcount or 0)
+
+    count("journey_instances_canceled", session.execute(
+        update(JourneyInstance)
+        .where(JourneyInstance.customer_id.in_(ids), JourneyInstance.status != "done")
+        .values(status="done", exit="erased", ended_at=now, updated_at=now)))
+    count("journey_instances", session.execute(
+        update(JourneyInstance).where(JourneyInstance.customer_id.in_(ids))
+        .values(vars={}, waiting_for=[], due_at=None)))
+    count("journey_actions", session.execute(
+        update(JourneyAction).where(JourneyAction.customer_id.in_(ids)).values(detail={})))
+    for name, model in (("journey_inbox", JourneyInbox), ("journey_customers", JourneyCustomer),
+                        ("customer_lists", CustomerListMember), ("suggestions", Suggestion)):
+        count(name, session.execute(delete(model).where(model.customer_id.in_(ids))))
+    return removed

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -276,6 +276,35 @@ def override(session: Session, override_id: str) -> RoutingOverride | None:
 def pending_tasks_of(session: Session, customer_id: str) -> Sequence[TaskRow]:
     return session.scalars(select(TaskRow).where(
         TaskRow.customer_id == customer_id, TaskRow.state == "pending").with_for_update()).all()
+
+
+# -- erasure --------------------------------------------------------------------------------
+
+def task_ids_of_customers(session: Session, customer_ids: Sequence[str]) -> list[str]:
+    ids: list[str] = []
+    for chunk in _chunks(sorted(set(customer_ids))):
+        ids += session.scalars(select(TaskRow.id).where(TaskRow.customer_id.in_(chunk))).all()
+    return ids
+
+
+def scrub_tasks(session: Session, task_ids: Sequence[str], reason: str, now: datetime
+                ) -> int:
+    """Erasure: who was behind the tasks (identifiers, the customer snapshot, attributes,
+    notes and captured data) goes; the task's routing facts (queue, times, agent) stay."""
+    scrubbed = 0
+    for chunk in _chunks(sorted(set(task_ids))):
+        result = session.execute(
+            update(TaskRow).where(TaskRow.id.in_(chunk))
+            .values(customer_id=None, identifiers={}, attributes={}, context={}, result={},
+                    reason=reason, version=TaskRow.version + 1, changed_at=now))
+        scrubbed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return scrubbed
+
+
+def delete_overrides_of(session: Session, customer_ids: Sequence[str]) -> int:
+    result = session.execute(delete(RoutingOverride).where(
+        RoutingOverride.customer_id.in_(list(customer_ids))))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # -- statistics -----------------------------------------------------------------------------

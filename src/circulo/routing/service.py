@@ -476,6 +476,8 @@ def release(session: Session, task_id: str, agent_id: str | None, *, disposition
     """Wrap-up done: the agent's capacity comes back and the task keeps its result; the
     properties its outcome event carries. What the outcome is: ``wrapup.complete``."""
     agent, task = _acting(session, task_id, agent_id, ("assigned", "wrapping"), now)
+    if task.reason == ERASED:  # the customer was erased mid-call: keep nothing about them
+        notes, data = None, None
     was = task.state
     task.ended_at = task.ended_at or now
     handle = max(0.0, (now - (task.assigned_at or now)).total_seconds())
@@ -516,6 +518,25 @@ def cancel(session: Session, task_id: str, reason: str | None, now: datetime) ->
         withdraw_offer(session, agent, task, now)
     finish(task, "canceled", reason or "canceled", now)
     return task
+
+
+ERASED = "customer_erased"  # a scrubbed task's reason: its notes are never kept
+
+
+def erase_customers(session: Session, customer_ids: Sequence[str], now: datetime
+                    ) -> dict[str, int]:
+    """Erasure: the customers' waiting and offered tasks (callbacks included) are canceled,
+    so no agent is offered them again; every task of theirs, whatever its state, loses who
+    was behind it. A task in an agent's hands stays theirs to finish (it records nothing)."""
+    task_ids = repo.task_ids_of_customers(session, customer_ids)
+    canceled = 0
+    for task in get_tasks(session, task_ids):
+        if task.state in ("pending", "reserved"):
+            cancel(session, task.id, ERASED, now)
+            canceled += 1
+    return {"tasks_canceled": canceled,
+            "tasks": repo.scrub_tasks(session, task_ids, ERASED, now),
+            "routing_overrides": repo.delete_overrides_of(session, customer_ids)}
 
 
 def _cancel_callbacks(session: Session, customer_id: str, now: datetime, *, reason: str,

@@ -25,7 +25,7 @@ def complete(session: Session, task_id: str, agent_id: str | None, *, dispositio
     again while attempts and its window allow."""
     task, properties = service.release(session, task_id, agent_id, disposition=disposition,
                                        notes=notes, data=data, now=now)
-    if task.kind == "callback":
+    if task.kind == "callback" and task.reason != service.ERASED:
         callbacks.after_attempt(session, task, outcome or "reached", properties, config,
                                 settings=settings, policies=policies, now=now)
     else:

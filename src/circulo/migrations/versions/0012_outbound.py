@@ -7,7 +7,7 @@ read. Releases from this one keep the status and a fixed phrase; this scrubs wha
 ones stored in outbox.last_error, delivery_attempts.error and campaigns.error.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-06 02:00:00
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
