@@ -6,7 +6,7 @@ and the API served both: through a URL someone saved, anything inside the networ
 read. Releases from this one keep the status and a fixed phrase; this scrubs what the earlier
 ones stored in outbox.last_error, delivery_attempts.error and campaigns.error.
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-06 02:00:00
 """
@@ -19,7 +19,7 @@ from http import HTTPStatus
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
