@@ -214,9 +214,9 @@ def test_what_a_failing_receiver_answers_is_never_stored(api: Api, ctx: AppConte
 
 def test_what_earlier_releases_stored_of_the_answers_is_scrubbed(api: Api,
                                                                   ctx: AppContext) -> None:
-    """Migration 0012: errors stored with the receiver's body keep the status only."""
-    path = Path(__file__).parents[2] / "src/circulo/migrations/versions/0012_outbound.py"
-    spec = importlib.util.spec_from_file_location("migration_0012", path)
+    """Migration 0011: errors stored with the receiver's body keep the status only."""
+    path = Path(__file__).parents[2] / "src/circulo/migrations/versions/0011_outbound.py"
+    spec = importlib.util.spec_from_file_location("migration_0011", path)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)

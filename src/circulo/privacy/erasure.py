@@ -76,7 +76,8 @@ STEPS: tuple[Step, ...] = (
          "identifiers and their shared flags deleted; merge-log reason and event cleared (ids "
          "kept); review suggestions closed without evidence; dedupe pairs deleted",
          identity.erase),
-    Step(("events", "records"), "deleted, wherever they started or were moved by merges",
+    Step(("events", "records", "pin_attempts"),
+         "deleted, wherever they started or were moved by merges; the wrong-PIN counter too",
          lambda session, ids, now: customers.delete_owned(session, ids)),
     Step(("profiles",), "kept as a tombstone (id, status 'erased', times) without traits, "
          "consent, indicators, contacts, PIN or name", _tombstones),
