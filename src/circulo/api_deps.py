@@ -139,9 +139,18 @@ class ORJSONResponse(JSONResponse):
         return orjson.dumps(content)
 
 
+# Paths that take no key: the throttle never stands in their way. Every other path (``/v1``,
+# ``/metrics``, and whatever is added later) is guarded.
+OPEN_PATHS = ("/health", "/docs", "/redoc", "/static/", "/openapi.json")
+
+
+def _guarded(path: str) -> bool:
+    return not path.startswith(OPEN_PATHS)
+
+
 class ThrottleFailures:
     """ASGI middleware: a client with too many failed authentications lately gets 429 on every
-    ``/v1`` request, before its key or body is looked at (even a right key: otherwise the
+    request that takes a key, before its key or body is looked at (even a right key: otherwise the
     answer would tell a guesser which guess was right). Each 401, and each answer marked as a
     failed authentication (a forged webhook signature), counts against its client."""
 
@@ -150,7 +159,7 @@ class ThrottleFailures:
         self.throttle = throttle
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or not _guarded(scope["path"]):
             await self.app(scope, receive, send)
             return
         client = client_address(scope)

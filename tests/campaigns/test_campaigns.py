@@ -293,3 +293,18 @@ def test_the_longest_member_key_fits(api: Api) -> None:
             {"key": long_key, "identifiers": {"external_ids": {"crm": "C-3"}}}]}), 201)
     [member] = ok(api.get(f"/v1/campaigns/{started['id']}/members"))["members"]
     assert member["key"] == long_key and member["status"] == "planned"
+
+
+def test_an_erased_persons_member_is_skipped_as_erased_not_ambiguous(api: Api) -> None:
+    # Found in review: a suppressed member (customer_id None) was reported as "ambiguous".
+    first = api.send(event("customer.updated", source="crm", identifiers={
+        "external_ids": {"crm": "C-7"}, "email": "olvido@example.es"}))
+    ok(api.delete(f"/v1/customers/{only_customer(first)}"))
+    started = ok(api.post("/v1/campaigns", json={**CAMPAIGN, "external_id": "ERASED-1",
+                                                   "members": [{
+        "key": "C-7", "identifiers": {"external_ids": {"crm": "C-7"},
+                                      "email": "olvido@example.es"},
+        "data": {"offer": "5%", "first_name": "x"}}]}), 201)
+    [member] = ok(api.get(f"/v1/campaigns/{started['id']}/members"))["members"]
+    assert (member["status"], member["reason"]) == ("skipped", "erased_identifier")
+    assert member["customer_id"] is None

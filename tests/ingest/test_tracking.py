@@ -52,6 +52,8 @@ def test_identify_maps_reserved_traits_and_identifiers() -> None:
     ({"type": "alias", "userId": "u"}, "previousId"),
     ({"type": "shout", "userId": "u"}, "type"),
     ({"type": "identify", "userId": "u", "traits": ["not", "an", "object"]}, "traits"),
+    ({"type": "track", "userId": "u", "event": "X", "properties": "s"}, "properties"),
+    ({"type": "track", "userId": "u", "event": "X", "context": [1]}, "context"),
 ])
 def test_invalid_messages_name_the_field(message: dict[str, Any], field: str) -> None:
     with pytest.raises(MessageError) as caught:
@@ -167,3 +169,20 @@ def test_errors_are_problems_that_sdks_can_log(ctx: AppContext, api: Api) -> Non
     in_body = api.client.post("/v1/track", json={"userId": "u", "event": "A B",
                                                  "writeKey": key})
     assert in_body.status_code == 200, in_body.text
+
+
+def test_a_message_of_the_wrong_shape_costs_only_itself(ctx: AppContext, api: Api) -> None:
+    # Found in review: a string `properties` or a list `context` beside a shared context
+    # raised inside the batch (500), losing the valid messages with it.
+    key = make_key(ctx, ["ingest"])
+    response = api.client.post("/v1/batch", auth=(key, ""), json={"batch": [
+        {"type": "track", "userId": "u-1", "event": "Order Completed"},
+        {"type": "track", "userId": "u-1", "event": "X", "context": "x"},
+        {"type": "track", "userId": "u-1", "event": "X", "context": [1]},
+        {"type": "track", "userId": "u-1", "event": "X", "properties": "s"},
+    ], "context": {"library": {"name": "curl"}}})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["accepted"] == 1
+    assert [(e["index"], e["field"]) for e in result["errors"]] == [
+        (1, "context"), (2, "context"), (3, "properties")]

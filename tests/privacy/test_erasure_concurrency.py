@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
 
 from circulo.context import AppContext
 from circulo.ingest import service as ingest
+from circulo.ingest.schemas import IngestResult
 from circulo.privacy import erasure
 from tests.conftest import Api, only_customer
 from tests.factories import event
@@ -25,11 +25,11 @@ def test_an_event_arriving_during_the_erasure_is_suppressed(api: Api, ctx: AppCo
     who = only_customer(api.send(event("customer.updated", source="crm",
                                        identifiers={"phone": PHONE},
                                        traits={"first_name": "Jacinta"})))
-    outcome: dict[str, Any] = {}
+    outcome: list[IngestResult] = []
 
     def arrive() -> None:
         with ctx.db.unit_of_work() as session:
-            outcome.update(ingest.ingest(
+            outcome.append(ingest.ingest(
                 session, {"events": [event("call.completed", identifiers={"phone": PHONE})]},
                 settings=ctx.settings, policies=ctx.policies, now=ctx.clock.now(),
                 actor="test"))
@@ -41,5 +41,6 @@ def test_an_event_arriving_during_the_erasure_is_suppressed(api: Api, ctx: AppCo
         time.sleep(0.5)
         assert late.is_alive()  # it waits for the erasure
     late.join(timeout=10)
-    assert outcome["suppressed"] == 1 and outcome["accepted"] == 0, outcome
+    [result] = outcome
+    assert result.suppressed == 1 and result.accepted == 0, result
     assert api.card(phone=PHONE)["match"] == "none"

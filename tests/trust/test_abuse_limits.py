@@ -68,6 +68,24 @@ def test_bad_keys_from_one_client_end_in_429_and_other_clients_still_work(
         assert attacker.get("/health").status_code == 200
 
 
+def test_wrong_keys_on_metrics_are_counted_and_throttled_like_any_other(
+        app: tuple[FastAPI, AppContext]) -> None:
+    # Found in review: /metrics (outside /v1) checked keys without ever counting a failure.
+    application, ctx = app
+    metrics_key = make_key(ctx, ["metrics"])
+    with TestClient(application, client=ATTACKER) as attacker:
+        for attempt in range(20):
+            response = attacker.get("/metrics",
+                                    headers={"Authorization": f"Bearer ck_{attempt:06d}_x"})
+            assert response.status_code == 401
+        assert_problem(attacker.get("/metrics",
+                                    headers={"Authorization": f"Bearer {metrics_key}"}),
+                       429, "too_many_requests")
+        assert_problem(attacker.get("/v1/merges"), 429, "too_many_requests")
+        for open_path in ("/health", "/openapi.json", "/docs"):
+            assert attacker.get(open_path).status_code == 200, open_path
+
+
 def test_forged_twilio_signatures_count_as_failed_authentications(
         database: Database, clock: FixedClock) -> None:
     settings = Settings(database_url=database.url, twilio_auth_token="t" * 32,

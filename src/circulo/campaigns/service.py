@@ -152,6 +152,7 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
         actor=actor)
     refused = {e.index: e for e in added.errors}
     customer_of = {r.index: r.customer_id for r in added.results}
+    erased = {r.index for r in added.results if r.status == "suppressed"}
     ids = [c for c in customer_of.values() if c]
     profiles = customers.load_profiles(session, ids)
     points = identity.contact_points_of(session, ids)
@@ -170,6 +171,8 @@ def add_members(session: Session, campaign: Campaign, members: Sequence[MemberIn
             if not keep_invalid:
                 continue
             row["reason"] = f"invalid:{error.field}"[:200]
+        elif n in erased:  # an erased person's identifiers: nobody to reach
+            row["reason"] = "erased_identifier"
         elif (customer_id := customer_of.get(n)) is None:
             row["reason"] = "ambiguous"
         else:

@@ -100,8 +100,11 @@ def _messages(payload: Any, default_type: str | None) -> list[Any]:
         raise ValidationFailed("a batch body is {\"batch\": [messages]}", errors=[
             {"field": "batch", "code": "list_type", "detail": "expected a list of messages"}])
     shared = payload.get("context") if isinstance(payload.get("context"), dict) else {}
+    # A message's own context wins over the batch's; one that is not an object is left for
+    # to_event to refuse (that message only).
     return [{**m, "context": {**shared, **(m.get("context") or {})}}
-            if isinstance(m, dict) and shared else m for m in payload["batch"]]
+            if isinstance(m, dict) and shared and isinstance(m.get("context") or {}, dict)
+            else m for m in payload["batch"]]
 
 
 def _ingest(ctx: AppContext, payload: Any, default_type: str | None,
