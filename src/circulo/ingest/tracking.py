@@ -96,9 +96,9 @@ def to_event(message: Any, *, default_type: str | None, source: str, region: str
     anonymous_id = message.get("anonymousId")
     if user_id in (None, "") and anonymous_id in (None, ""):
         raise MessageError("userId", "every message needs a userId or an anonymousId")
-    for name in ("context", "properties", "traits"):
-        if message.get(name) is not None and not isinstance(message[name], dict):
-            raise MessageError(name, f"{name} must be an object")
+    for part in ("context", "properties", "traits"):
+        if message.get(part) is not None and not isinstance(message[part], dict):
+            raise MessageError(part, f"{part} must be an object")
     context = _object(message.get("context"))
     identifiers: dict[str, Any] = {}
     if user_id not in (None, ""):
