@@ -15,12 +15,16 @@ from circulo.connectors.crm import CrmContact, CrmError
 from circulo.connectors.hubspot.connector import HubSpotConfig, HubSpotConnector
 from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import Api, ok, only_customer
+from circulo.egress import EgressPolicy
+from tests.conftest import TEST_EGRESS_ALLOW, Api, ok, only_customer
 from tests.connectors.helpers import app_with_connectors, drain, outbox
 from tests.connectors.vendors import FakeHubSpot, serve
 from tests.factories import customer, event
 
 CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"  # HubSpot's default "Connected" outcome
+
+# The fake vendor listens on this machine, which connectors may not reach unless allowed.
+LOCAL = EgressPolicy.parse(TEST_EGRESS_ALLOW)
 
 
 @pytest.fixture
@@ -148,7 +152,7 @@ def test_rate_limits_are_retried_and_a_bad_token_is_dead_with_the_reason(
 def test_a_contact_created_meanwhile_is_taken_from_the_conflict_answer(
         hubspot: FakeHubSpot) -> None:
     connector = HubSpotConnector("hubspot", HubSpotConfig.model_validate(
-        {"access_token": hubspot.token, "host": hubspot.url}))
+        {"access_token": hubspot.token, "host": hubspot.url}), egress=LOCAL)
     hubspot.contacts["901"] = {"email": "maria@example.es"}
     contact = CrmContact("cus_1", "María", "maria@example.es", None, None)
     assert connector.create_contact(contact) == "901"
@@ -157,7 +161,7 @@ def test_a_contact_created_meanwhile_is_taken_from_the_conflict_answer(
 
 def test_list_members_are_read_page_by_page(hubspot: FakeHubSpot) -> None:
     connector = HubSpotConnector("hubspot", HubSpotConfig.model_validate(
-        {"access_token": hubspot.token, "host": hubspot.url}))
+        {"access_token": hubspot.token, "host": hubspot.url}), egress=LOCAL)
     for n in range(230):
         hubspot.contacts[str(1000 + n)] = {"email": f"c{n}@example.es", "firstname": f"C{n}",
                                            "mobilephone": f"+3460000{n:04d}"}
@@ -172,7 +176,21 @@ def test_list_members_are_read_page_by_page(hubspot: FakeHubSpot) -> None:
 
 def test_an_unreachable_hubspot_is_a_retryable_error() -> None:
     connector = HubSpotConnector("hubspot", HubSpotConfig.model_validate(
-        {"access_token": "x", "host": "http://127.0.0.1:9", "timeout_seconds": 2}))
+        {"access_token": "x", "host": "http://127.0.0.1:9", "timeout_seconds": 2}), egress=LOCAL)
     with pytest.raises(CrmError) as caught:
         connector.find_contact(CrmContact("cus_1", None, "a@example.es", None, None))
     assert caught.value.status_code is None
+
+
+def test_a_hubspot_host_resolving_inside_is_refused_when_connecting(hubspot: FakeHubSpot) -> None:
+    # Found in review: HubSpot's own client connected wherever its host resolved.
+    config = HubSpotConfig.model_validate(
+        {"access_token": hubspot.token, "host": hubspot.url.replace("127.0.0.1", "localhost"),
+         "timeout_seconds": 2})
+    refused = HubSpotConnector("hubspot", config, egress=EgressPolicy())
+    with pytest.raises(CrmError, match="refused: private address") as caught:
+        refused.find_contact(CrmContact("cus_1", None, "a@example.es", None, None))
+    assert caught.value.status_code is None and hubspot.requests == []
+    allowed = HubSpotConnector("hubspot", config, egress=EgressPolicy.parse(["localhost"]))
+    assert allowed.find_contact(CrmContact("cus_1", None, "a@example.es", None, None)) is None
+    assert len(hubspot.requests) == 1

@@ -22,10 +22,14 @@ from circulo.connectors.salesforce.connector import (
 )
 from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import Api, ok, only_customer
+from circulo.egress import EgressPolicy
+from tests.conftest import TEST_EGRESS_ALLOW, Api, ok, only_customer
 from tests.connectors.helpers import app_with_connectors, drain, outbox
 from tests.connectors.vendors import FakeSalesforce, serve
 from tests.factories import customer, event
+
+# The fake vendor listens on this machine, which connectors may not reach unless allowed.
+LOCAL = EgressPolicy.parse(TEST_EGRESS_ALLOW)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +148,7 @@ def test_with_an_external_id_field_a_redelivery_never_logs_twice(
         salesforce: FakeSalesforce, ca: tuple[trustme.CA, str]) -> None:
     connector = SalesforceConnector("sf", SalesforceConfig.model_validate(
         _config(salesforce, ca[1], activity_external_id_field="Circulo_Event_Id__c") |
-        {"auth": {"session_id": salesforce.token}}))
+        {"auth": {"session_id": salesforce.token}}), egress=LOCAL)
     activity = CrmActivity("evt_1", "call", "2026-11-24T09:55:00Z", "voice", "Resuelto", 60)
     first = connector.log_activity("0035g00000Old0001AAA", activity)
     again = connector.log_activity("0035g00000Old0001AAA", activity)
@@ -164,7 +168,7 @@ def test_campaign_members_are_read_with_soql(salesforce: FakeSalesforce,
          "LastName": "Ruiz", "Email": None, "Phone": "912345678", "MobilePhone": None},
     ]
     connector = SalesforceConnector("sf", SalesforceConfig.model_validate(
-        _config(salesforce, ca[1]) | {"auth": {"session_id": salesforce.token}}))
+        _config(salesforce, ca[1]) | {"auth": {"session_id": salesforce.token}}), egress=LOCAL)
     jordi, lead = connector.list_members("7015g000000AbCdAAK")
     assert (jordi.crm_id, jordi.name, jordi.phones) == ("0035g00000XyZ1aAAF", "Jordi Puig",
                                                        ["+34622334455"])
@@ -175,7 +179,7 @@ def test_campaign_members_are_read_with_soql(salesforce: FakeSalesforce,
 
 def test_an_untrusted_certificate_is_refused(salesforce: FakeSalesforce) -> None:
     connector = SalesforceConnector("sf", SalesforceConfig.model_validate(
-        {"instance_url": salesforce.url, "auth": {"session_id": salesforce.token}}))
+        {"instance_url": salesforce.url, "auth": {"session_id": salesforce.token}}), egress=LOCAL)
     with pytest.raises(CrmError, match="SSLError") as caught:
         connector.find_contact(CrmContact("cus_1", None, "a@example.es", None, None))
     assert caught.value.status_code is None
@@ -200,3 +204,15 @@ def test_bad_salesforce_settings_are_refused_with_the_place(
         "type": "salesforce", "event_types": ["call.wrapped_up"], "config": config}}}))
     with pytest.raises(ConnectorConfigError, match=message):
         load_connectors(path)
+
+
+def test_a_salesforce_instance_resolving_inside_is_refused_when_connecting(
+        salesforce: FakeSalesforce, ca: tuple[trustme.CA, str]) -> None:
+    # Found in review: requests, under simple-salesforce, connected wherever the name resolved.
+    config = SalesforceConfig.model_validate(
+        _config(salesforce, ca[1]) | {"auth": {"session_id": salesforce.token}}
+        | {"instance_url": salesforce.url.replace("127.0.0.1", "localhost")})
+    refused = SalesforceConnector("sf", config, egress=EgressPolicy())
+    with pytest.raises(CrmError, match="refused: private address") as caught:
+        refused.find_contact(CrmContact("cus_1", None, "a@example.es", None, None))
+    assert caught.value.status_code is None and salesforce.requests == []

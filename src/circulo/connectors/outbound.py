@@ -10,6 +10,9 @@ resolver, and connect only to addresses it let through:
   asks a resolver about them, so ``refusal`` checks those before each request.
 - httpx (the generic REST connector) through ``checked_transport``: its network backend
   resolves, checks, and connects to the checked address.
+- urllib3 (under HubSpot's client and, through requests, Salesforce's) through
+  ``check_pools``: its pools make connections that resolve, check, and connect to the
+  checked address.
 
 Redirects are never followed (``allow_redirects=False``, httpx's default): a 3xx is the
 answer, so an allowed receiver cannot bounce a request inside.
@@ -24,8 +27,12 @@ from typing import Any
 import aiohttp
 import httpcore
 import httpx
+import urllib3
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 from yarl import URL
 
 from circulo.egress import EgressError, EgressPolicy, literal_address
@@ -123,6 +130,47 @@ def checked_transport(policy: EgressPolicy, **options: Any) -> httpx.HTTPTranspo
         raise RuntimeError("httpx's transport changed: cannot check where it connects")
     pool._network_backend = _CheckedBackend(policy)
     return transport
+
+
+def _resolved(policy: EgressPolicy, host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, if all are allowed; EgressError otherwise."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    policy.check_resolved(host, addresses)
+    return addresses
+
+
+def _checked_pools(policy: EgressPolicy) -> dict[str, type[HTTPConnectionPool]]:
+    def checked(base: type[HTTPConnection]) -> type[HTTPConnection]:
+        class Checked(base):  # type: ignore[valid-type,misc]
+            def _new_conn(self) -> socket.socket:
+                name: str = self._dns_host  # type: ignore[has-type]
+                try:
+                    addresses = _resolved(policy, name, self.port)
+                except EgressError as exc:
+                    raise NewConnectionError(self, f"refused: {exc}") from None
+                self._dns_host = addresses[0]  # connect where checked; TLS still names host
+                try:
+                    sock: socket.socket = super()._new_conn()
+                finally:
+                    self._dns_host = name
+                return sock
+        return Checked
+
+    class Http(HTTPConnectionPool):
+        ConnectionCls = checked(HTTPConnection)
+
+    class Https(HTTPSConnectionPool):
+        ConnectionCls = checked(HTTPSConnection)  # type: ignore[assignment]
+
+    return {"http": Http, "https": Https}
+
+
+def check_pools(policy: EgressPolicy, manager: urllib3.PoolManager) -> None:
+    """Make ``manager`` (a vendor client's urllib3 pool manager) connect only to addresses
+    ``policy`` allows. Pools it made already are dropped."""
+    manager.pool_classes_by_scheme = _checked_pools(policy)
+    manager.clear()
 
 
 def status_text(status: int) -> str:

@@ -81,8 +81,7 @@ def _build(name: str, raw: dict[str, Any], where: str, egress: EgressPolicy) -> 
         except EgressError as exc:
             raise ConnectorConfigError(f"{where}.config.{field}: {exc} (an internal system "
                                        "may be named in CIRCULO_EGRESS_ALLOW)") from exc
-    connector = factory(name, config, egress) if kind == "generic_rest" \
-        else factory(name, config)
+    connector = factory(name, config, egress)
     return ConnectorSpec(name, connector, tuple(map(str, types)),
                          str(raw.get("namespace", name)), int(raw.get("max_in_flight", 4)),
                          kind)

@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from circulo.connectors.crm import CrmActivity, CrmContact, CrmError, CrmPerson, expand_env
-from circulo.connectors.outbound import status_text
+from circulo.connectors.outbound import check_pools, status_text
+from circulo.egress import EgressPolicy
 
 # HubSpot-defined association types from an engagement to a contact (v4 associations docs).
 ASSOCIATION_TO_CONTACT = {"calls": 194, "emails": 198, "communications": 81, "notes": 202}
@@ -67,7 +68,8 @@ def _status(exc: Exception) -> int | None:
 
 
 class HubSpotConnector:
-    def __init__(self, name: str, config: HubSpotConfig) -> None:
+    def __init__(self, name: str, config: HubSpotConfig,
+                 egress: EgressPolicy | None = None) -> None:
         from hubspot import HubSpot  # a large package: loaded only when configured
 
         self.name = name
@@ -83,6 +85,9 @@ class HubSpotConnector:
         self._search = client.crm.objects.search_api
         self._batch = client.crm.objects.batch_api
         self._memberships = client.crm.lists.memberships_api
+        # Where it connects is checked as it connects (the host may resolve inside).
+        for api in (self._basic, self._search, self._batch, self._memberships):
+            check_pools(egress or EgressPolicy(), api.api_client.rest_client.pool_manager)
         self._timeout = config.timeout_seconds
 
     # -- plumbing ------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from circulo.connectors.crm import CrmActivity, CrmContact, CrmError, CrmPerson, expand_env
-from circulo.connectors.outbound import status_text
+from circulo.connectors.outbound import check_pools, status_text
+from circulo.egress import EgressPolicy
 
 SUBTYPE = {"call": "Call", "email": "Email"}
 _SOSL_RESERVED = set('?&|!{}[]()^~*:\\"\'+-')
@@ -57,10 +58,12 @@ class SalesforceConfig(BaseModel):
         return self
 
 
-def _session(timeout: float, ca_bundle: str | None) -> Any:
+def _session(timeout: float, ca_bundle: str | None, egress: EgressPolicy) -> Any:
     """A requests session with a default timeout and, when given, our CA bundle (passed on
-    each request: requests lets REQUESTS_CA_BUNDLE override a session's ``verify``)."""
+    each request: requests lets REQUESTS_CA_BUNDLE override a session's ``verify``), that
+    connects only where ``egress`` allows (checked as it connects)."""
     import requests
+    from requests.adapters import HTTPAdapter
 
     class Session(requests.Session):
         def request(self, *args: Any, **kwargs: Any) -> Any:
@@ -69,7 +72,12 @@ def _session(timeout: float, ca_bundle: str | None) -> Any:
                 kwargs.setdefault("verify", ca_bundle)
             return super().request(*args, **kwargs)
 
-    return Session()
+    session = Session()
+    adapter = HTTPAdapter()
+    check_pools(egress, adapter.poolmanager)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def sosl_escape(value: str) -> str:
@@ -77,9 +85,11 @@ def sosl_escape(value: str) -> str:
 
 
 class SalesforceConnector:
-    def __init__(self, name: str, config: SalesforceConfig) -> None:
+    def __init__(self, name: str, config: SalesforceConfig,
+                 egress: EgressPolicy | None = None) -> None:
         self.name = name
         self.config = config
+        self.egress = egress or EgressPolicy()
         self._lock = threading.Lock()
         self._sf: Any = None
 
@@ -89,7 +99,8 @@ class SalesforceConnector:
             if self._sf is None:
                 from simple_salesforce.api import Salesforce
 
-                session = _session(self.config.timeout_seconds, self.config.ca_bundle)
+                session = _session(self.config.timeout_seconds, self.config.ca_bundle,
+                                   self.egress)
                 auth: dict[str, Any] = {k: expand_env(v.get_secret_value())
                                         for k, v in self.config.auth.items()}
                 self._sf = Salesforce(instance_url=self.config.instance_url,
