@@ -131,11 +131,11 @@ def serve(
 ) -> None:
     """Run the HTTP API with the routing loop, the journeys runner and the outbox worker
     (migrating first). / Servir el API HTTP con sus procesos de fondo (migrando antes)."""
-    from circulo import serving
+    from circulo import server
 
     address = _listen_on(host, port)
     ctx = _context()
-    serving.serve(ctx, host=address[0], port=address[1], workers=workers, outbox=outbox)
+    server.serve(ctx, host=address[0], port=address[1], workers=workers, outbox=outbox)
 
 
 @app.command()
@@ -247,7 +247,7 @@ def demo(
     Crea la empresa de demostración (una vez), muestra su clave (la misma en cada ejecución)
     y la sirve como `circulo serve`, con eventos en vivo.
     """
-    from circulo import serving
+    from circulo import server
     from circulo.demo.loader import (
         DEMO_ROUTING,
         demo_key,
@@ -276,7 +276,7 @@ def demo(
         seed = random.Random(int(time.time()))  # noqa: S311 - demo traffic, not security
         threading.Thread(target=live_trickle, args=(ctx, threading.Event(), seed),
                          name="demo-live-events", daemon=True).start()
-    serving.serve(ctx, host=address[0], port=address[1])
+    server.serve(ctx, host=address[0], port=address[1])
 
 
 @app.command()
