@@ -32,10 +32,43 @@ def _join(path: str, step: object) -> str:
     return f"{path}.{step}" if path else str(step)
 
 
+def _fine(value: Any, max_depth: int, max_key_length: int) -> bool:
+    """The common case, fast: no paths are built (ingest checks every event with this)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        kind = type(node)
+        if kind is str:
+            if "\x00" in node:
+                return False
+        elif kind is dict:
+            if depth >= max_depth:
+                return False
+            for key, child in node.items():
+                if type(key) is not str or len(key) > max_key_length or "\x00" in key:
+                    return False
+                if type(child) in (dict, list, str, int):
+                    push((child, depth + 1))
+        elif kind is list:
+            if depth >= max_depth:
+                return False
+            for child in node:
+                if type(child) in (dict, list, str, int):
+                    push((child, depth + 1))
+        elif kind is int and not INT_MIN <= node <= INT_MAX:
+            return False
+        elif kind not in (int, float, bool, type(None)):
+            return False  # another type (a subclass): let the full check decide
+    return True
+
+
 def check(value: Any, *, path: str = "", max_depth: int = MAX_DEPTH,
           max_key_length: int = MAX_KEY_LENGTH) -> ShapeProblem | None:
     """The first problem found (depth first, in document order), or None. Iterative: a
     pathological depth cannot exhaust the interpreter's stack."""
+    if _fine(value, max_depth, max_key_length):
+        return None
     stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         node, where, depth = stack.pop()

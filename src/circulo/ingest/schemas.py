@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from circulo.customers.records import RECORD_KINDS
-from circulo.jsonshape import JsonObject, Moment
+from circulo.jsonshape import Moment
 
 Channel = Literal[
     "voice", "email", "chat", "sms", "whatsapp", "web", "mobile", "social", "in_person", "iot",
@@ -68,7 +68,7 @@ class RecordIn(BaseModel):
     title: str | None = Field(default=None, max_length=500)
     amount: float | None = None
     currency: str | None = Field(default=None, min_length=3, max_length=3)
-    data: JsonObject | None = None
+    data: dict[str, Any] | None = None  # bounded by jsonshape.check on the whole item
 
     @field_validator("kind")
     @classmethod
@@ -95,10 +95,10 @@ class EventIn(BaseModel):
     )
     channel: Channel | None = None
     identifiers: Identifiers = Field(default_factory=Identifiers)
-    traits: JsonObject | None = None
+    traits: dict[str, Any] | None = None  # bounded by jsonshape.check on the whole item
     consent: Annotated[list[ConsentStatement], Field(max_length=20)] | None = None
     record: RecordIn | None = None
-    properties: JsonObject | None = None
+    properties: dict[str, Any] | None = None  # ditto
 
 
 class EventBatchIn(BaseModel):
