@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -122,6 +122,20 @@ class EventResult:
     warnings: list[str] | None = None
     code: str | None = None
 
+    def as_json(self) -> dict[str, Any]:
+        """Candidates, warnings and code only when there are some (by hand: ``asdict`` copies
+        deeply and cost 6.5 ms per answer of 1,000 events)."""
+        out: dict[str, Any] = {"index": self.index, "status": self.status,
+                               "event_id": self.event_id, "customer_id": self.customer_id,
+                               "resolution": self.resolution}
+        if self.candidates is not None:
+            out["candidates"] = self.candidates
+        if self.warnings is not None:
+            out["warnings"] = self.warnings
+        if self.code is not None:
+            out["code"] = self.code
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class ItemError:
@@ -157,6 +171,5 @@ class IngestResult:
         has them."""
         return {"accepted": self.accepted, "duplicates": self.duplicates,
                 "suppressed": self.suppressed, "rejected": self.rejected,
-                "results": [{k: v for k, v in asdict(r).items() if v is not None
-                             or k in ("customer_id", "event_id")} for r in self.results],
+                "results": [r.as_json() for r in self.results],
                 "errors": self.problem_items()}
