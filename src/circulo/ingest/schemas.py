@@ -98,7 +98,7 @@ class EventIn(BaseModel):
     traits: dict[str, Any] | None = None  # bounded by jsonshape.check on the whole item
     consent: Annotated[list[ConsentStatement], Field(max_length=20)] | None = None
     record: RecordIn | None = None
-    properties: dict[str, Any] | None = None  # ditto
+    properties: dict[str, Any] | None = None  # bounded by jsonshape.check on the whole item
 
 
 class EventBatchIn(BaseModel):
