@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -12,14 +14,17 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBase
 from fastapi.openapi.models import SecurityBase as SecuritySchemeModel
 from fastapi.responses import JSONResponse
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.base import SecurityBase
+from starlette.concurrency import run_in_threadpool
 
+from circulo.auth import users
 from circulo.auth.service import Principal
 from circulo.auth.throttle import AUTH, Throttle
 from circulo.context import AppContext
 from circulo.errors import (
     FAILED_AUTHENTICATION,
+    CsrfFailed,
     MalformedJSON,
     PayloadTooLarge,
     TooManyRequests,
@@ -29,6 +34,11 @@ from circulo.errors import (
 _bearer = HTTPBearer(auto_error=False, description="Círculo API key: Bearer ck_...")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False,
                        description="Círculo API key: X-API-Key: ck_...")
+session_cookie = APIKeyCookie(
+    name=users.COOKIE, auto_error=False, scheme_name="SessionCookie",
+    description="A signed-in user's session (POST /v1/session). Requests that change state "
+                "also send the session's CSRF token in X-CSRF-Token.")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class DocumentedScheme(SecurityBase):
@@ -119,14 +129,46 @@ def parse_json(body: bytes) -> Any:
         raise MalformedJSON(f"the body is not valid JSON: {exc}") from exc
 
 
-def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+def session_times(ctx: AppContext) -> users.SessionTimes:
+    return users.SessionTimes(idle=timedelta(seconds=ctx.settings.session_idle_timeout),
+                              lifetime=timedelta(seconds=ctx.settings.session_lifetime))
+
+
+def _resume(ctx: AppContext, token: str) -> users.SignedIn:
+    with ctx.db.unit_of_work() as session:
+        return users.resume(session, token, ctx.clock.now(), session_times(ctx))
+
+
+async def signed_in(request: Request, ctx: AppContext, token: str | None) -> users.SignedIn:
+    """The session of the cookie (401 when none or expired), with its CSRF token checked on
+    every request that may change state (403 ``csrf_failed``)."""
+    signed = await run_in_threadpool(_resume, ctx, token or "")
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(
+            request.headers.get("x-csrf-token", "").encode(), signed.csrf_token.encode()):
+        raise CsrfFailed("send the session's CSRF token in X-CSRF-Token")
+    return signed
+
+
+def require(scope: str, *, own_agent: bool = False
+            ) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """An API key with ``scope``, or a signed-in user whose role grants it. ``own_agent``:
+    the route acts for an agent it names (the handler calls ``principal.act_for``), which an
+    agent's session may do for itself."""
+
     async def dependency(
+        request: Request,
         ctx: AppContext = Depends(get_ctx),
         bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
         header: str | None = Depends(_header),
+        cookie: str | None = Depends(session_cookie),
     ) -> Principal:
-        principal = ctx.authenticate(bearer.credentials if bearer else header)
-        principal.require(scope)
+        secret = bearer.credentials if bearer else header
+        if secret is None and cookie:
+            signed = await signed_in(request, ctx, cookie)
+            principal = users.principal_of(signed.user)
+        else:
+            principal = ctx.authenticate(secret)
+        principal.require(scope, own_agent=own_agent)
         return principal
 
     return dependency

@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 
 from circulo import __version__
 from circulo.api_deps import ORJSONResponse, ThrottleFailures
+from circulo.auth.api import router as sessions_router
 from circulo.campaigns.api import router as campaigns_router
 from circulo.clock import Clock
 from circulo.config import Settings, get_settings
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(journeys_router)
     app.include_router(twilio_router)
     app.include_router(ops_router)
+    app.include_router(sessions_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

@@ -233,6 +233,16 @@ class Settings(BaseSettings):
         description="Failed authentications (a missing or wrong API key or webhook signature) "
         "a client may make in a moving window; past it, every request of that client answers "
         "429 until the window frees")
+    session_idle_timeout: int = Field(
+        default=3600, ge=60,
+        description="Seconds a signed-in user's session survives without a request")
+    session_lifetime: int = Field(
+        default=43200, ge=60,
+        description="Seconds a session lasts at most, however active (12 hours: a shift)")
+    session_cookie_secure: bool = Field(
+        default=False,
+        description="Always mark the session cookie Secure (it is whenever the request came "
+        "over https); set it behind a TLS-terminating proxy that forwards plain http")
     pin_failure_limit: str = Field(
         default="10/minute",
         description="Wrong PINs (and checks on a locked PIN) a client may try in a moving "

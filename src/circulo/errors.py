@@ -106,6 +106,10 @@ class Forbidden(CirculoError):
     status, code, title = 403, "forbidden", "Insufficient scope"
 
 
+class CsrfFailed(Forbidden):
+    code, title = "csrf_failed", "Missing or wrong CSRF token"
+
+
 class BadSignature(Forbidden):
     """A vendor's webhook (Twilio, HubSpot…) without its valid signature or token."""
 

@@ -11,8 +11,10 @@ from circulo.clock import FixedClock
 from circulo.db import Database
 from tests.conftest import Api, custom_api
 
-PUBLIC = {("get", "/health")}
+# Signing in takes a user name and password in the body, no credential of a scheme
+PUBLIC = {("get", "/health"), ("post", "/v1/session")}
 KEY_SCHEMES = {"HTTPBearer", "APIKeyHeader"}
+SESSION_ONLY = {"/v1/session", "/v1/session/everywhere"}
 VENDOR_SCHEMES = {"/v1/crm/{name}/webhook": {"HubSpotSignature", "SalesforceToken"},
                   "/v1/channels/twilio/status": {"TwilioSignature"},
                   "/v1/channels/twilio/sms": {"TwilioSignature"}}
@@ -37,6 +39,8 @@ def test_every_operation_declares_how_it_is_authenticated(api: Api) -> None:
         assert _schemes(operation) <= defined, (method, path)
         if path in VENDOR_SCHEMES:
             assert _schemes(operation) == VENDOR_SCHEMES[path], path
+        elif path in SESSION_ONLY and (method, path) not in PUBLIC:
+            assert _schemes(operation) == {"SessionCookie"}, (method, path)
         elif (method, path) not in PUBLIC:
             assert KEY_SCHEMES <= _schemes(operation), (method, path)
 
@@ -53,7 +57,7 @@ def _every_keyed_operation_refuses_a_call_without_it(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     checked = []
     for method, path, operation in _operations(spec):
-        if not KEY_SCHEMES & _schemes(operation):
+        if not (KEY_SCHEMES | {"SessionCookie"}) & _schemes(operation):
             continue
         url = re.sub(r"\{[^}]+\}", "x", path)
         response = api.client.request(method, url, json={})

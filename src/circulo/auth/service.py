@@ -18,23 +18,48 @@ from circulo.ids import new_id
 # ``pins:write``: set customers' PINs (``traits.pin``) through ingest; an ``ingest`` key alone
 # may not, so a leaked tracking write key cannot replace a PIN it then "verifies".
 PINS_WRITE = "pins:write"
-SCOPES = ("ingest", "read", "campaigns", "routing", "metrics", "admin", PINS_WRITE)
+# ``identity:review``: accept or reject suggested duplicates (supervisors; admin implies it).
+IDENTITY_REVIEW = "identity:review"
+SCOPES = ("ingest", "read", "campaigns", "routing", "metrics", "admin", PINS_WRITE,
+          IDENTITY_REVIEW)
+# Only a signed-in user's session has this one: the routing actions that name an agent, for
+# its own agent (``Principal.act_for``).
+ROUTING_SELF = "routing:self"
 KEY_PREFIX = "ck_"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """Who is calling: an API key, or a signed-in user (``user_id`` set) through a session."""
+
     key_id: str
     name: str
     scopes: frozenset[str]
+    user_id: str | None = None
+    agent_id: str | None = None  # the routing agent a signed-in user is
 
     def allows(self, scope: str) -> bool:
         # admin implies every other scope
         return scope in self.scopes or "admin" in self.scopes
 
-    def require(self, scope: str) -> None:
-        if not self.allows(scope):
-            raise Forbidden(f"this API key lacks the '{scope}' scope", scope=scope)
+    def require(self, scope: str, *, own_agent: bool = False) -> None:
+        """``own_agent``: the route acts for an agent it names, which ``routing:self`` allows
+        for the user's own agent (checked by ``act_for``)."""
+        if self.allows(scope) or (own_agent and scope == "routing"
+                                  and ROUTING_SELF in self.scopes):
+            return
+        who = "this user's role" if self.user_id else "this API key"
+        raise Forbidden(f"{who} lacks the '{scope}' scope", scope=scope)
+
+    def act_for(self, agent_id: str) -> None:
+        """A signed-in user acts only as its own agent; an API key acts for any agent."""
+        if self.user_id is not None and agent_id != self.agent_id:
+            raise Forbidden(f"a signed-in user acts only as its own agent, not '{agent_id}'",
+                            agent_id=agent_id)
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.name}" if self.user_id else f"key:{self.name}"
 
 
 def _digest(secret: str) -> str:

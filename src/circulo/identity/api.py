@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from circulo.api_deps import get_ctx, require
-from circulo.auth.service import Principal
+from circulo.auth.service import IDENTITY_REVIEW, Principal
 from circulo.context import AppContext
 from circulo.identity import review, service
 from circulo.identity.models import MergeLogEntry
@@ -117,10 +117,10 @@ def get_suggestion(suggestion_id: str, ctx: AppContext = Depends(get_ctx),
                          "because a customer was merged or erased) or their CRM ids differ.",
              response_model=SuggestionOut)
 def accept_suggestion(suggestion_id: str, ctx: AppContext = Depends(get_ctx),
-                      principal: Principal = Depends(require("admin"))) -> dict[str, Any]:
+                      principal: Principal = Depends(require(IDENTITY_REVIEW))) -> dict[str, Any]:
     with ctx.db.unit_of_work() as session:
         decided = review.accept(session, suggestion_id, ctx.policies, ctx.clock.now(),
-                                f"key:{principal.name}")
+                                principal.actor)
         return review.view(decided.suggestion, review.names_of(session, [decided.suggestion]))
 
 
@@ -130,8 +130,8 @@ def accept_suggestion(suggestion_id: str, ctx: AppContext = Depends(get_ctx),
                          "review merges them.",
              response_model=SuggestionOut)
 def reject_suggestion(suggestion_id: str, ctx: AppContext = Depends(get_ctx),
-                      principal: Principal = Depends(require("admin"))) -> dict[str, Any]:
+                      principal: Principal = Depends(require(IDENTITY_REVIEW))) -> dict[str, Any]:
     with ctx.db.unit_of_work() as session:
         decided = review.reject(session, suggestion_id, ctx.clock.now(),
-                                f"key:{principal.name}")
+                                principal.actor)
         return review.view(decided.suggestion, review.names_of(session, [decided.suggestion]))

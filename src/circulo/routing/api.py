@@ -59,6 +59,9 @@ def _task_out(ctx: AppContext, task_id: str) -> dict[str, Any]:
 
 # -- policy ---------------------------------------------------------------------------------
 
+# The routes that act for an agent they name: a signed-in agent's session only for itself
+_act_as_agent = require("routing", own_agent=True)
+
 @router.put("/routing/policy", response_model=PolicyOut,
             summary="Put a routing policy in force (YAML or JSON)",
             description="Skills, queues (channels, service level, ageing, priority rules, "
@@ -156,7 +159,8 @@ def get_agent(agent_id: str, ctx: AppContext = Depends(get_ctx),
              description="Away or offline returns the agent's offers to the queue at once. "
                          "Scope `routing`.")
 def set_presence(agent_id: str, body: PresenceIn, ctx: AppContext = Depends(get_ctx),
-                 _: Principal = Depends(require("routing"))) -> dict[str, Any]:
+                 principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
+    principal.act_for(agent_id)
     now = ctx.clock.now()
     with ctx.db.unit_of_work() as session:
         row = service.set_presence(session, agent_id, body.presence, body.reason, now)
@@ -171,7 +175,8 @@ def set_presence(agent_id: str, body: PresenceIn, ctx: AppContext = Depends(get_
                          "`CIRCULO_AGENT_HEARTBEAT_TIMEOUT` is set offline and their offers "
                          "return to the queue. Scope `routing`.")
 def heartbeat(agent_id: str, ctx: AppContext = Depends(get_ctx),
-              _: Principal = Depends(require("routing"))) -> Response:
+              principal: Principal = Depends(_act_as_agent)) -> Response:
+    principal.act_for(agent_id)
     with ctx.db.unit_of_work() as session:
         service.heartbeat(session, agent_id, ctx.clock.now())
     return Response(status_code=204)
@@ -182,7 +187,8 @@ def heartbeat(agent_id: str, ctx: AppContext = Depends(get_ctx),
             description="Reserved (offered, with `reserved_until`), assigned and wrapping. "
                         "Counts as a heartbeat. Scope `routing`.")
 def agent_tasks(agent_id: str, ctx: AppContext = Depends(get_ctx),
-                _: Principal = Depends(require("routing"))) -> list[dict[str, Any]]:
+                principal: Principal = Depends(_act_as_agent)) -> list[dict[str, Any]]:
+    principal.act_for(agent_id)
     with ctx.db.unit_of_work() as session:
         service.heartbeat(session, agent_id, ctx.clock.now())
         return [task_view(t) for t in service.tasks_in_hand(session, agent_id)]
@@ -373,7 +379,8 @@ def _transition(ctx: AppContext, task_id: str, action: Any) -> dict[str, Any]:
              summary="The agent takes the offer", description="Scope `routing`. 409 if the "
              "offer is not theirs or has expired.")
 def accept(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
-           _: Principal = Depends(require("routing"))) -> dict[str, Any]:
+           principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
+    principal.act_for(body.agent_id)
     return _transition(ctx, task_id, lambda s, c, now: service.accept(
         s, task_id, body.agent_id, settings=ctx.settings, policies=ctx.policies, now=now))
 
@@ -383,7 +390,8 @@ def accept(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
              description="The task waits again (its waiting time continues) and is not offered "
                          "to this agent for a while; it counts as missed. Scope `routing`.")
 def reject(task_id: str, body: RejectIn, ctx: AppContext = Depends(get_ctx),
-           _: Principal = Depends(require("routing"))) -> dict[str, Any]:
+           principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
+    principal.act_for(body.agent_id)
     return _transition(ctx, task_id, lambda s, c, now: service.reject(s, task_id,
                                                                         body.agent_id, now))
 
@@ -393,7 +401,8 @@ def reject(task_id: str, body: RejectIn, ctx: AppContext = Depends(get_ctx),
              description="The agent stays occupied for the wrap-up time or until they "
                          "complete. Scope `routing`.")
 def end(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
-        _: Principal = Depends(require("routing"))) -> dict[str, Any]:
+        principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
+    principal.act_for(body.agent_id)
     return _transition(ctx, task_id, lambda s, c, now: service.end(s, task_id, body.agent_id,
                                                                      now))
 
@@ -405,7 +414,8 @@ def end(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
                          "callback, `outcome` says whether the customer was reached. Scope "
                          "`routing`.")
 def complete(task_id: str, body: CompleteIn, ctx: AppContext = Depends(get_ctx),
-             _: Principal = Depends(require("routing"))) -> dict[str, Any]:
+             principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
+    principal.act_for(body.agent_id)
     return _transition(ctx, task_id, lambda s, c, now: wrapup.complete(
         s, task_id, body.agent_id, disposition=body.disposition, notes=body.notes,
         data=body.data, outcome=body.outcome, config=c, settings=ctx.settings,
