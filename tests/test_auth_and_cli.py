@@ -306,3 +306,54 @@ def test_a_duration_that_means_nothing_is_refused(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CIRCULO_OUTBOX_DEAD_AFTER", "soon")
     with pytest.raises(ValueError, match="outbox_dead_after"):
         Settings()
+
+
+# --- users -------------------------------------------------------------------------------------
+
+def _run_with_input(*args: str, stdin: str, lang: str = "en_GB.UTF-8") -> Any:
+    env = {"LANG": lang, "LC_ALL": "", "LC_MESSAGES": "", "LANGUAGE": ""}
+    return CliRunner().invoke(cli, list(args), env=env, input=stdin)
+
+
+def test_users_create_reads_the_password_from_stdin_and_the_user_signs_in(
+        cli_api: ApiOnCliDb) -> None:
+    password = "a long enough passphrase"
+    created = _run_with_input("users", "create", "--username", "Ana", "--name", "Ana Ruiz",
+                              "--role", "agent", "--agent-id", "ana", "--site", "madrid",
+                              "--language", "en", "--password-stdin", stdin=password + "\n")
+    assert created.exit_code == 0, created.output
+    assert password not in created.output and "argon2" not in created.output
+    listed = _run("users", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "Ana\tAna Ruiz\tagent\tana\tmadrid\tactive" in listed.output
+    assert "argon2" not in listed.output
+    # too short, or from a terminal-less stdin without the flag: refused
+    short = _run_with_input("users", "create", "--username", "bea", "--name", "Bea",
+                            "--role", "agent", "--password-stdin", stdin="short\n")
+    assert short.exit_code != 0 and "12" in short.output
+    no_flag = _run_with_input("users", "create", "--username", "bea", "--name", "Bea",
+                              "--role", "agent", stdin=password + "\n")
+    assert no_flag.exit_code != 0 and "--password-stdin" in no_flag.output
+    client, _ = cli_api()
+    with client:
+        signed = client.post("/v1/session", json={"username": "ana", "password": password})
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["user"]["site"] == "madrid"
+        # a new password ends the session; the new one signs in
+        changed = _run_with_input("users", "set-password", "ana", "--password-stdin",
+                                  stdin="another long passphrase\n")
+        assert changed.exit_code == 0, changed.output
+        assert client.get("/v1/session").status_code == 401
+        assert client.post("/v1/session", json={
+            "username": "ana", "password": "another long passphrase"}).status_code == 200
+        disabled = _run("users", "disable", "ana")
+        assert disabled.exit_code == 0, disabled.output
+        assert client.get("/v1/session").status_code == 401
+    assert "\tdisabled" in _run("users", "list").output
+    assert _run("users", "disable", "nobody").exit_code != 0
+
+
+def test_users_help_is_in_spanish_and_english() -> None:
+    result = _run("users", "create", "--help")
+    assert result.exit_code == 0
+    assert "Create a user" in result.output and "Crear un usuario" in result.output

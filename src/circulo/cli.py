@@ -1,12 +1,15 @@
 """The ``circulo`` command: serve, worker, demo, import, keys, migrate, simulate, journeys,
-identity."""
+identity, users."""
 
 from __future__ import annotations
 
 import os
 import random
+import sys
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +20,8 @@ from circulo.config import Settings, get_settings
 from circulo.i18n import locale_language, say
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from circulo.context import AppContext
 
 app = typer.Typer(
@@ -27,6 +32,10 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Manage API keys. / Gestionar las claves del API.",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+users_app = typer.Typer(help="Manage users who sign in (agents, supervisors, admins). / "
+                             "Gestionar los usuarios (agentes, supervisores, administradores).",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
 journeys_app = typer.Typer(help="Journeys: try them on history, save and switch them on. / "
                                 "Recorridos: probarlos con el histórico, guardarlos y activarlos.",
                            no_args_is_help=True)
@@ -193,6 +202,108 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix")])
     with ctx.db.unit_of_work() as session:
         auth.revoke_key(session, prefix, ctx.clock.now())
     console.print(say("cli.key_revoked", locale_language(), prefix=prefix))
+
+
+PasswordStdin = Annotated[bool, typer.Option(
+    "--password-stdin",
+    help="Read the password from standard input (first line), for scripts; without it, a "
+         "terminal prompts twice without echo. Never an argument: it would show in ps and the "
+         "shell's history / Leer la contraseña de la entrada estándar")]
+
+
+def _read_password(from_stdin: bool) -> str:
+    lang = locale_language()
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            typer.echo(say("cli.password_empty", lang), err=True)
+            raise typer.Exit(code=2)
+        return line
+    if not sys.stdin.isatty():
+        typer.echo(say("cli.password_needs_stdin", lang), err=True)
+        raise typer.Exit(code=2)
+    password: str = typer.prompt(say("cli.password_prompt", lang), hide_input=True,
+                                 confirmation_prompt=say("cli.password_confirm", lang))
+    return password
+
+
+def _user_command(action: Callable[[Session, datetime], object]) -> None:
+    """Run ``action`` in one transaction; a refusal is printed as one line, exit code 2."""
+    from circulo.errors import CirculoError
+
+    ctx = _context()
+    try:
+        with ctx.db.unit_of_work() as session:
+            action(session, ctx.clock.now())
+    except CirculoError as exc:
+        details = "; ".join(f"{e['field']}: {e['detail']}" for e in exc.errors or [])
+        typer.echo(details or str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="Sign-in name, any case / Nombre de acceso")],
+    name: Annotated[str, typer.Option(help="Display name / Nombre visible")],
+    role: Annotated[str, typer.Option(help="agent, supervisor or admin")],
+    agent_id: Annotated[str | None, typer.Option(
+        help="The routing agent this user is / El agente de enrutamiento que es")] = None,
+    site: Annotated[str | None, typer.Option(help="Site / Sede")] = None,
+    card_role: Annotated[str | None, typer.Option(
+        help="Card template role shown / Rol de la ficha que ve")] = None,
+    email: Annotated[str | None, typer.Option(help="Email / Correo")] = None,
+    language: Annotated[str, typer.Option(help="es or en / es o en")] = "es",
+    time_zone: Annotated[str, typer.Option(help="IANA zone / Zona horaria")] = "Europe/Madrid",
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create a user; the password is asked for, never an argument.
+
+    Crear un usuario; la contraseña se pide, nunca como argumento.
+    """
+    from circulo.auth import users
+
+    password = _read_password(password_stdin)
+    spec = users.UserSpec(username=username, name=name, role=role, email=email,
+                          card_role=card_role, site=site, agent_id=agent_id,
+                          language=language, time_zone=time_zone)
+    _user_command(lambda session, now: users.create_user(session, spec, password, now))
+    console.print(say("cli.user_created", locale_language(), username=username, role=role))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users, never their passwords. / Listar los usuarios, nunca sus contraseñas."""
+    from circulo.auth import users
+
+    ctx = _context()
+    with ctx.db.unit_of_work(write=False) as session:
+        for user in users.list_users(session):
+            state = "disabled" if user.disabled else "active"
+            typer.echo(f"{user.username}\t{user.name}\t{user.role}\t{user.agent_id or '-'}\t"
+                       f"{user.site or '-'}\t{state}")
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="The user name")]) -> None:
+    """Disable a user and end their sessions. / Desactivar un usuario y cerrar sus sesiones."""
+    from circulo.auth import users
+
+    _user_command(lambda session, now: users.disable_user(session, username, now))
+    console.print(say("cli.user_disabled", locale_language(), username=username))
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="The user name")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a user's password; their sessions end. / Cambiar la contraseña; sus sesiones
+    terminan."""
+    from circulo.auth import users
+
+    password = _read_password(password_stdin)
+    _user_command(lambda session, now: users.set_password(session, username, password, now))
+    console.print(say("cli.password_set", locale_language(), username=username))
 
 
 @app.command("import")

@@ -85,6 +85,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "Sin plazo de conservación: indique --days o CIRCULO_EVENT_RETENTION_DAYS",
         "en": "No retention period: give --days or set CIRCULO_EVENT_RETENTION_DAYS"},
     "cli.key_revoked": {"es": "Clave {prefix} revocada", "en": "Revoked {prefix}"},
+    "cli.user_created": {"es": "Usuario {username} ({role}) creado",
+                         "en": "User {username} ({role}) created"},
+    "cli.user_disabled": {"es": "Usuario {username} desactivado; sus sesiones han terminado",
+                          "en": "User {username} disabled; their sessions have ended"},
+    "cli.password_set": {"es": "Contraseña de {username} cambiada; sus sesiones han terminado",
+                         "en": "Password of {username} changed; their sessions have ended"},
+    "cli.password_prompt": {"es": "Contraseña", "en": "Password"},
+    "cli.password_confirm": {"es": "Repita la contraseña", "en": "Repeat the password"},
+    "cli.password_needs_stdin": {
+        "es": "Sin terminal: pase la contraseña por la entrada estándar con --password-stdin",
+        "en": "No terminal: pass the password on standard input with --password-stdin"},
+    "cli.password_empty": {"es": "La entrada estándar no trae ninguna contraseña",
+                           "en": "Standard input holds no password"},
     "cli.import_summary": {
         "es": ("{accepted} aceptadas, {duplicates} duplicadas, {rejected} rechazadas "
                "de {total} filas"),
