@@ -4,6 +4,7 @@ everywhere, CSRF, roles, and routing actions that act only as the signed-in agen
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -203,3 +204,37 @@ def test_passwords_too_short_or_equal_to_the_username_are_refused(ctx: AppContex
         with pytest.raises(ValidationFailed):
             users.create_user(session, users.UserSpec(username="x", name="X", role="boss"),
                               PASSWORD, ctx.clock.now())
+
+
+def test_an_unknown_user_costs_the_same_argon2_work_as_a_wrong_password(
+        ctx: AppContext, client: TestClient) -> None:
+    _user(ctx)
+
+    def fastest(username: str) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            client.post("/v1/session", json={"username": username, "password": "w" * 14})
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    known, unknown = fastest("ana"), fastest("nobody")
+    # argon2 takes tens of ms; without the dummy hash an unknown name answers in ~1 ms
+    assert unknown > 0.5 * known, (known, unknown)
+
+
+def test_roles_map_to_scopes_supervisors_review_identity_agents_do_not(
+        ctx: AppContext) -> None:
+    _user(ctx, "sara", "supervisor", None)
+    _user(ctx)
+    app = create_app(ctx.settings, ctx=ctx)
+    with TestClient(app) as supervisor, TestClient(app) as agent:
+        for client, username, status in ((supervisor, "sara", 404), (agent, "ana", 403)):
+            me = _sign_in(client, username)
+            response = client.post("/v1/identity/suggestions/nope/accept",
+                                   headers={"X-CSRF-Token": me["csrf_token"]})
+            assert response.status_code == status, response.text
+        assert _sign_in(agent)["user"]["scopes"] == ["read", "routing:self"]
+        # no role but admin changes the policy or agents
+        assert agent.put("/v1/agents/ana", json={}, headers={
+            "X-CSRF-Token": _sign_in(agent)["csrf_token"]}).status_code == 403
