@@ -238,3 +238,20 @@ def test_roles_map_to_scopes_supervisors_review_identity_agents_do_not(
         # no role but admin changes the policy or agents
         assert agent.put("/v1/agents/ana", json={}, headers={
             "X-CSRF-Token": _sign_in(agent)["csrf_token"]}).status_code == 403
+
+
+def test_odd_credentials_answer_401_never_500(ctx: AppContext, client: TestClient) -> None:
+    _user(ctx)
+    for body, status, code in (
+            ('{"username": "ana", "password": "\\ud800\\ud800\\ud800\\ud800x"}', 422,
+             "validation_failed"),
+            ('{"username": "\\ud800", "password": "a long enough passphrase"}', 422,
+             "validation_failed"),
+            ('{"username": "' + "a" * 200 + '", "password": "a long enough passphrase"}', 401,
+             "unauthorized"),
+            ('{"username": "ana", "password": "' + "p" * 5000 + '"}', 422, "validation_failed")):
+        response = client.post("/v1/session", content=body,
+                               headers={"Content-Type": "application/json"})
+        assert_problem(response, status, code)
+    client.cookies.set("circulo_session", "x" * 5000)
+    assert_problem(client.get("/v1/session"), 401, "unauthorized")
