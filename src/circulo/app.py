@@ -48,7 +48,11 @@ Círculo gives a contact center a real-time, unified knowledge of each customer.
 
 Every endpoint needs an API key (`Authorization: Bearer ck_...` or `X-API-Key`), with the
 scope named in its description: `ingest`, `read`, `campaigns`, `routing`, `metrics`,
-`pins:write` or `admin`. Errors are RFC 9457 `application/problem+json` with a stable `code`.
+`pins:write`, `identity:review` or `admin`. People sign in instead (`POST /v1/session`): the
+`circulo_session` cookie then stands for the key, with the scopes of the user's role, and
+every request that changes state also sends the session's `X-CSRF-Token`. A signed-in user
+acts only as its own routing agent (docs/users.md).
+Errors are RFC 9457 `application/problem+json` with a stable `code`.
 Each answer carries an `X-Request-ID` (yours, when sane), also written in the server's log.
 
 A client (an IP address) that fails to authenticate too often (`CIRCULO_AUTH_FAILURE_LIMIT`,
@@ -60,8 +64,9 @@ window frees, whatever key it sends; wrong PINs are limited the same way
 
 PROBLEM_STATUSES = {
     "400": "Malformed request (e.g. the body is not JSON)",
-    "401": "Missing or invalid API key",
-    "403": "The API key lacks the scope this endpoint needs",
+    "401": "Missing or invalid API key (or session)",
+    "403": "The API key or the user's role lacks the scope this endpoint needs, a session "
+           "acts for another agent, or its CSRF token is missing (`csrf_failed`)",
     "404": "No such resource",
     "409": "Conflicts with the current state",
     "413": "Too many events or too large a body",

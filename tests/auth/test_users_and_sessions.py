@@ -255,3 +255,15 @@ def test_odd_credentials_answer_401_never_500(ctx: AppContext, client: TestClien
         assert_problem(response, status, code)
     client.cookies.set("circulo_session", "x" * 5000)
     assert_problem(client.get("/v1/session"), 401, "unauthorized")
+
+
+def test_an_agent_session_decides_journey_suggestions_only_as_itself(
+        ctx: AppContext, client: TestClient) -> None:
+    _user(ctx)
+    csrf = {"X-CSRF-Token": _sign_in(client)["csrf_token"]}
+    # its own agent passes (no such suggestion: 404); another agent is refused
+    for verb in ("accept", "dismiss"):
+        assert_problem(client.post(f"/v1/suggestions/nope/{verb}", json={"agent_id": "ana"},
+                                   headers=csrf), 404, "not_found")
+        assert_problem(client.post(f"/v1/suggestions/nope/{verb}", json={"agent_id": "bea"},
+                                   headers=csrf), 403, "forbidden")

@@ -182,9 +182,15 @@ def customer_suggestions(customer_id: str, lang: str | None = Query(default=None
                 service.suggestions_for(session, [root.id], ctx.clock.now())]
 
 
+# An agent decides for itself: a signed-in agent's session only as its own agent
+_act_as_agent = require("routing", own_agent=True)
+
+
 def _decide(suggestion_id: str, decision: str, body: DecisionIn | None, ctx: AppContext,
             principal: Principal) -> dict[str, Any]:
-    actor = f"agent:{body.agent_id}" if body and body.agent_id else f"key:{principal.name}"
+    if body and body.agent_id:
+        principal.act_for(body.agent_id)
+    actor = f"agent:{body.agent_id}" if body and body.agent_id else principal.actor
     with ctx.db.unit_of_work() as session:
         row = service.decide(session, suggestion_id, decision, actor=actor,
                              note=body.note if body else None, settings=ctx.settings,
@@ -197,7 +203,7 @@ def _decide(suggestion_id: str, decision: str, body: DecisionIn | None, ctx: App
              summary="The agent takes the suggestion (recorded as suggestion.accepted)")
 def accept_suggestion(suggestion_id: str, body: DecisionIn | None = None,
                       ctx: AppContext = Depends(get_ctx),
-                      principal: Principal = Depends(require("routing"))) -> dict[str, Any]:
+                      principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
     return _decide(suggestion_id, "accepted", body, ctx, principal)
 
 
@@ -206,7 +212,7 @@ def accept_suggestion(suggestion_id: str, body: DecisionIn | None = None,
              summary="The agent turns the suggestion down (recorded as suggestion.dismissed)")
 def dismiss_suggestion(suggestion_id: str, body: DecisionIn | None = None,
                        ctx: AppContext = Depends(get_ctx),
-                       principal: Principal = Depends(require("routing"))) -> dict[str, Any]:
+                       principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
     return _decide(suggestion_id, "dismissed", body, ctx, principal)
 
 

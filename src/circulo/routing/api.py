@@ -157,7 +157,7 @@ def get_agent(agent_id: str, ctx: AppContext = Depends(get_ctx),
 @router.post("/agents/{agent_id}/presence", response_model=AgentOut,
              summary="Set an agent's presence (available, away with a reason, offline)",
              description="Away or offline returns the agent's offers to the queue at once. "
-                         "Scope `routing`.")
+                         "Scope `routing` (a signed-in agent: for itself only).")
 def set_presence(agent_id: str, body: PresenceIn, ctx: AppContext = Depends(get_ctx),
                  principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
     principal.act_for(agent_id)
@@ -173,7 +173,8 @@ def set_presence(agent_id: str, body: PresenceIn, ctx: AppContext = Depends(get_
              summary="The agent's desktop is still there",
              description="Desktops call this every few seconds; an agent silent for "
                          "`CIRCULO_AGENT_HEARTBEAT_TIMEOUT` is set offline and their offers "
-                         "return to the queue. Scope `routing`.")
+                         "return to the queue. Scope `routing` (a signed-in agent: for itself "
+                         "only).")
 def heartbeat(agent_id: str, ctx: AppContext = Depends(get_ctx),
               principal: Principal = Depends(_act_as_agent)) -> Response:
     principal.act_for(agent_id)
@@ -185,7 +186,8 @@ def heartbeat(agent_id: str, ctx: AppContext = Depends(get_ctx),
 @router.get("/agents/{agent_id}/tasks", response_model=list[TaskOut],
             summary="The agent's offers and tasks in hand",
             description="Reserved (offered, with `reserved_until`), assigned and wrapping. "
-                        "Counts as a heartbeat. Scope `routing`.")
+                        "Counts as a heartbeat. Scope `routing` (a signed-in agent: for "
+                        "itself only).")
 def agent_tasks(agent_id: str, ctx: AppContext = Depends(get_ctx),
                 principal: Principal = Depends(_act_as_agent)) -> list[dict[str, Any]]:
     principal.act_for(agent_id)
@@ -376,8 +378,8 @@ def _transition(ctx: AppContext, task_id: str, action: Any) -> dict[str, Any]:
 
 
 @router.post("/tasks/{task_id}/accept", response_model=TaskOut,
-             summary="The agent takes the offer", description="Scope `routing`. 409 if the "
-             "offer is not theirs or has expired.")
+             summary="The agent takes the offer", description="Scope `routing` (a signed-in "
+             "agent: for itself only). 409 if the offer is not theirs or has expired.")
 def accept(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
            principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
     principal.act_for(body.agent_id)
@@ -388,7 +390,8 @@ def accept(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
 @router.post("/tasks/{task_id}/reject", response_model=TaskOut,
              summary="The agent declines the offer",
              description="The task waits again (its waiting time continues) and is not offered "
-                         "to this agent for a while; it counts as missed. Scope `routing`.")
+                         "to this agent for a while; it counts as missed. Scope `routing` (a "
+                         "signed-in agent: for itself only).")
 def reject(task_id: str, body: RejectIn, ctx: AppContext = Depends(get_ctx),
            principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
     principal.act_for(body.agent_id)
@@ -399,7 +402,7 @@ def reject(task_id: str, body: RejectIn, ctx: AppContext = Depends(get_ctx),
 @router.post("/tasks/{task_id}/end", response_model=TaskOut,
              summary="The conversation ended: after-call work begins",
              description="The agent stays occupied for the wrap-up time or until they "
-                         "complete. Scope `routing`.")
+                         "complete. Scope `routing` (a signed-in agent: for itself only).")
 def end(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
         principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
     principal.act_for(body.agent_id)
@@ -412,7 +415,7 @@ def end(task_id: str, body: AgentAction, ctx: AppContext = Depends(get_ctx),
              description="Recorded on the customer's timeline (`call.wrapped_up`, "
                          "`chat.completed`...), so CRM connectors and webhooks get it. For a "
                          "callback, `outcome` says whether the customer was reached. Scope "
-                         "`routing`.")
+                         "`routing` (a signed-in agent: for itself only).")
 def complete(task_id: str, body: CompleteIn, ctx: AppContext = Depends(get_ctx),
              principal: Principal = Depends(_act_as_agent)) -> dict[str, Any]:
     principal.act_for(body.agent_id)
@@ -435,7 +438,7 @@ def cancel(task_id: str, body: CancelIn, ctx: AppContext = Depends(get_ctx),
              description="Recorded as `call.abandoned`; the abandoned-call policy decides: "
                          "ignore (short abandon, recontacted, no number), a callback, a "
                          "win-back callback, or an SMS (`callback.sms_requested`). Scope "
-                         "`routing`.")
+                         "`routing` (a signed-in agent: for itself only).")
 def abandon(task_id: str, ctx: AppContext = Depends(get_ctx),
             _: Principal = Depends(require("routing"))) -> dict[str, Any]:
     dispatcher = dispatcher_of(ctx)
