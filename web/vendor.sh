@@ -1,0 +1,12 @@
+#!/bin/sh
+# Copies the pinned npm builds (package-lock.json) and their licences into the Python package.
+set -eu
+cd "$(dirname "$0")"
+out=../src/circulo/web/static/vendor
+mkdir -p "$out"
+cp node_modules/htmx.org/dist/htmx.min.js "$out/htmx.min.js"
+cp node_modules/htmx.org/LICENSE "$out/htmx.LICENSE"
+cp node_modules/axe-core/axe.min.js "$out/axe.min.js"
+cp node_modules/axe-core/LICENSE "$out/axe-core.LICENSE"
+cp node_modules/axe-core/LICENSE-3RD-PARTY.txt "$out/axe-core.LICENSE-3RD-PARTY.txt"
+echo "vendored htmx.org $(node -p "require('htmx.org/package.json').version"), axe-core $(node -p "require('axe-core/package.json').version") into $out"
