@@ -41,6 +41,7 @@ from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.runtime import tune_gc
 from circulo.serving import start_background
+from circulo.web.pages import install as install_pages
 from circulo.wiring import build_context, register_handlers
 
 DESCRIPTION = """
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(twilio_router)
     app.include_router(ops_router)
     app.include_router(sessions_router)
+    install_pages(app)  # the desktop: HTML pages outside the OpenAPI document
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, str]:

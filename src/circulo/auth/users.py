@@ -181,6 +181,18 @@ def set_password(session: Session, username: str, password: str, now: datetime) 
     return user
 
 
+def set_language(session: Session, user_id: str, language: str) -> UserView:
+    """The language the desktop speaks to this user (``es`` or ``en``)."""
+    if language not in LANGUAGES:
+        raise _invalid("language", "unknown_language",
+                       f"the language must be one of {', '.join(LANGUAGES)}")
+    user = repository.user_by_id(session, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    user.language = language
+    return UserView.of(user)
+
+
 def sign_in(session: Session, username: str, password: str, user_agent: str | None,
             now: datetime, times: SessionTimes) -> SignedIn:
     """A new session for the right password of an enabled user; otherwise the same 401 for
