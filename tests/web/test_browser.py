@@ -30,7 +30,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    missing = None if CHROMIUM.exists() else f"{CHROMIUM} is not installed (apt-get install chromium)"
+    missing = None if CHROMIUM.exists() else f"{CHROMIUM} is absent (apt-get install chromium)"
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -74,6 +74,9 @@ def test_sign_in_desk_language_and_sign_out_in_chromium(ctx: AppContext, browser
         # bypass_csp: axe is injected as an inline script, which the pages' CSP forbids
         context = browser.new_context(viewport=VIEWPORT, locale="es-ES", bypass_csp=True)
         page = context.new_page()
+        errors: list[str] = []  # a script or style the CSP blocks shows here
+        page.on("console", lambda message: errors.append(message.text)
+                if message.type == "error" else None)
 
         page.goto(f"{base}/")
         assert page.url == f"{base}/sign-in"
@@ -108,4 +111,5 @@ def test_sign_in_desk_language_and_sign_out_in_chromium(ctx: AppContext, browser
         page.wait_for_url(f"{base}/sign-in")
         page.goto(f"{base}/desk")
         assert page.url == f"{base}/sign-in"  # the session is gone
+        assert [e for e in errors if "401" not in e] == []  # the wrong password's 401 only
         context.close()
