@@ -17,6 +17,8 @@ import pytest
 
 from circulo.auth import users
 from circulo.context import AppContext
+from circulo.db import Database
+from circulo.migrate import upgrade
 from tests.live import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -66,11 +68,15 @@ def screenshot(page: Any, name: str, tmp: Path) -> None:
 
 def test_sign_in_desk_language_and_sign_out_in_chromium(ctx: AppContext, browser: Any,
                                                          tmp_path: Path) -> None:
-    with ctx.db.unit_of_work() as session:
+    # On SQLite the server gets a database of its own, shared with no other test's state
+    db = Database(f"sqlite:///{tmp_path / 'desk.db'}") if ctx.db.dialect == "sqlite" \
+        else ctx.db
+    upgrade(db.engine)
+    with db.unit_of_work() as session:
         users.create_user(session, users.UserSpec(
             username="ana", name="Ana Pérez", role="agent", agent_id="ana", language="es"),
             PASSWORD, ctx.clock.now())
-    with live_server(ctx.db.url) as base:
+    with live_server(db.url) as base:
         # bypass_csp: axe is injected as an inline script, which the pages' CSP forbids
         context = browser.new_context(viewport=VIEWPORT, locale="es-ES", bypass_csp=True)
         page = context.new_page()
@@ -93,8 +99,10 @@ def test_sign_in_desk_language_and_sign_out_in_chromium(ctx: AppContext, browser
         assert serious_violations(page) == []
 
         page.get_by_label("Contraseña").fill(PASSWORD)
-        page.get_by_role("button", name="Iniciar sesión").click()
-        page.wait_for_url(f"{base}/desk")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Iniciar sesión").click()
+        assert page.url == f"{base}/desk", (page.url, [c["name"] for c in context.cookies()],
+                                            page.locator("main").inner_text())
         assert page.locator("#who").inner_text() == "Ana Pérez"
         assert page.locator("#role").inner_text() == "Agente"
         assert page.locator("#agent").inner_text() == "ana"
@@ -113,3 +121,5 @@ def test_sign_in_desk_language_and_sign_out_in_chromium(ctx: AppContext, browser
         assert page.url == f"{base}/sign-in"  # the session is gone
         assert [e for e in errors if "401" not in e] == []  # the wrong password's 401 only
         context.close()
+    if db is not ctx.db:
+        db.dispose()
