@@ -41,7 +41,7 @@ from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.runtime import tune_gc
 from circulo.serving import start_background
-from circulo.web.pages import install as install_pages
+from circulo.web import install as install_pages
 from circulo.wiring import build_context, register_handlers
 
 DESCRIPTION = """

@@ -16,124 +16,56 @@ The paths stay behind the failed-authentication throttle: a wrong password answe
 from __future__ import annotations
 
 import hmac
-import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import get_ctx, read_body, session_cookie, session_times
+from circulo.api_deps import get_ctx, session_cookie, session_times
 from circulo.auth import users
 from circulo.auth.passwords import MAX_LENGTH
 from circulo.context import AppContext
 from circulo.errors import Unauthorized, ValidationFailed
-from circulo.i18n import pick_language
-from circulo.web.texts import LANGUAGE_NAMES, texts
-
-HERE = Path(__file__).parent
-LOGIN_COOKIE = "circulo_login"
-LOGIN_TOKEN_LIFETIME = 600  # seconds a sign-in form stays usable
-FORM_LIMIT = 8 * 1024  # bytes: a sign-in form is a few hundred
-HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; "
-                               "form-action 'self'; base-uri 'none'; object-src 'none'",
-    "X-Frame-Options": "DENY",  # no clickjacking of the sign-out or language buttons
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",  # pages carry CSRF tokens and personal data
-}
+from circulo.web.common import (
+    AREAS,
+    LOGIN_COOKIE,
+    LOGIN_TOKEN_LIFETIME,
+    checked,
+    current,
+    language,
+    new_token,
+    read_form,
+    redirect,
+    render,
+    secure,
+)
+from circulo.web.texts import texts
 
 router = APIRouter(include_in_schema=False)
-templates = Environment(loader=FileSystemLoader(HERE / "templates"),
-                        autoescape=select_autoescape(["html"]))
-
-
-@dataclass(frozen=True)
-class Form:
-    fields: Mapping[str, str]
-
-    def get(self, name: str) -> str:
-        return self.fields.get(name, "")
-
-
-async def read_form(request: Request) -> Form:
-    """An ``application/x-www-form-urlencoded`` body, first value of each field; anything
-    else reads as an empty form (the caller answers with a message, never a 500)."""
-    body = await read_body(request, FORM_LIMIT)
-    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        return Form({})
-    try:
-        parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True,
-                          max_num_fields=20)
-    except ValueError:
-        return Form({})
-    return Form({name: values[0] for name, values in parsed.items()})
-
-
-def language(request: Request, user: users.UserView | None = None) -> str:
-    """``?lang=`` first, then the signed-in user's setting, then ``Accept-Language``."""
-    asked = request.query_params.get("lang", "")
-    if asked in users.LANGUAGES:
-        return asked
-    if user is not None:
-        return user.language
-    return pick_language(request.headers.get("accept-language"))
-
-
-def render(name: str, lang: str, status: int = 200, **values: Any) -> HTMLResponse:
-    html = templates.get_template(name).render(lang=lang, t=texts(lang),
-                                               languages=LANGUAGE_NAMES, **values)
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
-
-
-def redirect(to: str) -> RedirectResponse:
-    return RedirectResponse(to, status_code=303, headers=HEADERS)
-
-
-def _secure(request: Request, ctx: AppContext) -> bool:
-    return ctx.settings.session_cookie_secure or request.url.scheme == "https"
-
-
-def _current(ctx: AppContext, token: str | None) -> users.SignedIn | None:
-    if not token:
-        return None
-    try:
-        with ctx.db.unit_of_work() as session:
-            return users.resume(session, token, ctx.clock.now(), session_times(ctx))
-    except Unauthorized:
-        return None
 
 
 def sign_in_form(request: Request, ctx: AppContext, lang: str, *, status: int = 200,
                  message: str = "", username: str = "") -> HTMLResponse:
     """The form with a fresh login token, also set as the short-lived cookie it must match."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     response = render("sign_in.html", lang, status, login_token=token, message=message,
                       username=username[:200])
     response.set_cookie(LOGIN_COOKIE, token, max_age=LOGIN_TOKEN_LIFETIME, path="/sign-in",
-                        httponly=True, samesite="strict", secure=_secure(request, ctx))
+                        httponly=True, samesite="strict", secure=secure(request, ctx))
     return response
 
 
 @router.get("/")
 async def home(ctx: AppContext = Depends(get_ctx),
                cookie: str | None = Depends(session_cookie)) -> Response:
-    signed = await run_in_threadpool(_current, ctx, cookie)
+    signed = await run_in_threadpool(current, ctx, cookie)
     return redirect("/desk" if signed else "/sign-in")
 
 
 @router.get("/sign-in")
 async def sign_in_page(request: Request, ctx: AppContext = Depends(get_ctx),
                        cookie: str | None = Depends(session_cookie)) -> Response:
-    if await run_in_threadpool(_current, ctx, cookie):
+    if await run_in_threadpool(current, ctx, cookie):
         return redirect("/desk")
     return sign_in_form(request, ctx, language(request))
 
@@ -171,9 +103,9 @@ async def sign_in(request: Request, ctx: AppContext = Depends(get_ctx)) -> Respo
                             username=username)
     response = redirect("/desk")
     response.set_cookie(users.COOKIE, signed.token, max_age=ctx.settings.session_lifetime,
-                        path="/", httponly=True, samesite="lax", secure=_secure(request, ctx))
+                        path="/", httponly=True, samesite="lax", secure=secure(request, ctx))
     response.delete_cookie(LOGIN_COOKIE, path="/sign-in", httponly=True, samesite="strict",
-                           secure=_secure(request, ctx))
+                           secure=secure(request, ctx))
     return response
 
 
@@ -181,26 +113,17 @@ def desk_page(request: Request, signed: users.SignedIn, *, status: int = 200,
               message: str = "") -> HTMLResponse:
     lang = language(request, signed.user)
     return render("desk.html", lang, status, user=signed.user, message=message,
-                  role=texts(lang)["role." + signed.user.role], csrf_token=signed.csrf_token)
+                  role=texts(lang)["role." + signed.user.role], csrf_token=signed.csrf_token,
+                  area="/desk")
 
 
 @router.get("/desk")
 async def desk(request: Request, ctx: AppContext = Depends(get_ctx),
                cookie: str | None = Depends(session_cookie)) -> Response:
-    signed = await run_in_threadpool(_current, ctx, cookie)
+    signed = await run_in_threadpool(current, ctx, cookie)
     if signed is None:
         return redirect("/sign-in")
     return desk_page(request, signed)
-
-
-async def _checked(request: Request, ctx: AppContext, cookie: str | None
-                   ) -> tuple[users.SignedIn | None, Form, bool]:
-    """The session, the form, and whether the form carries the session's CSRF token."""
-    signed = await run_in_threadpool(_current, ctx, cookie)
-    form = await read_form(request)
-    valid = signed is not None and hmac.compare_digest(form.get("csrf_token").encode(),
-                                                       signed.csrf_token.encode())
-    return signed, form, valid
 
 
 def _set_language(ctx: AppContext, user_id: str, lang: str) -> users.UserView:
@@ -209,9 +132,8 @@ def _set_language(ctx: AppContext, user_id: str, lang: str) -> users.UserView:
 
 
 @router.post("/desk/language")
-async def change_language(request: Request, ctx: AppContext = Depends(get_ctx),
-                          cookie: str | None = Depends(session_cookie)) -> Response:
-    signed, form, valid = await _checked(request, ctx, cookie)
+async def change_language(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
+    signed, form, valid = await checked(request, ctx)
     if signed is None:
         return redirect("/sign-in")
     if not valid:
@@ -222,7 +144,8 @@ async def change_language(request: Request, ctx: AppContext = Depends(get_ctx),
     except ValidationFailed:
         return desk_page(request, signed, status=422,
                          message=texts(language(request, signed.user))["bad_language"])
-    return redirect("/desk")
+    back = form.get("back")  # only to an area of the desktop: never an open redirect
+    return redirect(back if back in {path for path, _, _ in AREAS} else "/desk")
 
 
 def _end(ctx: AppContext, token: str) -> None:
@@ -231,9 +154,8 @@ def _end(ctx: AppContext, token: str) -> None:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, ctx: AppContext = Depends(get_ctx),
-                   cookie: str | None = Depends(session_cookie)) -> Response:
-    signed, _, valid = await _checked(request, ctx, cookie)
+async def sign_out(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
+    signed, _, valid = await checked(request, ctx)
     if signed is None:
         return redirect("/sign-in")
     if not valid:
@@ -242,12 +164,5 @@ async def sign_out(request: Request, ctx: AppContext = Depends(get_ctx),
     await run_in_threadpool(_end, ctx, signed.token)
     response = redirect("/sign-in")
     response.delete_cookie(users.COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=_secure(request, ctx))
+                           secure=secure(request, ctx))
     return response
-
-
-def install(app: FastAPI) -> None:
-    """The pages, and their CSS and vendored scripts under ``/static/web``."""
-    app.include_router(router)
-    app.mount("/static/web", StaticFiles(directory=HERE / "static"), name="web-static")
-

@@ -31,11 +31,36 @@ TEXTS: dict[str, dict[str, str]] = {
                          "card will arrive here in the next steps."},
     "refused": {"es": "Solicitud rechazada: vuelva a cargar la página.",
                 "en": "Request refused: reload the page."},
+    "skip_to_content": {"es": "Saltar al contenido", "en": "Skip to content"},
+    "areas": {"es": "Secciones", "en": "Sections"},
     "bad_language": {"es": "Idioma desconocido.", "en": "Unknown language."},
 }
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 
 
+CATALOGUES: list[dict[str, dict[str, str]]] = [TEXTS]
+
+
+def register(catalogue: dict[str, dict[str, str]]) -> None:
+    """An area's texts join the pages' (at import); a key two areas both define, or a text
+    missing a language, is refused so no page can show the wrong words."""
+    known = {key for existing in CATALOGUES for key in existing}
+    clash = known & catalogue.keys()
+    if clash:
+        raise ValueError(f"texts defined twice: {sorted(clash)}")
+    for key, entry in catalogue.items():
+        if set(entry) != set(LANGUAGE_NAMES):
+            raise ValueError(f"text {key!r} needs exactly {sorted(LANGUAGE_NAMES)}")
+    CATALOGUES.append(catalogue)
+    _cache.clear()
+
+
+_cache: dict[str, dict[str, str]] = {}
+
+
 def texts(lang: str) -> dict[str, str]:
     """Every text of the pages in ``lang``, for a template."""
-    return {key: entry[lang] for key, entry in TEXTS.items()}
+    if lang not in _cache:
+        _cache[lang] = {key: entry[lang] for catalogue in CATALOGUES
+                        for key, entry in catalogue.items()}
+    return _cache[lang]
