@@ -17,10 +17,11 @@ from circulo.auth import users
 from circulo.clock import FixedClock
 from circulo.context import AppContext
 from circulo.demo.accounts import HUMAN_AGENT, USERS_FILE, ensure_users
+from circulo.demo.engine import Action
 from circulo.demo.loader import DEMO_ROUTING, load_demo
 from circulo.demo.traffic import DemoTraffic
-from circulo.routing import repository as routing_repo
 from circulo.routing import service as routing
+from circulo.routing.models import TaskRow
 from circulo.routing.policy import parse_yaml
 
 
@@ -39,7 +40,7 @@ def _run(traffic: DemoTraffic, clock: FixedClock, seconds: int) -> None:
         traffic.tick()
 
 
-def _tasks(ctx: AppContext) -> list[routing_repo.TaskRow]:
+def _tasks(ctx: AppContext) -> list[TaskRow]:
     with ctx.db.unit_of_work(write=False) as session:
         return list(routing.find_tasks(session, states=None, queue=None, customer_id=None,
                                        agent_id=None, limit=5000))
@@ -132,3 +133,38 @@ def test_demo_users_keep_their_random_passwords(ctx: AppContext, tmp_path: Path)
         fresh = ensure_users(session, tmp_path, now)
     assert {c.password for c in fresh}.isdisjoint({c.password for c in first})
     assert kept.exists()
+
+
+def test_a_withdrawn_offer_or_a_second_accept_is_skipped_and_the_rest_stands(
+        ctx: AppContext, clock: FixedClock, tmp_path: Path) -> None:
+    """A simulated agent acts on an offer that is no longer theirs (withdrawn, timed out or
+    already accepted): that action changes nothing, the others of the tick still apply."""
+    _demo(ctx, tmp_path)
+    traffic = DemoTraffic(ctx, random.Random(5))
+    with ctx.db.unit_of_work() as session:
+        routing.set_presence(session, "lucia", "available", None, clock.now())
+    clock.advance(timedelta(seconds=1))
+    report = traffic.tick()  # a contact arrives and is offered
+    with ctx.db.unit_of_work(write=False) as session:
+        offered = [task for agent in ("lucia", "jorge", "carmen", "pablo", "sarah")
+                   for task in routing.tasks_in_hand(session, agent)
+                   if task.state == "reserved" and task.id in report.created]
+    assert offered, report
+    task = offered[0]
+    holder = task.agent_id or ""
+    other = "jorge" if holder != "jorge" else "carmen"
+    with ctx.db.unit_of_work(write=False) as session:
+        config = routing.PolicyCache().get(session)
+    with ctx.db.unit_of_work() as session:
+        applied = traffic.apply(session, [
+            Action("accept", other, task.id),  # not offered to them
+            Action("accept", holder, task.id),
+            Action("accept", holder, task.id),  # a second click
+            Action("presence", other, presence="away"),
+        ], config, clock.now())
+    assert applied == [Action("accept", holder, task.id),
+                       Action("presence", other, presence="away")]
+    with ctx.db.unit_of_work(write=False) as session:
+        assert routing.get_task(session, task.id).state == "assigned"
+        assert routing.get_agent(session, holder).assigned == 1
+        assert routing.get_agent(session, other).presence == "away"

@@ -184,9 +184,24 @@ class DemoTraffic:
             simulated.append(sim_agent(row, held))
         actions = decide(simulated, now, dt, person_available=person_available, rng=self.rng,
                          tuning=self.tuning, reasons=reasons)
+        return self.apply(session, actions, config, now)
+
+    def apply(self, session: Session, actions: Sequence[Action], config: RoutingConfig,
+              now: datetime) -> list[Action]:
+        """The actions, each in its own savepoint: one the record refuses (an offer withdrawn
+        or timed out meanwhile, a task already accepted) is skipped and changes nothing,
+        the others stand. The ones applied."""
+        applied: list[Action] = []
         for action in actions:
-            self._apply(session, action, config, now)
-        return actions
+            try:
+                with session.begin_nested():
+                    self._apply(session, action, config, now)
+            except CirculoError as refused:
+                log.info("demo: %s %s by %s skipped: %s", action.verb, action.task_id,
+                         action.agent_id, refused)
+                continue
+            applied.append(action)
+        return applied
 
     def _apply(self, session: Session, action: Action, config: RoutingConfig,
                now: datetime) -> None:
@@ -213,10 +228,15 @@ class DemoTraffic:
                            (now - task.queued_at).total_seconds())
                    for task in service.find_tasks(session, states=["pending"], queue=None,
                                                   customer_id=None, agent_id=None, limit=500)]
-        gone = hang_ups(waiting, dt, self.rng, self.tuning)
-        for task_id in gone:
-            callbacks.abandon(session, task_id, config, settings=self.ctx.settings,
-                              policies=self.ctx.policies, now=now)
+        gone: list[str] = []
+        for task_id in hang_ups(waiting, dt, self.rng, self.tuning):
+            try:
+                with session.begin_nested():  # offered meanwhile and taken: they stay
+                    callbacks.abandon(session, task_id, config, settings=self.ctx.settings,
+                                      policies=self.ctx.policies, now=now)
+            except CirculoError:
+                continue
+            gone.append(task_id)
         return gone
 
     # -- the loop ------------------------------------------------------------------------------
