@@ -44,6 +44,19 @@ def test_the_serving_app_runs_every_background_loop(ctx: AppContext) -> None:
     assert {"routing-dispatcher", "journeys-runner", "outbox-worker"} <= running
 
 
+def test_the_demo_traffic_runs_only_when_switched_on_and_stops_with_the_app(
+        ctx: AppContext) -> None:
+    for switched_on in (False, True):
+        settings = ctx.settings.with_overrides(routing_background=True,
+                                               demo_traffic=switched_on)
+        ctx.settings = settings
+        before = {t.name for t in threading.enumerate()}
+        with TestClient(create_app(settings, ctx=ctx)):
+            running = {t.name for t in threading.enumerate()} - before
+        assert ("demo-traffic" in running) is switched_on
+        assert "demo-traffic" not in {t.name for t in threading.enumerate()}, "it stopped"
+
+
 def test_make_demo_acts_on_the_example_journeys(ctx: AppContext, tmp_path: Path) -> None:
     """The demo command, as ``make demo`` runs it, with a journey acting on a live event."""
     port = free_port()

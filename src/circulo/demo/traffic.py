@@ -55,7 +55,8 @@ LEASE = "demo-traffic"
 LEASE_SECONDS = 10.0
 TICK_SECONDS = 1.0
 NEEDED_QUEUES = ("atencion", "rellamadas")  # the demo policy's (src/circulo/demo/routing.yaml)
-LIVE_EVENT_SHARE = 0.15  # contacts followed by a card purchase or a survey, for the journeys
+LIVE_EVENT_SHARE = 0.3  # contacts followed by a card purchase or a survey, for the journeys
+AFTER_CONTACT = ("card.used", "survey.answered")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,9 @@ class DemoTraffic:
         contact = next_contact(self.rng, self.customers(session))
         task = self._enter(session, contact, config, now)
         if self.rng.random() < LIVE_EVENT_SHARE:
-            self._ingest(session, live_event(self.rng, now, [contact_phone(contact)]), now)
+            event = live_event(self.rng, now, [contact_phone(contact)])
+            if event["type"] in AFTER_CONTACT:  # not a second, invented call
+                self._ingest(session, event, now)
         return [task.id]
 
     def _enter(self, session: Session, contact: Contact, config: RoutingConfig,
