@@ -49,8 +49,8 @@ def _tasks(ctx: AppContext) -> list[TaskRow]:
 def test_the_demo_moves_and_a_person_gets_an_offer_within_a_minute(
         ctx: AppContext, clock: FixedClock, tmp_path: Path) -> None:
     _demo(ctx, tmp_path)
-    ctx.settings = ctx.settings.with_overrides(demo_traffic_min_seconds=4.0,
-                                               demo_traffic_max_seconds=10.0)
+    assert (ctx.settings.demo_traffic_min_seconds, ctx.settings.demo_traffic_max_seconds) \
+        == (5.0, 20.0)  # the demo's own pace
     traffic = DemoTraffic(ctx, random.Random(11))
     _run(traffic, clock, 600)
     tasks = _tasks(ctx)
@@ -59,7 +59,8 @@ def test_the_demo_moves_and_a_person_gets_an_offer_within_a_minute(
         ("voice", "contact"), ("chat", "contact"), ("email", "contact"), ("voice", "callback")}
     assert all(t.agent_id != HUMAN_AGENT for t in tasks), "nobody simulates the person"
     states = Counter(t.state for t in demo)
-    assert states["completed"] >= 0.6 * len(demo), states
+    assert states["completed"] >= 0.7 * len(demo), states
+    assert states["pending"] <= 5, states  # the board moves: queues do not grow without end
     with ctx.db.unit_of_work(write=False) as session:
         completed_by = Counter(t.agent_id for t in tasks if t.state == "completed")
         assert len(completed_by) >= 3, completed_by  # several simulated agents work
@@ -86,6 +87,7 @@ def test_the_demo_moves_and_a_person_gets_an_offer_within_a_minute(
                 offered_after = second
                 break
     assert offered_after is not None, "no offer reached the person within 60 s"
+
 
 
 def test_one_process_simulates_at_a_time(ctx: AppContext, clock: FixedClock,

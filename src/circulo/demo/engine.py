@@ -176,7 +176,7 @@ class Tuning:
 
     answer: Span = Span(2.0, 2.0)
     talk: dict[str, Span] = field(default_factory=lambda: {
-        "voice": Span(25.0, 40.0), "chat": Span(30.0, 50.0), "email": Span(20.0, 25.0)})
+        "voice": Span(20.0, 25.0), "chat": Span(25.0, 35.0), "email": Span(15.0, 15.0)})
     wrap: Span = Span(3.0, 5.0)
     pass_share: float = 0.05
     pass_share_person_available: float = 0.35
