@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make demo: install, load the demo company into data/demo, switch on the example journeys,
-## print URL and API key (kept in data/demo/demo-key), serve. Another port: PORT=8080 make demo
+## print the desktop URL, the demo users' passwords (data/demo/demo-users) and API key
+## (data/demo/demo-key), serve with simulated traffic (docs/demo.md). Another port: PORT=8080 make demo
 demo: $(STAMP)
-	CIRCULO_DATA_DIR=$${CIRCULO_DATA_DIR:-data/demo} CIRCULO_PORT=$${PORT:-$${CIRCULO_PORT:-8000}} \
+	CIRCULO_DEMO_TRAFFIC=1 CIRCULO_DATA_DIR=$${CIRCULO_DATA_DIR:-data/demo} CIRCULO_PORT=$${PORT:-$${CIRCULO_PORT:-8000}} \
 		$(BIN)/circulo demo --journeys examples/journeys
 
 ## make test: lint (ruff, mypy, the import contracts) and the whole test suite

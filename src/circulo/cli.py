@@ -4,10 +4,8 @@ identity, users."""
 from __future__ import annotations
 
 import os
-import random
 import sys
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -345,27 +343,26 @@ def demo(
     port: Annotated[int | None, typer.Option(
         min=1, max=65535, help="Port (CIRCULO_PORT, default 8000)")] = None,
     customers: Annotated[int, typer.Option(help="How many customers")] = 3000,
-    live: Annotated[bool, typer.Option(help="Send a trickle of live events")] = True,
+    live: Annotated[bool, typer.Option(
+        help="Simulated contacts and agents (CIRCULO_DEMO_TRAFFIC) / Contactos y agentes "
+             "simulados")] = True,
     journeys: Annotated[Path | None, typer.Option(
         exists=True, file_okay=False,
         help="Load and switch on every journey (*.yaml) of this folder / Cargar y activar "
              "los recorridos de esta carpeta")] = None,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the API")] = True,
 ) -> None:
-    """Create the demo company (once), print its API key (the same on every run), and serve
-    it as `circulo serve` does, with live events.
+    """Create the demo company and its users (once), print the desktop's address, the
+    users' passwords and the API key (the same on every run), and serve it as `circulo serve`
+    does, with simulated contacts and agents.
 
-    Crea la empresa de demostración (una vez), muestra su clave (la misma en cada ejecución)
-    y la sirve como `circulo serve`, con eventos en vivo.
+    Crea la empresa de demostración y sus usuarios (una vez), muestra la dirección del
+    escritorio, las contraseñas y la clave (las mismas en cada ejecución) y la sirve como
+    `circulo serve`, con contactos y agentes simulados.
     """
     from circulo import server
-    from circulo.demo.loader import (
-        DEMO_ROUTING,
-        demo_key,
-        live_trickle,
-        load_demo,
-        load_journeys,
-    )
+    from circulo.demo.accounts import ensure_users
+    from circulo.demo.loader import DEMO_ROUTING, demo_key, load_demo, load_journeys
 
     address = _listen_on(host, port, check=serve_after)
     ctx = _context(new_ok=True)
@@ -375,18 +372,27 @@ def demo(
     if journeys is not None:
         load_journeys(ctx, journeys, console=console, lang=lang)
     secret = demo_key(ctx)
+    with ctx.db.unit_of_work() as session:
+        people = ensure_users(session, ctx.settings.data_dir, ctx.clock.now())
     url = f"http://{address[0]}:{address[1]}"
     console.print("\n" + say("cli.demo_banner", lang, url=url), style="bold green")
+    console.print(say("cli.demo_desktop", lang, url=f"{url}/"), style="bold green",
+                  soft_wrap=True)
+    for person in people:
+        console.print(say("cli.demo_user", lang, role=person.role, username=person.username,
+                          password=person.password), style="bold", soft_wrap=True,
+                      markup=False)
+    console.print(say("cli.demo_users_kept", lang, path=ctx.settings.data_dir), soft_wrap=True)
     console.print(say("cli.demo_key", lang, secret=secret, path=ctx.settings.data_dir),
                   style="bold", soft_wrap=True)
+    if live:
+        console.print(say("cli.demo_traffic", lang))
     console.print(say("cli.demo_try", lang))
     typer.echo(f"  curl -H 'Authorization: Bearer {secret}' '{url}/v1/cards?phone=600123456'\n")
     if not serve_after:
         return
-    if live:
-        seed = random.Random(int(time.time()))  # noqa: S311 - demo traffic, not security
-        threading.Thread(target=live_trickle, args=(ctx, threading.Event(), seed),
-                         name="demo-live-events", daemon=True).start()
+    # The simulated contacts and agents run beside the routing loop (serving.start_background).
+    ctx.settings = ctx.settings.with_overrides(demo_traffic=live)
     server.serve(ctx, host=address[0], port=address[1])
 
 

@@ -203,6 +203,13 @@ class Settings(BaseSettings):
         default=timedelta(seconds=60),
         description="An agent whose desktop is silent this long is set offline and their "
         "offers return to the queue")
+    demo_traffic: bool = Field(
+        default=False, description="Simulated contacts and agents on the demo company "
+        "(`make demo` turns it on; docs/demo.md). Never on a production database")
+    demo_traffic_min_seconds: float = Field(
+        default=5.0, gt=0, description="Shortest gap between two simulated contacts")
+    demo_traffic_max_seconds: float = Field(
+        default=20.0, gt=0, description="Longest gap between two simulated contacts")
 
     # -- Notification senders (docs/notifications.md) -----------------------------------------
     # A channel is used only when its settings are present: e-mail needs smtp_host and

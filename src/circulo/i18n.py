@@ -115,6 +115,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.demo_key": {"es": "Clave del API (guardada en {path}/demo-key): {secret}",
                      "en": "API key (kept in {path}/demo-key): {secret}"},
     "cli.demo_journeys": {"es": "Recorridos activos: {keys}", "en": "Journeys on: {keys}"},
+    "cli.demo_desktop": {"es": "Escritorio: {url}  (entre con uno de estos usuarios)",
+                         "en": "Desktop: {url}  (sign in as one of these users)"},
+    "cli.demo_user": {"es": "  {role:<11} usuario {username:<11} contraseña {password}",
+                      "en": "  {role:<11} user {username:<11} password {password}"},
+    "cli.demo_users_kept": {
+        "es": "  (contraseñas guardadas en {path}/demo-users; las mismas en cada ejecución)",
+        "en": "  (passwords kept in {path}/demo-users; the same on every run)"},
+    "cli.demo_traffic": {
+        "es": "Tráfico simulado: llegan llamadas, chats, correos y rellamadas y los agentes "
+              "simulados atienden la mayoría; entre como «agent», póngase disponible y "
+              "recibirá ofertas en menos de un minuto. --no-live lo apaga.",
+        "en": "Simulated traffic: calls, chats, e-mails and callbacks arrive and simulated "
+              "agents take most of them; sign in as 'agent', go available and offers reach "
+              "you within a minute. --no-live switches it off."},
     "cli.port_unavailable": {
         "es": "No se puede servir en {error}. Elija otro puerto: --port, CIRCULO_PORT o "
               "PORT=8080 make demo.",

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -41,6 +42,19 @@ def test_the_serving_app_runs_every_background_loop(ctx: AppContext) -> None:
     with TestClient(create_app(settings, ctx=ctx, outbox=True)):
         running = {t.name for t in threading.enumerate()} - before
     assert {"routing-dispatcher", "journeys-runner", "outbox-worker"} <= running
+
+
+def test_the_demo_traffic_runs_only_when_switched_on_and_stops_with_the_app(
+        ctx: AppContext) -> None:
+    for switched_on in (False, True):
+        settings = ctx.settings.with_overrides(routing_background=True,
+                                               demo_traffic=switched_on)
+        ctx.settings = settings
+        before = {t.name for t in threading.enumerate()}
+        with TestClient(create_app(settings, ctx=ctx)):
+            running = {t.name for t in threading.enumerate()} - before
+        assert ("demo-traffic" in running) is switched_on
+        assert "demo-traffic" not in {t.name for t in threading.enumerate()}, "it stopped"
 
 
 def test_make_demo_acts_on_the_example_journeys(ctx: AppContext, tmp_path: Path) -> None:
@@ -94,6 +108,71 @@ def test_make_demo_acts_on_the_example_journeys(ctx: AppContext, tmp_path: Path)
         proc.wait(timeout=30)
 
 
+CREDENTIALS = re.compile(r"(agent|supervisor|admin)\s+(?:user|usuario)\s+(\S+)\s+"
+                         r"(?:password|contraseña)\s+(\S+)")
+
+
+def _sign_in(base: str, username: str, password: str) -> httpx.Response:
+    with httpx.Client(base_url=base, timeout=10) as browser:
+        form = browser.get("/sign-in")
+        assert form.status_code == 200, form.text
+        token = re.search(r'name="login_token" value="([^"]+)"', form.text)
+        assert token, form.text
+        return browser.post("/sign-in", data={"username": username, "password": password,
+                                              "login_token": token.group(1)})
+
+
+def test_make_demo_prints_the_desktop_and_people_who_sign_in_while_contacts_flow(
+        ctx: AppContext, tmp_path: Path) -> None:
+    """What a newcomer does: ``make demo`` (CIRCULO_DEMO_TRAFFIC=1), read the address and the
+    passwords it prints, sign in; meanwhile simulated contacts enter the queues."""
+    makefile = (ROOT / "Makefile").read_text("utf-8")
+    assert "CIRCULO_DEMO_TRAFFIC=1" in makefile.split("\ndemo:")[1].split("\n\n")[0]
+    port = free_port()
+    log = tmp_path / "demo.log"
+    env = {**os.environ, "CIRCULO_DATABASE_URL": ctx.db.url,
+           "CIRCULO_DATA_DIR": str(tmp_path / "data"), "CIRCULO_PORT": str(port),
+           "CIRCULO_DEMO_TRAFFIC": "1", "CIRCULO_DEMO_TRAFFIC_MIN_SECONDS": "0.5",
+           "CIRCULO_DEMO_TRAFFIC_MAX_SECONDS": "1", "COLUMNS": "200", "LANG": "en_GB.UTF-8"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "circulo.cli", "demo", "--customers",
+                                 "40"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert proc.poll() is None, log.read_text()
+        printed = log.read_text()
+        assert f"{base}/" in printed
+        people = {role: (username, password)
+                  for role, username, password in CREDENTIALS.findall(printed)}
+        assert set(people) == {"agent", "supervisor", "admin"}, printed
+        kept = (tmp_path / "data" / "demo-users").read_text()
+        for username, password in people.values():
+            assert f"{username}\t{password}" in kept
+            signed = _sign_in(base, username, password)
+            assert signed.status_code == 303, signed.text
+            assert signed.headers["location"] != "/sign-in"
+        assert _sign_in(base, people["agent"][0], "not-the-password").status_code != 303
+        secret = (tmp_path / "data" / "demo-key").read_text().strip()
+        headers = {"Authorization": f"Bearer {secret}"}
+        demo_tasks: list[dict[str, Any]] = []
+        until = time.monotonic() + 20
+        while len(demo_tasks) < 3 and time.monotonic() < until:
+            tasks = httpx.get(f"{base}/v1/tasks", headers=headers, timeout=5).json()
+            demo_tasks = [t for t in tasks if "reason_code" in t["attributes"]]
+            time.sleep(0.3)
+        assert len(demo_tasks) >= 3, "no simulated contacts entered the queues"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_a_port_in_use_is_reported_before_any_key_is_created(ctx: AppContext,
                                                             tmp_path: Path) -> None:
     with socket.socket() as taken:
@@ -125,6 +204,9 @@ def test_the_demo_reuses_its_key(ctx: AppContext, tmp_path: Path,
         assert output.exit_code == 0, output.output
     secrets = [re.findall(r"ck_[\w-]+", o.output)[0] for o in outputs]
     assert secrets[0] == secrets[1]
+    assert all("http://127.0.0.1:" in o.output for o in outputs)
+    people = [CREDENTIALS.findall(o.output) for o in outputs]
+    assert len(people[0]) == 3 and people[0] == people[1]  # the same passwords every run
     assert _keys(ctx) == ["demo"]
     stored = tmp_path / "demo-key"
     assert stored.read_text().strip() == secrets[0]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
-import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -13,7 +11,7 @@ from rich.progress import Progress
 from circulo.auth import service as auth
 from circulo.context import AppContext
 from circulo.customers import service as customers
-from circulo.demo.generator import DemoCompany, live_event
+from circulo.demo.generator import DemoCompany
 from circulo.errors import CirculoError
 from circulo.i18n import say
 from circulo.ingest import service as ingest
@@ -46,15 +44,6 @@ def load_demo(ctx: AppContext, *, customers: int, console: Console, lang: str = 
 def customers_count(ctx: AppContext) -> int:
     with ctx.db.unit_of_work(write=False) as session:
         return customers.count_profiles(session)
-
-
-def live_trickle(ctx: AppContext, stop: threading.Event, rng: random.Random) -> None:
-    """A few events a minute from known numbers, so cards change while you watch."""
-    while not stop.wait(rng.uniform(5, 15)):
-        with ctx.db.unit_of_work() as session:
-            ingest.ingest(session, live_event(rng, ctx.clock.now(), LIVE_PHONES),
-                          settings=ctx.settings, policies=ctx.policies, now=ctx.clock.now(),
-                          actor="demo-live")
 
 
 def load_journeys(ctx: AppContext, folder: Path, *, console: Console, lang: str = "en"
