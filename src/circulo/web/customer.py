@@ -104,8 +104,25 @@ def _detail(event: Event) -> str | None:
     return None
 
 
+def event_label(event_type: str, lang: str) -> str:
+    """The event's name for a person: the shared catalogue, ours, then "record: status"
+    for record events (``dispute.opened``), else the type itself."""
+    t = texts(lang)
+    noun, _, verb = event_type.partition(".")
+    for key in (f"cust.event.{event_type}", f"cust.event.{verb}"):
+        if key in t and (key != f"cust.event.{verb}" or verb in ("queued", "answered")):
+            return t[key]
+    named = label(f"event.{event_type}", lang, "")
+    if named:
+        return named
+    kind, status = label(f"record.{noun}", lang, ""), label(f"status.{verb}", lang, "")
+    if kind:
+        return f"{kind}: {status or verb.replace('_', ' ')}"
+    return event_type
+
+
 def _items(events: list[Event], lang: str) -> list[Item]:
-    return [Item(e.occurred_at, label(f"event.{e.type}", lang, e.type),
+    return [Item(e.occurred_at, event_label(e.type, lang),
                  channel_label(e.channel, lang) if e.channel else None, _detail(e))
             for e in events]
 
@@ -435,6 +452,28 @@ async def who_fragment(request: Request, task_id: str,
         return await panel_fragment(request, found.customer_id, task=task_id, channel="",
                                     ctx=ctx)
     return fragment("cust_who.html", lang, **_who_values(found, signed, lang, ctx.clock.now()))
+
+
+@router.get("/desk/tasks/{task_id}/caller")
+async def caller_page(request: Request, task_id: str,
+                      ctx: AppContext = Depends(get_ctx)) -> Response:
+    """A task's caller as a page (a screen-pop link for a task): who is calling while
+    nobody is attributed, the customer's panel once someone is."""
+    signed = await _session(request, ctx, page=True)
+    if isinstance(signed, Response):
+        return signed
+    lang = language(request, signed.user)
+    try:
+        found = await run_in_threadpool(_who, ctx, signed.user, task_id[:32], lang)
+    except NotFound:
+        return render("cust_page.html", lang, 404, user=signed.user,
+                      csrf_token=signed.csrf_token, area="/desk", panel=None,
+                      message=texts(lang)["cust.task_not_found"])
+    if found.match == "known" and found.customer_id:
+        return redirect(f"/desk/customers/{quote(found.customer_id, safe='')}"
+                        f"?task={quote(task_id, safe='')}")
+    return render("cust_page.html", lang, user=signed.user, area="/desk", panel=None,
+                  message="", **_who_values(found, signed, lang, ctx.clock.now()))
 
 
 def _confirm(ctx: AppContext, user: users.UserView, task_id: str, customer_id: str) -> str:
