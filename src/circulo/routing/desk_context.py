@@ -7,8 +7,8 @@ when the number alone could not say (S1).
   messages (chat, SMS, WhatsApp, e-mail: ``text``/``subject``);
 * how long they waited, and whether this is the second contact about the same reason today
   (the center's day, ``CIRCULO_TIMEZONE``);
-* their web and app activity before the contact (``page.viewed``, ``screen.viewed`` and other
-  tracking events on channel web or mobile);
+* their web and app activity before the contact (``page.viewed``, ``screen.viewed`` and the
+  other calls of the Segment-compatible tracking source, ``CIRCULO_TRACKING_SOURCE``);
 * for a task nobody could be attributed to: the candidates sharing its identifier, and the
   agent's confirmation of one of them (only the agent holding the task), which attributes
   the contact, records ``identity.confirmed`` and gives the task its customer.
@@ -123,11 +123,11 @@ def _said_of_event(event: Event) -> Said | None:
     return Said(kind, event.occurred_at, event.channel, lines) if lines else None
 
 
-def _activity_of(event: Event) -> Activity | None:
-    if event.type not in ("page.viewed", "screen.viewed") \
-            and event.channel not in ("web", "mobile"):
-        return None
-    if event.type.startswith("form.") or event.type in MESSAGE_TYPES:
+def _activity_of(event: Event, tracking_source: str) -> Activity | None:
+    """Pages and app screens, and the other tracking calls (``track``) of the website."""
+    tracked = event.source == tracking_source and event.type not in (
+        "customer.identified", "identity.aliased", "group.joined")
+    if event.type not in ("page.viewed", "screen.viewed") and not tracked:
         return None
     props = event.properties or {}
     title = props.get("name") or props.get("title") or props.get("event") or event.type
@@ -187,7 +187,7 @@ def contact_context(session: Session, customer_id: str, task_id: str | None, *,
     said.extend(s for e in events if e.occurred_at >= anchor - SAID_WINDOW
                 and (s := _said_of_event(e)) is not None)
     activity = [a for e in events if e.occurred_at <= anchor
-                and (a := _activity_of(e)) is not None][:ACTIVITY_SHOWN]
+                and (a := _activity_of(e, settings.tracking_source)) is not None][:ACTIVITY_SHOWN]
     return ContactContext(facts, said, activity)
 
 

@@ -32,6 +32,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cust.details": {"es": "Datos", "en": "Details"},
     "cust.unknown": {"es": "—", "en": "—"},
     "cust.suggestions": {"es": "Sugerencias", "en": "Suggestions"},
+    "cust.suggestions_none": {"es": "Ninguna sugerencia para este cliente.",
+                              "en": "No suggestions for this customer."},
     "cust.accept": {"es": "Aceptar", "en": "Accept"},
     "cust.dismiss": {"es": "Descartar", "en": "Dismiss"},
     "cust.accepted": {"es": "Aceptada", "en": "Accepted"},
