@@ -171,7 +171,8 @@ def test_unknown_customer_is_a_404_with_a_message(ctx: AppContext, app_client: T
 
 
 @pytest.mark.parametrize("query", ["0034 600 12 34 56", "600123456", "+34 600 123 456",
-                                   "MARIA@example.com", "maría", "López", "C-1"])
+                                   "MARIA@example.com", "maría", "López", "crm:C-1",
+                                   "C-1"])
 def test_search_finds_maria_however_she_is_asked_for(ctx: AppContext, app_client: TestClient,
                                                      world: World, query: str) -> None:
     sign_in(ctx, app_client)

@@ -49,7 +49,7 @@ class Viewer:
 class Hit:
     customer_id: str
     name: str | None
-    matched_by: str  # phone | email | account | customer_id | name
+    matched_by: str  # phone | email | account | customer_id | external_id | name
 
 
 def root_of(session: Session, customer_id: str) -> str:
@@ -123,7 +123,7 @@ def event_by_client_id(session: Session, source: str, client_id: str) -> Event |
 
 def search(session: Session, query: str, settings: Settings) -> list[Hit]:
     """Customers matching what the agent typed: an e-mail, a phone in any format, an
-    account or customer number, or words of the name."""
+    account or customer number, a system's id (``crm:C-1``), or words of the name."""
     query = query.strip()[:200]
     if not query:
         return []
@@ -139,6 +139,8 @@ def search(session: Session, query: str, settings: Settings) -> list[Hit]:
 
     if "@" in query:
         by("email", query)
+    elif ":" in query and " " not in query:  # a system's id as Círculo writes it: crm:C-1
+        by("external_id", query)
     else:
         digits = _PHONE_CHARS.sub("", query)
         if digits.isdigit() and len(digits) >= 6:

@@ -84,6 +84,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cust.matched.email": {"es": "por correo", "en": "by e-mail"},
     "cust.matched.account": {"es": "por n.º de cuenta", "en": "by account number"},
     "cust.matched.customer_id": {"es": "por n.º de cliente", "en": "by customer number"},
+    "cust.matched.external_id": {"es": "por su n.º en otro sistema",
+                                  "en": "by another system's number"},
     "cust.matched.name": {"es": "por nombre", "en": "by name"},
     "cust.who": {"es": "¿Quién llama?", "en": "Who is calling?"},
     "cust.new_caller": {"es": "Llamante nuevo", "en": "New caller"},
