@@ -108,3 +108,47 @@ def test_customer_card_notes_viewers_search_and_ambiguous_caller(
                 assert system.get(f"/v1/tasks/{shared}").json()["customer_id"] == world.pilar
                 assert serious_violations(luis) == []
                 assert ana_errors == [] and luis_errors == []
+
+
+def test_an_open_card_survives_a_server_restart(ctx: AppContext, browser: Any,
+                                                tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server restarts under Ana's open card: its poll resumes by itself (Luis, who
+    opens the card on the new process, appears), and her note after the restart is kept —
+    sessions, viewers and notes live in the database, not in the process."""
+    from tests import live
+
+    now = datetime.now(UTC)
+    with own_database(ctx, tmp_path) as db:
+        make_users(db, now)
+        with db.unit_of_work() as session:
+            _, key = auth.create_key(session, "pbx", ["admin"], now)
+        first, base = live.start_server(db.url)
+        try:
+            with httpx.Client(base_url=base,
+                              headers={"Authorization": f"Bearer {key}"}) as system:
+                world = build(system.post, system.put, now)
+            with page_of(browser) as (ana, ana_errors), page_of(browser) as (luis, _):
+                sign_in(ana, base, "ana")
+                ana.goto(f"{base}/desk/customers/{world.maria}")
+                first.terminate()
+                first.wait(timeout=30)
+                port = int(base.rsplit(":", 1)[1])
+                monkeypatch.setattr(live, "free_port", lambda: port)
+                with live.live_server(db.url) as again:
+                    assert again == base
+                    sign_in(luis, base, "luis")
+                    luis.goto(f"{base}/desk/customers/{world.maria}")
+                    ana.get_by_text("Luis Gil también está viendo este cliente").wait_for(
+                        timeout=12000)
+                    ana.get_by_label("Nueva nota").fill("Tras el reinicio")
+                    ana.get_by_role("button", name="Añadir nota").click()
+                    ana.locator(".cust-note-list").get_by_text("Tras el reinicio").wait_for()
+                # only the polls that met the stopped server failed (htmx logs them)
+                assert [e for e in ana_errors if e not in ("htmx:afterRequest",
+                                                           "htmx:sendError")
+                        and not e.endswith("net::ERR_CONNECTION_REFUSED")] == []
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait()
