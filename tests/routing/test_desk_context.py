@@ -153,3 +153,21 @@ def test_search_and_notes_follow_merges(api: Api, ctx: AppContext) -> None:
             ["name"]
         assert desk.search(session, "%", ctx.settings) == []
         assert desk.search(session, "   ", ctx.settings) == []
+
+
+def test_viewer_rows_are_only_the_cards_open_now(api: Api, ctx: AppContext,
+                                                 clock: FixedClock) -> None:
+    ids = [api.send({"type": "customer.updated", "source": "crm", "id": n,
+                     "identifiers": {"external_ids": {"crm": n}}, "traits": {"name": n}}
+                    )["results"][0]["customer_id"] for n in ("A", "B")]
+    from circulo.customers.models import CustomerViewer
+    with ctx.db.unit_of_work() as session:
+        desk.look(session, ids[0], user_id="u1", name="Ana", now=clock.now(), opened=True)
+        desk.look(session, ids[0], user_id="u2", name="Luis", now=clock.now(), opened=True)
+    clock.advance(timedelta(minutes=5))
+    with ctx.db.unit_of_work() as session:  # Ana closed A long ago and opens B
+        assert desk.look(session, ids[1], user_id="u1", name="Ana", now=clock.now(),
+                         opened=True) == []
+    with ctx.db.unit_of_work(write=False) as session:
+        rows = {(r.customer_id, r.user_id) for r in session.query(CustomerViewer)}
+    assert rows == {(ids[1], "u1"), (ids[0], "u2")}  # Luis's goes when he opens another

@@ -83,19 +83,17 @@ def notes_of(session: Session, customer_id: str) -> list[Note]:
             for n in repo.notes_of(session, cluster, NOTES_SHOWN)]
 
 
-def look(session: Session, customer_id: str, *, user_id: str, name: str, now: datetime
-         ) -> list[Viewer]:
-    """The user has the card open: recorded, and the others looking now, first come first."""
+def look(session: Session, customer_id: str, *, user_id: str, name: str, now: datetime,
+         opened: bool = False) -> list[Viewer]:
+    """The user has the card open: recorded, and the others looking now, first come first.
+    ``opened`` (the card was just opened, not polled): the user's closed cards are forgotten."""
     root = root_of(session, customer_id)
+    if opened:
+        repo.forget_closed(session, user_id, now - VIEWER_WINDOW)
     repo.seen(session, root, user_id, name, now)
     return [Viewer(v.user_id, v.name, v.first_seen_at)
             for v in repo.viewers_since(session, root, now - VIEWER_WINDOW)
             if v.user_id != user_id]
-
-
-def forget_viewers(session: Session, now: datetime) -> int:
-    """Rows of cards closed long ago (housekeeping; they are ignored anyway)."""
-    return repo.forget_viewers_before(session, now - timedelta(days=1))
 
 
 def erase(session: Session, customer_ids: Sequence[str], now: datetime) -> dict[str, int]:

@@ -56,9 +56,11 @@ def viewers_since(session: Session, customer_id: str, since: datetime
         .order_by(CustomerViewer.first_seen_at, CustomerViewer.user_id)))
 
 
-def forget_viewers_before(session: Session, before: datetime) -> int:
-    return int(session.execute(  # type: ignore[attr-defined]
-        delete(CustomerViewer).where(CustomerViewer.seen_at < before)).rowcount or 0)
+def forget_closed(session: Session, user_id: str, before: datetime) -> None:
+    """The user's cards not refreshed since ``before``: closed, so their rows go (the table
+    holds only the cards open now)."""
+    session.execute(delete(CustomerViewer).where(CustomerViewer.user_id == user_id,
+                                                 CustomerViewer.seen_at < before))
 
 
 def erase(session: Session, customer_ids: Sequence[str]) -> dict[str, int]:

@@ -144,3 +144,5 @@ class CustomerViewer(Base):
     name: Mapped[str] = mapped_column(String(200))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_customer_viewers_user", "user_id", "seen_at"),)

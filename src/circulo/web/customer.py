@@ -193,7 +193,8 @@ def _build_panel(ctx: AppContext, signed: users.SignedIn, customer_id: str,
         except NotFound:  # a task id that does not exist: the customer without it
             context = desk_context.contact_context(session, root, None,
                                                    settings=ctx.settings, now=now)
-        viewers = customer_desk.look(session, root, user_id=user.id, name=user.name, now=now)
+        viewers = customer_desk.look(session, root, user_id=user.id, name=user.name, now=now,
+                                     opened=True)
         return Panel(root, card, context, customer_desk.notes_of(session, root), viewers,
                      _items(customer_desk.timeline(session, root, channel=channel,
                                                    limit=TIMELINE_SHOWN), lang),

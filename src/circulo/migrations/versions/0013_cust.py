@@ -40,9 +40,11 @@ def upgrade() -> None:
         sa.Column("seen_at", circulo.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("customer_id", "user_id"),
     )
+    op.create_index("ix_customer_viewers_user", "customer_viewers", ["user_id", "seen_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_viewers_user", table_name="customer_viewers")
     op.drop_table("customer_viewers")
     op.drop_index("ix_customer_notes_customer", table_name="customer_notes")
     op.drop_table("customer_notes")
