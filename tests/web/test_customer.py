@@ -252,7 +252,7 @@ def test_ambiguous_caller_is_confirmed_only_by_the_agent_holding_the_task(
         assert twice.status_code == 200  # a double click: the same answer
         other = luis.post(f"/desk/tasks/{shared}/who", headers=HX,
                           data={"csrf_token": luis_csrf, "customer_id": world.juan})
-        assert other.status_code == 409
+        assert other.status_code == 409 and "ya tiene otro cliente" in other.text
     assert _task_customer(ctx, shared) == world.pilar
     with ctx.db.unit_of_work(write=False) as session:
         confirmed = session.query(Event).filter(Event.type == "identity.confirmed").all()

@@ -48,6 +48,10 @@ _TEXT_KEYS = ("text", "body", "subject", "utterance", "transcript", "option", "m
               "intent", "answer")
 
 
+class TaskHasCustomer(Conflict):
+    """The task already belongs to another customer: there is nobody left to choose."""
+
+
 @dataclass(frozen=True, slots=True)
 class Said:
     """Something the customer said, with where: ``kind`` is ivr, form or message."""
@@ -264,8 +268,8 @@ def confirm(session: Session, task_id: str, agent_id: str, customer_id: str, *,
     if task.customer_id:
         if customer_desk.root_of(session, task.customer_id) == chosen:
             return task  # a double click: already done
-        raise Conflict(f"task '{task_id}' already belongs to another customer",
-                       field="customer_id")
+        raise TaskHasCustomer(f"task '{task_id}' already belongs to another customer",
+                              field="customer_id")
     queued = customer_desk.event_by_client_id(session, "routing", f"{task.id}:queued")
     actor = f"agent:{agent_id}"
     if queued is not None and queued.resolution == "ambiguous":

@@ -503,8 +503,8 @@ async def confirm_who(request: Request, task_id: str,
         return fragment("cust_message.html", lang, 403, message=t["cust.confirm_not_yours"])
     except NotFound:
         return fragment("cust_message.html", lang, 404, message=t["cust.task_not_found"])
-    except Conflict as refused:
-        key = "cust.confirm_conflict" if refused.extra.get("field") == "customer_id" \
-            and "already" in refused.detail else "cust.confirm_bad"
-        return fragment("cust_message.html", lang, 409, message=t[key])
+    except desk_context.TaskHasCustomer:
+        return fragment("cust_message.html", lang, 409, message=t["cust.confirm_conflict"])
+    except Conflict:  # not one of the candidates
+        return fragment("cust_message.html", lang, 409, message=t["cust.confirm_bad"])
     return await panel_fragment(request, customer_id, task=task_id, channel="", ctx=ctx)
