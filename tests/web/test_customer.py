@@ -293,3 +293,16 @@ def test_erasure_removes_notes_and_viewers(ctx: AppContext, world: World) -> Non
     with ctx.db.unit_of_work() as session:
         result = erasure.erase(session, world.maria, ctx.settings, now)
     assert result.removed["customer_notes"] == 1 and result.removed["customer_viewers"] == 1
+
+
+def test_notes_without_javascript_post_and_come_back_to_the_page(
+        ctx: AppContext, app_client: TestClient, world: World) -> None:
+    csrf = sign_in(ctx, app_client)
+    url = f"/desk/customers/{world.maria}/notes"
+    sent = app_client.post(url, data={"csrf_token": csrf, "note_id": "n-1", "text": "Sin JS"})
+    assert sent.status_code == 303 and sent.headers["location"] == \
+        f"/desk/customers/{world.maria}"
+    assert "Sin JS" in app_client.get(sent.headers["location"]).text
+    forged = app_client.post(url, data={"csrf_token": "x", "note_id": "n-2", "text": "no"})
+    assert forged.status_code == 403 and '<html lang="es">' in forged.text
+    assert "Solicitud rechazada" in forged.text

@@ -143,12 +143,11 @@ def fragment(name: str, lang: str, status: int = 200, **values: Any) -> HTMLResp
     return response
 
 
-def message(request: Request, lang: str, status: int, key: str, *,
+def message(lang: str, status: int, key: str, *, page: bool,
             user: users.UserView | None = None, csrf_token: str = "") -> HTMLResponse:
-    """A clear message: a fragment for htmx, a page otherwise."""
+    """A clear message: on a page, or a fragment (for htmx) when ``page`` is false."""
     text = texts(lang)[key]
-    if is_htmx(request) or request.url.path.endswith(("/panel", "/who", "/timeline",
-                                                      "/viewers", "/notes")):
+    if not page:
         return fragment("cust_message.html", lang, status, message=text)
     return render("cust_page.html", lang, status, user=user, csrf_token=csrf_token,
                   area="/desk", panel=None, message=text)
@@ -172,7 +171,7 @@ def _admitted(request: Request, signed: users.SignedIn | None, *, page: bool
         return response
     if signed.user.role not in ROLES:
         lang = language(request, signed.user)
-        return message(request, lang, 403, "cust.forbidden_role", user=signed.user,
+        return message(lang, 403, "cust.forbidden_role", page=page, user=signed.user,
                        csrf_token=signed.csrf_token)
     return signed
 
@@ -335,16 +334,16 @@ async def add_note(request: Request, customer_id: str,
         return admitted
     lang = language(request, admitted.user)
     if not valid:
-        return message(request, lang, 403, "cust.refused", user=admitted.user,
-                       csrf_token=admitted.csrf_token)
+        return message(lang, 403, "cust.refused", page=not is_htmx(request),
+                       user=admitted.user, csrf_token=admitted.csrf_token)
     status, error = 200, ""
     try:
         root, notes = await run_in_threadpool(
             _add_note, ctx, admitted.user, customer_id[:32],
             form.get("note_id")[:32] or new_id(), form.get("text"))
     except NotFound:
-        return message(request, lang, 404, "cust.not_found", user=admitted.user,
-                       csrf_token=admitted.csrf_token)
+        return message(lang, 404, "cust.not_found", page=not is_htmx(request),
+                       user=admitted.user, csrf_token=admitted.csrf_token)
     except ValidationFailed:
         status, error = 422, texts(lang)["cust.note_bad"]
         root, notes = await run_in_threadpool(_notes, ctx, customer_id[:32])
