@@ -83,6 +83,8 @@ def test_customer_card_notes_viewers_search_and_ambiguous_caller(
                 expect(history).to_contain_text("Consulta sobre mi pedido")
                 assert serious_violations(ana) == []
 
+                ana.goto(f"{base}/desk/search")
+                assert serious_violations(ana) == []
                 field = ana.get_by_label("Teléfono, correo, nombre o n.º de cliente o cuenta")
                 field.fill("0034 600 12 34 56")
                 field.press("Enter")
