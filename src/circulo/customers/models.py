@@ -116,3 +116,33 @@ class PinAttempts(Base):
     lockouts: Mapped[int] = mapped_column(Integer)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerNote(Base):
+    """A note an agent left on a customer, that every agent sees on the card (issue 16)."""
+
+    __tablename__ = "customer_notes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str] = mapped_column(String(32))  # the user
+    author_name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_customer_notes_customer", "customer_id", "created_at"),)
+
+
+class CustomerViewer(Base):
+    """Who has a customer's card open: a row per (customer, user), its ``seen_at`` refreshed
+    while the card stays open, so every process answers "who else is looking"."""
+
+    __tablename__ = "customer_viewers"
+
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_customer_viewers_user", "user_id", "seen_at"),)

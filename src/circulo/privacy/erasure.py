@@ -18,6 +18,7 @@ from circulo.campaigns import repository as campaigns
 from circulo.config import Settings
 from circulo.connectors import repository as outbox_repo
 from circulo.connectors import service as outbox
+from circulo.customers import desk as customer_desk
 from circulo.customers import service as customers
 from circulo.identity import service as identity
 from circulo.identity import suppression
@@ -76,6 +77,9 @@ STEPS: tuple[Step, ...] = (
          "identifiers and their shared flags deleted; merge-log reason and event cleared (ids "
          "kept); review suggestions closed without evidence; dedupe pairs deleted",
          identity.erase),
+    Step(("customer_notes", "customer_viewers"),
+         "agents' notes on the customer and the record of who had the card open deleted",
+         customer_desk.erase),
     Step(("events", "records", "pin_attempts"),
          "deleted, wherever they started or were moved by merges; the wrong-PIN counter too",
          lambda session, ids, now: customers.delete_owned(session, ids)),
