@@ -59,16 +59,16 @@ def abandons_since(session: Session, since: datetime, at_least: int
     least ``at_least`` times since ``since``."""
     counted = session.execute(
         select(TaskRow.customer_id, func.count())
-        .where(TaskRow.state == "abandoned", TaskRow.ended_at >= since,
+        .where(TaskRow.state == "abandoned", TaskRow.completed_at >= since,
                TaskRow.customer_id.is_not(None))
         .group_by(TaskRow.customer_id).having(func.count() >= at_least)).all()
     out = []
     for customer_id, count in counted:
         latest = session.execute(
             select(TaskRow.id, TaskRow.context["name"].as_string())
-            .where(TaskRow.state == "abandoned", TaskRow.ended_at >= since,
+            .where(TaskRow.state == "abandoned", TaskRow.completed_at >= since,
                    TaskRow.customer_id == customer_id)
-            .order_by(TaskRow.ended_at.desc(), TaskRow.id.desc()).limit(1)).one()
+            .order_by(TaskRow.completed_at.desc(), TaskRow.id.desc()).limit(1)).one()
         out.append((str(customer_id), latest[1], int(count), str(latest[0])))
     return out
 

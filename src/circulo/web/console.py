@@ -267,6 +267,8 @@ async def reassign(request: Request, ctx: AppContext = Depends(get_ctx)) -> Resp
             error = t["console.no_queues"]
         return await board_page(request, ctx, signed, status=422, error=error,
                                 chosen=agent_id, queues_text=text)
+    # routing takes the new queues now (the dispatcher reads the changed agent)
+    await run_in_threadpool(dispatcher_of(ctx).after_change)
     _latest.pop(id(ctx), None)
     return await board_page(request, ctx, signed, message=t["console.reassigned"].format(
         agent=name, queues=", ".join(now_serves)), chosen=agent_id)
