@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
+import weakref
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,19 +68,22 @@ def compute(ctx: AppContext) -> console.Board:
         return console.board(session, now, local_midnight(ctx, now), queues, rules_of(ctx))
 
 
-_latest: dict[int, tuple[float, console.Board]] = {}
+# by id of the context, with a weak reference proving it is still that context
+_latest: dict[int, tuple[weakref.ref[AppContext], console.Board]] = {}
 _lock = threading.Lock()
 
 
 def latest(ctx: AppContext) -> console.Board:
-    """The board of this process, recomputed when older than most of an interval: ten open
-    boards cost one computation per interval, not ten."""
+    """The board of this process, recomputed when older than most of an interval (by the
+    context's clock): ten open boards cost one computation per interval, not ten."""
     with _lock:
-        kept = _latest.get(id(ctx))
-        if kept and time.monotonic() - kept[0] < ctx.settings.console_interval * 0.8:
-            return kept[1]
+        held = _latest.get(id(ctx))
+        kept = held[1] if held and held[0]() is ctx else None
+        age = (ctx.clock.now() - kept.as_of).total_seconds() if kept else None
+        if kept and age is not None and 0 <= age < ctx.settings.console_interval * 0.8:
+            return kept
         made = compute(ctx)
-        _latest[id(ctx)] = (time.monotonic(), made)
+        _latest[id(ctx)] = (weakref.ref(ctx), made)
         return made
 
 
