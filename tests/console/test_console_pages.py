@@ -117,7 +117,9 @@ def test_the_stream_sends_everything_then_only_changes(client: TestClient, ctx: 
     assert message["rows"]["c:vip"] == {"kind": "class", "name": "vip", "waiting": 1,
                                         "longest_wait": 90, "average_wait": 90}
     (alert,) = message["alerts"]
-    assert alert["text"] == "VIP waiting: Vera Vip has waited 90 s in general (threshold: 60 s)."
+    # 10:00 UTC is 11:00 in Madrid: the supervisor's zone
+    assert alert["text"] == ("VIP waiting: Vera Vip has waited in general since 11:00:00 "
+                             "(threshold: 60 s).")
 
 
 def test_a_stream_whose_session_expires_sends_the_page_to_sign_in(

@@ -100,10 +100,13 @@ def alert_text(alert: Alert, t: dict[str, str], zone: str) -> str:
         customer=alert.customer_name or alert.customer_id or t["console.unknown_customer"],
         queue=alert.queue or "", value=value,
         target=int(target) if target is not None and float(target).is_integer() else target,
-        since=_clock(alert.since, zone)[:5])
+        since=_clock(alert.since, zone)[:5] if alert.kind == "angry"
+        else _clock(alert.since, zone))
 
 
 def alerts_out(alerts: list[Alert], t: dict[str, str], zone: str) -> list[dict[str, str]]:
+    """The alerts as the page lists them; their texts hold no running clock, so the list
+    (and the focus on its buttons) changes only when an alert comes or goes."""
     return [{"key": a.key, "kind": a.kind, "text": alert_text(a, t, zone)} for a in alerts]
 
 

@@ -58,8 +58,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Angry customer: {customer} in {queue} ({value} negative message(s), the "
               "latest at {since})."},
     "console.alert.vip_wait": {
-        "es": "VIP esperando: {customer} lleva {value} s en {queue} (umbral: {target} s).",
-        "en": "VIP waiting: {customer} has waited {value} s in {queue} (threshold: {target} s)."},
+        "es": "VIP esperando: {customer} espera en {queue} desde las {since} (umbral: "
+              "{target} s).",
+        "en": "VIP waiting: {customer} has waited in {queue} since {since} (threshold: "
+              "{target} s)."},
     "console.alert.service_level": {
         "es": "Nivel de servicio de {queue} en el {value} %, por debajo del objetivo "
               "({target} %).",
