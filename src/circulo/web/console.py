@@ -178,7 +178,8 @@ async def console_board(request: Request, ctx: AppContext = Depends(get_ctx)) ->
 @router.get("/console/stream")
 async def console_stream(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
     """The board as batched SSE updates (event ``board``); ``signed-out`` when the session
-    ends. ``?limit=n`` ends the stream after n updates (tests, benchmarks)."""
+    ends. ``?limit=n`` ends the stream after n updates (tests, benchmarks); ``?full=1``
+    sends every row every time, the naive way the benchmark compares with."""
     token = request.cookies.get(users.COOKIE)
     signed = await signed_in(request, ctx)
     if signed is None or token is None:
@@ -189,6 +190,7 @@ async def console_stream(request: Request, ctx: AppContext = Depends(get_ctx)) -
         limit = int(request.query_params.get("limit", "0"))
     except ValueError:
         limit = 0
+    full = request.query_params.get("full") == "1"
     t = texts.texts(language(request, signed.user))
     zone = signed.user.time_zone
     interval = ctx.settings.console_interval
@@ -197,19 +199,23 @@ async def console_stream(request: Request, ctx: AppContext = Depends(get_ctx)) -
         before: dict[str, dict[str, Any]] | None = None
         alerts: list[dict[str, str]] | None = None
         sent = 0
+        loop = asyncio.get_running_loop()
         while not await request.is_disconnected():
+            started = loop.time()
             if await run_in_threadpool(current, ctx, token) is None:
                 yield {"event": "signed-out", "data": "/sign-in"}
                 return
             now = await run_in_threadpool(latest, ctx)
-            data, alerts = update(before, alerts, now, t, zone)
+            data, alerts = update(None if full else before, None if full else alerts, now,
+                                  t, zone)
             before = now.rows
             if data is not None:
                 yield {"event": "board", "data": data.decode()}
                 sent += 1
                 if limit and sent >= limit:
                     return
-            await asyncio.sleep(interval)
+            # one update per interval, however long the board took to compute
+            await asyncio.sleep(max(0.05, interval - (loop.time() - started)))
 
     return EventSourceResponse(events(), ping=15, headers={"Cache-Control": "no-store"})
 
