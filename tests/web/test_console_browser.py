@@ -179,4 +179,13 @@ def supervises(page: Any, errors: list[str], base: str, api: httpx.Client,
     assert journey.get_by_role("cell", name="add_to_list").count() == 1
     assert serious_violations(page) == []
     screenshot(page, "console-journeys.png", tmp_path)
+
+    # Signed out in another tab: the open board's stream ends and sends it to sign-in
+    page.get_by_role("link", name="Tablero en vivo").click()
+    cell(page, "q:general", "waiting").wait_for()
+    other = page.context.new_page()
+    other.goto(f"{base}/desk")
+    other.get_by_role("button", name="Cerrar sesión").click()
+    other.wait_for_url(f"{base}/sign-in")
+    page.wait_for_url(f"{base}/sign-in")
     assert errors == []
