@@ -82,9 +82,10 @@ def acknowledge(session: Session, key: str, actor: str, now: datetime) -> bool:
     """Whether this acknowledgement is new (a second click changes nothing)."""
     dialect = session.get_bind().dialect.name
     make = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(make(AlertAck).values(key=key, acked_by=actor, acked_at=now)
-                             .on_conflict_do_nothing(index_elements=["key"]))
-    return bool(getattr(result, "rowcount", 0))
+    inserted = session.execute(make(AlertAck).values(key=key, acked_by=actor, acked_at=now)
+                               .on_conflict_do_nothing(index_elements=["key"])
+                               .returning(AlertAck.key)).first()
+    return inserted is not None
 
 
 def audit(session: Session, action: str, subject: str, actor: str, detail: dict[str, Any],
