@@ -7,6 +7,10 @@ axe-core finds nothing serious on any screen and the browser logs no error."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,9 @@ import pytest
 
 from circulo.auth import service as auth
 from circulo.context import AppContext
+from tests.conftest import TEST_EGRESS_ALLOW
 from tests.console.helpers import PASSWORD, person
+from tests.live import free_port
 from tests.routing.helpers import POLICY
 from tests.web.browser import (
     live_server,
@@ -189,3 +195,62 @@ def supervises(page: Any, errors: list[str], base: str, api: httpx.Client,
     other.wait_for_url(f"{base}/sign-in")
     page.wait_for_url(f"{base}/sign-in")
     assert errors == []
+
+
+def serve_on(database_url: str, port: int, **env: str) -> subprocess.Popen[bytes]:
+    """The app under uvicorn on this very port (the restart below needs the same one)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory", "--port",
+         str(port), "--log-level", "warning"],
+        env={**os.environ, "CIRCULO_DATABASE_URL": database_url,
+             "CIRCULO_EGRESS_ALLOW": ",".join(TEST_EGRESS_ALLOW), **env})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def test_the_board_says_it_lost_the_server_and_catches_up_after_a_restart(
+        ctx: AppContext, browser: Any, tmp_path: Path) -> None:
+    with own_database(ctx, tmp_path) as db:
+        person(db, "sara", "supervisor", datetime.now(UTC), language="en")
+        with db.unit_of_work() as session:
+            _, key = auth.create_key(session, "crm", ["admin"], datetime.now(UTC))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = serve_on(db.url, port, CIRCULO_CONSOLE_INTERVAL="0.5")
+        try:
+            with traffic(base, key) as api, page_of(browser, locale="en-GB") as (page, errors):
+                center(api)
+                page.goto(f"{base}/sign-in")
+                page.get_by_label("User name").fill("sara")
+                page.get_by_label("Password").fill(PASSWORD)
+                with page.expect_navigation():
+                    page.get_by_role("button", name="Sign in").click()
+                page.goto(f"{base}/console")
+                cell(page, "q:general", "waiting").wait_for()
+                proc.terminate()
+                proc.wait(timeout=30)
+                page.wait_for_function("document.getElementById('live').textContent"
+                                       ".startsWith('Connection lost')")
+                proc = serve_on(db.url, port, CIRCULO_CONSOLE_INTERVAL="0.5")
+                # while it was away a call arrived: the first update after it reconnects
+                # carries every row, so nothing is lost
+                ok(api.post("/v1/tasks", json={"queue": "general", "channel": "voice",
+                                               "identifiers": {"phone": "+34600000002"}}), 201)
+                page.wait_for_function(
+                    "document.querySelector(\"[id='row-q:general'] [data-col='waiting']\")"
+                    ".textContent === '1'", timeout=15_000)
+                assert cell(page, "c:at_risk", "waiting").inner_text() == "1"
+                assert page.locator("#live").inner_text().startswith("Updated at")
+                # the browser logs the refused connections while the server was down
+                assert [e for e in errors if "ERR_CONNECTION_REFUSED" not in e
+                        and "EventSource" not in e] == []
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
