@@ -148,3 +148,11 @@ def test_reassigning_an_agent_routes_at_once_and_is_audited(
         assert (audit.action, audit.actor, audit.detail) == (
             "agent.queues_changed", "user:sara",
             {"before": ["callbacks"], "after": ["general", "callbacks"]})
+
+
+def test_a_row_that_went_away_is_named_in_the_batch() -> None:
+    from datetime import UTC, datetime
+    before = {"a:x": {"kind": "agent", "name": "X"}, "a:y": {"kind": "agent", "name": "Y"}}
+    now = console.Board(datetime(2026, 12, 6, tzinfo=UTC),
+                        {"a:y": {"kind": "agent", "name": "Y"}})
+    assert console.changes(before, now) == ({}, ["a:x"])

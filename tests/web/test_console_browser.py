@@ -137,8 +137,7 @@ def supervises(page: Any, errors: list[str], base: str, api: httpx.Client,
     assert vip.inner_text().startswith("VIP esperando: Vera Vip espera en general desde las")
     assert serious_violations(page) == []
     screenshot(page, "console-alerts.png", tmp_path)
-    page.get_by_role("heading", name="Colas", exact=True).scroll_into_view_if_needed()
-    page.evaluate("window.scrollBy(0, -16)")
+    page.evaluate("document.getElementById('queues-title').scrollIntoView()")  # the tables
     screenshot(page, "console-board.png", tmp_path)
 
     # Acknowledge the angry customer: gone from the board, the VIP alert stays
@@ -183,6 +182,7 @@ def supervises(page: Any, errors: list[str], base: str, api: httpx.Client,
     journey = page.get_by_role("region", name="Rescate tras mala nota")
     assert "Entradas" in journey.inner_text()
     assert journey.get_by_role("cell", name="add_to_list").count() == 1
+    assert journey.get_by_role("cell", name="Vera Vip").count() == 3  # whom it touched
     assert serious_violations(page) == []
     screenshot(page, "console-journeys.png", tmp_path)
 

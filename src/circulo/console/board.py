@@ -26,6 +26,7 @@ from circulo.console.alerts import (
     Thresholds,
     decide,
 )
+from circulo.customers import service as customers
 from circulo.errors import ValidationFailed
 from circulo.journeys import service as journeys
 from circulo.routing import service as routing
@@ -207,14 +208,20 @@ class JourneyActivity:
     errors: int
     actions: dict[str, dict[str, int]]
     recent: list[journeys.RecentAction]
+    names: dict[str, str]  # customer id -> name, for the recent actions
 
 
 def journey_activity(session: Session, recent: int = 8) -> list[JourneyActivity]:
+    """Each journey with its counters and its latest actions (whom they touched, by name)."""
     out = []
     for view in journeys.views(session):
         counters = view["counters"]
+        done = journeys.recent_actions(session, view["key"], recent)
+        profiles = customers.load_profiles(session, {a.customer_id for a in done
+                                                     if a.customer_id})
         out.append(JourneyActivity(view["key"], view["name"], view["status"],
                                    counters["entered"], counters["running"],
-                                   counters["errors"], counters["actions"],
-                                   journeys.recent_actions(session, view["key"], recent)))
+                                   counters["errors"], counters["actions"], done,
+                                   {p.id: p.display_name for p in profiles.values()
+                                    if p.display_name}))
     return out
