@@ -8,6 +8,7 @@
   var labels = JSON.parse(board.dataset.labels || "{}");
   var csrf = board.dataset.csrf || "";
   var live = document.getElementById("live");
+  var connection = document.getElementById("connection");
   var bodies = {queue: "rows-queue", "class": "rows-class", site: "rows-site", agent: "rows-agent"};
   var offset = 0;  // server clock minus ours, for the time in state
   var applied = 0;
@@ -112,6 +113,7 @@
     });
     if (message.alerts) { alertsOf(message.alerts); }
     live.textContent = labels["console.as_of"] + " " + message.as_of;
+    if (!connection.hidden) { connection.hidden = true; connection.textContent = ""; }
     applied += 1;
     var times = window.circuloBoard.times;
     times.push(performance.now() - started);
@@ -132,7 +134,10 @@
     window.location.assign(event.data || "/sign-in");
   });
   source.onerror = function () {
-    if (source.readyState !== EventSource.CLOSED) { live.textContent = labels["console.offline"]; }
+    if (source.readyState !== EventSource.CLOSED) {
+      connection.textContent = labels["console.offline"];
+      connection.hidden = false;
+    }
     else { window.location.assign("/sign-in"); }  // refused (401): the session ended
   };
   setInterval(tick, 1000);
