@@ -83,6 +83,8 @@ def latest(ctx: AppContext) -> console.Board:
         if kept and age is not None and 0 <= age < ctx.settings.console_interval * 0.8:
             return kept
         made = compute(ctx)
+        for gone in [k for k, (ref, _) in _latest.items() if ref() is None]:
+            del _latest[gone]  # contexts that ended (tests build many)
         _latest[id(ctx)] = (weakref.ref(ctx), made)
         return made
 
