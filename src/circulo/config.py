@@ -246,6 +246,24 @@ class Settings(BaseSettings):
     session_lifetime: int = Field(
         default=43200, ge=60,
         description="Seconds a session lasts at most, however active (12 hours: a shift)")
+    console_interval: float = Field(
+        default=1.0, ge=0.2, le=60,
+        description="Seconds between two updates of the supervisor's live board (each carries "
+        "only what changed)")
+    console_vip_wait_alert: float = Field(
+        default=60.0, ge=1,
+        description="Seconds a VIP customer may wait before the console raises an alert")
+    console_abandons_alert: int = Field(
+        default=3, ge=2,
+        description="Abandoned contacts of one customer today that raise an alert")
+    console_at_risk_churn: float = Field(
+        default=0.6, ge=0, le=1,
+        description="Churn risk from which a waiting customer counts as at risk on the board "
+        "(the card's at_risk badge uses the same 0.6)")
+    console_sentiment_window: int = Field(
+        default=1800, ge=60,
+        description="Seconds a negative-sentiment event stays an angry-customer alert while "
+        "its contact is waiting or in progress")
     session_cookie_secure: bool = Field(
         default=False,
         description="Always mark the session cookie Secure (it is whenever the request came "

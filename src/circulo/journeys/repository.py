@@ -160,6 +160,13 @@ def actions_of(session: Session, instance_id: str) -> Sequence[JourneyAction]:
                            .order_by(JourneyAction.id)).all()
 
 
+def recent_actions(session: Session, key: str, limit: int) -> Sequence[JourneyAction]:
+    """The journey's newest actions, evaluation failures aside (those are ``rule_errors``)."""
+    return session.scalars(select(JourneyAction).where(
+        JourneyAction.journey == key, JourneyAction.kind != "evaluate")
+        .order_by(JourneyAction.id.desc()).limit(limit)).all()
+
+
 def recent_errors(session: Session, key: str, limit: int) -> Sequence[JourneyAction]:
     return session.scalars(select(JourneyAction).where(
         JourneyAction.journey == key, JourneyAction.outcome == "failed")

@@ -4,6 +4,7 @@ next-best-action suggestions on the card; the named lists journeys fill."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -167,6 +168,21 @@ def counters(session: Session, key: str) -> dict[str, Any]:
             errors += count
     return {"entered": entered, "running": running, "exits": exits, "actions": actions,
             "errors": errors}
+
+
+@dataclass(frozen=True, slots=True)
+class RecentAction:
+    step: str
+    kind: str
+    outcome: str  # done | queued | skipped | failed
+    customer_id: str | None
+    at: datetime
+
+
+def recent_actions(session: Session, key: str, limit: int = 10) -> list[RecentAction]:
+    """What the journey did last, newest first (the supervisor's console)."""
+    return [RecentAction(a.step, a.kind, a.outcome, a.customer_id, a.created_at)
+            for a in repo.recent_actions(session, key, limit)]
 
 
 def instances(session: Session, *, journey: str | None, customer_id: str | None,

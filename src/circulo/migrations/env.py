@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from circulo.auth import models as _auth  # noqa: F401 - register tables
 from circulo.campaigns import models as _campaigns  # noqa: F401
 from circulo.connectors import models as _connectors  # noqa: F401
+from circulo.console import models as _console  # noqa: F401
 from circulo.customers import models as _customers  # noqa: F401
 from circulo.db import Base
 from circulo.identity import models as _identity  # noqa: F401

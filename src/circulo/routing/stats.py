@@ -163,6 +163,7 @@ def snapshot(session: Session, now: datetime, since: datetime,
             "id": a.id, "name": a.name, "site": a.site, "presence": a.presence,
             "away_reason": a.away_reason, "state": a.activity,
             "seconds_in_state": round((now - a.activity_since).total_seconds(), 1),
+            "state_since": a.activity_since.isoformat(), "queues": list(a.queues),
             "load": {k: v for k, v in a.load.items() if v},
             **{k: v for k, v in _figures(counters[("agent", a.id)]).items()
                if k in ("handled", "average_handle_time", "occupancy")},

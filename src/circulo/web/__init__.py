@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from circulo.web import customer, pages
+from circulo.web import console, customer, pages
 from circulo.web.common import HERE
 
-AREAS = (pages, customer)  # an area module adds itself here
+AREAS = (pages, customer, console)  # an area module adds itself here
 
 
 def install(app: FastAPI) -> None:
