@@ -48,6 +48,7 @@ router = APIRouter(include_in_schema=False)
 tokens = APIRouter(prefix="/v1", tags=["widget"])
 PREFIX = "/v1/widget/"
 SCRIPT = HERE / "static" / "widget.js"
+STYLE = HERE / "static" / "widget.css"
 
 
 # -- minting tokens (the CRM's backend) ----------------------------------------------------
@@ -147,12 +148,22 @@ router.include_router(tokens)
 
 # -- the script ------------------------------------------------------------------------------
 
+# Public files any page may load, and read (axe-core and other checkers read a page's style
+# sheets): nothing in them is secret.
+PUBLIC = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff",
+          "Cross-Origin-Resource-Policy": "cross-origin", "Access-Control-Allow-Origin": "*"}
+
+
 @router.get("/widget.js")
 async def script() -> FileResponse:
     """The widget, from Círculo's origin (the CRM's CSP allows that origin)."""
-    return FileResponse(SCRIPT, media_type="text/javascript; charset=utf-8", headers={
-        "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff",
-        "Cross-Origin-Resource-Policy": "cross-origin"})
+    return FileResponse(SCRIPT, media_type="text/javascript; charset=utf-8", headers=PUBLIC)
+
+
+@router.get("/widget.css")
+async def style() -> FileResponse:
+    """The widget's styles, which widget.js links (no inline style: the CRM's CSP)."""
+    return FileResponse(STYLE, media_type="text/css; charset=utf-8", headers=PUBLIC)
 
 
 # -- what widget.js calls -------------------------------------------------------------------
