@@ -5,10 +5,11 @@ script tag, the backend route that mints the widget token, and the two REST rout
     python examples/crm-widget/serve.py --circulo http://127.0.0.1:8000 \\
         --key ck_… --user ana --port 8100
 
-then open http://localhost:8100/ (``localhost``: another site than Círculo's 127.0.0.1, as a
-real CRM is). ``--key``: a Círculo API key with the ``widget`` scope (``circulo keys create
-crm --scopes widget``), which stays here, in the CRM's backend, never in the page. ``--user``:
-the Círculo user the signed-in CRM user is (a real CRM maps its own users).
+then open http://localhost:8100/ (or ``/?lang=en``). ``localhost``: another site than
+Círculo's 127.0.0.1, as a real CRM is. ``--key``: a Círculo API key with the ``widget``
+scope (``circulo keys create --name crm --scope widget``), which stays here, in the CRM's
+backend, never in the page. ``--user``: the Círculo user the signed-in CRM user is (a real
+CRM maps its own users to Círculo's).
 
 Standard library only. The page is served with a strict Content-Security-Policy that allows
 Círculo's origin and nothing else, as a careful CRM would.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 HERE = Path(__file__).parent
 FILES = {"/crm.css": ("crm.css", "text/css"), "/crm.js": ("crm.js", "text/javascript")}
@@ -79,9 +81,14 @@ def handler_for(crm: Crm) -> type[BaseHTTPRequestHandler]:
             self._send(status, json.dumps(value).encode(), "application/json")
 
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             if path == "/":
-                page = (HERE / "index.html").read_text().replace("__CIRCULO__", crm.circulo)
+                # ?lang=en (the widget's language) and ?poll=ms, to try them
+                asked = dict(parse_qsl(query))
+                lang = asked.get("lang", "") if asked.get("lang") in ("es", "en") else ""
+                poll = asked.get("poll", "") if asked.get("poll", "").isdigit() else "1500"
+                page = (HERE / "index.html").read_text().replace("__CIRCULO__", crm.circulo) \
+                    .replace("__LANG__", lang).replace("__POLL__", poll)
                 self._send(200, page.encode(), "text/html; charset=utf-8",
                            {"Content-Security-Policy": crm.policy()})
             elif path in FILES:

@@ -187,6 +187,14 @@ def test_incoming_call_accept_end_wrap_up_reaches_the_crm_connector_once(
                                    headers=_as(ana)), 409, "conflict")
         assert_problem(client.post("/v1/widget/calls/nope/accept", headers=_as(ana)), 404,
                        "not_found")
+        # an offer withdrawn (the caller hung up) as the agent accepts: 409, not 403
+        withdrawn = call(api, "+34600777666")
+        assert ok(client.get("/v1/widget/calls", headers=_as(ana)))["calls"][0]["id"] == \
+            withdrawn["id"]
+        ok(api.post(f"/v1/tasks/{withdrawn['id']}/cancel", json={"reason": "hung up"}))
+        problem = assert_problem(client.post(f"/v1/widget/calls/{withdrawn['id']}/accept",
+                                             headers=_as(ana)), 409, "conflict")
+        assert "no longer offered" in problem["detail"]
         with ctx.db.unit_of_work() as session:
             rows = list(session.scalars(select(OutboxMessage).where(
                 OutboxMessage.destination == "crm:samplecrm")))

@@ -11,6 +11,8 @@ style the CSP blocked would be an error there)."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -25,10 +27,12 @@ import pytest
 from sqlalchemy import select
 
 from circulo.auth import service as auth
-from circulo.auth import users
+from circulo.auth import users, widget_tokens
+from circulo.auth.models import WidgetToken
 from circulo.connectors.models import OutboxMessage
 from circulo.context import AppContext
 from circulo.db import Database
+from tests.conftest import TEST_EGRESS_ALLOW
 from tests.live import free_port
 from tests.routing.helpers import POLICY
 from tests.web.browser import ROOT, VIEWPORT, live_server, own_database, screenshot
@@ -197,3 +201,120 @@ def takes_an_incoming_call(page: Any, base: str, api: httpx.Client, db: Database
     # an incoming call wrapped up on a CRM page goes to that page's record
     assert wait_for(lambda: len(_outbox(db)) == 2)
     assert _outbox(db)[1]["properties"]["crm_record"] == "C-4711"
+
+
+def _serve(database_url: str, port: int, **env: str) -> subprocess.Popen[bytes]:
+    """Círculo on a given port (a restart keeps the page's address)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory", "--port",
+         str(port), "--log-level", "warning"],
+        env={**os.environ, "CIRCULO_DATABASE_URL": database_url,
+             "CIRCULO_EGRESS_ALLOW": ",".join(TEST_EGRESS_ALLOW), **env})
+    up = wait_for(lambda: proc.poll() is not None or _healthy(port), 30)
+    assert up and proc.poll() is None, "Círculo did not start"
+    return proc
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_widget_faults_withdrawn_offer_restart_new_token_expired_user_in_english(
+        ctx: AppContext, browser: Any, tmp_path: Path) -> None:
+    crm_port, port = free_port(), free_port()
+    crm_site, base = f"http://localhost:{crm_port}", f"http://127.0.0.1:{port}"
+    env = {"CIRCULO_WIDGET_ORIGINS": crm_site}
+    with own_database(ctx, tmp_path) as db:
+        admin, widget_key = _setup(db, ctx)
+        server = _serve(db.url, port, **env)
+        try:
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"},
+                              timeout=10) as api, \
+                    sample_crm(base, widget_key, "ana", crm_port):
+                assert api.put("/v1/routing/policy", content=POLICY, headers={
+                    "Content-Type": "application/yaml"}).status_code == 200
+                assert api.put("/v1/agents/ana", json=AGENT).status_code == 200
+                context = browser.new_context(viewport=VIEWPORT, locale="en-GB")
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("console", lambda m: errors.append(m.text)
+                        if m.type == "error" else None)
+                try:
+                    withdrawn_offer(page, crm_site, api)
+                    server = survives_a_restart(page, crm_site, server, db.url, port, env)
+                    renews_and_loses_its_token(page, db, ctx)
+                finally:
+                    context.close()
+                # the failures provoked (401, 409, 502, refused connections) and nothing else:
+                # no script or style blocked by the CRM's CSP
+                assert [e for e in errors if not any(
+                    known in e for known in ("401", "409", "502", "ERR_CONNECTION_REFUSED",
+                                             "Failed to fetch"))] == [], errors
+        finally:
+            _stop(server)
+
+
+def withdrawn_offer(page: Any, crm_site: str, api: httpx.Client) -> None:
+    assert api.post("/v1/agents/ana/presence",
+                    json={"presence": "available"}).status_code == 200
+    created = api.post("/v1/tasks", json={"queue": "general", "channel": "voice",
+                                          "identifiers": {"phone": "+34611222333"}})
+    assert created.status_code == 201
+    # no polling: the banner shows what the page saw when it loaded
+    page.goto(f"{crm_site}/?lang=en&poll=600000")
+    widget = page.get_by_role("region", name="Círculo: calls")
+    assert widget.get_attribute("lang") == "en"
+    widget.get_by_role("heading", name="Incoming call").wait_for()
+    assert api.post(f"/v1/tasks/{created.json()['id']}/cancel",
+                    json={"reason": "caller hung up"}).status_code == 200
+    widget.get_by_role("button", name="Accept").click()
+    alert = widget.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text().startswith("The call is no longer available.")
+    widget.get_by_role("heading", name="Incoming call").wait_for(state="detached")
+    assert api.get(f"/v1/tasks/{created.json()['id']}").json()["state"] == "canceled"
+
+
+def survives_a_restart(page: Any, crm_site: str, server: subprocess.Popen[bytes],
+                       database_url: str, port: int, env: dict[str, str]
+                       ) -> subprocess.Popen[bytes]:
+    page.goto(f"{crm_site}/?lang=en&poll=300")
+    widget = page.get_by_role("region", name="Círculo: calls")
+    widget.get_by_text("No calls. Press a number to call it.").wait_for()
+    _stop(server)
+    widget.get_by_text("No connection to Círculo; retrying…").wait_for()
+    server = _serve(database_url, port, **env)
+    widget.get_by_text("No connection to Círculo; retrying…").wait_for(state="detached")
+    widget.get_by_text("No calls. Press a number to call it.").wait_for()
+    return server
+
+
+def renews_and_loses_its_token(page: Any, db: Database, ctx: AppContext) -> None:
+    widget = page.get_by_role("region", name="Círculo: calls")
+    minted = _tokens(db)  # one per page load so far
+    with db.unit_of_work() as session:
+        user = users.find_user(session, "ana")
+        assert user is not None
+        assert widget_tokens.revoke_of_user(session, user.id, ctx.clock.now()) >= 1
+    # the next look gets 401, asks the CRM's backend for a new token and goes on
+    assert wait_for(lambda: _tokens(db) == minted + 1), "no new token was minted"
+    page.wait_for_timeout(700)  # two more looks with the new token
+    assert widget.get_by_role("alert").count() == 0
+    with db.unit_of_work() as session:
+        users.disable_user(session, "ana", ctx.clock.now())
+    alert = widget.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text() == "The widget's session has expired: reload the page."
+
+
+def _tokens(db: Database) -> int:
+    with db.unit_of_work(write=False) as session:
+        return len(list(session.scalars(select(WidgetToken))))

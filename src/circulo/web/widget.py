@@ -34,7 +34,7 @@ from circulo.auth import widget_tokens
 from circulo.auth.service import WIDGET
 from circulo.auth.widget_tokens import CALLS_READ, DIAL, WRAP_UP, Grant
 from circulo.context import AppContext
-from circulo.errors import Forbidden, ValidationFailed, problem_response
+from circulo.errors import Conflict, Forbidden, ValidationFailed, problem_response
 from circulo.routing import dial, service, wrapup
 from circulo.routing.dispatcher import dispatcher_of
 from circulo.routing.models import TaskRow
@@ -292,6 +292,9 @@ def _act(ctx: AppContext, grant: Grant, task_id: str, action: Action) -> CallVie
     dispatcher = dispatcher_of(ctx)
     with ctx.db.unit_of_work() as session:
         task = service.get_task(session, task_id)
+        if task.agent_id is None:  # withdrawn (the caller hung up), or waiting again
+            raise Conflict(f"this call is no longer offered to you (it is {task.state})",
+                           field="task_id")
         grant.owns(task.agent_id)
         action(session, task, ctx.clock.now())
     dispatcher.after_change()

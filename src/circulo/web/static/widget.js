@@ -89,7 +89,9 @@
     }
     return fetch(BASE + path, init).then(function (answer) {
       if (answer.status === 401 && config.tokenUrl && !retried) {
-        return fetchToken().then(function () { return call(method, path, body, true); });
+        // a new token from the CRM's backend; if it gives none, this one is dead for good
+        return fetchToken().then(function () { return call(method, path, body, true); },
+                                 function () { state.expired = true; throw new Error("expired"); });
       }
       if (answer.status === 401) {
         state.expired = true;
