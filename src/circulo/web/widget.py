@@ -29,7 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from circulo.api_deps import get_ctx, key_from_request, session_cookie, signed_in
+from circulo.api_deps import (
+    get_ctx,
+    key_from_request,
+    key_schemes,
+    session_cookie,
+    signed_in,
+)
 from circulo.auth import widget_tokens
 from circulo.auth.service import WIDGET
 from circulo.auth.widget_tokens import CALLS_READ, DIAL, WRAP_UP, Grant
@@ -44,7 +50,9 @@ from circulo.web.widget_texts import CATALOGUE, CODES
 
 register(CATALOGUE)
 
-router = APIRouter(include_in_schema=False)
+# The token routes are an integration API, in the OpenAPI document; what the script calls
+# (and the script itself) stays out of it, like the pages.
+router = APIRouter()
 tokens = APIRouter(prefix="/v1", tags=["widget"])
 PREFIX = "/v1/widget/"
 SCRIPT = HERE / "static" / "widget.js"
@@ -95,6 +103,7 @@ def _mint(ctx: AppContext, username: str, scopes: list[str] | None, minted_by: s
 
 
 @tokens.post("/widget-tokens", response_model=MintOut, status_code=201,
+             dependencies=key_schemes(),
              summary="Mint a CRM widget token for a user",
              description="The CRM's backend, with an API key having the `widget` scope, mints "
                          "a token for the Círculo user behind its signed-in CRM user; a "
@@ -132,6 +141,7 @@ def _revoke(ctx: AppContext, token: str) -> None:
 
 
 @tokens.post("/widget-tokens/revoke", status_code=204, response_class=Response,
+             dependencies=key_schemes(),
              summary="Revoke a CRM widget token",
              description="The CRM user signed out: the token stops working now. Scope "
                          "`widget`. Revoking an unknown or ended token is not an error.")
@@ -154,13 +164,13 @@ PUBLIC = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nos
           "Cross-Origin-Resource-Policy": "cross-origin", "Access-Control-Allow-Origin": "*"}
 
 
-@router.get("/widget.js")
+@router.get("/widget.js", include_in_schema=False)
 async def script() -> FileResponse:
     """The widget, from Círculo's origin (the CRM's CSP allows that origin)."""
     return FileResponse(SCRIPT, media_type="text/javascript; charset=utf-8", headers=PUBLIC)
 
 
-@router.get("/widget.css")
+@router.get("/widget.css", include_in_schema=False)
 async def style() -> FileResponse:
     """The widget's styles, which widget.js links (no inline style: the CRM's CSP)."""
     return FileResponse(STYLE, media_type="text/css; charset=utf-8", headers=PUBLIC)
@@ -218,7 +228,7 @@ def _language(request: Request, grant: Grant) -> str:
     return asked if asked in ("es", "en") else grant.user.language
 
 
-@router.get(PREFIX + "me")
+@router.get(PREFIX + "me", include_in_schema=False)
 async def me(request: Request, grant: Grant = Depends(grant_of)) -> dict[str, Any]:
     """Who the widget acts as, until when, and its texts and wrap-up codes in its language
     (``?lang=`` from the page's ``data-lang``, else the user's)."""
@@ -240,7 +250,7 @@ def _calls(ctx: AppContext, agent_id: str) -> list[CallView]:
                 if task.channel == "voice"]
 
 
-@router.get(PREFIX + "calls")
+@router.get(PREFIX + "calls", include_in_schema=False)
 async def calls(ctx: AppContext = Depends(get_ctx), grant: Grant = Depends(grant_of)
                 ) -> dict[str, Any]:
     """The agent's calls: offered (incoming), in progress, in wrap-up. Polled by the widget
@@ -273,7 +283,7 @@ def _dial(ctx: AppContext, grant: Grant, body: DialIn) -> tuple[CallView, bool]:
     return view, created
 
 
-@router.post(PREFIX + "dial", status_code=201)
+@router.post(PREFIX + "dial", status_code=201, include_in_schema=False)
 async def dial_number(body: DialIn, response: Response, ctx: AppContext = Depends(get_ctx),
                       grant: Grant = Depends(grant_of)) -> dict[str, Any]:
     """Click-to-dial as the token's agent: the outbound call, in their hands (201); the same
@@ -310,7 +320,7 @@ async def _transition(ctx: AppContext, grant: Grant, task_id: str, action: Actio
     return {"call": asdict(await run_in_threadpool(_act, ctx, grant, task_id, action))}
 
 
-@router.post(PREFIX + "calls/{task_id}/accept")
+@router.post(PREFIX + "calls/{task_id}/accept", include_in_schema=False)
 async def accept(task_id: str, ctx: AppContext = Depends(get_ctx),
                  grant: Grant = Depends(grant_of)) -> dict[str, Any]:
     return await _transition(ctx, grant, task_id, lambda s, task, now: service.accept(
@@ -318,14 +328,14 @@ async def accept(task_id: str, ctx: AppContext = Depends(get_ctx),
         )
 
 
-@router.post(PREFIX + "calls/{task_id}/reject")
+@router.post(PREFIX + "calls/{task_id}/reject", include_in_schema=False)
 async def reject(task_id: str, ctx: AppContext = Depends(get_ctx),
                  grant: Grant = Depends(grant_of)) -> dict[str, Any]:
     return await _transition(ctx, grant, task_id, lambda s, task, now: service.reject(
         s, task.id, grant.agent_id, now))
 
 
-@router.post(PREFIX + "calls/{task_id}/end")
+@router.post(PREFIX + "calls/{task_id}/end", include_in_schema=False)
 async def end(task_id: str, ctx: AppContext = Depends(get_ctx),
               grant: Grant = Depends(grant_of)) -> dict[str, Any]:
     return await _transition(ctx, grant, task_id, lambda s, task, now: service.end(
@@ -342,7 +352,7 @@ class WrapUpIn(BaseModel):
     crm: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-@router.post(PREFIX + "calls/{task_id}/wrap-up")
+@router.post(PREFIX + "calls/{task_id}/wrap-up", include_in_schema=False)
 async def wrap_up(task_id: str, body: WrapUpIn, ctx: AppContext = Depends(get_ctx),
                   grant: Grant = Depends(grant_of)) -> dict[str, Any]:
     """The outcome (code and notes) on the customer's timeline as ``call.wrapped_up``,
@@ -371,7 +381,7 @@ def _revoke_own(ctx: AppContext, token: str | None) -> None:
         widget_tokens.revoke(session, token or "", ctx.clock.now())
 
 
-@router.delete(PREFIX + "token", status_code=204)
+@router.delete(PREFIX + "token", status_code=204, include_in_schema=False)
 async def forget(request: Request, ctx: AppContext = Depends(get_ctx),
                  grant: Grant = Depends(grant_of)) -> Response:
     """The page is done with its token (the CRM user signed out)."""

@@ -289,13 +289,15 @@
   function refresh() {
     if (state.expired) { return Promise.resolve(); }
     return call("GET", "/v1/widget/calls").then(function (body) {
-      if (ui.offline) { ui.offline = false; if (state.message === t("offline")) { say(""); } }
+      if (ui.trouble) { ui.trouble = false; say(""); }  // back: the warning goes
       state.calls = body.calls;
       draw(false);
     }, function (error) {
       if (state.expired) { say(t("expired"), true); return; }
-      if (!ui.offline) { ui.offline = true; say(t("offline"), true); }
-      return error && null;
+      if (ui.trouble) { return; }
+      ui.trouble = true;
+      // Círculo answered with a refusal (say why), or did not answer at all (retry)
+      if (error && error.status) { failed(error); } else { say(t("offline"), true); }
     });
   }
 
