@@ -33,11 +33,12 @@ from circulo.api_deps import (
     get_ctx,
     key_from_request,
     key_schemes,
+    require,
     session_cookie,
     signed_in,
 )
 from circulo.auth import widget_tokens
-from circulo.auth.service import WIDGET
+from circulo.auth.service import WIDGET, Principal
 from circulo.auth.widget_tokens import CALLS_READ, DIAL, WRAP_UP, Grant
 from circulo.context import AppContext
 from circulo.errors import Conflict, Forbidden, ValidationFailed, problem_response
@@ -102,6 +103,27 @@ def _mint(ctx: AppContext, username: str, scopes: list[str] | None, minted_by: s
             now=ctx.clock.now())
 
 
+@dataclass(frozen=True, slots=True)
+class Minter:
+    """Who asks for a token: a key with the ``widget`` scope (for any user), or a signed-in
+    user (``own``: for itself only)."""
+
+    actor: str
+    own: str | None = None
+
+
+async def minter(request: Request, ctx: AppContext = Depends(get_ctx),
+                 cookie: str | None = Depends(session_cookie)) -> Minter:
+    """Checked before the body is read, like every credential (401/403 first)."""
+    secret = key_from_request(request)
+    if secret is None and cookie:
+        signed = await signed_in(request, ctx, cookie)
+        return Minter(f"user:{signed.user.username}", signed.user.username)
+    principal = await run_in_threadpool(ctx.authenticate, secret)
+    principal.require(WIDGET)
+    return Minter(principal.actor)
+
+
 @tokens.post("/widget-tokens", response_model=MintOut, status_code=201,
              dependencies=key_schemes(),
              summary="Mint a CRM widget token for a user",
@@ -111,23 +133,19 @@ def _mint(ctx: AppContext, username: str, scopes: list[str] | None, minted_by: s
                          "itself. The token lasts CIRCULO_WIDGET_TOKEN_LIFETIME seconds and "
                          "only reads that agent's calls, dials as it and wraps up its tasks "
                          "(docs/widget.md). Only its hash is stored.")
-async def mint_token(body: MintIn, request: Request, ctx: AppContext = Depends(get_ctx),
-                     cookie: str | None = Depends(session_cookie)) -> MintOut:
-    secret = key_from_request(request)
-    if secret is None and cookie:
-        signed = await signed_in(request, ctx, cookie)
-        if body.user is not None and body.user.casefold() != signed.user.username.casefold():
+async def mint_token(body: MintIn, ctx: AppContext = Depends(get_ctx),
+                     who: Minter = Depends(minter)) -> MintOut:
+    if who.own is not None:
+        if body.user is not None and body.user.casefold() != who.own.casefold():
             raise Forbidden("a signed-in user mints widget tokens only for itself",
                             field="user")
-        username, minted_by = signed.user.username, f"user:{signed.user.username}"
+        username = who.own
+    elif body.user is None:
+        raise ValidationFailed("name the user the widget acts as", errors=[
+            {"field": "user", "code": "missing", "detail": "required with an API key"}])
     else:
-        principal = await run_in_threadpool(ctx.authenticate, secret)
-        principal.require(WIDGET)
-        if body.user is None:
-            raise ValidationFailed("name the user the widget acts as", errors=[
-                {"field": "user", "code": "missing", "detail": "required with an API key"}])
-        username, minted_by = body.user, principal.actor
-    minted = await run_in_threadpool(_mint, ctx, username, body.scopes, minted_by)
+        username = body.user
+    minted = await run_in_threadpool(_mint, ctx, username, body.scopes, who.actor)
     user = minted.user
     return MintOut(token=minted.token, expires_at=minted.expires_at,
                    expires_in=ctx.settings.widget_token_lifetime, scopes=list(minted.scopes),
@@ -141,14 +159,11 @@ def _revoke(ctx: AppContext, token: str) -> None:
 
 
 @tokens.post("/widget-tokens/revoke", status_code=204, response_class=Response,
-             dependencies=key_schemes(),
              summary="Revoke a CRM widget token",
              description="The CRM user signed out: the token stops working now. Scope "
                          "`widget`. Revoking an unknown or ended token is not an error.")
-async def revoke_token(body: RevokeIn, request: Request,
-                       ctx: AppContext = Depends(get_ctx)) -> Response:
-    principal = await run_in_threadpool(ctx.authenticate, key_from_request(request))
-    principal.require(WIDGET)
+async def revoke_token(body: RevokeIn, ctx: AppContext = Depends(get_ctx),
+                       _: Principal = Depends(require(WIDGET))) -> Response:
     await run_in_threadpool(_revoke, ctx, body.token)
     return Response(status_code=204)
 
