@@ -191,7 +191,8 @@ def takes_an_incoming_call(page: Any, base: str, api: httpx.Client, db: Database
     assert axe_violations(page, base) == []
     screenshot(page, "widget-banner.png", tmp_path)
 
-    widget.get_by_role("button", name="Aceptar").click()
+    widget.get_by_role("button", name="Aceptar").focus()  # by keyboard
+    page.keyboard.press("Enter")
     widget.get_by_role("heading", name="Llamada en curso").wait_for()
     assert api.get(f"/v1/tasks/{created.json()['id']}").json()["state"] == "assigned"
     widget.get_by_role("button", name="Colgar").click()

@@ -127,8 +127,11 @@
       if (link.getAttribute("data-circulo") || link.closest(".circulo-widget")) { return; }
       var shown = link.textContent.trim();
       // the number as the page shows it, when the link's text is one; else its href's
-      var number = digits(shown) >= 6 ? shown
-        : decodeURIComponent(link.getAttribute("href").slice(4)).trim();
+      var number = shown;
+      if (digits(shown) < 6) {
+        try { number = decodeURIComponent(link.getAttribute("href").slice(4)).trim(); }
+        catch (malformed) { return; }  // a broken tel: link stays as it is
+      }
       link.setAttribute("data-circulo", "dial");
       link.replaceWith(dialButton(number, recordOf(link)));
     });
