@@ -6,6 +6,7 @@ once, and the wrap-up event carrying the CRM record to the CRM connector."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from circulo.clock import FixedClock
 from circulo.connectors.models import OutboxMessage
 from circulo.context import AppContext
 from circulo.db import Database
+from circulo.routing.models import AgentRow
 from tests.conftest import Api, assert_problem, custom_api, make_key, ok
 from tests.routing.helpers import available, call, setup_center
 from tests.web.widget_helpers import crm_config
@@ -220,3 +222,26 @@ def test_a_revoked_token_stops_at_once(api: Api) -> None:
     assert_problem(client.get("/v1/widget/me", headers=_as(other)), 401, "unauthorized")
     assert_problem(client.post("/v1/widget-tokens/revoke", json={"token": other}), 401,
                    "unauthorized")
+
+
+def test_looking_at_the_calls_is_the_agents_heartbeat_written_sparingly(
+        api: Api, clock: FixedClock) -> None:
+    ctx = _ctx(api)
+    _center(api, ctx)
+    token = _token(api)
+
+    def last_seen() -> Any:
+        with ctx.db.unit_of_work(write=False) as session:
+            row = session.get(AgentRow, "ana")
+            assert row is not None
+            return row.last_seen
+
+    start = clock.now()
+    ok(api.client.get("/v1/widget/calls", headers=_as(token)))
+    assert last_seen() == start
+    clock.advance(timedelta(seconds=5))  # every 1.5 s from each tab: no write each time
+    ok(api.client.get("/v1/widget/calls", headers=_as(token)))
+    assert last_seen() == start
+    clock.advance(timedelta(seconds=10))  # a fifth of the 60 s timeout has passed
+    ok(api.client.get("/v1/widget/calls", headers=_as(token)))
+    assert last_seen() == start + timedelta(seconds=15)

@@ -259,8 +259,14 @@ async def me(request: Request, grant: Grant = Depends(grant_of)) -> dict[str, An
 
 
 def _calls(ctx: AppContext, agent_id: str) -> list[CallView]:
+    now = ctx.clock.now()
     with ctx.db.unit_of_work() as session:
-        service.heartbeat(session, agent_id, ctx.clock.now())  # the agent's screen is there
+        agent = service.get_agent(session, agent_id)
+        # the agent's screen is there: a heartbeat, written a few times per timeout rather
+        # than at every look of every open CRM tab
+        every = ctx.settings.agent_heartbeat_timeout / 5
+        if agent.last_seen is None or now - agent.last_seen >= every:
+            service.heartbeat(session, agent_id, now)
         return [CallView.of(task) for task in service.tasks_in_hand(session, agent_id)
                 if task.channel == "voice"]
 
