@@ -40,7 +40,8 @@
   var SKIP = { SCRIPT: 1, STYLE: 1, TEXTAREA: 1, INPUT: 1, SELECT: 1, BUTTON: 1, A: 1,
                OPTION: 1, NOSCRIPT: 1, CODE: 1, PRE: 1 };
   var state = { token: config.token, texts: {}, codes: [], calls: [], drawn: "",
-                message: "", alert: false, expired: false, busy: false, timer: null };
+                message: "", alert: false, expired: false, busy: false, timer: null,
+                renewal: null };
   var ui = {};
 
   function el(tag, attrs, children) {
@@ -74,8 +75,12 @@
       .then(function (body) {
         state.token = body.token;
         var seconds = Number(body.expires_in || 900);
-        // a fresh token well before this one runs out
-        window.setTimeout(fetchToken, Math.max(30, seconds * 0.8) * 1000);
+        // a fresh token well before this one runs out (one timer, however often renewed;
+        // a renewal that fails is retried by the next 401)
+        window.clearTimeout(state.renewal);
+        state.renewal = window.setTimeout(function () {
+          fetchToken().catch(function () { return null; });
+        }, Math.max(30, seconds * 0.8) * 1000);
         return state.token;
       });
   }
