@@ -165,8 +165,8 @@ def worker() -> None:
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key")],
     scope: Annotated[list[str], typer.Option(
-        help="ingest, read, campaigns, routing, metrics, admin or pins:write; repeat for several "
-             "/ repetir para varios")],
+        help="ingest, read, campaigns, routing, metrics, admin, pins:write, identity:review or "
+             "widget; repeat for several / repetir para varios")],
 ) -> None:
     """Create an API key, shown once. / Crear una clave del API (se muestra una vez)."""
     from circulo.auth import service as auth

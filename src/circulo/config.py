@@ -268,6 +268,15 @@ class Settings(BaseSettings):
         default=False,
         description="Always mark the session cookie Secure (it is whenever the request came "
         "over https); set it behind a TLS-terminating proxy that forwards plain http")
+    widget_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins of the CRM pages that embed the widget (docs/widget.md), e.g. "
+        "https://crm.example.com, comma-separated: only they get CORS answers from "
+        "/v1/widget. Empty: no page may call it")
+    widget_token_lifetime: int = Field(
+        default=900, ge=60, le=86400,
+        description="Seconds a widget token lasts (15 minutes): the CRM mints a new one "
+        "before it runs out")
     pin_failure_limit: str = Field(
         default="10/minute",
         description="Wrong PINs (and checks on a locked PIN) a client may try in a moving "
@@ -318,7 +327,7 @@ class Settings(BaseSettings):
                 return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
         return value
 
-    @field_validator("journey_env_allowlist", "egress_allow", mode="before")
+    @field_validator("journey_env_allowlist", "egress_allow", "widget_origins", mode="before")
     @classmethod
     def _read_list(cls, value: Any) -> Any:
         """Lists from the environment as JSON or, simpler, comma-separated."""
@@ -335,6 +344,15 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
                 raise ValueError(f"'{name}' is not an environment variable name (A-Z, 0-9, _)")
         return value
+
+    @field_validator("widget_origins")
+    @classmethod
+    def _check_origins(cls, value: Sequence[str]) -> list[str]:
+        for origin in value:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest:
+                raise ValueError(f"{origin!r} is not an origin such as https://crm.example.com")
+        return [origin.lower() for origin in value]
 
     @field_validator("egress_allow")
     @classmethod

@@ -58,3 +58,20 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class WidgetToken(Base):
+    """A CRM widget's short-lived token for one user (their agent): only its SHA-256 is
+    stored, with what it may do (``scopes``) and until when."""
+
+    __tablename__ = "widget_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scopes: Mapped[str] = mapped_column(String(100))
+    minted_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -20,8 +20,10 @@ from circulo.ids import new_id
 PINS_WRITE = "pins:write"
 # ``identity:review``: accept or reject suggested duplicates (supervisors; admin implies it).
 IDENTITY_REVIEW = "identity:review"
+# ``widget``: mint CRM widget tokens for users (a CRM's backend; never in a page).
+WIDGET = "widget"
 SCOPES = ("ingest", "read", "campaigns", "routing", "metrics", "admin", PINS_WRITE,
-          IDENTITY_REVIEW)
+          IDENTITY_REVIEW, WIDGET)
 # Only a signed-in user's session has this one: the routing actions that name an agent, for
 # its own agent (``Principal.act_for``).
 ROUTING_SELF = "routing:self"

@@ -107,6 +107,12 @@ def contact_for(ctx: AppContext, customer_id: str, namespace: str) -> CrmContact
 
 
 def log_interaction(ctx: AppContext, spec: ConnectorSpec, event: dict[str, Any]) -> None:
+    properties = event.get("properties") or {}
+    record = properties.get("crm_record")
+    if isinstance(record, str) and record and properties.get("crm") in (None, spec.name):
+        # Wrapped up from a CRM page (the widget): logged on that record, no search.
+        spec.connector.log_activity(record, activity_from_event(event))
+        return
     customer_id = event.get("customer_id")
     if not customer_id:
         raise CrmError("the interaction is not attributed to a customer (ambiguous or "

@@ -441,6 +441,16 @@ def accept(session: Session, task_id: str, agent_id: str, *, settings: Settings,
     return task
 
 
+def take_outbound(session: Session, agent: AgentRow, task: TaskRow, now: datetime) -> None:
+    """The agent's own outbound contact (click-to-dial): in their hands at once, never
+    offered to anybody; their capacity counts it like an accepted call."""
+    _account(session, agent, now)
+    agent.assigned += 1
+    agent.load = {**agent.load, task.channel: agent.load.get(task.channel, 0) + 1}
+    agent.last_seen = now
+    _changed(session, agent, now)
+
+
 def reject(session: Session, task_id: str, agent_id: str, now: datetime) -> TaskRow:
     agent, task = _acting(session, task_id, agent_id, ("reserved",), now)
     _unreserve(session, agent, task, now, outcome="rejected")

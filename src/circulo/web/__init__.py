@@ -10,14 +10,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from circulo.web import console, customer, pages
+from circulo.web import console, customer, pages, widget
 from circulo.web.common import HERE
 
-AREAS = (pages, customer, console)  # an area module adds itself here
+AREAS = (pages, customer, console, widget)  # an area module adds itself here
 
 
 def install(app: FastAPI) -> None:
     """The pages of every area, and their CSS and vendored scripts under ``/static/web``."""
     for area in AREAS:
         app.include_router(area.router)
+    app.add_middleware(widget.WidgetCors)  # CORS for the CRM widget's origins only
     app.mount("/static/web", StaticFiles(directory=HERE / "static"), name="web-static")
