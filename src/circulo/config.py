@@ -203,6 +203,10 @@ class Settings(BaseSettings):
         default=timedelta(seconds=60),
         description="An agent whose desktop is silent this long is set offline and their "
         "offers return to the queue")
+    desk_auto_open_crm: bool = Field(
+        default=False, description="The agent's desk opens the customer's CRM record (the "
+        "first screen-pop link, `crm` if there is one) in a new window when an offer arrives "
+        "(S4); otherwise the offer shows the link")
 
     # -- Notification senders (docs/notifications.md) -----------------------------------------
     # A channel is used only when its settings are present: e-mail needs smtp_host and
