@@ -164,11 +164,14 @@ def heartbeat(session: Session, agent_id: str, now: datetime) -> None:
     service.heartbeat(session, agent_id, now)
 
 
-def agent_version(session: Session, agent_id: str) -> int | None:
-    """A cheap look: the agent row's version changes with every offer, accept, end and
-    release, and with presence (the desk's stream re-reads the whole state only then)."""
+def look(session: Session, agent_id: str, now: datetime) -> tuple[object, ...] | None:
+    """A cheap look: the agent row's version (it changes with every offer, accept, end,
+    release and presence) and the callbacks due in their queues; the desk's stream re-reads
+    the whole state only when this changes."""
     row = repo.agent(session, agent_id)
-    return row.version if row is not None else None
+    if row is None:
+        return None
+    return (row.version, *desk_repo.callbacks_mark(session, row.queues, now + CALLBACKS_AHEAD))
 
 
 def closed_offers(session: Session, agent_id: str, task_ids: Sequence[str]

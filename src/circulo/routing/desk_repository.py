@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from circulo.routing.models import TaskOffer, TaskRow
@@ -34,3 +34,16 @@ def offers_to(session: Session, agent_id: str, task_ids: Sequence[str]
             .order_by(TaskOffer.id)):
         latest[offer.task_id] = offer
     return latest
+
+
+def callbacks_mark(session: Session, queues: Sequence[str], until: datetime
+                   ) -> tuple[int, datetime | None]:
+    """How many callbacks of these queues are due by ``until``, and their latest change: a
+    cheap sign that the desk's list of callbacks changed."""
+    if not queues:
+        return 0, None
+    count, latest = session.execute(
+        select(func.count(), func.max(TaskRow.changed_at)).where(
+            TaskRow.kind == "callback", TaskRow.state == "pending",
+            TaskRow.queue.in_(list(queues)), TaskRow.queued_at <= until)).one()
+    return int(count), latest

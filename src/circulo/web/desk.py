@@ -242,9 +242,9 @@ async def wrap_up(task_id: str, request: Request, ctx: AppContext = Depends(get_
 
 # -- the live stream ---------------------------------------------------------------------------
 
-def _look(ctx: AppContext, agent_id: str) -> int | None:
+def _look(ctx: AppContext, agent_id: str) -> tuple[object, ...] | None:
     with ctx.db.unit_of_work(write=False) as session:
-        return agent_desk.agent_version(session, agent_id)
+        return agent_desk.look(session, agent_id, ctx.clock.now())
 
 
 def _check_session(ctx: AppContext, token: str, agent_id: str | None
@@ -278,7 +278,7 @@ async def stream(request: Request, ctx: AppContext = Depends(get_ctx)) -> Respon
     async def events() -> AsyncIterator[ServerSentEvent]:
         nonlocal viewer
         loop = asyncio.get_running_loop()
-        version: int | None = -1
+        version: tuple[object, ...] | None = None
         fingerprint = ""
         shown: set[str] = set()
         last_session = last_full = loop.time()

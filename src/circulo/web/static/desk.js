@@ -89,7 +89,9 @@
     document.body.addEventListener("htmx:beforeSwap", function (event) {
       var status = event.detail.xhr.status;
       if (status === 401) { window.location.assign("/sign-in"); return; }
-      if (status >= 400 && status < 500) {  // a refusal carries the panel and its message
+      // a refusal of a desk action carries the work panel and its message: show it (other
+      // fragments, such as the customer panel, keep htmx's rule: no swap on an error)
+      if (status >= 400 && status < 500 && event.detail.target === work) {
         event.detail.shouldSwap = true;
         event.detail.isError = false;
       }
