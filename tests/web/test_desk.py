@@ -235,29 +235,49 @@ def test_the_stream_shows_the_standing_offer_and_sends_an_ended_session_to_sign_
     ana = Desk(api, "ana")
     ana.available()
     task_id = call(api)
-    events: list[tuple[str, str]] = []
     with ana.client.stream("GET", "/desk/stream") as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
-        name, data = "", []
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            elif not line.strip() and name:
-                events.append((name, "\n".join(data)))
-                name, data = "", []
-                if len(events) == 1:
-                    # a (re)connection starts with what stands: the offer is there
-                    assert events[0][0] == "work" and f'id="task-{task_id}"' in events[0][1]
-                    with ctx.db.unit_of_work() as session:
-                        user = users.find_user(session, "ana")
-                        assert user is not None
-                        users.sign_out_everywhere(session, user.id, ctx.clock.now()
-                                                  + timedelta(seconds=1))
-                if events[-1][0] == "signin":
-                    break
-    assert events[-1] == ("signin", "/sign-in")
+        events = read_events(stream)
+        name, first = next(events)
+        # a (re)connection starts with what stands: the offer is there
+        assert name == "work" and f'id="task-{task_id}"' in first
+        with ctx.db.unit_of_work() as session:
+            user = users.find_user(session, "ana")
+            assert user is not None
+            users.sign_out_everywhere(session, user.id, ctx.clock.now() + timedelta(seconds=1))
+        assert next(events) == ("signin", "/sign-in")  # and the stream ends
+        assert next(events, None) is None
+
+
+def read_events(stream: Any) -> Iterator[tuple[str, str]]:
+    name, data = "", []
+    for line in stream.iter_lines():
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+        elif not line.strip() and name:
+            yield name, "\n".join(data)
+            name, data = "", []
+
+
+def test_an_offer_withdrawn_under_an_open_page_disappears_with_a_message(
+        desk: tuple[Api, AppContext]) -> None:
+    api, _ = desk
+    ana = Desk(api, "ana")
+    ana.available()
+    task_id = call(api)
+    with ana.client.stream("GET", "/desk/stream") as stream:
+        events = read_events(stream)
+        name, first = next(events)
+        assert name == "work" and f'id="task-{task_id}"' in first
+        ok(api.post(f"/v1/tasks/{task_id}/cancel", json={"reason": "colgó"}))
+        assert next(events) == ("notice", "Se ha retirado una oferta: el cliente colgó o se "
+                                          "canceló.")
+        name, after = next(events)
+        assert name == "work" and task_id not in after and 'id="nothing"' in after
+        last_seen = ok(api.get("/v1/agents/ana"))["last_seen"]
+        assert last_seen is not None  # the open stream keeps the agent's heartbeat
 
 
 def test_click_to_dial_creates_the_outbound_call_in_the_agents_hands(
