@@ -315,3 +315,17 @@ def test_wrapup_codes_are_checked_in_the_policy() -> None:
     codes = parse_yaml(POLICY).queues["general"].wrapup_codes
     assert [(c.code, c.label("en")) for c in codes] == [("resolved", "Resolved"),
                                                         ("follow_up", "Needs follow-up")]
+
+
+def test_a_user_whose_agent_routing_does_not_know_gets_a_message_not_an_error(
+        desk: tuple[Api, AppContext]) -> None:
+    api, ctx = desk
+    with ctx.db.unit_of_work() as session:
+        users.create_user(session, users.UserSpec(
+            username="eva", name="Eva", role="agent", agent_id="eva", language="en"),
+            PASSWORD, ctx.clock.now())
+    eva = Desk(api, "eva")
+    assert eva.client.get("/desk/work").status_code == 200
+    refused = eva.post("/desk/presence", presence="available")
+    assert refused.status_code == 409 and "Your user is not an agent" in refused.text
+    assert api.client.get("/desk/work").status_code == 401

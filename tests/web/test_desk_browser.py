@@ -195,10 +195,11 @@ def takes_a_contact(page: Any, errors: list[str], live: Server, api: httpx.Clien
     second = api.post("/v1/tasks", json={"queue": "general", "channel": "voice",
                                          "identifiers": {"phone": "600765432"}}).json()["id"]
     page.locator(f"#task-{second}").wait_for()
-    swapped = page.evaluate("window.circuloDesk.lastSwap")
+    swapped = page.evaluate("window.circuloDesk.lastWork")
     live.restart(between=lambda: page.get_by_text("Conexión perdida").wait_for())
     page.get_by_text("Conectado: las ofertas llegan en directo.").wait_for(timeout=10000)
-    page.wait_for_function(f"window.circuloDesk.lastSwap > {swapped}")
+    # the reconnected stream re-read the agent's tasks: the offer is still there
+    page.wait_for_function(f"window.circuloDesk.lastWork > {swapped}")
     assert page.locator(f"#task-{second}.item-offer").is_visible()
     page.keyboard.press("Alt+r")
     page.get_by_text("Oferta rechazada: vuelve a la cola.").wait_for()

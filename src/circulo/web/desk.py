@@ -189,6 +189,8 @@ async def _answer(request: Request, ctx: AppContext, action: str, task_id: str =
         try:
             done = await run_in_threadpool(_act, ctx, signed.user.agent_id, action, task_id,
                                            dict(form.fields))
+        except NotFound:  # the user names an agent routing does not (or no longer) know
+            message, status = t["desk.refused.no_agent"], 409
         except agent_desk.Refused as refused:
             message = t[f"desk.refused.{refused.code}"]
             status = 403 if refused.forbidden else 404 if refused.code == "gone" \

@@ -43,7 +43,22 @@
     window.circuloDesk.lastSwap = Date.now();
   }
 
+  var deferred = false;  // a live update that arrived while an action was in flight
+  function busy() { return work.querySelector(".htmx-request") !== null; }
+
+  function fingerprint(html) {
+    var found = /data-fp="([^"]*)"/.exec(html);
+    return found ? found[1] : null;
+  }
+
   function replace(html) {
+    var shown = work.querySelector("[data-fp]");
+    var fp = fingerprint(html);
+    if (shown && fp && shown.dataset.fp === fp) { return; }  // nothing changed
+    if (busy()) {  // swapping now would drop the action's answer: re-read after it
+      deferred = true;
+      return;
+    }
     // keep what the agent is typing (notes, a chosen code) across a live update
     var kept = {};
     var fields = work.querySelectorAll("textarea[id], select[id], input[type=text][id]");
@@ -68,7 +83,10 @@
     source.addEventListener("open", function () {
       if (live) { live.textContent = live.dataset.live; live.className = "live ok"; }
     });
-    source.addEventListener("work", function (event) { replace(event.data); });
+    source.addEventListener("work", function (event) {
+      window.circuloDesk.lastWork = Date.now();  // the state as the server reads it now
+      replace(event.data);
+    });
     source.addEventListener("notice", function (event) { say(event.data, true); });
     source.addEventListener("signin", function () {
       source.close();
@@ -98,6 +116,12 @@
     });
     document.body.addEventListener("htmx:afterSwap", function (event) {
       if (event.detail.target === work) { swapped(); }
+    });
+    document.body.addEventListener("htmx:afterRequest", function () {
+      if (deferred && !busy() && window.htmx) {
+        deferred = false;
+        window.htmx.ajax("GET", "/desk/work", {target: "#work", swap: "innerHTML"});
+      }
     });
   });
 
