@@ -329,3 +329,21 @@ def test_a_user_whose_agent_routing_does_not_know_gets_a_message_not_an_error(
     refused = eva.post("/desk/presence", presence="available")
     assert refused.status_code == 409 and "Your user is not an agent" in refused.text
     assert api.client.get("/desk/work").status_code == 401
+
+
+def test_an_action_after_the_session_ended_sends_the_page_to_sign_in(
+        desk: tuple[Api, AppContext]) -> None:
+    api, ctx = desk
+    ana = Desk(api, "ana")
+    ana.available()
+    task_id = call(api)
+    with ctx.db.unit_of_work() as session:
+        user = users.find_user(session, "ana")
+        assert user is not None
+        users.sign_out_everywhere(session, user.id, ctx.clock.now() + timedelta(seconds=1))
+    late = ana.post(f"/desk/tasks/{task_id}/accept")  # htmx: 401 and where to go
+    assert late.status_code == 401 and late.headers["hx-redirect"] == "/sign-in"
+    plain = ana.client.post(f"/desk/tasks/{task_id}/accept", data={"csrf_token": ana.csrf})
+    assert plain.status_code == 303 and plain.headers["location"] == "/sign-in"
+    assert ana.client.get("/desk/stream").status_code == 401
+    assert task(ctx, task_id).state == "reserved"
