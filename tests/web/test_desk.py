@@ -293,6 +293,8 @@ def test_click_to_dial_creates_the_outbound_call_in_the_agents_hands(
     [mine] = ok(api.get("/v1/agents/ana/tasks"))  # type: ignore[arg-type]
     assert (mine["kind"], mine["state"], mine["channel"]) == ("outbound", "assigned", "voice")
     assert mine["customer_id"] and mine["reason"] == "click_to_dial"
+    busy = ana.post("/desk/dial", phone="600 123 123")  # already on a call: nothing created
+    assert busy.status_code == 409 and "sin otra llamada" in busy.text
     with ctx.db.unit_of_work(write=False) as session:
         assert session.scalar(select(func.count()).select_from(TaskRow)) == 1
 
@@ -347,3 +349,22 @@ def test_an_action_after_the_session_ended_sends_the_page_to_sign_in(
     assert plain.status_code == 303 and plain.headers["location"] == "/sign-in"
     assert ana.client.get("/desk/stream").status_code == 401
     assert task(ctx, task_id).state == "reserved"
+
+
+def test_an_offer_that_expires_under_an_open_page_says_so(
+        desk: tuple[Api, AppContext], clock: FixedClock) -> None:
+    from circulo.routing import service
+
+    api, ctx = desk
+    ana = Desk(api, "ana")
+    ana.available()
+    task_id = call(api)
+    with ana.client.stream("GET", "/desk/stream") as stream:
+        events = read_events(stream)
+        assert f'id="task-{task_id}"' in next(events)[1]
+        clock.advance(timedelta(seconds=21))  # past the queue's 20 s reservation
+        with ctx.db.unit_of_work() as session:  # what routing's sweep does
+            assert service.expire_offer(session, task_id, clock.now())
+        assert next(events) == ("notice", "La oferta caducó sin respuesta: ha vuelto a la "
+                                          "cola.")
+        assert task_id not in next(events)[1]
