@@ -210,6 +210,10 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Shortest gap between two simulated contacts")
     demo_traffic_max_seconds: float = Field(
         default=20.0, gt=0, description="Longest gap between two simulated contacts")
+    desk_auto_open_crm: bool = Field(
+        default=False, description="The agent's desk opens the customer's CRM record (the "
+        "first screen-pop link, `crm` if there is one) in a new window when an offer arrives "
+        "(S4); otherwise the offer shows the link")
 
     # -- Notification senders (docs/notifications.md) -----------------------------------------
     # A channel is used only when its settings are present: e-mail needs smtp_host and

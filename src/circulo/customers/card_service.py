@@ -164,3 +164,8 @@ def _links(session: Session, profile_id: str, settings: Settings) -> dict[str, s
         if all(f in values for f in fields):
             links[name] = template.format(**{f: quote(values[f], safe="") for f in fields})
     return links
+
+
+def screen_pop_links(session: Session, profile_id: str, settings: Settings) -> dict[str, str]:
+    """The customer's screen-pop URLs (S4), by name, for the agent's desk."""
+    return _links(session, profile_id, settings)

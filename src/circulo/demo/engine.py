@@ -186,6 +186,7 @@ class Tuning:
     hang_up_after: Span = Span(90.0, 120.0)  # a caller waiting this long hangs up
 
 
+# Each is one of the wrap-up codes demo/routing.yaml lists for the queues calls reach
 DISPOSITIONS = {"order_status": "informed", "return": "return_started",
                 "invoice": "invoice_sent", "unrecognised_charge": "dispute_opened",
                 "address_change": "data_updated", "assembly": "technician_booked",

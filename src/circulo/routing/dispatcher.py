@@ -269,7 +269,8 @@ class Dispatcher:
         with self.ctx.db.unit_of_work() as session:
             config = self.cache.get(session)
             recorded = service.reserve_many(
-                session, [(o.task_id, o.agent_id, o.step) for o in offers], config, now)
+                session, [(o.task_id, o.agent_id, o.step) for o in offers], config, now,
+                rules=[o.rules for o in offers])
             for offer, ok in zip(offers, recorded, strict=True):
                 (written if ok else refused).append(offer)
         with self._lock:

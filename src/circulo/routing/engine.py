@@ -143,6 +143,7 @@ class Offer:
     agent_id: str
     step: str
     priority: float
+    rules: tuple[str, ...] = ()  # the priority rules that held: why this task came first
 
 
 def _named(task: Task, root: str, path: tuple[str, ...], many: bool) -> list[str]:
@@ -208,6 +209,15 @@ class Router:
             if rule.when is None or rule.when.holds(context):
                 base += rule.add
         return float(base)
+
+    def rules_of(self, task: Task) -> tuple[str, ...]:
+        """The queue's priority rules that hold for the task, as ``condition (+points)``:
+        the routing explanation an agent reads on the offer."""
+        queue = self.config.queues[task.queue]
+        context = {"task": task.cel, "customer": task.customer}
+        return tuple(f"{rule.when.source if rule.when is not None else 'always'} "
+                     f"({rule.add:+d})" for rule in queue.priority
+                     if rule.when is None or rule.when.holds(context))
 
     def admit(self, task: Task, now: float) -> None:
         """Put a task in its queue (or on the schedule, when it has a future ``not_before``)."""
@@ -586,7 +596,7 @@ class Router:
         self.reserved[task.id] = (task, agent.id)
         agent.load[task.channel] = agent.load.get(task.channel, 0) + 1
         self._touch(agent)
-        return Offer(task.id, agent.id, step.name, priority)
+        return Offer(task.id, agent.id, step.name, priority, self.rules_of(task))
 
     def accept(self, task_id: str) -> Task | None:
         """The agent took the offer: the task is theirs (their load stays until it ends)."""

@@ -128,6 +128,9 @@ class TaskOffer(Base):
     task_id: Mapped[str] = mapped_column(String(32), index=True)
     agent_id: Mapped[str] = mapped_column(String(64), index=True)
     step: Mapped[str] = mapped_column(String(100))
+    # the queue's priority rules that held for the task when it was offered ("why me, why
+    # now" on the agent's desk): each rule's condition and the points it added
+    rules: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     until: Mapped[datetime] = mapped_column(UTCDateTime())
     # offered | accepted | rejected | timeout | revoked

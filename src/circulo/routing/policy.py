@@ -79,6 +79,18 @@ class PriorityRule:
 
 
 @dataclass(frozen=True, slots=True)
+class WrapupCode:
+    """A disposition an agent may pick when wrapping up a task of the queue, with its labels."""
+
+    code: str
+    es: str
+    en: str
+
+    def label(self, lang: str) -> str:
+        return self.en if lang == "en" else self.es
+
+
+@dataclass(frozen=True, slots=True)
 class Queue:
     name: str
     channels: tuple[str, ...]
@@ -90,6 +102,7 @@ class Queue:
     wrap_up: float = 30.0
     priority: tuple[PriorityRule, ...] = ()
     steps: tuple[Step, ...] = (Step("all"),)
+    wrapup_codes: tuple[WrapupCode, ...] = ()  # none: any disposition (or none) is taken
 
     @property
     def ageing_rate(self) -> float:
@@ -194,6 +207,13 @@ class PriorityRuleDoc(Doc):
     add: Priority = Field(description="priority points")
 
 
+class WrapupCodeDoc(Doc):
+    code: Annotated[str, check(lambda v: re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,39}", v)
+                               is not None, "1-40 lower-case letters, digits or _.-")]
+    es: Annotated[str, check(lambda v: 0 < len(v.strip()) <= 80, "1-80 characters")]
+    en: Annotated[str, check(lambda v: 0 < len(v.strip()) <= 80, "1-80 characters")]
+
+
 class QueueDoc(Doc):
     channels: list[Channel] = Field(default_factory=lambda: ["voice"])
     service_level: ServiceLevelDoc | None = None
@@ -202,6 +222,7 @@ class QueueDoc(Doc):
     wrap_up: Duration = 30.0
     priority: list[PriorityRuleDoc] | None = None
     steps: list[StepDoc] | None = None
+    wrapup_codes: list[WrapupCodeDoc] | None = None
 
 
 class AbandonRuleDoc(Doc):
@@ -308,8 +329,19 @@ def _queue(name: str, doc: QueueDoc, where: Where, skills: frozenset[str]) -> Qu
         name=name, channels=tuple(doc.channels), sl_seconds=sl.seconds,
         sl_target=sl.target, ageing_points=ageing.points, ageing_every=ageing.every,
         reservation_timeout=doc.reservation_timeout, wrap_up=doc.wrap_up, priority=rules,
-        steps=steps,
+        steps=steps, wrapup_codes=_wrapup_codes(doc.wrapup_codes or [], where, path),
     )
+
+
+def _wrapup_codes(docs: list[WrapupCodeDoc], where: Where, path: tuple[Any, ...]
+                  ) -> tuple[WrapupCode, ...]:
+    seen: set[str] = set()
+    for i, doc in enumerate(docs):
+        if doc.code in seen:
+            raise PolicyError(f"{where(*path, 'wrapup_codes', i, 'code')}: code "
+                              f"'{doc.code}' appears twice")
+        seen.add(doc.code)
+    return tuple(WrapupCode(d.code, d.es.strip(), d.en.strip()) for d in docs)
 
 
 def _abandoned(doc: AbandonedDoc, where: Where, skills: frozenset[str],

@@ -361,20 +361,24 @@ def reserve(session: Session, task_id: str, agent_id: str, step: str, config: Ro
 
 
 def reserve_many(session: Session, offers: Sequence[tuple[str, str, str]],
-                 config: RoutingConfig, now: datetime) -> list[bool]:
+                 config: RoutingConfig, now: datetime,
+                 rules: Sequence[Sequence[str]] | None = None) -> list[bool]:
     """Several offers ``(task, agent, step)`` checked and written together, in order: the
     agents are locked first (in id order), then the tasks (in id order), the order every
-    transition keeps. Whether each was written."""
+    transition keeps. ``rules``: per offer, the priority rules that held (kept with the
+    offer as the routing explanation). Whether each was written."""
     agents = {row.id: row for row in repo.agents_by_ids(
         session, [agent_id for _, agent_id, _ in offers], for_update=True)}
     tasks = {row.id: row for row in repo.tasks_by_ids(
         session, [task_id for task_id, _, _ in offers], for_update=True)}
-    return [_reserve(session, tasks.get(task_id), agents.get(agent_id), step, config, now)
-            for task_id, agent_id, step in offers]
+    why = list(rules) if rules is not None else [()] * len(offers)
+    return [_reserve(session, tasks.get(task_id), agents.get(agent_id), step, config, now,
+                     why[n])
+            for n, (task_id, agent_id, step) in enumerate(offers)]
 
 
 def _reserve(session: Session, task: TaskRow | None, agent: AgentRow | None, step: str,
-             config: RoutingConfig, now: datetime) -> bool:
+             config: RoutingConfig, now: datetime, rules: Sequence[str] = ()) -> bool:
     if agent is None or task is None:
         return False
     if task.state != "pending" or (task.not_before is not None and task.not_before > now):
@@ -395,7 +399,8 @@ def _reserve(session: Session, task: TaskRow | None, agent: AgentRow | None, ste
     agent.load = {**agent.load, task.channel: agent.load.get(task.channel, 0) + 1}
     _changed(session, agent, now)
     repo.add(session, TaskOffer(task_id=task.id, agent_id=agent.id, step=step[:100],
-                                offered_at=now, until=task.reserved_until, outcome="offered"))
+                                rules=[r[:300] for r in rules] or None, offered_at=now,
+                                until=task.reserved_until, outcome="offered"))
     return True
 
 

@@ -237,7 +237,9 @@ async def panel_fragment(request: Request, customer_id: str,
     except NotFound:
         return fragment("cust_message.html", lang, 404,
                         message=texts(lang)["cust.not_found"])
-    return fragment("cust_panel.html", lang, **_panel_values(ctx, signed, panel, lang))
+    # inside an offer the desk already shows the record's links (and opens one by itself)
+    return fragment("cust_panel.html", lang, in_task=task is not None,
+                    **_panel_values(ctx, signed, panel, lang))
 
 
 @router.get("/desk/customers/{customer_id}")

@@ -1,4 +1,4 @@
-"""The desktop's pages: sign in, the desk (a shell later steps fill), language, sign out.
+"""The desktop's pages: sign in, language, sign out (the desk itself: ``web.desk``).
 
 Server-rendered HTML (Jinja2), not part of the JSON API, so kept out of the OpenAPI
 document. Forms post plainly; every state-changing form carries a token the page itself
@@ -39,6 +39,7 @@ from circulo.web.common import (
     render,
     secure,
 )
+from circulo.web.desk import desk_page
 from circulo.web.texts import texts
 
 router = APIRouter(include_in_schema=False)
@@ -107,23 +108,6 @@ async def sign_in(request: Request, ctx: AppContext = Depends(get_ctx)) -> Respo
     response.delete_cookie(LOGIN_COOKIE, path="/sign-in", httponly=True, samesite="strict",
                            secure=secure(request, ctx))
     return response
-
-
-def desk_page(request: Request, signed: users.SignedIn, *, status: int = 200,
-              message: str = "") -> HTMLResponse:
-    lang = language(request, signed.user)
-    return render("desk.html", lang, status, user=signed.user, message=message,
-                  role=texts(lang)["role." + signed.user.role], csrf_token=signed.csrf_token,
-                  area="/desk")
-
-
-@router.get("/desk")
-async def desk(request: Request, ctx: AppContext = Depends(get_ctx),
-               cookie: str | None = Depends(session_cookie)) -> Response:
-    signed = await run_in_threadpool(current, ctx, cookie)
-    if signed is None:
-        return redirect("/sign-in")
-    return desk_page(request, signed)
 
 
 def _set_language(ctx: AppContext, user_id: str, lang: str) -> users.UserView:
