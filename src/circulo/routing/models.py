@@ -116,6 +116,7 @@ class TaskRow(Base):
         Index("ix_tasks_state_queue", "state", "queue"),
         Index("ix_tasks_customer", "customer_id", "created_at"),
         Index("ix_tasks_reserved_until", "state", "reserved_until"),
+        Index("ix_tasks_created", "created_at"),  # the range every report reads
     )
 
 
