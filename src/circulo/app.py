@@ -37,8 +37,8 @@ from circulo.journeys.api import router as journeys_router
 from circulo.observability import RequestObserver
 from circulo.ops_api import router as ops_router
 from circulo.privacy.api import router as privacy_router
-from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.reports.api import router as reports_router
+from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.runtime import tune_gc
 from circulo.serving import start_background
