@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from circulo.web import pages
+from circulo.web import pages, reports
 from circulo.web.common import HERE
 
-AREAS = (pages,)  # an area module adds itself here
+AREAS = (pages, reports)  # an area module adds itself here
 
 
 def install(app: FastAPI) -> None:

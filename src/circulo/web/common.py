@@ -89,6 +89,7 @@ def nav(user: users.UserView | None) -> list[tuple[str, str]]:
 # (path, text key, roles): an area module adds its line here when it lands
 AREAS: list[tuple[str, str, frozenset[str]]] = [
     ("/desk", "desk", frozenset({"agent", "supervisor", "admin"})),
+    ("/reports", "reports.title", frozenset({"supervisor", "admin"})),
 ]
 
 
