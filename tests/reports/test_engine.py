@@ -1,154 +1,103 @@
-"""The report's figures from plain facts, checked by hand (no database)."""
+"""The report's figures from the sums the database makes, checked by hand (no database)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
 
-from circulo.reports.engine import compute, first_contact_resolution, make_period, nps_of
-from circulo.reports.facts import SurveyFact, TaskFact
+from circulo.reports.engine import compute, make_period, net_promoter_score, nps_of
+from circulo.reports.facts import (
+    ContactCount,
+    HandlingFact,
+    ResolutionFact,
+    ScoreFact,
+    ServiceFact,
+)
 
 DAY = date(2026, 11, 2)  # a Monday
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 10:00 in Madrid
-PERIOD = make_period(DAY, DAY, "Europe/Madrid")
+TWO_DAYS = make_period(DAY, date(2026, 11, 3), "Europe/Madrid")
+NOTHING = ResolutionFact(0, 0)
 
 
-def task(n: int, *, waited: float | None = 10, handled: float | None = 300,
-         state: str | None = None, at: datetime = T0, **extra: Any) -> TaskFact:
-    """A contact created at ``at``, answered after ``waited`` seconds (None: abandoned) and
-    completed ``handled`` seconds later."""
-    assigned = at + timedelta(seconds=waited) if waited is not None else None
-    completed = assigned + timedelta(seconds=handled) if assigned and handled is not None \
-        else None
-    fields: dict[str, Any] = {
-        "id": f"t{n}", "kind": "contact", "queue": "general", "channel": "voice",
-        "state": state or ("completed" if completed else "abandoned" if waited is None
-                           else "assigned"),
-        "customer_id": None, "reason": None, "agent_id": "ana" if assigned else None,
-        "sl_seconds": 20.0, "created_at": at, "queued_at": at, "assigned_at": assigned,
-        "completed_at": completed, **extra}
-    return TaskFact(**fields)
-
-
-def survey(at: datetime = T0, *, csat: float | None = None, nps: float | None = None,
-           customer: str | None = None, **named: str) -> SurveyFact:
-    return SurveyFact(at, customer, csat, nps, named.get("task_id"), named.get("agent_id"),
-                      named.get("queue"))
-
-
-def test_service_level_counts_answers_within_the_threshold() -> None:
-    # waits 10, 20 (on the threshold: in), 21, 60; one abandoned
-    tasks = [task(1, waited=10), task(2, waited=20), task(3, waited=21), task(4, waited=60),
-             task(5, waited=None)]
-    report = compute(PERIOD, tasks, [])
+def test_service_level_asa_and_abandonment_over_queues_and_days() -> None:
+    service = [  # queue, bucket, contacts, answered, in SL, abandoned, wait seconds
+        ServiceFact("general", 0, 5, 4, 2, 1, 111.0),
+        ServiceFact("general", 1, 2, 1, 1, 0, 5.0),
+        ServiceFact("vip", 1, 3, 3, 3, 0, 12.0),
+    ]
+    report = compute(TWO_DAYS, service, [], [], NOTHING, [])
     s = report.service
-    assert (s.offered, s.answered, s.answered_in_sl, s.abandoned) == (5, 4, 2, 1)
-    assert s.service_level == 50.0
-    assert s.average_speed_of_answer == 27.8  # (10 + 20 + 21 + 60) / 4 = 27.75
-    assert s.abandonment_rate == 20.0
+    assert (s.offered, s.answered, s.answered_in_sl, s.abandoned) == (9, 8, 6, 1)
+    assert s.service_level == 75.0  # 6 / 8
+    assert s.average_speed_of_answer == 16.0  # 128 / 8
+    assert s.abandonment_rate == 11.1  # 1 / 9
+    general = report.queues[0].service
+    assert (general.service_level, general.average_speed_of_answer) == (60.0, 23.2)  # 3/5
+    assert [(b.contacts, b.service_level) for b in report.trend] == [(5, 50.0), (5, 100.0)]
 
 
-def test_handle_time_is_talk_and_wrap_up_of_completed_tasks() -> None:
-    tasks = [task(1, handled=200), task(2, handled=400), task(3, handled=None),
-             task(4, waited=None)]
-    report = compute(PERIOD, tasks, [])
-    assert report.handling.handled == 2
-    assert report.handling.average_handle_time == 300.0
-    assert report.agents[0].agent_id == "ana"
-    assert report.agents[0].handling.handled == 2
+def test_handle_time_weighs_each_task_not_each_queue() -> None:
+    handling = [HandlingFact("general", "ana", 3, 900.0), HandlingFact("vip", "ana", 1, 500.0),
+                HandlingFact("general", "ben", 1, 100.0)]
+    report = compute(TWO_DAYS, [], handling, [], NOTHING, [])
+    assert (report.handling.handled, report.handling.average_handle_time) == (5, 300.0)
+    agents = {a.agent_id: a.handling for a in report.agents}
+    assert (agents["ana"].handled, agents["ana"].average_handle_time) == (4, 350.0)
+    assert agents["ben"].average_handle_time == 100.0
 
 
-def test_only_tasks_created_in_the_period_count() -> None:
-    # Madrid midnight is 23:00 UTC the day before: 22:59 UTC on the 2nd is still the 2nd
-    inside = task(1, at=datetime(2026, 11, 2, 22, 59, tzinfo=UTC))
-    after = task(2, at=datetime(2026, 11, 2, 23, 0, tzinfo=UTC))
-    before = task(3, at=datetime(2026, 11, 1, 22, 59, tzinfo=UTC))
-    report = compute(PERIOD, [before, inside, after], [])
-    assert report.service.answered == 1
-
-
-def test_a_repeat_on_day_6_undoes_first_contact_resolution_one_on_day_8_does_not() -> None:
-    period = make_period(DAY, date(2026, 11, 3), "Europe/Madrid")
-    mine = {"customer_id": "c1", "reason": "billing"}
-    first = task(1, **mine)
-    repeat_day_6 = task(2, at=T0 + timedelta(days=6), waited=None, **mine)  # even abandoned
-    other = {"customer_id": "c2", "reason": "billing"}
-    second = task(3, at=T0 + timedelta(days=1), **other)
-    repeat_day_8 = task(4, at=T0 + timedelta(days=9), **other)
-    other_reason = task(5, at=T0 + timedelta(days=2), customer_id="c2", reason="card")
-    no_reason = task(6, customer_id="c3")
-    result = first_contact_resolution(
-        [first, repeat_day_6, second, repeat_day_8, other_reason, no_reason], period)
-    # judged: t1 and t3 (in the period, handled, customer and reason); t3 resolved
-    assert (result.judged, result.resolved, result.first_contact_resolution) == (2, 1, 50.0)
+def test_first_contact_resolution_is_resolved_over_judged() -> None:
+    report = compute(TWO_DAYS, [], [], [], ResolutionFact(judged=8, resolved=6), [])
+    assert report.resolution.first_contact_resolution == 75.0
 
 
 def test_nps_is_promoters_minus_detractors() -> None:
     # 3 promoters (9, 10, 9), 2 passives (7, 8), 5 detractors (0, 3, 6, 6, 5): 30 − 50
     assert nps_of([9, 10, 9, 7, 8, 0, 3, 6, 6, 5]) == -20.0
+    assert net_promoter_score(3, 5, 10) == -20.0
     assert nps_of([]) is None
     assert nps_of([10]) == 100.0
 
 
-def test_csat_goes_to_the_task_agent_or_last_contact_it_names() -> None:
-    handled_by_ben = task(1, agent_id="ben", queue="sales", customer_id="c1")
-    handled_by_ana = task(2, customer_id="c2")
-    later = T0 + timedelta(hours=2)
-    answers = [
-        survey(later, csat=5, task_id="t1"),  # names the task: ben, sales
-        survey(later, csat=4, agent_id="ana", queue="general"),  # names agent and queue
-        survey(later, csat=2, customer="c2"),  # the customer's last handled task: ana
-        survey(later, csat=1, customer="nobody"),  # no contact: counts only overall
-        survey(later, nps=10, customer="c1"),  # no csat: not a CSAT answer
+def test_csat_by_agent_and_queue_and_the_nps_trend() -> None:
+    scores = [  # bucket, agent, queue, csat n, sum, satisfied, nps n, promoters, detractors
+        ScoreFact(0, "ana", "general", 2, 9.0, 2, 2, 2, 0),
+        ScoreFact(1, "ana", "vip", 1, 1.0, 0, 1, 0, 1),
+        ScoreFact(1, None, None, 1, 3.0, 0, 1, 0, 0),  # attributed to nobody
     ]
-    report = compute(PERIOD, [handled_by_ben, handled_by_ana], answers)
+    report = compute(TWO_DAYS, [], [], [], NOTHING, scores)
     assert (report.scores.responses, report.scores.csat_average,
-            report.scores.csat_satisfied) == (4, 3.0, 50.0)
-    agents = {a.agent_id: a.scores for a in report.agents}
-    assert (agents["ben"].responses, agents["ben"].csat_average) == (1, 5.0)
-    assert (agents["ana"].responses, agents["ana"].csat_average) == (2, 3.0)
-    queues = {q.queue: q.scores for q in report.queues}
-    assert queues["sales"].responses == 1 and queues["general"].responses == 2
-    assert report.nps == 100.0 and report.nps_responses == 1
+            report.scores.csat_satisfied) == (4, 3.25, 50.0)
+    ana = report.agents[0].scores
+    assert (ana.responses, ana.csat_average, ana.csat_satisfied) == (3, 3.33, 66.7)
+    assert [q.queue for q in report.queues] == ["general", "vip"]
+    assert report.nps == 25.0  # (2 − 1) / 4
+    assert [(b.nps_responses, b.nps) for b in report.trend] == [(2, 100.0), (2, -50.0)]
 
 
-def test_a_survey_more_than_7_days_after_the_contact_scores_nobody() -> None:
-    period = make_period(DAY, date(2026, 11, 12), "Europe/Madrid")
-    contact = task(1, customer_id="c1")
-    report = compute(period, [contact], [survey(T0 + timedelta(days=8), csat=5, customer="c1")])
-    assert report.scores.responses == 1
-    assert report.agents[0].scores.responses == 0
-
-
-def test_contacts_by_reason_and_channel_and_the_daily_trend() -> None:
-    period = make_period(DAY, date(2026, 11, 3), "Europe/Madrid")
-    tasks = [task(1, reason="billing"), task(2, reason="billing", channel="chat"),
-             task(3, reason="card", at=T0 + timedelta(days=1), waited=30), task(4),
-             task(5, kind="callback", reason="abandoned")]  # callbacks are not contacts
-    answers = [survey(T0, nps=10), survey(T0, nps=0),
-               survey(T0 + timedelta(days=1), nps=9)]
-    report = compute(period, tasks, answers)
+def test_contacts_by_reason_and_channel() -> None:
+    counts = [ContactCount("billing", "voice", 3), ContactCount("billing", "chat", 2),
+              ContactCount(None, "voice", 1), ContactCount("card", "email", 5)]
+    report = compute(TWO_DAYS, [], [], counts, NOTHING, [])
     assert [(c.key, c.contacts) for c in report.by_reason] == [
-        ("billing", 2), ("", 1), ("card", 1)]
-    assert [(c.key, c.contacts) for c in report.by_channel] == [("voice", 3), ("chat", 1)]
-    assert [(b.start, b.contacts, b.service_level, b.nps_responses, b.nps)
-            for b in report.trend] == [(DAY, 3, 100.0, 2, 0.0),
-                                       (date(2026, 11, 3), 1, 0.0, 1, 100.0)]
-    assert report.handling.handled == 5  # the callback was handled too
+        ("billing", 5), ("card", 5), ("", 1)]
+    assert [(c.key, c.contacts) for c in report.by_channel] == [
+        ("email", 5), ("voice", 4), ("chat", 2)]
 
 
 def test_a_long_period_trends_by_week_and_days_follow_clock_changes() -> None:
     period = make_period(date(2026, 10, 1), date(2026, 12, 15), "Europe/Madrid")
     assert period.bucket == "week"
     assert period.buckets[:3] == (date(2026, 10, 1), date(2026, 10, 5), date(2026, 10, 12))
+    assert len(period.starts) == len(period.buckets) + 1
     day = make_period(date(2026, 10, 25), date(2026, 10, 25), "Europe/Madrid")
     assert day.end - day.start == timedelta(hours=25)  # summer time ends that night
+    assert TWO_DAYS.start.isoformat() == "2026-11-01T23:00:00+00:00"
 
 
 def test_an_empty_period_has_no_figures_rather_than_zeros() -> None:
-    report = compute(PERIOD, [], [])
+    report = compute(TWO_DAYS, [], [], [], NOTHING, [])
     assert report.service.service_level is None
     assert report.handling.average_handle_time is None
     assert report.resolution.first_contact_resolution is None
-    assert report.nps is None
-    assert [b.contacts for b in report.trend] == [0]
+    assert report.nps is None and report.scores.csat_average is None
+    assert [b.contacts for b in report.trend] == [0, 0]

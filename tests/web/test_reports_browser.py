@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-
 from bench.reports_bench import fill
+
 from circulo.auth import service as auth
 from circulo.auth import users
 from circulo.context import AppContext

@@ -1,36 +1,52 @@
-"""The facts a report reads: what the repository returns and the engine computes from."""
+"""The facts a report reads: what the repository's queries return (already summed by the
+database) and the engine combines into figures."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import NamedTuple
 
 
-class TaskFact(NamedTuple):
-    """One routing task, as much as a report needs."""
+class ServiceFact(NamedTuple):
+    """Contacts (tasks of kind ``contact``) created in one bucket for one queue."""
 
-    id: str
-    kind: str  # contact | callback
     queue: str
-    channel: str
-    state: str
-    customer_id: str | None
+    bucket: int  # index into Period.buckets
+    contacts: int
+    answered: int
+    answered_in_sl: int  # waited (queued → accepted) no longer than the queue's threshold
+    abandoned: int
+    wait_seconds: float  # summed over the answered
+
+
+class HandlingFact(NamedTuple):
+    """Tasks created in the period, completed by an agent: talk + wrap-up."""
+
+    queue: str
+    agent_id: str
+    handled: int
+    handle_seconds: float
+
+
+class ContactCount(NamedTuple):
     reason: str | None
-    agent_id: str | None
-    sl_seconds: float
-    created_at: datetime
-    queued_at: datetime
-    assigned_at: datetime | None
-    completed_at: datetime | None
+    channel: str
+    contacts: int
 
 
-class SurveyFact(NamedTuple):
-    """One ``survey.answered`` event: its scores and what it names about the contact."""
+class ResolutionFact(NamedTuple):
+    judged: int  # handled contacts with a customer and a reason
+    resolved: int  # without a contact on the same reason in the 7 days after
 
-    occurred_at: datetime
-    customer_id: str | None
-    csat: float | None  # 1–5
-    nps: float | None  # 0–10
-    task_id: str | None
+
+class ScoreFact(NamedTuple):
+    """Survey answers of one bucket, for the agent and queue they were attributed to."""
+
+    bucket: int
     agent_id: str | None
     queue: str | None
+    csat_count: int
+    csat_sum: float
+    csat_satisfied: int  # answers 4 or 5
+    nps_count: int
+    promoters: int  # 9–10
+    detractors: int  # 0–6

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from circulo.errors import ValidationFailed
 from circulo.reports import repository as repo
-from circulo.reports.engine import REPEAT_WINDOW, Period, Report, compute, make_period
+from circulo.reports.engine import Period, Report, compute, make_period
 
 MAX_DAYS = 92  # a quarter: longer periods belong in a warehouse, not in a page
 
@@ -58,10 +58,11 @@ def period_of(first: str | None, last: str | None, time_zone: str, now: datetime
 
 
 def report(session: Session, period: Period) -> Report:
-    """The figures of ``period``: its tasks, plus a week either side (repeat contacts for
-    first-contact resolution after it, the contacts surveys score before it)."""
-    tasks = repo.tasks_created(session, period.start - REPEAT_WINDOW, period.end + REPEAT_WINDOW)
-    return compute(period, tasks, repo.surveys(session, period.start, period.end))
+    """The figures of ``period``, from the sums the database makes of its tasks and survey
+    answers (and of the week after it, for repeat contacts)."""
+    return compute(period, repo.service(session, period), repo.handling(session, period),
+                   repo.counts(session, period), repo.resolution(session, period),
+                   repo.scores(session, period))
 
 
 def _value(value: float | int | None) -> str:
