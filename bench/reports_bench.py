@@ -134,6 +134,8 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=150_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--database-url")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the database a previous run filled (SQLite file only)")
     args = parser.parse_args()
 
     first = date(2026, 11, 1)
@@ -141,19 +143,21 @@ def main() -> None:
     if url is None:
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / "reports.db"
-        path.unlink(missing_ok=True)
+        if not args.reuse:
+            path.unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     db = Database(url)
     upgrade(db.engine)
-    with db.unit_of_work() as session:  # a rerun on PostgreSQL starts clean
-        session.execute(TaskRow.__table__.delete().where(TaskRow.source == "bench"))
-        session.execute(Event.__table__.delete().where(Event.profile_id.like("cust%")))
-    began = time.perf_counter()
-    rows = fill(db, first=first, days=args.days, agents=args.agents, contacts=args.contacts)
-    loaded = time.perf_counter() - began
     print(f"machine: {machine()}")
-    print(f"database: {db.dialect}; {args.contacts:,} contacts, {args.agents} agents, "
-          f"{args.days} days: {rows:,} rows in {loaded:.1f} s")
+    if not (args.reuse and args.database_url is None):
+        with db.unit_of_work() as session:  # a rerun on PostgreSQL starts clean
+            session.execute(TaskRow.__table__.delete().where(TaskRow.source == "bench"))
+            session.execute(Event.__table__.delete().where(Event.profile_id.like("cust%")))
+        began = time.perf_counter()
+        rows = fill(db, first=first, days=args.days, agents=args.agents,
+                    contacts=args.contacts)
+        print(f"database: {db.dialect}; {args.contacts:,} contacts, {args.agents} agents, "
+              f"{args.days} days: {rows:,} rows in {time.perf_counter() - began:.1f} s")
 
     last = first + timedelta(days=args.days - 1)
     now = datetime(last.year, last.month, last.day, 22, 0, tzinfo=UTC)

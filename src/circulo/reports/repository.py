@@ -42,25 +42,33 @@ class _Dialect:
             return (func.julianday(end) - func.julianday(start)) * 86400.0
         return func.date_part("epoch", end - start)
 
-    def number(self, key: str) -> ColumnElement[float]:
-        """``properties.<key>`` when it is a JSON number, else NULL (never an error)."""
+    def raw(self, key: str, *, kind: bool) -> tuple[ColumnElement[Any], ...]:
+        """``properties.<key>`` as read once (each read parses the JSON again on SQLite):
+        its JSON type (when ``kind``) and its value, for ``number`` and ``text``."""
         if self.name == "sqlite":
             path = literal(f"$.{key}")
-            return case((func.json_type(Event.properties, path).in_(("integer", "real")),
-                         func.json_extract(Event.properties, path)), else_=None)
+            value = func.json_extract(Event.properties, path)
+            return (func.json_type(Event.properties, path), value) if kind else (value,)
         item = Event.properties.op("->")(literal(key))
-        return case((func.jsonb_typeof(item) == "number",
-                     cast(Event.properties.op("->>")(literal(key)), Float)), else_=None)
+        text = Event.properties.op("->>")(literal(key))
+        if kind:
+            return func.jsonb_typeof(item), text
+        return (case((func.jsonb_typeof(item) == "string", text), else_=None),)
 
-    def text(self, key: str) -> ColumnElement[str]:
-        """``properties.<key>`` when it is a JSON string, else NULL."""
+    def number(self, kind: Any, value: Any, low: float, high: float) -> ColumnElement[float]:
+        """The raw value when it is a JSON number from ``low`` to ``high``, else NULL (text,
+        booleans and other values are never an error)."""
         if self.name == "sqlite":
-            path = literal(f"$.{key}")
-            return case((func.json_type(Event.properties, path) == "text",
-                         func.json_extract(Event.properties, path)), else_=None)
-        item = Event.properties.op("->")(literal(key))
-        return case((func.jsonb_typeof(item) == "string",
-                     cast(Event.properties.op("->>")(literal(key)), String)), else_=None)
+            number = case((kind.in_(("integer", "real")), value), else_=None)
+        else:
+            number = case((kind == "number", cast(value, Float)), else_=None)
+        return case((and_(number >= low, number <= high), number), else_=None)
+
+    def text(self, value: Any) -> ColumnElement[str]:
+        """The raw value when it is a JSON string, else NULL."""
+        if self.name == "sqlite":
+            return case((func.typeof(value) == "text", value), else_=None)
+        return cast(value, String)
 
 
 def _bucket(column: Any, period: Period) -> ColumnElement[int]:
@@ -100,8 +108,12 @@ def service(session: Session, period: Period) -> list[ServiceFact]:
 
 
 def _handled() -> ColumnElement[bool]:
-    return and_(TaskRow.state == "completed", TaskRow.agent_id.is_not(None),
-                TaskRow.assigned_at.is_not(None), TaskRow.completed_at.is_not(None))
+    """Completed by an agent. The state is compared through ``coalesce`` so that no planner
+    reaches for the (state, queue) index: without ANALYZE statistics SQLite did, and read
+    every completed task ever instead of the period's (or the customer's)."""
+    return and_(func.coalesce(TaskRow.state, "") == "completed",
+                TaskRow.agent_id.is_not(None), TaskRow.assigned_at.is_not(None),
+                TaskRow.completed_at.is_not(None))
 
 
 def handling(session: Session, period: Period) -> list[HandlingFact]:
@@ -157,15 +169,26 @@ def scores(session: Session, period: Period) -> list[ScoreFact]:
     the ``agent_id`` and ``queue`` it names; else the customer's last task completed by an
     agent in the 7 days before the answer."""
     sql = _Dialect(session)
-    csat, nps = sql.number("csat"), sql.number("nps")
-    csat = case((and_(csat >= 1, csat <= 5), csat), else_=None)
-    nps = case((and_(nps >= 0, nps <= 10), nps), else_=None)
-    answers = (
-        select(Event.occurred_at, Event.profile_id, csat.label("csat"), nps.label("nps"),
-               sql.text("task_id").label("task_id"), sql.text("agent_id").label("agent_id"),
-               sql.text("queue").label("queue"))
+    csat_kind, csat_raw = sql.raw("csat", kind=True)
+    nps_kind, nps_raw = sql.raw("nps", kind=True)
+    # read once, materialised: inlined, SQLite would parse the JSON again at each use
+    raw = (
+        select(Event.occurred_at, Event.profile_id, csat_kind.label("csat_kind"),
+               csat_raw.label("csat_raw"), nps_kind.label("nps_kind"),
+               nps_raw.label("nps_raw"), *[
+                   sql.raw(key, kind=False)[0].label(f"{key}_raw")
+                   for key in ("task_id", "agent_id", "queue")])
         .where(Event.type == SURVEY, Event.occurred_at >= period.start,
                Event.occurred_at < period.end)
+        .cte("raw").prefix_with("MATERIALIZED"))
+    r = raw.c
+    answers = (
+        select(r.occurred_at, r.profile_id,
+               sql.number(r.csat_kind, r.csat_raw, 1, 5).label("csat"),
+               sql.number(r.nps_kind, r.nps_raw, 0, 10).label("nps"),
+               sql.text(r.task_id_raw).label("task_id"),
+               sql.text(r.agent_id_raw).label("agent_id"),
+               sql.text(r.queue_raw).label("queue"))
         .subquery())
     a = answers.c
     named = TaskRow.__table__.alias("named")

@@ -119,7 +119,7 @@ class TaskRow(Base):
         # covering: the reports read a month of tasks from this index alone (ADR 0021)
         Index("ix_tasks_report", "created_at", "kind", "queue", "channel", "state",
               "agent_id", "reason", "customer_id", "sl_seconds", "queued_at", "assigned_at",
-              "completed_at"),
+              "completed_at", "id"),
     )
 
 

@@ -19,7 +19,7 @@ def upgrade() -> None:
     # covering: a month of reports reads this index alone, never the wide task rows
     op.create_index("ix_tasks_report", "tasks", [
         "created_at", "kind", "queue", "channel", "state", "agent_id", "reason", "customer_id",
-        "sl_seconds", "queued_at", "assigned_at", "completed_at"])
+        "sl_seconds", "queued_at", "assigned_at", "completed_at", "id"])
 
 
 def downgrade() -> None:
