@@ -143,7 +143,6 @@ def reads_today_month_and_csv(page: Any, errors: list[str], base: str, key: str,
     rows = page.get_by_role("table", name="Contactos por motivo").locator("tbody tr")
     assert rows.count() == len(month["by_reason"])
     assert serious_violations(page) == []
-    screenshot(page, "reports-month.png", tmp_path)
 
     page.get_by_label("Periodo", exact=True).select_option("custom")
     page.get_by_label("Desde").fill((today - timedelta(days=40)).isoformat())
@@ -156,6 +155,9 @@ def reads_today_month_and_csv(page: Any, errors: list[str], base: str, key: str,
     assert figures(page)["offered"] == number(history["service"]["offered"], "es")
     table = page.get_by_role("table", name="Agentes: gestión y satisfacción")
     assert table.locator("tbody tr").count() == len(history["agents"]) == 8
+    page.evaluate("window.scrollTo(0, document.getElementById('summary-title')"
+                  ".getBoundingClientRect().top + window.scrollY - 24)")
+    screenshot(page, "reports-month.png", tmp_path)  # the filled month: summary and trend
     page.locator("#agents").scroll_into_view_if_needed()
     screenshot(page, "reports-agents.png", tmp_path)
 

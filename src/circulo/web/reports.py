@@ -85,6 +85,7 @@ def charts(report: Report, lang: str) -> dict[str, str]:
     t = texts(lang)
     p = report.period
     labels = [_bucket_label(p, b.start, lang) for b in report.trend]
+    x_label = t["reports.day"] if p.bucket == "day" else t["reports.week_of"]
 
     def bars(title: str, names: list[str], values: list[float | None], unit: str = ""
              ) -> str:
@@ -92,12 +93,12 @@ def charts(report: Report, lang: str) -> dict[str, str]:
                            "series": [{"label": title, "values": values, "unit": unit}]})
 
     return {
-        "trend": json.dumps({"kind": "lines", "labels": labels, "series": [
+        "trend": json.dumps({"kind": "lines", "labels": labels, "x_label": x_label, "series": [
             {"label": t["reports.contacts"], "values": [b.contacts for b in report.trend],
              "unit": ""},
             {"label": t["reports.service_level"],
              "values": [b.service_level for b in report.trend], "unit": "%"}]}),
-        "nps": json.dumps({"kind": "lines", "labels": labels, "series": [
+        "nps": json.dumps({"kind": "lines", "labels": labels, "x_label": x_label, "series": [
             {"label": t["reports.nps"], "values": [b.nps for b in report.trend], "unit": ""}]}),
         "reasons": bars(t["reports.contacts"],
                         [c.key or t["reports.no_reason"] for c in report.by_reason],

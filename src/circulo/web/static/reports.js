@@ -16,7 +16,10 @@
     var labels = chart.labels;
     var xs = categories(labels);
     var bars = chart.kind === "bars";
-    var series = [{}];
+    var series = [{
+      label: chart.x_label || "",
+      value: function (u, i) { return i == null || labels[i] === undefined ? "--" : labels[i]; }
+    }];
     var axes = [{
       splits: function () { return xs; },
       values: function (u, splits) {
