@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from circulo.reports.engine import compute, make_period, net_promoter_score, nps_of
+from circulo.reports.engine import compute, net_promoter_score, nps_of
 from circulo.reports.facts import (
     ContactCount,
     HandlingFact,
@@ -12,6 +12,7 @@ from circulo.reports.facts import (
     ScoreFact,
     ServiceFact,
 )
+from circulo.reports.period import make_period
 
 DAY = date(2026, 11, 2)  # a Monday
 TWO_DAYS = make_period(DAY, date(2026, 11, 3), "Europe/Madrid")

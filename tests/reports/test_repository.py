@@ -11,8 +11,8 @@ from sqlalchemy import insert
 from circulo.context import AppContext
 from circulo.customers.models import Event
 from circulo.reports import repository as repo
-from circulo.reports.engine import make_period
 from circulo.reports.facts import ResolutionFact
+from circulo.reports.period import make_period
 from circulo.routing.models import TaskRow
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 10:00 in Madrid, Monday 2 November

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Float, String
 
 from circulo.customers.models import Event
-from circulo.reports.engine import REPEAT_WINDOW, Period
 from circulo.reports.facts import (
     ContactCount,
     HandlingFact,
@@ -25,6 +24,7 @@ from circulo.reports.facts import (
     ScoreFact,
     ServiceFact,
 )
+from circulo.reports.period import REPEAT_WINDOW, Period
 from circulo.routing.models import TaskRow
 
 SURVEY = "survey.answered"

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from circulo.errors import ValidationFailed
 from circulo.reports import repository as repo
-from circulo.reports.engine import Period, Report, compute, make_period
+from circulo.reports.engine import Report, compute
+from circulo.reports.period import Period, make_period
 
 MAX_DAYS = 92  # a quarter: longer periods belong in a warehouse, not in a page
 

@@ -22,7 +22,8 @@ from circulo.api_deps import get_ctx
 from circulo.context import AppContext
 from circulo.errors import ValidationFailed
 from circulo.reports import service
-from circulo.reports.engine import Period, Report
+from circulo.reports.engine import Report
+from circulo.reports.period import Period
 from circulo.web.common import language, redirect, render, signed_in
 from circulo.web.reports_texts import CATALOGUE
 from circulo.web.texts import register, texts
