@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 from circulo.reports.engine import compute, net_promoter_score, nps_of
 from circulo.reports.facts import (
-    ContactCount,
     HandlingFact,
     ResolutionFact,
     ScoreFact,
@@ -20,12 +19,12 @@ NOTHING = ResolutionFact(0, 0)
 
 
 def test_service_level_asa_and_abandonment_over_queues_and_days() -> None:
-    service = [  # queue, bucket, contacts, answered, in SL, abandoned, wait seconds
-        ServiceFact("general", 0, 5, 4, 2, 1, 111.0),
-        ServiceFact("general", 1, 2, 1, 1, 0, 5.0),
-        ServiceFact("vip", 1, 3, 3, 3, 0, 12.0),
+    service = [  # queue, bucket, reason, channel, contacts, answered, in SL, abandoned, wait
+        ServiceFact("general", 0, None, "voice", 5, 4, 2, 1, 111.0),
+        ServiceFact("general", 1, "card", "voice", 2, 1, 1, 0, 5.0),
+        ServiceFact("vip", 1, "card", "chat", 3, 3, 3, 0, 12.0),
     ]
-    report = compute(TWO_DAYS, service, [], [], NOTHING, [])
+    report = compute(TWO_DAYS, service, [], NOTHING, [])
     s = report.service
     assert (s.offered, s.answered, s.answered_in_sl, s.abandoned) == (9, 8, 6, 1)
     assert s.service_level == 75.0  # 6 / 8
@@ -39,7 +38,7 @@ def test_service_level_asa_and_abandonment_over_queues_and_days() -> None:
 def test_handle_time_weighs_each_task_not_each_queue() -> None:
     handling = [HandlingFact("general", "ana", 3, 900.0), HandlingFact("vip", "ana", 1, 500.0),
                 HandlingFact("general", "ben", 1, 100.0)]
-    report = compute(TWO_DAYS, [], handling, [], NOTHING, [])
+    report = compute(TWO_DAYS, [], handling, NOTHING, [])
     assert (report.handling.handled, report.handling.average_handle_time) == (5, 300.0)
     agents = {a.agent_id: a.handling for a in report.agents}
     assert (agents["ana"].handled, agents["ana"].average_handle_time) == (4, 350.0)
@@ -47,7 +46,7 @@ def test_handle_time_weighs_each_task_not_each_queue() -> None:
 
 
 def test_first_contact_resolution_is_resolved_over_judged() -> None:
-    report = compute(TWO_DAYS, [], [], [], ResolutionFact(judged=8, resolved=6), [])
+    report = compute(TWO_DAYS, [], [], ResolutionFact(judged=8, resolved=6), [])
     assert report.resolution.first_contact_resolution == 75.0
 
 
@@ -65,7 +64,7 @@ def test_csat_by_agent_and_queue_and_the_nps_trend() -> None:
         ScoreFact(1, "ana", "vip", 1, 1.0, 0, 1, 0, 1),
         ScoreFact(1, None, None, 1, 3.0, 0, 1, 0, 0),  # attributed to nobody
     ]
-    report = compute(TWO_DAYS, [], [], [], NOTHING, scores)
+    report = compute(TWO_DAYS, [], [], NOTHING, scores)
     assert (report.scores.responses, report.scores.csat_average,
             report.scores.csat_satisfied) == (4, 3.25, 50.0)
     ana = report.agents[0].scores
@@ -76,9 +75,11 @@ def test_csat_by_agent_and_queue_and_the_nps_trend() -> None:
 
 
 def test_contacts_by_reason_and_channel() -> None:
-    counts = [ContactCount("billing", "voice", 3), ContactCount("billing", "chat", 2),
-              ContactCount(None, "voice", 1), ContactCount("card", "email", 5)]
-    report = compute(TWO_DAYS, [], [], counts, NOTHING, [])
+    counts = [ServiceFact("general", 0, "billing", "voice", 3, 3, 3, 0, 30.0),
+              ServiceFact("general", 1, "billing", "chat", 2, 2, 2, 0, 20.0),
+              ServiceFact("vip", 0, None, "voice", 1, 1, 1, 0, 10.0),
+              ServiceFact("general", 1, "card", "email", 5, 5, 5, 0, 50.0)]
+    report = compute(TWO_DAYS, counts, [], NOTHING, [])
     assert [(c.key, c.contacts) for c in report.by_reason] == [
         ("billing", 5), ("card", 5), ("", 1)]
     assert [(c.key, c.contacts) for c in report.by_channel] == [
@@ -96,7 +97,7 @@ def test_a_long_period_trends_by_week_and_days_follow_clock_changes() -> None:
 
 
 def test_an_empty_period_has_no_figures_rather_than_zeros() -> None:
-    report = compute(TWO_DAYS, [], [], [], NOTHING, [])
+    report = compute(TWO_DAYS, [], [], NOTHING, [])
     assert report.service.service_level is None
     assert report.handling.average_handle_time is None
     assert report.resolution.first_contact_resolution is None

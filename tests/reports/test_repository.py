@@ -67,6 +67,18 @@ def test_a_wait_on_the_threshold_is_within_it(ctx: AppContext) -> None:
             for f in facts] == [(5, 4, 2, 1, 111.0)]
 
 
+def test_contacts_by_queue_day_reason_and_channel(ctx: AppContext) -> None:
+    store(ctx, [task(reason="billing"), task(reason="billing", waited=None),
+                task(reason="billing", channel="chat"), task(), task(queue="vip")])
+    with ctx.db.unit_of_work() as session:
+        facts = repo.service(session, DAY)
+    assert sorted((f.queue, f.reason or "", f.channel, f.contacts, f.abandoned)
+                  for f in facts) == [("general", "", "voice", 1, 0),
+                                      ("general", "billing", "chat", 1, 0),
+                                      ("general", "billing", "voice", 2, 1),
+                                      ("vip", "", "voice", 1, 0)]
+
+
 def test_buckets_are_local_days(ctx: AppContext) -> None:
     # Madrid midnight is 23:00 UTC the day before
     store(ctx, [task(at=datetime(2026, 11, 1, 22, 59, tzinfo=UTC)),  # Sunday: outside

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from circulo.reports.facts import (
-    ContactCount,
     HandlingFact,
     ResolutionFact,
     ScoreFact,
@@ -185,19 +184,23 @@ def nps_of(scores: Iterable[float]) -> float | None:
 
 
 def compute(period: Period, service: Sequence[ServiceFact], handling: Sequence[HandlingFact],
-            counts: Sequence[ContactCount], resolution: ResolutionFact,
+            resolution: ResolutionFact,
             scores: Sequence[ScoreFact]) -> Report:
-    """The report of ``period`` from the sums of its contacts, handled tasks, reasons and
-    channels, first-contact resolution and survey answers."""
+    """The report of ``period`` from the sums of its contacts (per queue, day, reason and
+    channel), handled tasks, first-contact resolution and survey answers."""
     total = _ServiceSum()
     by_queue: dict[str, _ServiceSum] = defaultdict(_ServiceSum)
     by_bucket = [_ServiceSum() for _ in period.buckets]
     contacts = [0] * len(period.buckets)
+    reasons: dict[str, int] = defaultdict(int)
+    channels: dict[str, int] = defaultdict(int)
     for fact in service:
         total.add(fact)
         by_queue[fact.queue].add(fact)
         by_bucket[fact.bucket].add(fact)
         contacts[fact.bucket] += fact.contacts
+        reasons[fact.reason or NO_REASON] += fact.contacts
+        channels[fact.channel] += fact.contacts
 
     handled = _HandlingSum()
     queue_handling: dict[str, _HandlingSum] = defaultdict(_HandlingSum)
@@ -207,11 +210,6 @@ def compute(period: Period, service: Sequence[ServiceFact], handling: Sequence[H
         queue_handling[line.queue].add(line)
         agent_handling[line.agent_id].add(line)
 
-    reasons: dict[str, int] = defaultdict(int)
-    channels: dict[str, int] = defaultdict(int)
-    for count in counts:
-        reasons[count.reason or NO_REASON] += count.contacts
-        channels[count.channel] += count.contacts
 
     answers = _ScoreSum()
     queue_scores: dict[str, _ScoreSum] = defaultdict(_ScoreSum)

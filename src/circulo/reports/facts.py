@@ -7,10 +7,13 @@ from typing import NamedTuple
 
 
 class ServiceFact(NamedTuple):
-    """Contacts (tasks of kind ``contact``) created in one bucket for one queue."""
+    """Contacts (tasks of kind ``contact``) created in one bucket for one queue, reason and
+    channel."""
 
     queue: str
     bucket: int  # index into Period.buckets
+    reason: str | None
+    channel: str
     contacts: int
     answered: int
     answered_in_sl: int  # waited (queued → accepted) no longer than the queue's threshold
@@ -25,12 +28,6 @@ class HandlingFact(NamedTuple):
     agent_id: str
     handled: int
     handle_seconds: float
-
-
-class ContactCount(NamedTuple):
-    reason: str | None
-    channel: str
-    contacts: int
 
 
 class ResolutionFact(NamedTuple):

@@ -18,7 +18,6 @@ from sqlalchemy.types import Float, String
 
 from circulo.customers.models import Event
 from circulo.reports.facts import (
-    ContactCount,
     HandlingFact,
     ResolutionFact,
     ScoreFact,
@@ -84,12 +83,14 @@ def _in_period(period: Period) -> ColumnElement[bool]:
 
 
 def service(session: Session, period: Period) -> list[ServiceFact]:
-    """Contacts per queue and bucket: answered, within the threshold, abandoned, waits."""
+    """Contacts per queue, bucket, reason and channel (one pass for the service figures and
+    the counts by reason and channel): answered, within the threshold, abandoned, waits."""
     sql = _Dialect(session)
     wait = sql.seconds(TaskRow.queued_at, TaskRow.assigned_at)
     answered = TaskRow.assigned_at.is_not(None)
     flags = (
         select(TaskRow.queue, _bucket(TaskRow.created_at, period).label("bucket"),
+               TaskRow.reason, TaskRow.channel,
                case((answered, 1), else_=0).label("answered"),
                case((and_(answered, wait <= TaskRow.sl_seconds + EPSILON), 1),
                     else_=0).label("in_sl"),
@@ -100,11 +101,12 @@ def service(session: Session, period: Period) -> list[ServiceFact]:
         .subquery())
     f = flags.c
     rows = session.execute(
-        select(f.queue, f.bucket, func.count(), func.sum(f.answered), func.sum(f.in_sl),
-               func.sum(f.abandoned), func.sum(f.wait))
-        .group_by(f.queue, f.bucket))
-    return [ServiceFact(queue, int(index), int(n), int(a or 0), int(x or 0), int(b or 0),
-                        float(w or 0.0)) for queue, index, n, a, x, b, w in rows]
+        select(f.queue, f.bucket, f.reason, f.channel, func.count(), func.sum(f.answered),
+               func.sum(f.in_sl), func.sum(f.abandoned), func.sum(f.wait))
+        .group_by(f.queue, f.bucket, f.reason, f.channel))
+    return [ServiceFact(queue, int(index), reason, channel, int(n), int(a or 0), int(x or 0),
+                        int(b or 0), float(w or 0.0))
+            for queue, index, reason, channel, n, a, x, b, w in rows]
 
 
 def _handled() -> ColumnElement[bool]:
@@ -127,14 +129,6 @@ def handling(session: Session, period: Period) -> list[HandlingFact]:
         .group_by(TaskRow.queue, TaskRow.agent_id))
     return [HandlingFact(queue, agent or "", int(n), max(0.0, float(s or 0.0)))
             for queue, agent, n, s in rows]
-
-
-def counts(session: Session, period: Period) -> list[ContactCount]:
-    rows = session.execute(
-        select(TaskRow.reason, TaskRow.channel, func.count())
-        .where(_in_period(period), TaskRow.kind == "contact")
-        .group_by(TaskRow.reason, TaskRow.channel))
-    return [ContactCount(reason, channel, int(n)) for reason, channel, n in rows]
 
 
 def resolution(session: Session, period: Period) -> ResolutionFact:

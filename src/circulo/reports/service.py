@@ -62,8 +62,7 @@ def report(session: Session, period: Period) -> Report:
     """The figures of ``period``, from the sums the database makes of its tasks and survey
     answers (and of the week after it, for repeat contacts)."""
     return compute(period, repo.service(session, period), repo.handling(session, period),
-                   repo.counts(session, period), repo.resolution(session, period),
-                   repo.scores(session, period))
+                   repo.resolution(session, period), repo.scores(session, period))
 
 
 def _value(value: float | int | None) -> str:
