@@ -37,6 +37,7 @@ from circulo.journeys.api import router as journeys_router
 from circulo.observability import RequestObserver
 from circulo.ops_api import router as ops_router
 from circulo.privacy.api import router as privacy_router
+from circulo.reports.api import router as reports_router
 from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.runtime import tune_gc
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(campaigns_router)
     app.include_router(crm_inbound_router)
     app.include_router(routing_router)
+    app.include_router(reports_router)
     app.include_router(journeys_router)
     app.include_router(twilio_router)
     app.include_router(ops_router)

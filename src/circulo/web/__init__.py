@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from circulo.web import console, customer, desk, pages, widget
+from circulo.web import console, customer, desk, pages, reports, widget
 from circulo.web.common import HERE
 
-AREAS = (pages, desk, customer, console, widget)  # an area module adds itself here
+AREAS = (pages, desk, customer, console, reports, widget)  # an area module adds itself here
 
 
 def install(app: FastAPI) -> None:

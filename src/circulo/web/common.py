@@ -90,6 +90,7 @@ def nav(user: users.UserView | None) -> list[tuple[str, str]]:
 AREAS: list[tuple[str, str, frozenset[str]]] = [
     ("/desk", "desk", frozenset({"agent", "supervisor", "admin"})),
     ("/console", "console.nav", frozenset({"supervisor", "admin"})),
+    ("/reports", "reports.title", frozenset({"supervisor", "admin"})),
 ]
 
 
