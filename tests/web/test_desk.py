@@ -287,13 +287,18 @@ def test_click_to_dial_creates_the_outbound_call_in_the_agents_hands(
     offline = ana.post("/desk/dial", phone="+34 600 999 888")
     assert offline.status_code == 409 and "Póngase disponible" in offline.text
     ana.available()
-    assert ana.post("/desk/dial", phone="call me").status_code == 422
-    dialed = ana.post("/desk/dial", phone="+34 600 999 888")
+    assert ana.post("/desk/dial", phone="call me", request_id="r-000001").status_code == 422
+    dialed = ana.post("/desk/dial", phone="+34 600 999 888", request_id="r-000002")
     assert dialed.status_code == 200 and "Llamada saliente creada" in dialed.text
+    # the same form submitted twice (a double click) is one call
+    again = ana.post("/desk/dial", phone="+34 600 999 888", request_id="r-000002")
+    assert again.status_code == 200
     [mine] = ok(api.get("/v1/agents/ana/tasks"))  # type: ignore[arg-type]
-    assert (mine["kind"], mine["state"], mine["channel"]) == ("outbound", "assigned", "voice")
+    assert (mine["kind"], mine["state"], mine["channel"]) == ("contact", "assigned", "voice")
+    assert mine["attributes"]["direction"] == "outbound"
     assert mine["customer_id"] and mine["reason"] == "click_to_dial"
-    busy = ana.post("/desk/dial", phone="600 123 123")  # already on a call: nothing created
+    # already on a call: nothing created
+    busy = ana.post("/desk/dial", phone="600 123 123", request_id="r-000003")
     assert busy.status_code == 409 and "sin otra llamada" in busy.text
     with ctx.db.unit_of_work(write=False) as session:
         assert session.scalar(select(func.count()).select_from(TaskRow)) == 1

@@ -19,7 +19,7 @@ from circulo.context import AppContext
 from circulo.db import Database
 from circulo.routing.models import AgentRow
 from tests.conftest import Api, assert_problem, custom_api, make_key, ok
-from tests.routing.helpers import available, call, setup_center
+from tests.routing.helpers import POLICY, available, call, setup_center
 from tests.web.widget_helpers import crm_config
 
 PASSWORD = "correct horse battery"
@@ -245,3 +245,35 @@ def test_looking_at_the_calls_is_the_agents_heartbeat_written_sparingly(
     clock.advance(timedelta(seconds=10))  # a fifth of the 60 s timeout has passed
     ok(api.client.get("/v1/widget/calls", headers=_as(token)))
     assert last_seen() == start + timedelta(seconds=15)
+
+
+def test_the_widget_offers_the_queues_wrap_up_codes_like_the_desk(api: Api) -> None:
+    """A queue that lists its codes (routing policy ``wrapup_codes``) gives the widget those
+    codes, labelled in the widget's language, and refuses any other; a queue listing none
+    keeps the widget's general list."""
+    ctx = _ctx(api)
+    _center(api, ctx)
+    policy = POLICY.replace("""    wrap_up: 30s
+""", """    wrap_up: 30s
+    wrapup_codes:
+      - {code: retained, es: Cliente retenido, en: Customer retained}
+      - {code: refund, es: Reembolso, en: Refund}
+""", 1)
+    ok(api.client.put("/v1/routing/policy", content=policy,
+                      headers={**api.headers, "Content-Type": "application/yaml"}))
+    token = _token(api)
+    client = api.client
+    available(api, "ana")
+    incoming = call(api, "+34600999888")
+    [offered] = ok(client.get("/v1/widget/calls?lang=en", headers=_as(token)))["calls"]
+    assert offered["codes"] == [{"code": "retained", "label": "Customer retained"},
+                                {"code": "refund", "label": "Refund"}]
+    ok(client.post(f"/v1/widget/calls/{incoming['id']}/accept", headers=_as(token)))
+    ok(client.post(f"/v1/widget/calls/{incoming['id']}/end", headers=_as(token)))
+    problem = assert_problem(client.post(
+        f"/v1/widget/calls/{incoming['id']}/wrap-up", json={"disposition": "resolved"},
+        headers=_as(token)), 422, "validation_failed")
+    assert "retained, refund" in problem["errors"][0]["detail"]
+    done = ok(client.post(f"/v1/widget/calls/{incoming['id']}/wrap-up",
+                          json={"disposition": "refund"}, headers=_as(token)))["call"]
+    assert done["outcome"] == "refund"

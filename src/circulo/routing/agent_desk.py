@@ -12,7 +12,6 @@ CRM connectors exactly as through the API.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,10 +21,11 @@ from sqlalchemy.orm import Session
 from circulo.config import Settings
 from circulo.customers import card_service
 from circulo.customers import service as customers
-from circulo.errors import Conflict, NotFound
+from circulo.errors import Conflict, NotFound, ValidationFailed
 from circulo.routing import desk_repository as desk_repo
-from circulo.routing import intake, service, wrapup
+from circulo.routing import dial as dialing
 from circulo.routing import repository as repo
+from circulo.routing import service, wrapup
 from circulo.routing.models import AgentRow, TaskOffer, TaskRow
 from circulo.routing.policy import RoutingConfig, WrapupCode
 
@@ -33,13 +33,12 @@ IN_HAND = ("assigned", "wrapping")
 CALLBACKS_AHEAD = timedelta(hours=24)  # callbacks due within this show on the desk
 NOTES_LIMIT = 4000
 AWAY_REASONS = ("break", "lunch", "training", "meeting", "admin", "other")
-PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,24}$")
 
 
 class Refused(Exception):
     """The agent may not do this now. ``code``: not_yours, withdrawn, expired, gone,
-    not_in_hand, already_wrapped, bad_code, bad_notes, bad_phone, bad_presence, unavailable,
-    no_queue."""
+    not_in_hand, already_wrapped, bad_code, bad_notes, bad_phone, bad_request, bad_presence,
+    unavailable, no_queue."""
 
     def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(detail or code)
@@ -283,28 +282,27 @@ def set_presence(session: Session, agent_id: str, presence: str, reason: str,
                                 reason if presence == "away" else None, now)
 
 
-def dial(session: Session, agent_id: str, phone: str, *, config: RoutingConfig,
-         settings: Settings, policies: customers.Policies, now: datetime) -> Done:
-    """Click-to-dial: an outbound call (kind ``outbound``, channel voice) in the agent's first
-    queue that takes calls, given straight to them (offered and accepted in one go) rather
-    than to whoever routing would pick. The agent must be available with room for a call."""
-    number = phone.strip()
-    if not PHONE.match(number) or sum(ch.isdigit() for ch in number) < 5:
-        raise Refused("bad_phone")
+def dial(session: Session, agent_id: str, phone: str, request_id: str, *,
+         config: RoutingConfig, settings: Settings, policies: customers.Policies,
+         now: datetime) -> Done:
+    """Click-to-dial from the desk: the same outbound call the CRM widget places
+    (``routing.dial``: in the agent's hands at once, never offered, not counted as an
+    answered contact), for an agent who is available. The form's ``request_id`` makes a
+    double submit one call."""
     agent = service.get_agent(session, agent_id)
-    queue = next((q for q in agent.queues
-                  if q in config.queues and "voice" in config.queues[q].channels), None)
-    if queue is None:
-        raise Refused("no_queue")
     if agent.presence != "available":
         raise Refused("unavailable")
-    digits = "".join(ch for ch in number if ch.isdigit() or ch == "+")
-    task, _ = intake.create_task(session, intake.NewTask(
-        queue=queue, channel="voice", identifiers={"phone": digits}, source="desk",
-        reason="click_to_dial", kind="outbound", attributes={"dialed_by": agent_id}),
-        config, settings=settings, policies=policies, now=now)
-    session.flush()
-    if not service.reserve(session, task.id, agent_id, "click-to-dial", config, now):
-        raise Refused("unavailable")
-    service.accept(session, task.id, agent_id, settings=settings, policies=policies, now=now)
-    return Done(task.id)
+    try:
+        dialing.voice_queue(config, list(agent.queues))
+    except Conflict as conflict:
+        raise Refused("no_queue") from conflict
+    try:
+        task, created = dialing.dial(session, dialing.Dial(
+            agent_id=agent_id, phone=phone, request_id=request_id), config,
+            settings=settings, policies=policies, now=now)
+    except ValidationFailed as invalid:
+        field = invalid.errors[0]["field"] if invalid.errors else ""
+        raise Refused("bad_phone" if field == "phone" else "bad_request") from invalid
+    except Conflict as conflict:  # already on a call
+        raise Refused("unavailable") from conflict
+    return Done(task.id, repeated=not created)

@@ -33,6 +33,7 @@ from circulo.web.common import (
     checked,
     current,
     language,
+    new_token,
     redirect,
     render,
     signed_in,
@@ -99,7 +100,7 @@ def desk_page(request: Request, signed: users.SignedIn, *, status: int = 200,
                   "csrf_token": signed.csrf_token, "reasons": agent_desk.AWAY_REASONS}
     return render("desk.html", lang, status, user=signed.user, area="/desk",
                   role=texts(lang)["role." + signed.user.role], has_ctx=ctx is not None,
-                  **values)
+                  dial_request=new_token(), **values)
 
 
 @router.get("/desk")
@@ -165,7 +166,8 @@ def _act(ctx: AppContext, agent_id: str, action: str, task_id: str,
                                     form.get("reason", ""), now)
             done = agent_desk.Done("")
         else:  # dial
-            done = agent_desk.dial(session, agent_id, form.get("phone", ""), config=config,
+            done = agent_desk.dial(session, agent_id, form.get("phone", ""),
+                                   form.get("request_id", ""), config=config,
                                    settings=ctx.settings, policies=ctx.policies, now=now)
     if not done.repeated:
         dispatcher.after_change()

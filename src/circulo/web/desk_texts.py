@@ -117,6 +117,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                "en": "The notes are too long (4,000 characters at most)."},
     "desk.refused.bad_phone": {"es": "Escriba un número de teléfono válido.",
                                "en": "Enter a valid phone number."},
+    "desk.refused.bad_request": {"es": "Formulario incompleto: vuelva a cargar la página.",
+                                 "en": "Incomplete form: reload the page."},
     "desk.refused.bad_presence": {"es": "Elija un estado (y un motivo si está ausente).",
                                   "en": "Choose a presence (and a reason when away)."},
     "desk.refused.unavailable": {"es": "Póngase disponible (y sin otra llamada) para llamar.",

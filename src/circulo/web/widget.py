@@ -45,6 +45,7 @@ from circulo.errors import Conflict, Forbidden, ValidationFailed, problem_respon
 from circulo.routing import dial, service, wrapup
 from circulo.routing.dispatcher import dispatcher_of
 from circulo.routing.models import TaskRow
+from circulo.routing.policy import RoutingConfig
 from circulo.web.common import HERE
 from circulo.web.texts import register, texts
 from circulo.web.widget_texts import CATALOGUE, CODES
@@ -258,27 +259,38 @@ async def me(request: Request, grant: Grant = Depends(grant_of)) -> dict[str, An
                       for code in CODES]}
 
 
-def _calls(ctx: AppContext, agent_id: str) -> list[CallView]:
+def _codes(config: RoutingConfig, queue: str, lang: str) -> list[dict[str, str]]:
+    """The wrap-up codes of the call's queue (as the desk offers them), or the widget's
+    general list for a queue that lists none."""
+    listed = config.queues[queue].wrapup_codes if queue in config.queues else ()
+    if listed:
+        return [{"code": c.code, "label": c.label(lang)} for c in listed]
+    words = texts(lang)
+    return [{"code": code, "label": words[f"widget.code.{code}"]} for code in CODES]
+
+
+def _calls(ctx: AppContext, agent_id: str, lang: str) -> list[dict[str, Any]]:
     now = ctx.clock.now()
     with ctx.db.unit_of_work() as session:
+        config = dispatcher_of(ctx).config(session)
         agent = service.get_agent(session, agent_id)
         # the agent's screen is there: a heartbeat, written a few times per timeout rather
         # than at every look of every open CRM tab
         every = ctx.settings.agent_heartbeat_timeout / 5
         if agent.last_seen is None or now - agent.last_seen >= every:
             service.heartbeat(session, agent_id, now)
-        return [CallView.of(task) for task in service.tasks_in_hand(session, agent_id)
-                if task.channel == "voice"]
+        return [{**asdict(CallView.of(task)), "codes": _codes(config, task.queue, lang)}
+                for task in service.tasks_in_hand(session, agent_id) if task.channel == "voice"]
 
 
 @router.get(PREFIX + "calls", include_in_schema=False)
-async def calls(ctx: AppContext = Depends(get_ctx), grant: Grant = Depends(grant_of)
-                ) -> dict[str, Any]:
+async def calls(request: Request, ctx: AppContext = Depends(get_ctx),
+                grant: Grant = Depends(grant_of)) -> dict[str, Any]:
     """The agent's calls: offered (incoming), in progress, in wrap-up. Polled by the widget
     (a token in a header, which EventSource cannot send: docs/widget.md)."""
     grant.require(CALLS_READ)
-    views = await run_in_threadpool(_calls, ctx, grant.agent_id)
-    return {"calls": [asdict(view) for view in views]}
+    return {"calls": await run_in_threadpool(_calls, ctx, grant.agent_id,
+                                             _language(request, grant))}
 
 
 class DialIn(BaseModel):
@@ -379,19 +391,20 @@ async def wrap_up(task_id: str, body: WrapUpIn, ctx: AppContext = Depends(get_ct
     """The outcome (code and notes) on the customer's timeline as ``call.wrapped_up``,
     carrying the CRM record, so the CRM connector logs it on that record. A second wrap-up
     of the same call answers 409 and records nothing more."""
-    if body.disposition not in CODES:
-        raise ValidationFailed("unknown wrap-up code", errors=[{
-            "field": "disposition", "code": "invalid_value",
-            "detail": f"one of {', '.join(CODES)}"}])
-
     def complete(session: Session, task: TaskRow, now: datetime) -> object:
+        config = dispatcher_of(ctx).config(session)
+        codes = [c["code"] for c in _codes(config, task.queue, "en")]
+        if body.disposition not in codes:
+            raise ValidationFailed("unknown wrap-up code", errors=[{
+                "field": "disposition", "code": "invalid_value",
+                "detail": f"one of {', '.join(codes)}"}])
         attributes = task.attributes or {}
         record = attributes.get("crm_record") or body.crm_record
         crm = attributes.get("crm") or body.crm
         data = {k: v for k, v in (("crm_record", record), ("crm", crm)) if v}
         return wrapup.complete(session, task.id, grant.agent_id, disposition=body.disposition,
                         notes=body.notes, data=data, outcome=None,
-                        config=dispatcher_of(ctx).config(session), settings=ctx.settings,
+                        config=config, settings=ctx.settings,
                         policies=ctx.policies, now=now)
 
     return await _transition(ctx, grant, task_id, complete)

@@ -117,7 +117,16 @@
     document.body.addEventListener("htmx:afterSwap", function (event) {
       if (event.detail.target === work) { swapped(); }
     });
-    document.body.addEventListener("htmx:afterRequest", function () {
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      var dialId = document.getElementById("dial-request");
+      if (dialId && event.detail.elt && event.detail.elt.contains(dialId)) {
+        // the next call is another call: a new id (a double submit reused the old one)
+        var bytes = new Uint8Array(16);
+        window.crypto.getRandomValues(bytes);
+        dialId.value = Array.prototype.map.call(bytes, function (b) {
+          return ("0" + b.toString(16)).slice(-2);
+        }).join("");
+      }
       if (deferred && !busy() && window.htmx) {
         deferred = false;
         window.htmx.ajax("GET", "/desk/work", {target: "#work", swap: "innerHTML"});

@@ -224,7 +224,7 @@
     var form = el("form", { "class": "circulo-wrap" });
     var codeId = "circulo-code-" + task.id, notesId = "circulo-notes-" + task.id;
     var select = el("select", { id: codeId, name: "disposition", required: "required" });
-    state.codes.forEach(function (code) {
+    (task.codes || state.codes).forEach(function (code) {
       select.appendChild(el("option", { value: code.code, text: code.label }));
     });
     var notes = el("textarea", { id: notesId, name: "notes", rows: "2", maxlength: "4000" });
