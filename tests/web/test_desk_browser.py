@@ -157,8 +157,12 @@ def takes_a_contact(page: Any, errors: list[str], live: Server, api: httpx.Clien
     offer = page.locator(f"#task-{task_id}")
     offer.wait_for(state="visible", timeout=5000)
     elapsed = time.monotonic() - started
-    print(f"\noffer → card visible: {elapsed * 1000:.0f} ms")  # docs/benchmarks.md
-    (tmp_path / "offer_ms.txt").write_text(f"{elapsed * 1000:.0f}\n")
+    # the customer's card inside the offer (the panel the offer loads), on screen
+    offer.locator("#cust-panel").wait_for(state="visible", timeout=5000)
+    card = time.monotonic() - started
+    print(f"\noffer visible: {elapsed * 1000:.0f} ms; offer → card visible: "
+          f"{card * 1000:.0f} ms")  # docs/benchmarks.md
+    (tmp_path / "offer_ms.txt").write_text(f"{elapsed * 1000:.0f} {card * 1000:.0f}\n")
     assert "Oferta · Llamada" in offer.inner_text()
     assert "Paso de la política: everyone" in offer.inner_text()
     assert 'task.channel == "voice" (+5)' in offer.inner_text()
