@@ -146,3 +146,20 @@ def test_a_survey_a_week_after_the_contact_scores_nobody(ctx: AppContext) -> Non
     with ctx.db.unit_of_work() as session:
         facts = repo.scores(session, period)
     assert [(f.agent_id, f.csat_count) for f in facts] == [(None, 1)]
+
+
+def test_an_agents_own_outbound_call_is_not_an_answered_contact(ctx: AppContext) -> None:
+    """Click-to-dial (routing.dial) puts the call in the agent's hands at once: nobody waited,
+    so it must not lift the service level, the answered count or first-contact resolution;
+    its talk and wrap-up still count as the agent's handling time."""
+    store(ctx, [task(waited=60, reason="billing", customer_id="c1"),
+                task(waited=0, source="click_to_dial", reason="click_to_dial",
+                     customer_id="c1", at=T0 + timedelta(minutes=10))])
+    with ctx.db.unit_of_work() as session:
+        facts = repo.service(session, DAY)
+        handled = repo.handling(session, DAY)
+        resolved = repo.resolution(session, DAY)
+    assert [(f.reason, f.contacts, f.answered, f.answered_in_sl) for f in facts] == [
+        ("billing", 1, 1, 0)]
+    assert [(h.agent_id, h.handled) for h in handled] == [("ana", 2)]
+    assert resolved == ResolutionFact(1, 1)

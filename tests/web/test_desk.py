@@ -290,6 +290,7 @@ def test_click_to_dial_creates_the_outbound_call_in_the_agents_hands(
     assert ana.post("/desk/dial", phone="call me", request_id="r-000001").status_code == 422
     dialed = ana.post("/desk/dial", phone="+34 600 999 888", request_id="r-000002")
     assert dialed.status_code == 200 and "Llamada saliente creada" in dialed.text
+    assert "Esperó" not in dialed.text  # nobody waited for the agent's own call
     # the same form submitted twice (a double click) is one call
     again = ana.post("/desk/dial", phone="+34 600 999 888", request_id="r-000002")
     assert again.status_code == 200

@@ -24,6 +24,7 @@ from circulo.reports.facts import (
     ServiceFact,
 )
 from circulo.reports.period import REPEAT_WINDOW, Period
+from circulo.routing import dial
 from circulo.routing.models import TaskRow
 
 SURVEY = "survey.answered"
@@ -82,6 +83,18 @@ def _in_period(period: Period) -> ColumnElement[bool]:
     return and_(TaskRow.created_at >= period.start, TaskRow.created_at < period.end)
 
 
+# The agent's own outbound calls (routing.dial, click-to-dial from the desk or the CRM
+# widget) always carry this reason: nobody waited for them, so they are not answered
+# contacts (service level, ASA, abandonment, contacts by reason) nor judged for first-contact
+# resolution; their talk and wrap-up still count in handling. The reason, unlike the source,
+# is in the report's covering index.
+DIALED = dial.REASON
+
+
+def _received() -> ColumnElement[bool]:
+    return func.coalesce(TaskRow.reason, "") != DIALED
+
+
 def service(session: Session, period: Period) -> list[ServiceFact]:
     """Contacts per queue, bucket, reason and channel (one pass for the service figures and
     the counts by reason and channel): answered, within the threshold, abandoned, waits."""
@@ -97,7 +110,7 @@ def service(session: Session, period: Period) -> list[ServiceFact]:
                case((and_(TaskRow.assigned_at.is_(None), TaskRow.state == "abandoned"), 1),
                     else_=0).label("abandoned"),
                case((and_(answered, wait > 0), wait), else_=0.0).label("wait"))
-        .where(_in_period(period), TaskRow.kind == "contact")
+        .where(_in_period(period), TaskRow.kind == "contact", _received())
         .subquery())
     f = flags.c
     rows = session.execute(
@@ -145,7 +158,7 @@ def resolution(session: Session, period: Period) -> ResolutionFact:
         .where(TaskRow.created_at >= period.start,
                TaskRow.created_at < period.end + REPEAT_WINDOW,
                TaskRow.kind == "contact", TaskRow.customer_id.is_not(None),
-               TaskRow.reason.is_not(None), TaskRow.reason != "")
+               TaskRow.reason.is_not(None), TaskRow.reason != "", TaskRow.reason != DIALED)
         .subquery())
     c = contacts.c
     resolved = or_(c.following.is_(None),

@@ -79,6 +79,7 @@ class DeskTask:
     links: dict[str, str]  # screen-pop URLs (S4)
     codes: tuple[WrapupCode, ...]  # the queue's wrap-up codes
     urgency: int  # 0 offer, 1 in conversation, 2 wrap-up, 3 callback
+    dialed: bool = False  # the agent's own outbound call (click-to-dial): nobody waited
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def _task(session: Session, task: TaskRow, offer: TaskOffer | None, config: Rout
         not_before=task.not_before, window_end=task.window_end, waited_seconds=waited,
         step=offer.step if offer is not None else None,
         rules=tuple(offer.rules or ()) if offer is not None else (), links=links,
-        codes=queue.wrapup_codes if queue is not None else (), urgency=urgency)
+        codes=queue.wrapup_codes if queue is not None else (), urgency=urgency,
+        dialed=task.source == dialing.SOURCE)
 
 
 def desk_state(session: Session, agent_id: str, config: RoutingConfig, settings: Settings,

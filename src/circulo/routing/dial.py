@@ -29,6 +29,7 @@ from circulo.routing.models import TaskRow
 from circulo.routing.policy import RoutingConfig
 
 SOURCE = "click_to_dial"
+REASON = "click_to_dial"  # every dialed call carries it (reports leave these calls out)
 _SEPARATORS = re.compile(r"[\s().\-/]")
 _PHONE = re.compile(r"\+?[0-9]{6,15}")
 _REQUEST = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -99,7 +100,7 @@ def dial(session: Session, request: Dial, config: RoutingConfig, *, settings: Se
         channel="voice", state="assigned", customer_id=None, identifiers={"phone": phone},
         priority=0, skills={}, language=None, attributes=attributes, context={}, team=None,
         boost=0, sl_seconds=config.queues[queue].sl_seconds, not_before=None,
-        window_end=None, attempts=1, max_attempts=1, parent_id=None, reason="click_to_dial",
+        window_end=None, attempts=1, max_attempts=1, parent_id=None, reason=REASON,
         declined={}, agent_id=agent.id, created_at=now, queued_at=now, assigned_at=now,
         result={}, version=1, changed_at=now)
     customer_id = service.record_event(

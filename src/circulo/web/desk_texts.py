@@ -69,7 +69,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "desk.accepted_at": {"es": "Aceptado a las {at}", "en": "Accepted at {at}"},
     "desk.due": {"es": "Desde las {at}", "en": "From {at}"},
     "desk.until": {"es": "hasta las {at}", "en": "until {at}"},
-    "desk.dial": {"es": "Llamar a un número", "en": "Call a number"},
     "desk.dial_number": {"es": "Número de teléfono", "en": "Phone number"},
     "desk.dial_button": {"es": "Llamar", "en": "Call"},
     "desk.shortcuts": {
