@@ -231,9 +231,33 @@ def takes_a_contact(page: Any, errors: list[str], live: Server, api: httpx.Clien
         users.sign_out_everywhere(session, user.id, ctx_now() + timedelta(seconds=1))
     page.wait_for_url(f"{live.base}/sign-in", timeout=10000)
 
+    # -- the session ends while the page cannot hear it (the server is down): once the
+    # server is back the refused stream sends the page to sign in, rather than knocking
+    # every second and tripping the failed-authentication limit of the office's address
+    page.get_by_label("Nombre de usuario").fill("ana")
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Iniciar sesión").click()
+    page.get_by_text("Conectado: las ofertas llegan en directo.").wait_for()
+    refused_before = sum("401" in e for e in errors)
+
+    def session_ends() -> None:
+        page.get_by_text("Conexión perdida").wait_for()
+        with db.unit_of_work() as session:
+            user = users.find_user(session, "ana")
+            assert user is not None
+            users.sign_out_everywhere(session, user.id, ctx_now() + timedelta(seconds=2))
+
+    live.restart(between=session_ends)
+    page.wait_for_url(f"{live.base}/sign-in", timeout=15000)
+    page.wait_for_timeout(3000)  # and it stays there
+    assert page.url == f"{live.base}/sign-in"
+    assert sum("401" in e for e in errors) - refused_before <= 2, errors
+
     # the customer panel's routes belong to another area (a 404 on this branch), and the
     # stream's reconnection attempts were refused while the server was down
-    expected = ("status of 404", "404 from /desk/customers/", "ERR_CONNECTION_REFUSED")
+    expected = ("status of 404", "404 from /desk/customers/", "ERR_CONNECTION_REFUSED",
+                "status of 401")
     assert [e for e in errors if not any(x in e for x in expected)] == [], set(errors)
     assert popups[0] == crm_url and len(popups) == 2  # one per offer, each opened once
 

@@ -50,6 +50,9 @@ class Refused(Exception):
         return self.code == "not_yours"
 
 
+CODE_LIMIT = 40  # a disposition code, when the queue lists none (as the widget takes)
+
+
 @dataclass(frozen=True)
 class Done:
     task_id: str
@@ -248,7 +251,10 @@ def end(session: Session, task_id: str, agent_id: str, now: datetime) -> Done:
         return Done(task_id, repeated=True)
     if task.agent_id != agent_id or task.state != "assigned":
         raise Refused("not_in_hand")
-    service.end(session, task_id, agent_id, now)
+    try:
+        service.end(session, task_id, agent_id, now)
+    except Conflict as lost:  # changed since it was read (the caller hung up, a 2nd click)
+        raise Refused("not_in_hand") from lost
     return Done(task_id)
 
 
@@ -264,13 +270,16 @@ def wrap_up(session: Session, task_id: str, agent_id: str, *, code: str, notes: 
         raise Refused("not_in_hand")
     queue = config.queues.get(task.queue)
     codes = {c.code for c in queue.wrapup_codes} if queue is not None else set()
-    if codes and code not in codes:
+    if (codes and code not in codes) or len(code) > CODE_LIMIT:
         raise Refused("bad_code")
     if len(notes) > NOTES_LIMIT:
         raise Refused("bad_notes")
-    wrapup.complete(session, task_id, agent_id, disposition=code or None,
-                    notes=notes.strip() or None, data=None, outcome=None, config=config,
-                    settings=settings, policies=policies, now=now)
+    try:
+        wrapup.complete(session, task_id, agent_id, disposition=code or None,
+                        notes=notes.strip() or None, data=None, outcome=None, config=config,
+                        settings=settings, policies=policies, now=now)
+    except Conflict as lost:  # wrapped up meanwhile (two submits racing)
+        raise Refused("already_wrapped") from lost
     return Done(task_id)
 
 

@@ -204,7 +204,8 @@ async def console_stream(request: Request, ctx: AppContext = Depends(get_ctx)) -
         loop = asyncio.get_running_loop()
         while not await request.is_disconnected():
             started = loop.time()
-            if await run_in_threadpool(current, ctx, token) is None:
+            resumed = await run_in_threadpool(current, ctx, token)
+            if resumed is None or resumed.user.role not in SUPERVISING:  # ended, or demoted
                 yield {"event": "signed-out", "data": "/sign-in"}
                 return
             now = await run_in_threadpool(latest, ctx)

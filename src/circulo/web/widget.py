@@ -336,8 +336,8 @@ def _act(ctx: AppContext, grant: Grant, task_id: str, action: Action) -> CallVie
     with ctx.db.unit_of_work() as session:
         task = service.get_task(session, task_id)
         if task.agent_id is None:  # withdrawn (the caller hung up), or waiting again
-            raise Conflict(f"this call is no longer offered to you (it is {task.state})",
-                           field="task_id")
+            # (its state is not told: the task may never have been this agent's)
+            raise Conflict("this call is no longer offered to you", field="task_id")
         grant.owns(task.agent_id)
         action(session, task, ctx.clock.now())
     dispatcher.after_change()

@@ -81,6 +81,7 @@
     if (!url) { return; }
     source = new EventSource(url);
     source.addEventListener("open", function () {
+      retry = 1000;
       if (live) { live.textContent = live.dataset.live; live.className = "live ok"; }
     });
     source.addEventListener("work", function (event) {
@@ -95,9 +96,20 @@
     source.addEventListener("error", function () {
       if (live) { live.textContent = live.dataset.lost; live.className = "live lost"; }
       if (source.readyState === EventSource.CLOSED) {  // the browser gave up: we do not
-        window.setTimeout(connect, 1000);
+        window.setTimeout(recheck, retry);
+        retry = Math.min(retry * 2, 30000);
       }
     });
+  }
+
+  // The stream was refused (its status is not visible to EventSource): if the session is
+  // gone, go to sign in rather than knock every second (each 401 counts toward the
+  // address's failed-authentication limit, shared by an office behind one address).
+  var retry = 1000;
+  function recheck() {
+    window.fetch("/desk/work", {credentials: "same-origin"}).then(function (answer) {
+      if (answer.status === 401) { window.location.assign("/sign-in"); } else { connect(); }
+    }, function () { connect(); });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
