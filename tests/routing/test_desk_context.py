@@ -171,3 +171,16 @@ def test_viewer_rows_are_only_the_cards_open_now(api: Api, ctx: AppContext,
     with ctx.db.unit_of_work(write=False) as session:
         rows = {(r.customer_id, r.user_id) for r in session.query(CustomerViewer)}
     assert rows == {(ids[1], "u1"), (ids[0], "u2")}  # Luis's goes when he opens another
+
+
+def test_what_was_said_is_bounded_on_the_card() -> None:
+    """An IVR or form event is the customer's own input: however many answers or however
+    long, the card shows at most 20 lines of 500 characters, labels of 80."""
+    from circulo.routing.desk_context import _lines
+
+    many = {f"question {i}" * 20: "x" * 5000 for i in range(300)}
+    lines = _lines(many)
+    assert len(lines) == 20
+    assert all(len(label) <= 80 and len(text) <= 500 for label, text in lines)
+    listed = _lines([["a"] * 10_000] * 100)
+    assert len(listed) == 20 and all(len(text) <= 500 for _, text in listed)

@@ -89,24 +89,32 @@ class ContactContext:
     activity: list[Activity] = field(default_factory=list)
 
 
+LINES = 20  # lines shown per thing said (an IVR's answers, a form's fields)
+TEXT = 500  # characters per line; labels 80
+
+
 def _lines(value: Any) -> list[tuple[str, str]]:
+    """What was said as (label, text) lines, bounded: ingested events are the customer's
+    own words, so the card shows at most ``LINES`` lines of ``TEXT`` characters each."""
+    out: list[tuple[str, str]] = []
     if isinstance(value, dict):
-        return [(str(k), _text(v)) for k, v in value.items() if v not in (None, "")]
-    if isinstance(value, list):
-        out: list[tuple[str, str]] = []
-        for item in value:
+        out = [(str(k)[:80], _text(v)) for k, v in value.items() if v not in (None, "")]
+    elif isinstance(value, list):
+        for item in value[:LINES]:
             if isinstance(item, dict) and ("question" in item or "answer" in item):
-                out.append((str(item.get("question", "")), _text(item.get("answer", ""))))
+                out.append((str(item.get("question", ""))[:80],
+                            _text(item.get("answer", ""))))
             elif item not in (None, ""):
                 out.append(("", _text(item)))
-        return out
-    return [("", _text(value))] if value not in (None, "") else []
+    elif value not in (None, ""):
+        out = [("", _text(value))]
+    return out[:LINES]
 
 
 def _text(value: Any) -> str:
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)[:500]
+        return ", ".join(str(v) for v in value[:LINES])[:TEXT]
+    return str(value)[:TEXT]
 
 
 def _said_of_event(event: Event) -> Said | None:
