@@ -234,6 +234,7 @@ def takes_a_contact(page: Any, errors: list[str], live: Server, api: httpx.Clien
     # -- the session ends while the page cannot hear it (the server is down): once the
     # server is back the refused stream sends the page to sign in, rather than knocking
     # every second and tripping the failed-authentication limit of the office's address
+    time.sleep(1.5)  # past the sign-out-everywhere instant above (now + 1 s)
     page.get_by_label("Nombre de usuario").fill("ana")
     page.get_by_label("Contraseña").fill(PASSWORD)
     with page.expect_navigation():
