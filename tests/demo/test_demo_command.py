@@ -24,7 +24,7 @@ from circulo.auth import service as auth
 from circulo.cli import app as cli
 from circulo.config import get_settings
 from circulo.context import AppContext
-from tests.live import free_port
+from tests.live import free_port, start_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 MARIA = "+34600123456"
@@ -64,21 +64,9 @@ def test_make_demo_acts_on_the_example_journeys(ctx: AppContext, tmp_path: Path)
     env = {**os.environ, "CIRCULO_DATABASE_URL": ctx.db.url,
            "CIRCULO_DATA_DIR": str(tmp_path / "data"), "CIRCULO_PORT": str(port),
            "COLUMNS": "200"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "circulo.cli", "demo", "--customers",
-                                 "40", "--no-live", "--journeys", str(ROOT / "examples" /
-                                                                      "journeys")],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_demo(["--customers", "40", "--no-live", "--journeys",
+                             str(ROOT / "examples" / "journeys")], env, log)
     try:
-        deadline = time.monotonic() + 90
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        assert proc.poll() is None, log.read_text()
         secret = (tmp_path / "data" / "demo-key").read_text().strip()
         assert secret in log.read_text()
         headers = {"Authorization": f"Bearer {secret}"}
@@ -134,19 +122,8 @@ def test_make_demo_prints_the_desktop_and_people_who_sign_in_while_contacts_flow
            "CIRCULO_DATA_DIR": str(tmp_path / "data"), "CIRCULO_PORT": str(port),
            "CIRCULO_DEMO_TRAFFIC": "1", "CIRCULO_DEMO_TRAFFIC_MIN_SECONDS": "0.5",
            "CIRCULO_DEMO_TRAFFIC_MAX_SECONDS": "1", "COLUMNS": "200", "LANG": "en_GB.UTF-8"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "circulo.cli", "demo", "--customers",
-                                 "40"], env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_demo(["--customers", "40"], env, log)
     try:
-        deadline = time.monotonic() + 90
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        assert proc.poll() is None, log.read_text()
         printed = log.read_text()
         assert f"{base}/" in printed
         people = {role: (username, password)

@@ -79,4 +79,20 @@ def page_of(browser: Any, *, locale: str = "es-ES") -> Iterator[tuple[Any, list[
         context.close()
 
 
-__all__ = ["live_server", "own_database", "page_of", "screenshot", "serious_violations"]
+PASSWORD = "correct horse battery"  # every browser test's users have it
+SIGN_IN = {"es": ("Nombre de usuario", "Contraseña", "Iniciar sesión"),
+           "en": ("User name", "Password", "Sign in")}
+
+
+def sign_in(page: Any, base: str, username: str, password: str = PASSWORD, *,
+            lang: str = "es") -> None:
+    """Sign in through the form, as a person does, and wait for the page it leads to."""
+    user_label, password_label, button = SIGN_IN[lang]
+    page.goto(f"{base}/sign-in?lang={lang}")
+    page.get_by_label(user_label).fill(username)
+    page.get_by_label(password_label).fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).click()
+
+
+__all__ = ["live_server", "own_database", "page_of", "screenshot", "serious_violations", "sign_in"]

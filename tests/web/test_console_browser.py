@@ -7,10 +7,6 @@ axe-core finds nothing serious on any screen and the browser logs no error."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +16,9 @@ import pytest
 
 from circulo.auth import service as auth
 from circulo.context import AppContext
-from tests.conftest import TEST_EGRESS_ALLOW
+from tests.conftest import ok
 from tests.console.helpers import PASSWORD, person
-from tests.live import free_port
+from tests.live import free_port, serve_on
 from tests.routing.helpers import POLICY
 from tests.web.browser import (
     live_server,
@@ -46,10 +42,6 @@ def now() -> str:
 def traffic(base: str, key: str) -> httpx.Client:
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10)
 
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def center(api: httpx.Client) -> None:
@@ -195,24 +187,6 @@ def supervises(page: Any, errors: list[str], base: str, api: httpx.Client,
     other.wait_for_url(f"{base}/sign-in")
     page.wait_for_url(f"{base}/sign-in")
     assert errors == []
-
-
-def serve_on(database_url: str, port: int, **env: str) -> subprocess.Popen[bytes]:
-    """The app under uvicorn on this very port (the restart below needs the same one)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory", "--port",
-         str(port), "--log-level", "warning"],
-        env={**os.environ, "CIRCULO_DATABASE_URL": database_url,
-             "CIRCULO_EGRESS_ALLOW": ",".join(TEST_EGRESS_ALLOW), **env})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def test_the_board_says_it_lost_the_server_and_catches_up_after_a_restart(

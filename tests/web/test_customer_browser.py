@@ -16,18 +16,17 @@ import pytest
 
 from circulo.auth import service as auth
 from circulo.context import AppContext
-from tests.web.browser import live_server, own_database, page_of, screenshot, serious_violations
-from tests.web.customer_world import PASSWORD, build, make_users, ring_shared
+from tests.web.browser import (
+    live_server,
+    own_database,
+    page_of,
+    screenshot,
+    serious_violations,
+    sign_in,
+)
+from tests.web.customer_world import build, make_users, ring_shared
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Nombre de usuario").fill(username)
-    page.get_by_label("Contraseña").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Iniciar sesión").click()
 
 
 def test_customer_card_notes_viewers_search_and_ambiguous_caller(

@@ -9,9 +9,7 @@ finds nothing serious on any screen and the console stays clean."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,8 +27,7 @@ from circulo.auth import users
 from circulo.connectors.models import OutboxMessage
 from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import TEST_EGRESS_ALLOW
-from tests.live import free_port
+from tests.live import free_port, serve_on
 from tests.web.browser import own_database, page_of, screenshot, serious_violations
 from tests.web.test_desk import POLICY
 
@@ -38,23 +35,6 @@ PASSWORD = "correct horse battery"
 CRM = "https://crm.example.invalid/contacts/{customer_id}"
 
 pytestmark = pytest.mark.browser
-
-
-def _start(url: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory",
-         "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "CIRCULO_DATABASE_URL": url,
-             "CIRCULO_EGRESS_ALLOW": ",".join(TEST_EGRESS_ALLOW), **env})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -73,13 +53,13 @@ class Server:
     def __init__(self, url: str, env: dict[str, str]) -> None:
         self.url, self.env, self.port = url, env, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = _start(url, self.port, env)
+        self.proc = serve_on(url, self.port, **env)
 
     def restart(self, between: Any = None) -> None:
         _stop(self.proc)
         if between is not None:
             between()
-        self.proc = _start(self.url, self.port, self.env)
+        self.proc = serve_on(self.url, self.port, **self.env)
 
 
 @contextmanager

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +18,8 @@ import httpx
 import pytest
 
 from circulo.context import AppContext
-from tests.live import free_port
-from tests.web.browser import page_of, screenshot, serious_violations
+from tests.live import free_port, start_demo
+from tests.web.browser import page_of, screenshot, serious_violations, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -45,20 +43,9 @@ def demo(ctx: AppContext, tmp_path: Path) -> Iterator[tuple[str, dict[str, tuple
     env.pop("CIRCULO_DATABASE_URL", None)
     if ctx.db.dialect == "postgresql":
         env["CIRCULO_DATABASE_URL"] = ctx.db.url
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "circulo.cli", "demo", "--customers",
-                                 "60"], env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    proc, _ = start_demo(["--customers", "60"], env, log, timeout=120)
     try:
-        deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         printed = log.read_text("utf-8")
-        assert proc.poll() is None, printed
         [url] = set(URL.findall(printed))  # the desktop's address, printed
         people = {role: (username, password)
                   for role, username, password in CREDENTIALS.findall(printed)}
@@ -67,14 +54,6 @@ def demo(ctx: AppContext, tmp_path: Path) -> Iterator[tuple[str, dict[str, tuple
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-def sign_in(page: Any, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/")
-    page.get_by_label("Nombre de usuario").fill(username)
-    page.get_by_label("Contraseña").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Iniciar sesión").click()
 
 
 def test_a_newcomer_takes_a_live_demo_contact_from_offer_to_wrap_up(

@@ -27,6 +27,7 @@ from tests.web.browser import (
     page_of,
     screenshot,
     serious_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -54,14 +55,6 @@ def a_morning_through_the_api(base: str, key: str) -> None:
             "type": "survey.answered", "source": "surveys",
             "identifiers": {"phone": "+34600000003"},
             "properties": {"csat": 4, "nps": 10, "task_id": task}}]}).status_code == 200
-
-
-def sign_in(page: Any, base: str, username: str, lang: str = "es") -> None:
-    page.goto(f"{base}/sign-in?lang={lang}")
-    page.get_by_label("Nombre de usuario" if lang == "es" else "User name").fill(username)
-    page.get_by_label("Contraseña" if lang == "es" else "Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Iniciar sesión" if lang == "es" else "Sign in").click()
 
 
 def charts_drawn(page: Any) -> None:

@@ -16,27 +16,23 @@ import httpx
 import pytest
 
 from circulo.auth import service as auth
-from tests.console.helpers import NORMAL, PASSWORD, RISK, VIP, person
+from tests.conftest import ok
+from tests.console.helpers import NORMAL, RISK, VIP, person
 from tests.routing.helpers import POLICY
-from tests.web.browser import live_server, own_database, page_of, screenshot, serious_violations
+from tests.web.browser import (
+    live_server,
+    own_database,
+    page_of,
+    screenshot,
+    serious_violations,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
 AGENT = {"name": "Luis Gil", "skills": {"billing": 3}, "languages": ["es"],
          "site": "madrid", "queues": ["general"]}
 
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Nombre de usuario").fill(username)
-    page.get_by_label("Contraseña").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Iniciar sesión").click()
 
 
 def cell(page: Any, row: str, column: str) -> Any:

@@ -16,15 +16,12 @@ import pytest
 
 from circulo.auth import service as auth
 from circulo.context import AppContext
+from tests.conftest import ok
 from tests.web.browser import live_server, own_database, page_of, screenshot, serious_violations
 from tests.web.customer_world import PASSWORD, build, make_users
 
 pytestmark = pytest.mark.browser
 
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def test_a_call_in_any_format_pops_marias_card_and_never_the_wrong_person(

@@ -11,7 +11,6 @@ style the CSP blocked would be an error there)."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 import threading
@@ -32,8 +31,7 @@ from circulo.auth.models import WidgetToken
 from circulo.connectors.models import OutboxMessage
 from circulo.context import AppContext
 from circulo.db import Database
-from tests.conftest import TEST_EGRESS_ALLOW
-from tests.live import free_port
+from tests.live import free_port, serve_on
 from tests.routing.helpers import POLICY
 from tests.web.browser import ROOT, VIEWPORT, live_server, own_database, screenshot
 from tests.web.widget_helpers import crm_config
@@ -204,25 +202,6 @@ def takes_an_incoming_call(page: Any, base: str, api: httpx.Client, db: Database
     assert _outbox(db)[1]["properties"]["crm_record"] == "C-4711"
 
 
-def _serve(database_url: str, port: int, **env: str) -> subprocess.Popen[bytes]:
-    """Círculo on a given port (a restart keeps the page's address)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "circulo.app:create_app", "--factory", "--port",
-         str(port), "--log-level", "warning"],
-        env={**os.environ, "CIRCULO_DATABASE_URL": database_url,
-             "CIRCULO_EGRESS_ALLOW": ",".join(TEST_EGRESS_ALLOW), **env})
-    up = wait_for(lambda: proc.poll() is not None or _healthy(port), 30)
-    assert up and proc.poll() is None, "Círculo did not start"
-    return proc
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     proc.wait(timeout=30)
@@ -235,7 +214,7 @@ def test_widget_faults_withdrawn_offer_restart_new_token_expired_user_in_english
     env = {"CIRCULO_WIDGET_ORIGINS": crm_site}
     with own_database(ctx, tmp_path) as db:
         admin, widget_key = _setup(db, ctx)
-        server = _serve(db.url, port, **env)
+        server = serve_on(db.url, port, **env)
         try:
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"},
                               timeout=10) as api, \
@@ -292,7 +271,7 @@ def survives_a_restart(page: Any, crm_site: str, server: subprocess.Popen[bytes]
     widget.get_by_text("No calls. Press a number to call it.").wait_for()
     _stop(server)
     widget.get_by_text("No connection to Círculo; retrying…").wait_for()
-    server = _serve(database_url, port, **env)
+    server = serve_on(database_url, port, **env)
     widget.get_by_text("No connection to Círculo; retrying…").wait_for(state="detached")
     widget.get_by_text("No calls. Press a number to call it.").wait_for()
     return server
