@@ -25,6 +25,7 @@ from circulo.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from circulo.ids import new_id
 
 ROLES = ("agent", "supervisor", "admin")
+SUPERVISING = frozenset({"supervisor", "admin"})  # the console and reports are theirs
 LANGUAGES = ("es", "en")
 # What each role may do, as API-key scopes. ``routing:self``: the routing actions that name an
 # agent (presence, heartbeat, offers, accept, reject, end, complete), for the user's own agent

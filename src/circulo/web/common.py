@@ -88,9 +88,9 @@ def nav(user: users.UserView | None) -> list[tuple[str, str]]:
 
 # (path, text key, roles): an area module adds its line here when it lands
 AREAS: list[tuple[str, str, frozenset[str]]] = [
-    ("/desk", "desk", frozenset({"agent", "supervisor", "admin"})),
-    ("/console", "console.nav", frozenset({"supervisor", "admin"})),
-    ("/reports", "reports.title", frozenset({"supervisor", "admin"})),
+    ("/desk", "desk", frozenset(users.ROLES)),
+    ("/console", "console.nav", users.SUPERVISING),
+    ("/reports", "reports.title", users.SUPERVISING),
 ]
 
 

@@ -41,7 +41,7 @@ from circulo.web.common import HEADERS, checked, current, language, redirect, re
 router = APIRouter(include_in_schema=False)
 texts.register(console_texts.CATALOGUE)
 
-SUPERVISING = frozenset({"supervisor", "admin"})
+SUPERVISING = users.SUPERVISING
 AREA = "/console"
 
 

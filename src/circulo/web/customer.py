@@ -38,7 +38,7 @@ from circulo.web.texts import register, texts
 
 register(CATALOGUE)
 router = APIRouter(include_in_schema=False)
-ROLES = frozenset({"agent", "supervisor", "admin"})
+ROLES = frozenset(users.ROLES)
 TIMELINE_SHOWN = 30
 FRAGMENT = {"X-Circulo-Fragment": "1"}  # cust.js lets htmx show these even on 4xx
 

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from circulo.api_deps import get_ctx
+from circulo.auth import users
 from circulo.context import AppContext
 from circulo.errors import ValidationFailed
 from circulo.reports import service
@@ -31,7 +32,7 @@ from circulo.web.texts import register, texts
 register(CATALOGUE)
 
 router = APIRouter(include_in_schema=False)
-ROLES = frozenset({"supervisor", "admin"})
+ROLES = users.SUPERVISING  # the report names every agent's scores
 PRESETS = ("today", "yesterday", "week", "month", "custom")
 
 
