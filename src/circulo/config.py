@@ -268,6 +268,14 @@ class Settings(BaseSettings):
         default=1800, ge=60,
         description="Seconds a negative-sentiment event stays an angry-customer alert while "
         "its contact is waiting or in progress")
+    surveys_file: Path | None = Field(
+        default=None,
+        description="YAML file of the surveys sent after interactions (docs/surveys.md); "
+        "unset: no survey is sent")
+    survey_failure_limit: str = Field(
+        default="30/minute",
+        description="Unknown, tampered or expired survey links (and refused answers) one "
+        "address may try in a moving window before the survey page answers 429")
     session_cookie_secure: bool = Field(
         default=False,
         description="Always mark the session cookie Secure (it is whenever the request came "

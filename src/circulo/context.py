@@ -42,7 +42,8 @@ class AppContext:
             templates=load_templates(settings.card_templates),
             mappings=load_mappings(settings.inbound_mappings) if settings.inbound_mappings
             else {},
-            throttle=Throttle(settings.auth_failure_limit, settings.pin_failure_limit),
+            throttle=Throttle(settings.auth_failure_limit, settings.pin_failure_limit,
+                              settings.survey_failure_limit),
         )
 
     def authenticate(self, secret: str | None) -> auth.Principal:

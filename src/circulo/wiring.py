@@ -15,6 +15,7 @@ from circulo.customers import card_service
 from circulo.db import Database
 from circulo.journeys import runtime as journeys_runtime
 from circulo.journeys import service as journeys
+from circulo.surveys import service as surveys
 
 
 def register_handlers() -> None:
@@ -24,6 +25,8 @@ def register_handlers() -> None:
     # inbox, in the ingest transaction.
     hooks.ingested.register("outbox", outbox.on_events_stored)
     hooks.ingested.register("journeys", journeys_runtime.on_events_stored)
+    # An interaction an agent finished gets its survey invitation (circulo.surveys).
+    hooks.ingested.register("surveys", surveys.on_events_stored)
     # A CRM list requested for a campaign is read by campaigns when the outbox delivers it.
     crm_delivery.request_handlers.register("campaign.list_requested", crm_lists.load)
     # The card shows the journeys' open suggestions.

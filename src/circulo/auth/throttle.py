@@ -21,6 +21,7 @@ from circulo.errors import TooManyRequests
 
 AUTH = "authentication"
 PIN = "PIN check"
+SURVEY = "survey link"
 
 
 def parse_limit(text: str) -> RateLimitItem:
@@ -29,8 +30,10 @@ def parse_limit(text: str) -> RateLimitItem:
 
 
 class Throttle:
-    def __init__(self, auth_limit: str, pin_limit: str) -> None:
-        self._limits = {AUTH: parse_limit(auth_limit), PIN: parse_limit(pin_limit)}
+    def __init__(self, auth_limit: str, pin_limit: str,
+                 survey_limit: str = "30/minute") -> None:
+        self._limits = {AUTH: parse_limit(auth_limit), PIN: parse_limit(pin_limit),
+                        SURVEY: parse_limit(survey_limit)}
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def retry_after(self, kind: str, client: str) -> int | None:

@@ -176,17 +176,19 @@ def enqueue_events(session: Session, events: Iterable[dict[str, Any]], now: date
 
 
 def enqueue_request(session: Session, destination: str, event_type: str,
-                    data: dict[str, Any], *, ordering_key: str, now: datetime) -> str:
+                    data: dict[str, Any], *, ordering_key: str, now: datetime,
+                    not_before: datetime | None = None) -> str:
     """Queue work for a connector (read a CRM list, fetch a contact), in the caller's
-    transaction: retried, logged and replayable like any delivery."""
+    transaction: retried, logged and replayable like any delivery. ``not_before``: the
+    worker leaves it until then (a survey sent some minutes after the call)."""
     message_id = "msg_" + new_id()
     repo.insert_messages(session, [{
         "id": message_id, "destination": destination, "ordering_key": ordering_key,
         "event_type": event_type,
         "payload": {"type": event_type, "timestamp": now.isoformat(), "data": data},
-        "status": "pending", "attempts": 0, "next_attempt_at": now, "lease_until": None,
-        "created_at": now, "updated_at": now, "delivered_at": None, "last_status_code": None,
-        "last_latency_ms": None, "last_error": None}])
+        "status": "pending", "attempts": 0, "next_attempt_at": max(now, not_before or now),
+        "lease_until": None, "created_at": now, "updated_at": now, "delivered_at": None,
+        "last_status_code": None, "last_latency_ms": None, "last_error": None}])
     return message_id
 
 

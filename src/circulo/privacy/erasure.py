@@ -25,6 +25,7 @@ from circulo.identity import suppression
 from circulo.ids import new_id
 from circulo.journeys import repository as journeys
 from circulo.routing import service as routing
+from circulo.surveys import repository as surveys
 
 ERASED_EVENT = "customer.erased"
 
@@ -57,6 +58,10 @@ def _tombstones(session: Session, ids: Sequence[str], now: datetime) -> dict[str
 
 # In order: what acts on the person (tasks, journeys, campaigns, messages) stops first.
 STEPS: tuple[Step, ...] = (
+    Step(("survey_invitations", "survey_responses"),
+         "survey invitations deleted; responses keep their scores (for the figures) without "
+         "the customer or the comment",
+         lambda session, ids, now: surveys.erase_customers(session, ids)),
     Step(("tasks", "routing_overrides"),
          "waiting and offered tasks canceled; every task's identifiers, attributes, customer "
          "snapshot, reason, notes and captured data scrubbed and its customer unset; routing "

@@ -1,0 +1,82 @@
+"""What the survey pages say (the customer's page and the console's scores), ES and EN."""
+
+from __future__ import annotations
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    "survey.brand": {"es": "Encuesta de satisfacción", "en": "Satisfaction survey"},
+    "survey.intro": {"es": "Sus respuestas nos ayudan a mejorar. Solo le llevará un minuto.",
+                     "en": "Your answers help us improve. It only takes a minute."},
+    "survey.required": {"es": "Obligatoria", "en": "Required"},
+    "survey.optional": {"es": "Opcional", "en": "Optional"},
+    "survey.csat_low": {"es": "1 = Nada satisfecho", "en": "1 = Very dissatisfied"},
+    "survey.csat_high": {"es": "5 = Muy satisfecho", "en": "5 = Very satisfied"},
+    "survey.nps_low": {"es": "0 = Nada probable", "en": "0 = Not at all likely"},
+    "survey.nps_high": {"es": "10 = Muy probable", "en": "10 = Extremely likely"},
+    "survey.max_chars": {"es": "Hasta {n} caracteres.", "en": "Up to {n} characters."},
+    "survey.send": {"es": "Enviar respuestas", "en": "Send answers"},
+    "survey.other_language": {"es": "Read in English", "en": "Leer en español"},
+    "survey.fix": {"es": "Revise las respuestas marcadas.",
+                   "en": "Please check the answers marked below."},
+    "survey.error.missing": {"es": "Elija una respuesta.", "en": "Choose an answer."},
+    "survey.error.not_a_number": {"es": "Elija uno de los valores de la escala.",
+                                  "en": "Choose one of the values on the scale."},
+    "survey.error.out_of_range": {"es": "Ese valor está fuera de la escala.",
+                                  "en": "That value is outside the scale."},
+    "survey.error.too_long": {"es": "El comentario es demasiado largo (máximo {n} caracteres).",
+                              "en": "The comment is too long (at most {n} characters)."},
+    "survey.error.not_text": {"es": "Escriba un texto.", "en": "Write some text."},
+    "survey.thanks_title": {"es": "¡Gracias!", "en": "Thank you!"},
+    "survey.thanks": {"es": "Hemos recibido sus respuestas. Gracias por dedicarnos su tiempo.",
+                      "en": "We have received your answers. Thank you for your time."},
+    "survey.answered_title": {"es": "Encuesta ya respondida",
+                              "en": "Survey already answered"},
+    "survey.answered": {"es": "Esta encuesta ya se respondió. Solo se guarda una respuesta "
+                              "por cada contacto.",
+                        "en": "This survey has already been answered. Only one answer is kept "
+                              "for each contact."},
+    "survey.expired_title": {"es": "Encuesta cerrada", "en": "Survey closed"},
+    "survey.expired": {"es": "El enlace de esta encuesta ha caducado. Gracias de todos modos.",
+                       "en": "This survey link has expired. Thank you all the same."},
+    "survey.invalid_title": {"es": "Enlace no válido", "en": "Invalid link"},
+    "survey.invalid": {"es": "Este enlace de encuesta no es válido. Compruebe que lo ha copiado "
+                             "entero.",
+                       "en": "This survey link is not valid. Check that you copied all of it."},
+    "survey.busy_title": {"es": "Demasiados intentos", "en": "Too many attempts"},
+    "survey.busy": {"es": "Ha habido demasiados intentos desde esta conexión. Vuelva a "
+                          "intentarlo en {n} segundos.",
+                    "en": "There have been too many attempts from this connection. Try again "
+                          "in {n} seconds."},
+    # the console's scores
+    "surveys.nav": {"es": "Encuestas", "en": "Surveys"},
+    "surveys.title": {"es": "Satisfacción: CSAT y NPS", "en": "Satisfaction: CSAT and NPS"},
+    "surveys.today": {"es": "Hoy", "en": "Today"},
+    "surveys.period": {"es": "Periodo", "en": "Period"},
+    "surveys.from": {"es": "Desde", "en": "From"},
+    "surveys.to": {"es": "Hasta", "en": "To"},
+    "surveys.show": {"es": "Mostrar", "en": "Show"},
+    "surveys.bad_period": {"es": "Periodo no válido: use fechas AAAA-MM-DD, como mucho 366 días.",
+                           "en": "Invalid period: use YYYY-MM-DD dates, at most 366 days."},
+    "surveys.updated": {"es": "Actualizado a las {time}; se actualiza cada {n} s.",
+                        "en": "Updated at {time}; refreshes every {n} s."},
+    "surveys.formulas": {
+        "es": "CSAT = % de respuestas 4 o 5 (de 1 a 5); media entre paréntesis. "
+              "NPS = % promotores (9–10) − % detractores (0–6).",
+        "en": "CSAT = % of answers 4 or 5 (on 1 to 5); the mean in brackets. "
+              "NPS = % promoters (9–10) − % detractors (0–6)."},
+    "surveys.overall": {"es": "En total", "en": "Overall"},
+    "surveys.by.agent": {"es": "Por agente", "en": "By agent"},
+    "surveys.by.queue": {"es": "Por cola", "en": "By queue"},
+    "surveys.by.site": {"es": "Por sede", "en": "By site"},
+    "surveys.by.reason": {"es": "Por motivo", "en": "By reason"},
+    "surveys.key.agent": {"es": "Agente", "en": "Agent"},
+    "surveys.key.queue": {"es": "Cola", "en": "Queue"},
+    "surveys.key.site": {"es": "Sede", "en": "Site"},
+    "surveys.key.reason": {"es": "Motivo", "en": "Reason"},
+    "surveys.none_key": {"es": "(sin dato)", "en": "(none)"},
+    "surveys.csat": {"es": "CSAT", "en": "CSAT"},
+    "surveys.csat_n": {"es": "Respuestas CSAT", "en": "CSAT answers"},
+    "surveys.nps": {"es": "NPS", "en": "NPS"},
+    "surveys.nps_n": {"es": "Respuestas NPS", "en": "NPS answers"},
+    "surveys.no_answers": {"es": "Aún no hay respuestas en este periodo.",
+                           "en": "No answers in this period yet."},
+}
