@@ -34,6 +34,7 @@ agents:
      queues: [atencion, vip, rescate]}
   - {id: tom, name: Tom Baker, site: leeds, languages: [en, es], queues: [atencion]}
 """
+AGENTS = ("lucia", "tom")
 LINK = re.compile(r"https?://\S+/s/(\S+)")
 
 
@@ -85,7 +86,9 @@ def handled(center: Center, phone: str, agent: str = "lucia", queue: str = "aten
     if reason:
         body["reason"] = reason
     task = ok(center.api.post("/v1/tasks", json=body), 201)
-    ok(center.api.post(f"/v1/agents/{agent}/presence", json={"presence": "available"}))
+    for other in AGENTS:  # only the named agent may be offered it
+        ok(center.api.post(f"/v1/agents/{other}/presence",
+                           json={"presence": "available" if other == agent else "away"}))
     dispatcher_of(center.ctx).run_once()
     ok(center.api.post(f"/v1/tasks/{task['id']}/accept", json={"agent_id": agent}))
     ok(center.api.post(f"/v1/tasks/{task['id']}/complete", json={"agent_id": agent}))

@@ -54,8 +54,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "surveys.from": {"es": "Desde", "en": "From"},
     "surveys.to": {"es": "Hasta", "en": "To"},
     "surveys.show": {"es": "Mostrar", "en": "Show"},
-    "surveys.bad_period": {"es": "Periodo no válido: use fechas AAAA-MM-DD, como mucho 366 días.",
-                           "en": "Invalid period: use YYYY-MM-DD dates, at most 366 days."},
+    "surveys.bad_period": {"es": "Periodo no válido: use fechas AAAA-MM-DD, como mucho 92 días.",
+                           "en": "Invalid period: use YYYY-MM-DD dates, at most 92 days."},
     "surveys.updated": {"es": "Actualizado a las {time}; se actualiza cada {n} s.",
                         "en": "Updated at {time}; refreshes every {n} s."},
     "surveys.formulas": {
