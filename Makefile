@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 ## print the desktop URL, the demo users' passwords (data/demo/demo-users) and API key
 ## (data/demo/demo-key), serve with simulated traffic (docs/demo.md). Another port: PORT=8080 make demo
 demo: $(STAMP)
-	CIRCULO_DEMO_TRAFFIC=1 CIRCULO_DATA_DIR=$${CIRCULO_DATA_DIR:-data/demo} CIRCULO_PORT=$${PORT:-$${CIRCULO_PORT:-8000}} \
+	CIRCULO_DEMO_TRAFFIC=1 CIRCULO_SURVEYS_FILE=$${CIRCULO_SURVEYS_FILE:-examples/surveys/surveys.yaml} CIRCULO_DATA_DIR=$${CIRCULO_DATA_DIR:-data/demo} CIRCULO_PORT=$${PORT:-$${CIRCULO_PORT:-8000}} \
 		$(BIN)/circulo demo --journeys examples/journeys
 
 ## make test: lint (ruff, mypy, the import contracts) and the whole test suite

@@ -49,6 +49,7 @@ from circulo.routing import callbacks, intake, service, wrapup
 from circulo.routing.dispatcher import dispatcher_of
 from circulo.routing.models import AgentRow, TaskRow
 from circulo.routing.policy import RoutingConfig
+from circulo.surveys import service as surveys
 
 log = logging.getLogger(__name__)
 LEASE = "demo-traffic"
@@ -57,6 +58,11 @@ TICK_SECONDS = 1.0
 NEEDED_QUEUES = ("atencion", "rellamadas")  # the demo policy's (src/circulo/demo/routing.yaml)
 LIVE_EVENT_SHARE = 0.3  # contacts followed by a card purchase or a survey, for the journeys
 AFTER_CONTACT = ("card.used", "survey.answered")
+# With CIRCULO_SURVEYS_FILE set: callers who answer the survey by keypad after the call (so
+# the console's CSAT and NPS move); CSAT and NPS drawn with a realistic lean to the top.
+SURVEY_SHARE = 0.4
+CSAT_WEIGHTS = (5, 6, 12, 35, 42)  # 1..5
+NPS_WEIGHTS = (3, 2, 2, 3, 3, 5, 7, 12, 18, 22, 23)  # 0..10
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +230,19 @@ class DemoTraffic:
             wrapup.complete(session, task_id, action.agent_id, disposition=action.disposition,
                             notes=None, data=None, outcome=action.outcome, config=config,
                             settings=settings, policies=policies, now=now)
+            if settings.surveys_file is not None and self.rng.random() < SURVEY_SHARE:
+                self._survey(session, task_id, now)
+
+    def _survey(self, session: Session, task_id: str, now: datetime) -> None:
+        """The caller answers the survey by keypad, as the IVR would send it."""
+        digits = {"csat": str(self.rng.choices(range(1, 6), CSAT_WEIGHTS)[0]),
+                  "nps": str(self.rng.choices(range(11), NPS_WEIGHTS)[0])}
+        try:
+            with session.begin_nested():
+                surveys.answer_by_keypad(session, self.ctx.settings, self.ctx.policies,
+                                         task_id, digits, None, None, now)
+        except CirculoError as refused:  # no survey follows this queue, or it asks more
+            log.debug("demo: no survey answer for %s: %s", task_id, refused)
 
     def _hang_ups(self, session: Session, config: RoutingConfig, now: datetime,
                   dt: float) -> list[str]:
