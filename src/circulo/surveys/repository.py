@@ -55,14 +55,14 @@ def sums_by(session: Session, dimension: str, start: datetime, end: datetime) ->
     column = DIMENSIONS[dimension]
     r = SurveyResponse
     rows = session.execute(
-        select(func.coalesce(column, ""), func.count(r.csat), func.coalesce(func.sum(r.csat), 0),
+        select(column, func.count(r.csat), func.coalesce(func.sum(r.csat), 0),
                func.sum(case((r.csat >= 4, 1), else_=0)), func.count(r.nps),
                func.sum(case((r.nps >= 9, 1), else_=0)),
                func.sum(case((r.nps <= 6, 1), else_=0)))
         .where(r.answered_at >= start, r.answered_at < end)
-        .group_by(func.coalesce(column, ""))
-        .order_by(func.coalesce(column, "")))
-    return [Sums(str(key), int(cn or 0), int(cs or 0), int(sat or 0), int(nn or 0),
+        .group_by(column)
+        .order_by(column.nulls_first()))
+    return [Sums(key or "", int(cn or 0), int(cs or 0), int(sat or 0), int(nn or 0),
                  int(pro or 0), int(det or 0)) for key, cn, cs, sat, nn, pro, det in rows]
 
 
