@@ -103,3 +103,20 @@ def test_an_empty_period_has_no_figures_rather_than_zeros() -> None:
     assert report.resolution.first_contact_resolution is None
     assert report.nps is None and report.scores.csat_average is None
     assert [b.contacts for b in report.trend] == [0, 0]
+
+
+def test_csat_and_nps_by_site_and_reason() -> None:
+    scores = [
+        ScoreFact(0, "ana", "general", 2, 9.0, 2, 2, 2, 0, "madrid", "factura"),
+        ScoreFact(1, "ben", "general", 1, 1.0, 0, 1, 0, 1, "leeds", "factura"),
+        ScoreFact(1, None, None, 1, 3.0, 0, 1, 0, 0),  # no site, no reason
+    ]
+    report = compute(TWO_DAYS, [], [], NOTHING, scores)
+    sites = {x.key: (x.scores.responses, x.scores.csat_satisfied, x.nps)
+             for x in report.scores_by_site}
+    assert sites == {"madrid": (2, 100.0, 100.0), "leeds": (1, 0.0, -100.0),
+                     "": (1, 0.0, 0.0)}
+    reasons = {x.key: (x.scores.responses, x.scores.csat_average, x.nps_responses, x.nps)
+               for x in report.scores_by_reason}
+    # factura: CSAT 5, 4 and 1 → mean 3.33; NPS 2 promoters, 1 detractor of 3 → +33.3
+    assert reasons == {"factura": (3, 3.33, 3, 33.3), "": (1, 3.0, 1, 0.0)}

@@ -163,3 +163,31 @@ def test_an_agents_own_outbound_call_is_not_an_answered_contact(ctx: AppContext)
         ("billing", 1, 1, 0)]
     assert [(h.agent_id, h.handled) for h in handled] == [("ana", 2)]
     assert resolved == ResolutionFact(1, 1)
+
+
+def test_a_survey_scores_a_site_and_a_reason(ctx: AppContext) -> None:
+    """Issue 17: the site is the answer's own, else its agent's; the reason the answered
+    task's, else the answer's own."""
+    from circulo.routing.models import AgentRow
+    later = T0 + timedelta(hours=2)
+    agent = {"id": "ben", "name": "Ben", "site": "leeds", "skills": {}, "languages": ["en"],
+             "queues": ["general"], "teams": [], "capacity": {}, "wrap_up": None,
+             "active": True, "presence": "offline", "away_reason": None,
+             "presence_since": T0, "activity": "idle", "activity_since": T0, "load": {},
+             "reserved": 0, "assigned": 0, "wrapping": 0, "free_since": T0, "last_seen": None,
+             "changed_at": T0, "version": 1, "created_at": T0}
+    with ctx.db.unit_of_work() as session:
+        session.execute(insert(AgentRow.__table__), [agent])
+    by_ben = task(agent_id="ben", reason="factura", customer_id="c1")
+    store(ctx, [by_ben], [
+        survey(later, None, csat=5, nps=10, task_id=by_ben["id"]),  # leeds, factura
+        survey(later, None, csat=2, nps=3, task_id=by_ben["id"], site="madrid",
+               reason="otra"),  # its own site wins; the task's reason wins
+        survey(later, None, csat=1, agent_id="ana", queue="general", reason="baja"),
+    ])
+    with ctx.db.unit_of_work() as session:
+        facts = repo.scores(session, DAY)
+    got = sorted((f.site or "", f.reason, f.csat_count, f.csat_sum, f.promoters,
+                  f.detractors) for f in facts)
+    assert got == [("", "baja", 1, 1.0, 0, 0), ("leeds", "factura", 1, 5.0, 1, 0),
+                   ("madrid", "factura", 1, 2.0, 0, 1)]

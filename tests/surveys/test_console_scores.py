@@ -55,6 +55,20 @@ def test_scores_by_agent_queue_site_and_reason(database: Database, clock: FixedC
         # atencion: 5, 2, 4 → 2 of 3; NPS 10, 3, 8 → 1 promoter, 1 detractor of 3 → 0
         assert row(page.text, "today-queue", "atencion") == "atencion 66.7 % (3.67) 3 +0.0 3"
 
+        # the history in /reports has the same answers by site and by reason
+        report = center.api.get("/v1/reports", params={"from": "2026-11-24",
+                                                       "to": "2026-11-24"}).json()
+        sites = {x["key"]: (x["scores"]["csat_satisfied"], x["nps"])
+                 for x in report["scores_by_site"]}
+        assert sites == {"madrid": (50.0, 0.0), "leeds": (100.0, 0.0)}
+        reasons = {x["key"]: (x["scores"]["responses"], x["nps"])
+                   for x in report["scores_by_reason"]}
+        assert reasons == {"factura": (2, 50.0), "baja": (1, -100.0)}
+        csv = center.api.get("/v1/reports.csv", params={"from": "2026-11-24",
+                                                        "to": "2026-11-24"}).text
+        assert "site_scores,madrid,csat_satisfied,50.0" in csv
+        assert "reason_scores,baja,nps,-100.0" in csv
+
         # live: the fragment the page polls shows a new answer at once
         customer(center, "+34600000004")
         answered(center, "+34600000004", "tom", "baja", csat="1", nps="0")

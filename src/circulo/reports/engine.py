@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from circulo.reports.facts import (
@@ -73,6 +73,16 @@ class AgentLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ScoreLine:
+    """CSAT and NPS of the answers attributed to one site or one contact reason."""
+
+    key: str  # empty: not known (no agent's site, no reason given)
+    scores: Scores
+    nps_responses: int
+    nps: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Count:
     key: str
     contacts: int
@@ -103,6 +113,8 @@ class Report:
     queues: list[QueueLine]
     agents: list[AgentLine]
     trend: list[BucketLine]
+    scores_by_site: list[ScoreLine] = field(default_factory=list)
+    scores_by_reason: list[ScoreLine] = field(default_factory=list)
 
 
 def _pct(part: float, whole: float) -> float | None:
@@ -215,8 +227,12 @@ def compute(period: Period, service: Sequence[ServiceFact], handling: Sequence[H
     queue_scores: dict[str, _ScoreSum] = defaultdict(_ScoreSum)
     agent_scores: dict[str, _ScoreSum] = defaultdict(_ScoreSum)
     bucket_scores = [_ScoreSum() for _ in period.buckets]
+    site_scores: dict[str, _ScoreSum] = defaultdict(_ScoreSum)
+    reason_scores: dict[str, _ScoreSum] = defaultdict(_ScoreSum)
     for score in scores:
         answers.add(score)
+        site_scores[score.site or ""].add(score)
+        reason_scores[score.reason or NO_REASON].add(score)
         bucket_scores[score.bucket].add(score)
         if score.agent_id is not None:
             agent_scores[score.agent_id].add(score)
@@ -237,7 +253,13 @@ def compute(period: Period, service: Sequence[ServiceFact], handling: Sequence[H
                               _pct(resolution.resolved, resolution.judged)),
         scores=answers.done(), nps_responses=answers.nps_count, nps=answers.nps(),
         by_reason=_counts(reasons), by_channel=_counts(channels),
-        queues=queues, agents=agents, trend=trend)
+        queues=queues, agents=agents, trend=trend,
+        scores_by_site=_score_lines(site_scores), scores_by_reason=_score_lines(reason_scores))
+
+
+def _score_lines(sums: dict[str, _ScoreSum]) -> list[ScoreLine]:
+    return [ScoreLine(key, total.done(), total.nps_count, total.nps())
+            for key, total in sorted(sums.items())]
 
 
 def _counts(counts: dict[str, int]) -> list[Count]:

@@ -36,7 +36,8 @@ class ResolutionFact(NamedTuple):
 
 
 class ScoreFact(NamedTuple):
-    """Survey answers of one bucket, for the agent and queue they were attributed to."""
+    """Survey answers of one bucket, for the agent, queue, site and reason they were
+    attributed to."""
 
     bucket: int
     agent_id: str | None
@@ -47,3 +48,5 @@ class ScoreFact(NamedTuple):
     nps_count: int
     promoters: int  # 9–10
     detractors: int  # 0–6
+    site: str | None = None  # the answer's own, else the agent's site
+    reason: str | None = None  # the task's contact reason, else the answer's own

@@ -25,7 +25,7 @@ from circulo.reports.facts import (
 )
 from circulo.reports.period import REPEAT_WINDOW, Period
 from circulo.routing import dial
-from circulo.routing.models import TaskRow
+from circulo.routing.models import AgentRow, TaskRow
 
 SURVEY = "survey.answered"
 WINDOW_SECONDS = REPEAT_WINDOW.total_seconds()
@@ -184,7 +184,7 @@ def scores(session: Session, period: Period) -> list[ScoreFact]:
                csat_raw.label("csat_raw"), nps_kind.label("nps_kind"),
                nps_raw.label("nps_raw"), *[
                    sql.raw(key, kind=False)[0].label(f"{key}_raw")
-                   for key in ("task_id", "agent_id", "queue")])
+                   for key in ("task_id", "agent_id", "queue", "site", "reason")])
         .where(Event.type == SURVEY, Event.occurred_at >= period.start,
                Event.occurred_at < period.end)
         .cte("raw").prefix_with("MATERIALIZED"))
@@ -195,7 +195,9 @@ def scores(session: Session, period: Period) -> list[ScoreFact]:
                sql.number(r.nps_kind, r.nps_raw, 0, 10).label("nps"),
                sql.text(r.task_id_raw).label("task_id"),
                sql.text(r.agent_id_raw).label("agent_id"),
-               sql.text(r.queue_raw).label("queue"))
+               sql.text(r.queue_raw).label("queue"),
+               sql.text(r.site_raw).label("site"),
+               sql.text(r.reason_raw).label("reason"))
         .subquery())
     a = answers.c
     named = TaskRow.__table__.alias("named")
@@ -211,7 +213,7 @@ def scores(session: Session, period: Period) -> list[ScoreFact]:
     attributed = (
         select(_bucket(a.occurred_at, period).label("bucket"), a.csat, a.nps,
                func.coalesce(named.c.id, fallback).label("task"),
-               a.agent_id, a.queue)
+               a.agent_id, a.queue, a.site, a.reason)
         .select_from(answers.outerjoin(named, named.c.id == a.task_id))
         .where(or_(a.csat.is_not(None), a.nps.is_not(None)))
         # materialised: inlined, SQLite would look the last contact up once per use
@@ -220,16 +222,21 @@ def scores(session: Session, period: Period) -> list[ScoreFact]:
     whose = (
         select(s.bucket, s.csat, s.nps,
                case((s.task.is_not(None), scored.c.agent_id), else_=s.agent_id).label("agent"),
-               case((s.task.is_not(None), scored.c.queue), else_=s.queue).label("queue"))
+               case((s.task.is_not(None), scored.c.queue), else_=s.queue).label("queue"),
+               s.site,
+               func.coalesce(case((s.task.is_not(None), scored.c.reason), else_=None),
+                             s.reason).label("reason"))
         .select_from(attributed.outerjoin(scored, scored.c.id == s.task))
         .subquery())
     w = whose.c
+    site = func.coalesce(w.site, AgentRow.site)
     rows = session.execute(
         select(w.bucket, w.agent, w.queue, func.count(w.csat), func.sum(w.csat),
                func.sum(case((w.csat >= 4, 1), else_=0)), func.count(w.nps),
                func.sum(case((w.nps >= 9, 1), else_=0)),
-               func.sum(case((w.nps <= 6, 1), else_=0)))
-        .group_by(w.bucket, w.agent, w.queue))
+               func.sum(case((w.nps <= 6, 1), else_=0)), site, w.reason)
+        .select_from(whose.outerjoin(AgentRow, AgentRow.id == w.agent))
+        .group_by(w.bucket, w.agent, w.queue, site, w.reason))
     return [ScoreFact(int(b), ag, q, int(cn or 0), float(cs or 0.0), int(sat or 0),
-                      int(nn or 0), int(pro or 0), int(det or 0))
-            for b, ag, q, cn, cs, sat, nn, pro, det in rows]
+                      int(nn or 0), int(pro or 0), int(det or 0), st, rs)
+            for b, ag, q, cn, cs, sat, nn, pro, det, st, rs in rows]

@@ -65,6 +65,13 @@ class AgentOut(_Out):
     scores: ScoresOut
 
 
+class ScoreLineOut(_Out):
+    key: str = Field(description="The site or contact reason; empty: not known")
+    scores: ScoresOut
+    nps_responses: int
+    nps: float | None = Field(description="% promoters (9–10) − % detractors (0–6)")
+
+
 class BucketOut(_Out):
     start: date = Field(description="The local day, or the first day of the week")
     contacts: int
@@ -86,3 +93,7 @@ class ReportOut(_Out):
     queues: list[QueueOut]
     agents: list[AgentOut]
     trend: list[BucketOut] = Field(description="Per day (or week): contacts, SL, NPS")
+    scores_by_site: list[ScoreLineOut] = Field(
+        description="CSAT and NPS per site: the answer's own, else its agent's site")
+    scores_by_reason: list[ScoreLineOut] = Field(
+        description="CSAT and NPS per contact reason: the answered task's, else the answer's")

@@ -107,6 +107,13 @@ def csv_of(report: Report) -> str:
             ("average_handle_time", a.handling.average_handle_time),
             ("csat_responses", a.scores.responses), ("csat_average", a.scores.csat_average),
             ("csat_satisfied", a.scores.csat_satisfied))]
+    for section, lines in (("site_scores", report.scores_by_site),
+                           ("reason_scores", report.scores_by_reason)):
+        for x in lines:
+            rows += [(section, x.key, name, value) for name, value in (
+                ("csat_responses", x.scores.responses), ("csat_average", x.scores.csat_average),
+                ("csat_satisfied", x.scores.csat_satisfied),
+                ("nps_responses", x.nps_responses), ("nps", x.nps))]
     for b in report.trend:
         rows += [(p.bucket, b.start.isoformat(), name, value) for name, value in (
             ("contacts", b.contacts), ("service_level", b.service_level),

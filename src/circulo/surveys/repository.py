@@ -50,20 +50,26 @@ def response_of_task(session: Session, task_id: str) -> SurveyResponse | None:
                            .where(SurveyResponse.task_id == task_id)).one_or_none()
 
 
-def sums_by(session: Session, dimension: str, start: datetime, end: datetime) -> list[Sums]:
-    """CSAT and NPS answers of ``[start, end)`` summed per agent, queue, site or reason."""
-    column = DIMENSIONS[dimension]
+def sums(session: Session, start: datetime, end: datetime
+         ) -> list[tuple[tuple[str, ...], Sums]]:
+    """CSAT and NPS answers of ``[start, end)`` summed in the database per (agent, queue,
+    site, reason): one indexed pass; the service rolls them up per dimension."""
     r = SurveyResponse
+    keys = [DIMENSIONS[d] for d in DIMENSIONS]
     rows = session.execute(
-        select(column, func.count(r.csat), func.coalesce(func.sum(r.csat), 0),
+        select(*keys, func.count(r.csat), func.coalesce(func.sum(r.csat), 0),
                func.sum(case((r.csat >= 4, 1), else_=0)), func.count(r.nps),
                func.sum(case((r.nps >= 9, 1), else_=0)),
                func.sum(case((r.nps <= 6, 1), else_=0)))
         .where(r.answered_at >= start, r.answered_at < end)
-        .group_by(column)
-        .order_by(column.nulls_first()))
-    return [Sums(key or "", int(cn or 0), int(cs or 0), int(sat or 0), int(nn or 0),
-                 int(pro or 0), int(det or 0)) for key, cn, cs, sat, nn, pro, det in rows]
+        .group_by(*keys))
+    found = []
+    for row in rows:
+        key = tuple(k or "" for k in row[:len(keys)])
+        cn, cs, sat, nn, pro, det = row[len(keys):]
+        found.append((key, Sums("", int(cn or 0), int(cs or 0), int(sat or 0), int(nn or 0),
+                                int(pro or 0), int(det or 0))))
+    return found
 
 
 def erase_customers(session: Session, customer_ids: Sequence[str]) -> dict[str, int]:

@@ -311,7 +311,7 @@ def record_response(session: Session, settings: Settings, policies: customers.Po
 
 # -- figures ----------------------------------------------------------------------------------
 
-DIMENSIONS = ("agent", "queue", "site", "reason")
+DIMENSIONS = tuple(repo.DIMENSIONS)  # agent, queue, site, reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,9 +324,14 @@ class Scoreboard:
 
 def scoreboard(session: Session, start: datetime, end: datetime) -> Scoreboard:
     """CSAT and NPS of the answers given in ``[start, end)`` by agent, queue, site, reason."""
-    by = {d: repo.sums_by(session, d, start, end) for d in DIMENSIONS}
-    return Scoreboard(start, end, figures.figures(figures.total(by["queue"])),
-                      {d: [figures.figures(s) for s in rows] for d, rows in by.items()})
+    combos = repo.sums(session, start, end)
+    by: dict[str, list[Figures]] = {}
+    for position, dimension in enumerate(DIMENSIONS):
+        groups: dict[str, list[figures.Sums]] = {}
+        for key, sums in combos:
+            groups.setdefault(key[position], []).append(sums)
+        by[dimension] = [figures.figures(figures.total(groups[k], k)) for k in sorted(groups)]
+    return Scoreboard(start, end, figures.figures(figures.total([s for _, s in combos])), by)
 
 
 def local_day_start(day: datetime, zone: str) -> datetime:
