@@ -113,3 +113,18 @@ def test_english_customer_gets_english(database: Database, clock: FixedClock) ->
         done = center.client.post(f"/s/{token}", data={"csat": "4", "nps": "10",
                                                        "lang": "en"})
         assert done.status_code == 200 and "Thank you!" in done.text
+
+
+def test_erasure_keeps_the_scores_without_the_person(database: Database,
+                                                    clock: FixedClock) -> None:
+    with survey_center(database, clock) as center:
+        who = customer(center, PHONE, language="es")
+        handled(center, PHONE)
+        token = token_of(invitations(center)[-1])
+        assert center.client.post(f"/s/{token}", data=ANSWERS).status_code == 200
+        assert center.api.delete(f"/v1/customers/{who}").status_code == 200
+        assert rows(center, SurveyInvitation) == []
+        [response] = rows(center, SurveyResponse)
+        assert response.customer_id is None and response.comment is None
+        assert (response.csat, response.nps, response.agent_id) == (5, 9, "lucia")
+        assert center.client.get(f"/s/{token}").status_code == 404  # the link is gone too
