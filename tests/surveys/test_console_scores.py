@@ -46,14 +46,14 @@ def test_scores_by_agent_queue_site_and_reason(database: Database, clock: FixedC
         assert page.status_code == 200 and 'hx-trigger="every 5s"' in page.text
         assert 'href="/console/surveys" aria-current="page"' in page.text
         # lucía: CSAT 5 and 2 → 50 % satisfied, mean 3.5; NPS 10 and 3 → 50 − 50 = 0
-        assert row(page.text, "today-agent", "lucia") == "lucia 50.0 % (3.50) 2 +0.0 2"
-        assert row(page.text, "today-agent", "tom") == "tom 100.0 % (4.00) 1 +0.0 1"
-        assert row(page.text, "today-site", "madrid").startswith("madrid 50.0 %")
-        assert row(page.text, "today-site", "leeds").startswith("leeds 100.0 %")
+        assert row(page.text, "today-agent", "lucia") == "lucia 50,0 % (3,50) 2 0,0 2"
+        assert row(page.text, "today-agent", "tom") == "tom 100,0 % (4,00) 1 0,0 1"
+        assert row(page.text, "today-site", "madrid").startswith("madrid 50,0 %")
+        assert row(page.text, "today-site", "leeds").startswith("leeds 100,0 %")
         # factura: 5 and 4 → 100 %; NPS 10 (promoter), 8 (passive) → +50
-        assert row(page.text, "today-reason", "factura") == "factura 100.0 % (4.50) 2 +50.0 2"
+        assert row(page.text, "today-reason", "factura") == "factura 100,0 % (4,50) 2 +50,0 2"
         # atencion: 5, 2, 4 → 2 of 3; NPS 10, 3, 8 → 1 promoter, 1 detractor of 3 → 0
-        assert row(page.text, "today-queue", "atencion") == "atencion 66.7 % (3.67) 3 +0.0 3"
+        assert row(page.text, "today-queue", "atencion") == "atencion 66,7 % (3,67) 3 0,0 3"
 
         # the history in /reports has the same answers by site and by reason
         report = center.api.get("/v1/reports", params={"from": "2026-11-24",
@@ -74,7 +74,7 @@ def test_scores_by_agent_queue_site_and_reason(database: Database, clock: FixedC
         answered(center, "+34600000004", "tom", "baja", csat="1", nps="0")
         live = center.client.get("/console/surveys/live")
         assert live.status_code == 200 and "<html" not in live.text
-        assert row(live.text, "today-agent", "tom") == "tom 50.0 % (2.50) 2 -50.0 2"
+        assert row(live.text, "today-agent", "tom") == "tom 50,0 % (2,50) 2 -50,0 2"
 
         # a chosen period; today's answers are not yesterday's
         clock.advance(timedelta(days=1))
@@ -82,7 +82,7 @@ def test_scores_by_agent_queue_site_and_reason(database: Database, clock: FixedC
         sign_in(center.client, username="sara")
         later = center.client.get("/console/surveys",
                                   params={"from": "2026-11-24", "to": "2026-11-24"})
-        assert row(later.text, "period-agent", "tom") == "tom 50.0 % (2.50) 2 -50.0 2"
+        assert row(later.text, "period-agent", "tom") == "tom 50,0 % (2,50) 2 -50,0 2"
         assert "Aún no hay respuestas" in center.client.get("/console/surveys/live").text
         bad = center.client.get("/console/surveys", params={"from": "2026-01-01",
                                                             "to": "2026-11-24"})

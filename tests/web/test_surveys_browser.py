@@ -153,11 +153,11 @@ def test_surveys_from_the_phone_to_the_console(ctx: AppContext, browser: Any,
 
                 # live: the page that was already open shows both answers (htmx polling)
                 console.wait_for_selector('#today-agent tr[data-key="tom"]', timeout=15000)
-                assert cell(console, "today-agent", "lucia", "csat") == "0.0 % (1.00)"
-                assert cell(console, "today-agent", "lucia", "nps") == "-100.0"
-                assert cell(console, "today-agent", "tom", "csat") == "100.0 % (5.00)"
-                assert cell(console, "today-queue", "atencion", "csat") == "50.0 % (3.00)"
-                assert cell(console, "today-queue", "atencion", "nps") == "+0.0"
+                assert cell(console, "today-agent", "lucia", "csat") == "0,0 % (1,00)"
+                assert cell(console, "today-agent", "lucia", "nps") == "-100,0"
+                assert cell(console, "today-agent", "tom", "csat") == "100,0 % (5,00)"
+                assert cell(console, "today-queue", "atencion", "csat") == "50,0 % (3,00)"
+                assert cell(console, "today-queue", "atencion", "nps") == "0,0"
                 assert cell(console, "today-site", "madrid", "csat_n") == "1"
                 assert cell(console, "today-reason", "factura", "nps_n") == "2"
                 assert serious_violations(console) == []

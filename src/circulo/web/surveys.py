@@ -30,6 +30,7 @@ from circulo.surveys import service as surveys
 from circulo.surveys.definition import Survey
 from circulo.web import surveys_texts, texts
 from circulo.web.common import HEADERS, language, read_form, redirect, render, signed_in
+from circulo.web.reports import number
 
 router = APIRouter(include_in_schema=False)
 texts.register(surveys_texts.CATALOGUE)
@@ -171,7 +172,7 @@ async def scores_page(request: Request, ctx: AppContext = Depends(get_ctx)) -> R
                   past=past, first=first, last=last,
                   error=texts.texts(lang)["surveys.bad_period"] if error else "",
                   as_of=_clock(ctx.clock.now(), signed.user.time_zone), every=LIVE_SECONDS,
-                  dimensions=surveys.DIMENSIONS)
+                  dimensions=surveys.DIMENSIONS, num=number)
 
 
 @router.get("/console/surveys/live")
@@ -186,4 +187,4 @@ async def scores_live(request: Request, ctx: AppContext = Depends(get_ctx)) -> R
     live, _, _ = await run_in_threadpool(_boards, ctx, None, None)
     return render("surveys_live.html", lang, live=live, every=LIVE_SECONDS,
                   as_of=_clock(ctx.clock.now(), signed.user.time_zone),
-                  dimensions=surveys.DIMENSIONS)
+                  dimensions=surveys.DIMENSIONS, num=number)
