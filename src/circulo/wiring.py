@@ -37,4 +37,5 @@ def build_context(settings: Settings, clock: Clock | None = None,
                   db: Database | None = None) -> AppContext:
     """The context of a process (or a test), with every handler registered."""
     register_handlers()
+    surveys.catalogue_of(settings)  # a broken surveys file stops the start, naming its line
     return AppContext.build(settings, clock, db)

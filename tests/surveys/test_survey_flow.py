@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -128,3 +129,27 @@ def test_erasure_keeps_the_scores_without_the_person(database: Database,
         assert response.customer_id is None and response.comment is None
         assert (response.csat, response.nps, response.agent_id) == (5, 9, "lucia")
         assert center.client.get(f"/s/{token}").status_code == 404  # the link is gone too
+
+
+def test_a_broken_surveys_file_stops_the_start_but_never_a_wrap_up(
+        database: Database, clock: FixedClock, tmp_path: Path) -> None:
+    import pytest
+
+    from circulo.config import Settings
+    from circulo.surveys.definition import SurveyConfigError
+    from circulo.wiring import build_context
+    from tests.surveys.helpers import SURVEYS
+    broken = tmp_path / "surveys.yaml"
+    broken.write_text("surveys:\n  a:\n    titel: x\n", encoding="utf-8")
+    with pytest.raises(SurveyConfigError, match=r"surveys.yaml: line 2: surveys.a: needs 'title'"):
+        build_context(Settings(database_url=database.url, surveys_file=broken), clock,
+                      db=database)
+    good = tmp_path / "good.yaml"
+    good.write_text(SURVEYS.read_text(encoding="utf-8"), encoding="utf-8")
+    with survey_center(database, clock, surveys_file=good) as center:
+        customer(center, PHONE)
+        good.write_text("surveys: [", encoding="utf-8")  # broken while serving
+        task_id = handled(center, PHONE)  # the wrap-up is recorded all the same
+        assert rows(center, SurveyInvitation) == []
+        task = center.api.get(f"/v1/tasks/{task_id}").json()
+        assert task["state"] == "completed"

@@ -187,7 +187,7 @@ def parse(text: str, origin: str = "") -> Catalogue:
                                               doc.low_score.nps_at_most))
 
 
-_cache: dict[Path, tuple[float, Catalogue]] = {}
+_cache: dict[Path, tuple[tuple[float, int], Catalogue]] = {}
 _lock = threading.Lock()
 
 
@@ -196,7 +196,8 @@ def load(path: Path | None) -> Catalogue:
     if path is None:
         return EMPTY
     try:
-        stamp = path.stat().st_mtime
+        found = path.stat()
+        stamp = (found.st_mtime, found.st_size)
     except OSError as exc:
         raise SurveyConfigError(f"{path}: cannot read surveys: {exc}") from exc
     with _lock:

@@ -88,7 +88,13 @@ def on_events_stored(session: Session, accepted: hooks.Accepted) -> None:
               if row["type"] in TRIGGERS and row["source"] == "routing"]
     if not wanted:
         return
-    catalogue = catalogue_of(accepted.settings)
+    try:
+        catalogue = catalogue_of(accepted.settings)
+    except definition.SurveyConfigError:
+        # Checked at start-up (wiring.build_context); a file broken since must not undo the
+        # wrap-up that is being recorded: no survey until it is fixed, and it says why.
+        log.exception("no survey sent: the surveys file cannot be read")
+        return
     if not catalogue.surveys:
         return
     for row in wanted:
