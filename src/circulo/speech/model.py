@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from circulo.errors import CirculoError
-
 # A recording is read from its file; a short sample may come as bytes.
 Audio = Path | bytes
 TranscriberKind = Literal["local", "http"]
@@ -64,12 +62,18 @@ class Synthesizer(Protocol):
     def synthesize(self, text: str, *, language: str) -> bytes: ...
 
 
-class SpeechError(CirculoError):
+class SpeechError(Exception):
     """Why speech could not be processed; ``reason`` is a short stable code kept on a failed
-    recording (the detail says it in words)."""
+    recording (the detail says it in words). Plain, so this module stays pure: the HTTP edge
+    renders it as problem+json with ``status``, ``code``, ``title`` and ``errors``."""
 
     status, code, title = 422, "speech_failed", "Speech could not be processed"
     reason = "failed"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
 
 
 class UnsupportedLanguage(SpeechError):
