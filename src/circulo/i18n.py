@@ -84,6 +84,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.purge_no_retention": {
         "es": "Sin plazo de conservación: indique --days o CIRCULO_EVENT_RETENTION_DAYS",
         "en": "No retention period: give --days or set CIRCULO_EVENT_RETENTION_DAYS"},
+    "cli.prompts_refused": {"es": "Locuciones rechazadas: {reason}",
+                            "en": "Prompts refused: {reason}"},
+    "cli.prompts_failed": {"es": "No se pudo generar la voz: {reason}",
+                           "en": "Speech could not be made: {reason}"},
+    "cli.prompts_written": {"es": "{count} ficheros WAV en {out}",
+                            "en": "{count} WAV files in {out}"},
     "cli.key_revoked": {"es": "Clave {prefix} revocada", "en": "Revoked {prefix}"},
     "cli.user_created": {"es": "Usuario {username} ({role}) creado",
                          "en": "User {username} ({role}) created"},

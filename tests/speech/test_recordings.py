@@ -252,3 +252,11 @@ def test_the_list_is_paged_and_bounded(speech: Speech) -> None:
                    "validation_failed")
     assert_problem(speech.api.get("/v1/recordings", params={"status": "lost"}), 422,
                    "validation_failed")
+
+
+def test_the_customer_export_lists_their_recordings(speech: Speech) -> None:
+    created = upload(speech, silent_wav(1600))
+    upload(speech, silent_wav(1600), phone="+34600999888")
+    exported = ok(speech.api.get(f"/v1/customers/{created['customer_id']}/export"))
+    assert [r["id"] for r in exported["recordings"]] == [created["id"]]
+    assert exported["recordings"][0]["audio_url"] == f"/v1/recordings/{created['id']}/audio"

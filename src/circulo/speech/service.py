@@ -249,6 +249,16 @@ def summarise(properties: Mapping[str, Any]) -> AnalysisSummary:
         intent=str(intent) if intent is not None else None)
 
 
+def export_of(session: Session, customer_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """A person's recordings for their data export (the audio is fetched by its URL)."""
+    rows, _ = repo.search(session, text=None, customer_ids=customer_ids, status=None,
+                          limit=100_000, offset=0)
+    return [{"id": r.id, "call_id": r.call_id, "language": r.language, "status": r.status,
+             "created_at": r.created_at.isoformat(), "duration": r.duration,
+             "transcript": r.transcript, "segments": r.segments,
+             "audio_url": f"/v1/recordings/{r.id}/audio"} for r in rows]
+
+
 def erase(session: Session, customer_ids: Sequence[str], now: datetime) -> dict[str, int]:
     """Erasure: the customers' recordings and transcripts deleted; their audio files are
     removed once the transaction commits (a rolled-back erasure keeps them)."""
