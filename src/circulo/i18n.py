@@ -57,6 +57,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                  "en": "The agent confirmed who was calling"},
     "event.pin.locked": {"es": "PIN bloqueado por intentos fallidos",
                          "en": "PIN locked after wrong attempts"},
+    "event.call.recorded": {"es": "Llamada grabada", "en": "Call recorded"},
+    "event.call.transcribed": {"es": "Llamada transcrita", "en": "Call transcribed"},
     "event.call.abandoned": {"es": "Llamada abandonada", "en": "Call abandoned"},
     "event.call.missed": {"es": "Llamada perdida", "en": "Missed call"},
     "event.call.wrapped_up": {"es": "Llamada cerrada", "en": "Call wrapped up"},

@@ -10,10 +10,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from circulo.web import console, customer, desk, pages, reports, widget
+from circulo.web import console, customer, desk, pages, recordings, reports, widget
 from circulo.web.common import HERE
 
-AREAS = (pages, desk, customer, console, reports, widget)  # an area module adds itself here
+# an area module adds itself here
+AREAS = (pages, desk, customer, console, reports, recordings, widget)
 
 
 def install(app: FastAPI) -> None:
