@@ -88,7 +88,7 @@ def searches_and_opens(page: Any, base: str, wanted: str, tmp_path: Path) -> Non
     page.get_by_label("Buscar en lo que se dijo").fill("technician")
     page.get_by_role("button", name="Buscar").click()
     page.wait_for_url("**/recordings?q=technician*")
-    assert page.locator("#found").inner_text() == "1 grabaciones con «technician»"
+    assert page.locator("#found").inner_text() == "1 grabación con «technician»"
     rows = page.locator("#rec-list tbody tr")
     assert rows.count() == 1
     assert "technician" in rows.first.locator(".rec-said").inner_text().lower()
@@ -134,7 +134,7 @@ def in_english(page: Any, base: str, wanted: str) -> None:
     assert page.get_by_role("heading", name="Transcript").is_visible()
     assert serious_violations(page) == []
     page.goto(f"{base}/recordings?q=INVOICE")
-    assert page.locator("#found").inner_text() == "1 recordings with “INVOICE”"
+    assert page.locator("#found").inner_text() == "1 recording with “INVOICE”"
     page.get_by_role("button", name="Sign out").click()
 
 
