@@ -260,3 +260,36 @@ def test_the_customer_export_lists_their_recordings(speech: Speech) -> None:
     exported = ok(speech.api.get(f"/v1/customers/{created['customer_id']}/export"))
     assert [r["id"] for r in exported["recordings"]] == [created["id"]]
     assert exported["recordings"][0]["audio_url"] == f"/v1/recordings/{created['id']}/audio"
+
+
+def test_a_long_call_keeps_its_whole_transcript_and_sends_what_fits(make_speech: Any
+                                                                    ) -> None:
+    segments = [{"start": i * 2.0, "end": i * 2.0 + 2, "text": f" sentence number {i} said."}
+                for i in range(1500)]
+    with fake_whisper() as server:
+        server.answer = {"duration": 10_000.0, "text": "", "segments": segments}
+        speech = make_speech(speech_http_url=server.url, speech_max_seconds=20_000)
+        created = upload(speech, silent_wav(1600), language="es")
+        speech.run()
+    recording = ok(speech.api.get(f"/v1/recordings/{created['id']}"))
+    assert recording["status"] == "transcribed" and len(recording["segments"]) == 1500
+    event = next(e for e in timeline(speech, created["customer_id"])
+                 if e["type"] == "call.transcribed")["properties"]
+    assert event["truncated"] is True
+    assert event["text"] == recording["transcript"]  # the text whole: the analysis reads it
+    assert 0 < len(event["segments"]) < 1500
+    assert event["segments"] == recording["segments"][:len(event["segments"])]
+
+
+@pytest.mark.parametrize("text", ["a" * 200_000, "é\n\"" * 60_000])
+def test_a_transcript_longer_than_an_event_is_cut(text: str) -> None:
+    import orjson
+
+    properties = service.bounded({"text": text, "segments": [{"start": 0, "end": 1,
+                                                              "text": text}],
+                                  "recording_id": "r1"}, 60_000)
+    assert len(orjson.dumps(properties)) <= 60_000
+    assert properties["truncated"] is True and properties["segments"] == []
+    assert text.startswith(properties["text"]) and len(properties["text"]) > 10_000
+    small = {"text": "hi", "segments": [], "recording_id": "r1"}
+    assert service.bounded(small, 60_000) is small

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from circulo.customers import service as customers
 from circulo.customers.service import Policies
 from circulo.errors import NotFound, ValidationFailed
 from circulo.ingest import service as ingest
-from circulo.ingest.schemas import IngestResult
+from circulo.ingest.schemas import MAX_PROPERTIES_BYTES, IngestResult
 from circulo.speech import repository as repo
 from circulo.speech.model import Transcript
 from circulo.speech.models import FAILED, PENDING, PROCESSING, TRANSCRIBED, Recording
@@ -167,6 +168,7 @@ def complete(session: Session, recording_id: str, transcript: Transcript, *,
         "engine": transcript.engine}
     if recording.call_id:
         properties["call_id"] = recording.call_id
+    properties = bounded(properties, MAX_PROPERTIES_BYTES - 1024)
     result = ingest.ingest(session, {
         "type": TRANSCRIBED_EVENT, "source": SOURCE, "id": f"transcript:{recording.id}",
         "channel": "voice", "identifiers": {"customer_id": recording.customer_id},
@@ -187,6 +189,33 @@ def complete(session: Session, recording_id: str, transcript: Transcript, *,
     recording.event_id = result.results[0].event_id
     recording.updated_at = now
     return recording.event_id
+
+
+def bounded(properties: dict[str, Any], limit: int) -> dict[str, Any]:
+    """The event's properties within ingest's size limit: a long call's segments (then, if
+    need be, the end of its text) are left out, with ``truncated: true``; the recording
+    keeps the whole transcript. The text comes first: it is what the analysis reads."""
+    if len(orjson.dumps(properties)) <= limit:
+        return properties
+    base = {k: v for k, v in properties.items() if k not in ("text", "segments")}
+    base["truncated"] = True
+    room = limit - len(orjson.dumps({**base, "text": "", "segments": []}))
+    text = str(properties["text"])
+    encoded = orjson.dumps(text)
+    if len(encoded) > room:  # cut by encoded size (escapes count), then check
+        cut = text[:room]
+        while len(orjson.dumps(cut)) > room:
+            cut = cut[:len(cut) * 9 // 10]
+        return {**base, "text": cut, "segments": []}
+    room -= len(encoded)
+    kept: list[Any] = []
+    for segment in properties["segments"]:
+        size = len(orjson.dumps(segment)) + 1
+        if size > room:
+            break
+        kept.append(segment)
+        room -= size
+    return {**base, "text": text, "segments": kept}
 
 
 def search(session: Session, *, text: str | None = None, customer_id: str | None = None,
