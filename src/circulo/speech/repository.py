@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,12 +22,20 @@ def get(session: Session, recording_id: str) -> Recording | None:
     return session.get(Recording, recording_id)
 
 
+def _due(now: datetime) -> Any:
+    return or_(Recording.status == PENDING,
+               (Recording.status == PROCESSING) & (Recording.lease_until < now))
+
+
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether a recording waits (a read: an idle worker asks this, not ``next_due``)."""
+    return session.scalar(select(Recording.id).where(_due(now)).limit(1)) is not None
+
+
 def next_due(session: Session, now: datetime) -> Recording | None:
     """The oldest recording waiting, or one whose processing was abandoned (its process died
     past the lease): locked, so two workers never take the same one."""
-    query = (select(Recording)
-             .where(or_(Recording.status == PENDING,
-                        (Recording.status == PROCESSING) & (Recording.lease_until < now)))
+    query = (select(Recording).where(_due(now))
              .order_by(Recording.created_at, Recording.id).limit(1))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

@@ -113,6 +113,10 @@ def accept(session: Session, new: NewRecording, *, recording_id: str, path: Path
     return recording
 
 
+def any_due(session: Session, now: datetime) -> bool:
+    return repo.any_due(session, now)
+
+
 def claim(session: Session, now: datetime, lease: timedelta) -> Job | Recording | None:
     """The next recording to transcribe, marked processing until ``now + lease``; or, when
     it was already tried ``MAX_ATTEMPTS`` times, the recording, marked failed."""

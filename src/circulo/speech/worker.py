@@ -66,6 +66,11 @@ class SpeechWorker:
     def run_once(self) -> bool:
         """One recording handled (transcribed or failed): True; nothing to do: False."""
         with self._once:
+            # Idle, the worker only reads (a write transaction every second would queue
+            # behind ingest on SQLite); it takes the lease and claims when work is there.
+            with self.ctx.db.unit_of_work(write=False) as session:
+                if not service.any_due(session, self.ctx.clock.now()):
+                    return False
             if not self._hold_lease():
                 return False
             with self.ctx.db.unit_of_work() as session:
