@@ -232,6 +232,7 @@ def test_the_audio_is_served_with_ranges_to_reviewers_only(speech: Speech) -> No
     whole = speech.api.get(f"/v1/recordings/{created['id']}/audio")
     assert whole.status_code == 200 and whole.content == audio
     assert whole.headers["content-type"] == "audio/wav"
+    assert whole.headers["x-content-type-options"] == "nosniff"
     part = speech.api.get(f"/v1/recordings/{created['id']}/audio",
                           headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and part.content == audio[:100]

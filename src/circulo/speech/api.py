@@ -214,7 +214,8 @@ def get_audio(recording_id: str, ctx: AppContext = Depends(get_ctx),
                                field="recording_id")
     return FileResponse(path, media_type=media_type, content_disposition_type="inline",
                         filename=f"recording-{recording_id}",
-                        headers={"Cache-Control": "private, no-store"})
+                        headers={"Cache-Control": "private, no-store",
+                                 "X-Content-Type-Options": "nosniff"})
 
 
 @router.post(
