@@ -294,3 +294,17 @@ def test_a_transcript_longer_than_an_event_is_cut(text: str) -> None:
     assert text.startswith(properties["text"]) and len(properties["text"]) > 10_000
     small = {"text": "hi", "segments": [], "recording_id": "r1"}
     assert service.bounded(small, 60_000) is small
+
+
+def test_a_shared_phone_alone_does_not_say_whose_call_it_is(speech: Speech) -> None:
+    family = "+34934001122"
+    for crm, email in (("C-1", "jordi@example.cat"), ("C-2", "montse@example.cat")):
+        speech.api.send({"type": "customer.updated", "source": "crm", "id": crm,
+                         "identifiers": {"phone": family, "email": email,
+                                         "external_ids": {"crm": crm}}})
+    refused = upload(speech, silent_wav(1600), status=422, phone=family)
+    assert refused.json()["errors"][0]["code"] == "ambiguous_customer"
+    assert speech.files() == []
+    assert ok(speech.api.get("/v1/recordings"))["total"] == 0
+    named = upload(speech, silent_wav(1600), phone=family, external_id="crm:C-2")
+    assert named["status"] == "pending"

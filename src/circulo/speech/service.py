@@ -80,11 +80,17 @@ def _ingested(result: IngestResult, what: str) -> str:
         raise ValidationFailed(f"the {what} was refused; see errors",
                                errors=result.problem_items())
     outcome = result.results[0]
-    if outcome.status == "suppressed" or outcome.customer_id is None:
+    if outcome.status == "suppressed":
         raise ValidationFailed(
             "the customer's identifiers belong to an erased person: the recording is not "
             "kept", errors=[{"field": "identifiers", "code": "erased_identifier",
                              "detail": "an identifier of an erased person"}])
+    if outcome.customer_id is None:  # a shared identifier only: whose call is it?
+        raise ValidationFailed(
+            "the identifiers match several customers (or none that can be told apart): "
+            "name the customer with customer_id", errors=[{
+                "field": "identifiers", "code": "ambiguous_customer",
+                "detail": "a shared identifier alone; add customer_id or another identifier"}])
     return outcome.customer_id
 
 
