@@ -367,11 +367,14 @@ def demo(
     from circulo import server
     from circulo.demo.accounts import ensure_users
     from circulo.demo.loader import DEMO_ROUTING, demo_key, load_demo, load_journeys
+    from circulo.demo.recordings import load_recordings
 
     address = _listen_on(host, port, check=serve_after)
     ctx = _context(new_ok=True)
     lang = locale_language()
     load_demo(ctx, customers=customers, console=console, lang=lang)
+    if load_recordings(ctx):  # transcribed by the serving process's speech worker
+        console.print(say("cli.demo_recordings", lang))
     apply_routing_file(ctx, DEMO_ROUTING)
     if journeys is not None:
         load_journeys(ctx, journeys, console=console, lang=lang)

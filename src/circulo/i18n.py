@@ -122,6 +122,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "en": "Círculo demo on {url}  (API docs: {url}/docs)"},
     "cli.demo_key": {"es": "Clave del API (guardada en {path}/demo-key): {secret}",
                      "en": "API key (kept in {path}/demo-key): {secret}"},
+    "cli.demo_recordings": {
+        "es": "Llamadas grabadas de ejemplo: se transcriben en segundo plano (Grabaciones)",
+        "en": "Sample recorded calls: transcribed in the background (Recordings)"},
     "cli.demo_journeys": {"es": "Recorridos activos: {keys}", "en": "Journeys on: {keys}"},
     "cli.demo_desktop": {"es": "Escritorio: {url}  (entre con uno de estos usuarios)",
                          "en": "Desktop: {url}  (sign in as one of these users)"},
