@@ -67,8 +67,10 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def settings(database: Database) -> Settings:
-    return Settings(database_url=database.url, egress_allow=TEST_EGRESS_ALLOW)
+def settings(database: Database, tmp_path: Path) -> Settings:
+    # data_dir: what a test writes there (uploaded recordings) stays in its own folder
+    return Settings(database_url=database.url, egress_allow=TEST_EGRESS_ALLOW,
+                    data_dir=tmp_path / "data")
 
 
 @pytest.fixture

@@ -42,6 +42,8 @@ from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.runtime import tune_gc
 from circulo.serving import start_background
+from circulo.speech.api import EXTRA_MODELS as SPEECH_MODELS
+from circulo.speech.api import router as speech_router
 from circulo.surveys.api import router as surveys_router
 from circulo.web import install as install_pages
 from circulo.wiring import build_context, register_handlers
@@ -146,6 +148,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(reports_router)
     app.include_router(surveys_router)
     app.include_router(journeys_router)
+    app.include_router(speech_router)
     app.include_router(twilio_router)
     app.include_router(ops_router)
     app.include_router(sessions_router)
@@ -162,7 +165,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             return app.openapi_schema
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (*EXTRA_MODELS, *ROUTING_MODELS, Problem):
+        for model in (*EXTRA_MODELS, *ROUTING_MODELS, *SPEECH_MODELS, Problem):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, definition in model_schema.pop("$defs", {}).items():
                 components.setdefault(name, definition)

@@ -42,6 +42,10 @@ identity_app = typer.Typer(help="Identity: find duplicate customers. / "
                                 "Identidad: encontrar clientes duplicados.",
                            no_args_is_help=True)
 app.add_typer(identity_app, name="identity")
+prompts_app = typer.Typer(help="IVR prompts: speak them into WAV files (espeak-ng). / "
+                               "Locuciones del IVR: convertirlas en ficheros WAV (espeak-ng).",
+                          no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
 console = Console()
 
 
@@ -363,11 +367,14 @@ def demo(
     from circulo import server
     from circulo.demo.accounts import ensure_users
     from circulo.demo.loader import DEMO_ROUTING, demo_key, load_demo, load_journeys
+    from circulo.demo.recordings import load_recordings
 
     address = _listen_on(host, port, check=serve_after)
     ctx = _context(new_ok=True)
     lang = locale_language()
     load_demo(ctx, customers=customers, console=console, lang=lang)
+    if load_recordings(ctx):  # transcribed by the serving process's speech worker
+        console.print(say("cli.demo_recordings", lang))
     apply_routing_file(ctx, DEMO_ROUTING)
     if journeys is not None:
         load_journeys(ctx, journeys, console=console, lang=lang)
@@ -625,6 +632,41 @@ def identity_dedupe(
                                  f"{planned.pair.weight:.2f}", planned.evidence.score,
                                  planned.action])
         console.print(say("cli.import_report", lang, path=output))
+
+
+
+@prompts_app.command("synthesize")
+def prompts_synthesize(
+    path: Annotated[Path, typer.Argument(help="Prompts YAML (prompts: id: {es: ..., en: ...}) "
+                                         "/ YAML de locuciones", exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Option("--out", file_okay=False,
+                                      help="Folder for the WAV files / Carpeta de los WAV")],
+) -> None:
+    """Speak every prompt of the file with espeak-ng (Spanish voice es, English en-us) into
+    OUT/<id>.<language>.wav (mono, 16-bit, 22,050 Hz). Every prompt is checked first.
+
+    Convierte cada locución del fichero en OUT/<id>.<idioma>.wav con espeak-ng (voz española
+    es, inglesa en-us). Se comprueban todas antes de empezar.
+    """
+    from circulo.speech import prompts
+    from circulo.speech.engines import synthesizer_for
+    from circulo.speech.model import SpeechError
+
+    lang = locale_language()
+    try:
+        loaded = prompts.load(path)
+    except prompts.PromptsError as exc:
+        console.print(say("cli.prompts_refused", lang, reason=str(exc)), markup=False)
+        raise typer.Exit(code=2) from None
+    try:
+        written = prompts.synthesize_all(
+            loaded, synthesizer_for(get_settings()), out,
+            lambda prompt: console.print(f"  {out / prompt.filename}", markup=False))
+    except SpeechError as exc:
+        console.print(say("cli.prompts_failed", lang, reason=exc.detail), markup=False)
+        raise typer.Exit(code=1) from None
+    console.print(say("cli.prompts_written", lang, count=len(written), out=str(out)),
+                  markup=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

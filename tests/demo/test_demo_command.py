@@ -41,7 +41,9 @@ def test_the_serving_app_runs_every_background_loop(ctx: AppContext) -> None:
     before = {t.name for t in threading.enumerate()}
     with TestClient(create_app(settings, ctx=ctx, outbox=True)):
         running = {t.name for t in threading.enumerate()} - before
-    assert {"routing-dispatcher", "journeys-runner", "outbox-worker"} <= running
+    assert {"routing-dispatcher", "journeys-runner", "speech-worker", "outbox-worker"} \
+        <= running
+    assert "speech-worker" not in {t.name for t in threading.enumerate()}, "it stopped"
 
 
 def test_the_demo_traffic_runs_only_when_switched_on_and_stops_with_the_app(

@@ -18,8 +18,10 @@ from sqlalchemy import text
 
 from circulo.clock import FixedClock
 from circulo.db import Base, Database
+from circulo.speech.worker import worker_of
 from tests.conftest import Api, ok
 from tests.journeys.helpers import center, run
+from tests.speech.fake_whisper import fake_whisper
 
 FIRST, LAST = "Zebulonio", "Quispewarra"
 EMAIL = "zebulonio.quispewarra@example.org"
@@ -50,10 +52,25 @@ steps:
 
 
 @pytest.fixture
-def probe(database: Database, clock: FixedClock) -> Iterator[Api]:
-    with center(database, clock, twilio_account_sid="AC123", twilio_auth_token="t0ken",
-                twilio_from="+34910000000") as api:
-        yield api
+def probe(database: Database, clock: FixedClock, tmp_path: Path) -> Iterator[Api]:
+    with fake_whisper() as whisper:  # hears the person say who they are
+        whisper.answer.update(text=f"Soy {FIRST} {LAST}, de la {ADDRESS}", segments=[
+            {"start": 0.0, "end": 2.5, "text": f"Soy {FIRST} {LAST},"},
+            {"start": 2.5, "end": 4.0, "text": f"de la {ADDRESS}"}])
+        with center(database, clock, twilio_account_sid="AC123", twilio_auth_token="t0ken",
+                    twilio_from="+34910000000", speech_http_url=whisper.url,
+                    data_dir=tmp_path) as api:
+            yield api
+
+
+def _recorded_call(api: Api, recordings: Path) -> None:
+    """A recorded call, its audio on disk and its transcript (through the Whisper server)."""
+    created = ok(api.post("/v1/recordings", params={
+        "language": "es", "phone": PHONE, "call_id": f"llamada-{LAST}"},
+        content=b"RIFF" + b"\x00" * 2000, headers={"Content-Type": "audio/wav"}), 202)
+    assert worker_of(api.client.app.state.ctx).run_until_idle() == 1
+    assert ok(api.get(f"/v1/recordings/{created['id']}"))["status"] == "transcribed"
+    assert [p.name for p in recordings.iterdir()] == [created["id"]]
 
 
 def _person(api: Api) -> str:
@@ -139,7 +156,7 @@ def _seen_everywhere(database: Database, customer_id: str) -> dict[str, Any]:
             f"SELECT count(*) FROM {name} WHERE customer_id = :c"),  # noqa: S608
             {"c": customer_id}).scalar_one()
             for name in ("tasks", "routing_overrides", "journey_instances", "customer_lists",
-                         "suggestions", "campaign_members")}
+                         "suggestions", "campaign_members", "recordings")}
         counts["outbox"] = conn.execute(text(
             "SELECT count(*) FROM outbox WHERE ordering_key = :c"), {"c": customer_id}
         ).scalar_one()
@@ -150,13 +167,14 @@ def _seen_everywhere(database: Database, customer_id: str) -> dict[str, Any]:
 
 
 def test_after_erasure_no_trace_is_left_in_the_database_or_the_logs(
-        probe: Api, database: Database, clock: FixedClock,
+        probe: Api, database: Database, clock: FixedClock, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     api = probe
     customer_id = _person(api)
     _contact_center(api, customer_id)
     _campaign(api)
+    _recorded_call(api, tmp_path / "recordings")
     run(api)  # the journey texts, lists, overrides, suggests, and waits two hours
     card = api.card(phone="611223344")
     assert card["card"]["customer_id"] == customer_id
@@ -168,6 +186,7 @@ def test_after_erasure_no_trace_is_left_in_the_database_or_the_logs(
     body = ok(api.delete(f"/v1/customers/{customer_id}"))
 
     assert _found(_database_text(database)) == []
+    assert list((tmp_path / "recordings").iterdir()) == []  # the audio is gone too
     assert body["removed"]["tasks_canceled"] >= 2 and body["removed"]["journey_instances"] == 1
     # What the server logged (the test's own HTTP client logs the URLs it calls).
     server = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]

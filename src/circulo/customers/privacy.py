@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from circulo import hooks
 from circulo.customers import repository as repo
 from circulo.customers import service as customers
 from circulo.customers.records import record_view
 from circulo.customers.views import event_view, profile_view
 from circulo.identity import service as identity
+
+# What packages above customers hold of a person (speech: recordings and transcripts), each
+# under its own key of the export; registered at start-up (circulo.wiring).
+ExportSection = Callable[[Session, Sequence[str]], list[dict[str, Any]]]
+export_sections: hooks.Registry[ExportSection] = hooks.Registry("export sections")
 
 
 def export(session: Session, profile_id: str, policies: customers.Policies,
@@ -30,4 +37,10 @@ def export(session: Session, profile_id: str, policies: customers.Policies,
             for m in merges
         ],
     })
+    export_sections.handlers()  # wired at all?
+    cluster = customers.cluster_of(session, root)
+    for name in export_sections.names():
+        section = export_sections.get(name)
+        if section is not None:
+            data[name] = section(session, cluster)
     return data

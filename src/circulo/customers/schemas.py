@@ -193,6 +193,9 @@ class ExportOut(CustomerOut):
     records: list[RecordFullOut]
     events: list[EventOut]
     merges: list[MergeRefOut]
+    recordings: list[dict[str, Any]] = Field(
+        default_factory=list, description="Recorded calls: id, call_id, language, status, "
+        "created_at, duration, transcript, segments, audio_url (docs/speech.md)")
 
 
 class ErasureOut(BaseModel):

@@ -25,6 +25,7 @@ from circulo.identity import suppression
 from circulo.ids import new_id
 from circulo.journeys import repository as journeys
 from circulo.routing import service as routing
+from circulo.speech import service as speech
 from circulo.surveys import repository as surveys
 
 ERASED_EVENT = "customer.erased"
@@ -82,6 +83,9 @@ STEPS: tuple[Step, ...] = (
          "identifiers and their shared flags deleted; merge-log reason and event cleared (ids "
          "kept); review suggestions closed without evidence; dedupe pairs deleted",
          identity.erase),
+    Step(("recordings",),
+         "recorded calls and their transcripts deleted; the audio files removed from disk "
+         "when the erasure commits", speech.erase),
     Step(("customer_notes", "customer_viewers"),
          "agents' notes on the customer and the record of who had the card open deleted",
          customer_desk.erase),

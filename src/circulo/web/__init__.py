@@ -10,11 +10,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from circulo.web import console, customer, desk, pages, reports, surveys, widget
+from circulo.web import console, customer, desk, pages, recordings, reports, surveys, widget
 from circulo.web.common import HERE
 
 # an area module adds itself here
-AREAS = (pages, desk, customer, console, reports, widget, surveys)
+AREAS = (pages, desk, customer, console, reports, recordings, widget, surveys)
 
 
 def install(app: FastAPI) -> None:

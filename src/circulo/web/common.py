@@ -91,6 +91,7 @@ AREAS: list[tuple[str, str, frozenset[str]]] = [
     ("/desk", "desk", frozenset(users.ROLES)),
     ("/console", "console.nav", users.SUPERVISING),
     ("/reports", "reports.title", users.SUPERVISING),
+    ("/recordings", "rec.title", users.SUPERVISING),
 ]
 
 

@@ -51,6 +51,7 @@ class Item:
     label: str
     channel: str | None
     detail: str | None
+    recording: str | None = None  # a recorded call's id: the line links to its page
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +122,16 @@ def event_label(event_type: str, lang: str) -> str:
     return event_type
 
 
-def _items(events: list[Event], lang: str) -> list[Item]:
+def _recording(event: Event, reviewer: bool) -> str | None:
+    """The recorded call an event is about, for those who may review recordings."""
+    recording = (event.properties or {}).get("recording_id") if reviewer else None
+    return recording if isinstance(recording, str) and recording.isalnum() else None
+
+
+def _items(events: list[Event], lang: str, reviewer: bool = False) -> list[Item]:
     return [Item(e.occurred_at, event_label(e.type, lang),
-                 channel_label(e.channel, lang) if e.channel else None, _detail(e))
+                 channel_label(e.channel, lang) if e.channel else None, _detail(e),
+                 _recording(e, reviewer))
             for e in events]
 
 
@@ -196,7 +204,8 @@ def _build_panel(ctx: AppContext, signed: users.SignedIn, customer_id: str,
                                      opened=True)
         return Panel(root, card, context, customer_desk.notes_of(session, root), viewers,
                      _items(customer_desk.timeline(session, root, channel=channel,
-                                                   limit=TIMELINE_SHOWN), lang),
+                                                   limit=TIMELINE_SHOWN), lang,
+                            user.role in users.SUPERVISING),
                      customer_desk.channels_of(session, root), channel,
                      context.task.task_id if context.task else None)
 
@@ -262,12 +271,12 @@ async def customer_page(request: Request, customer_id: str,
                   **_panel_values(ctx, signed, panel, lang))
 
 
-def _timeline(ctx: AppContext, customer_id: str, channel: str, lang: str
-              ) -> tuple[str, list[Item]]:
+def _timeline(ctx: AppContext, customer_id: str, channel: str, lang: str,
+              reviewer: bool = False) -> tuple[str, list[Item]]:
     with ctx.db.unit_of_work(write=False) as session:
         root = customer_desk.root_of(session, customer_id)
         return root, _items(customer_desk.timeline(session, root, channel=channel,
-                                                   limit=TIMELINE_SHOWN), lang)
+                                                   limit=TIMELINE_SHOWN), lang, reviewer)
 
 
 @router.get("/desk/customers/{customer_id}/timeline")
@@ -279,7 +288,8 @@ async def timeline_fragment(request: Request, customer_id: str,
         return signed
     lang = language(request, signed.user)
     try:
-        root, items = await run_in_threadpool(_timeline, ctx, customer_id[:32], channel, lang)
+        root, items = await run_in_threadpool(_timeline, ctx, customer_id[:32], channel, lang,
+                                              signed.user.role in users.SUPERVISING)
     except NotFound:
         return fragment("cust_message.html", lang, 404, message=texts(lang)["cust.not_found"])
     return fragment("cust_timeline.html", lang, customer_id=root, items=items,
