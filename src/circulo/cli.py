@@ -1,5 +1,5 @@
 """The ``circulo`` command: serve, worker, demo, import, keys, migrate, simulate, journeys,
-identity, users."""
+identity, users, churn."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from circulo.cli_churn import churn_app
 from circulo.config import Settings, get_settings
 from circulo.i18n import locale_language, say
 
@@ -42,6 +43,7 @@ identity_app = typer.Typer(help="Identity: find duplicate customers. / "
                                 "Identidad: encontrar clientes duplicados.",
                            no_args_is_help=True)
 app.add_typer(identity_app, name="identity")
+app.add_typer(churn_app, name="churn")
 console = Console()
 
 

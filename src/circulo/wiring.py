@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from circulo import hooks
 from circulo.campaigns import crm_lists
+from circulo.churn import service as churn
 from circulo.clock import Clock
 from circulo.config import Settings
 from circulo.connectors import crm_delivery
@@ -28,6 +29,8 @@ def register_handlers() -> None:
     crm_delivery.request_handlers.register("campaign.list_requested", crm_lists.load)
     # The card shows the journeys' open suggestions.
     card_service.suggestion_sources.register("journeys", journeys.card_suggestions)
+    # The card shows the churn risk's reasons, the model and when it was scored.
+    card_service.card_sections.register("churn", churn.card_section)
 
 
 def build_context(settings: Settings, clock: Clock | None = None,
