@@ -364,7 +364,13 @@ def demo(
     """
     from circulo import server
     from circulo.demo.accounts import ensure_users
-    from circulo.demo.loader import DEMO_ROUTING, demo_key, load_demo, load_journeys
+    from circulo.demo.loader import (
+        DEMO_ROUTING,
+        demo_key,
+        ensure_churn_model,
+        load_demo,
+        load_journeys,
+    )
 
     address = _listen_on(host, port, check=serve_after)
     ctx = _context(new_ok=True)
@@ -373,6 +379,7 @@ def demo(
     apply_routing_file(ctx, DEMO_ROUTING)
     if journeys is not None:
         load_journeys(ctx, journeys, console=console, lang=lang)
+    ensure_churn_model(ctx, console=console, lang=lang)
     secret = demo_key(ctx)
     with ctx.db.unit_of_work() as session:
         people = ensure_users(session, ctx.settings.data_dir, ctx.clock.now())

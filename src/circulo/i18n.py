@@ -147,6 +147,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "Try (S1, María López calling from 600 123 456):"},
     "cli.demo_loading": {"es": "Creando la empresa de demostración (Aurora Hogar)...",
                          "en": "Creating the demo company (Aurora Hogar)..."},
+    "cli.demo_churn": {"es": "Entrenando el modelo de bajas", "en": "Training the churn model"},
     "cli.churn_step.read": {"es": "Leyendo clientes", "en": "Reading customers"},
     "cli.churn_step.features": {"es": "Calculando variables", "en": "Computing features"},
     "cli.churn_step.fit": {"es": "Entrenando el modelo", "en": "Fitting the model"},

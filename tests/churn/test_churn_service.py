@@ -172,3 +172,31 @@ def test_erasure_removes_the_score(ctx: AppContext) -> None:
     assert result.removed["churn_scores"] == 1
     with ctx.db.unit_of_work(write=False) as session:
         assert churn.risk_of(session, customer_id) is None
+
+
+def test_scheduled_scoring_runs_when_due_under_a_lease(ctx: AppContext, clock: FixedClock
+                                                       ) -> None:
+    import threading
+
+    from circulo.churn import runner
+    from circulo.routing import service as routing
+
+    stop = threading.Event()
+    assert runner.run_once(ctx, "me", stop) is None  # no model: nothing to do
+    load(ctx, company(ctx.clock.now(), 300, leave_share=0.25))
+    _train(ctx)
+    first = runner.run_once(ctx, "me", stop)  # a model never used: due
+    assert first is not None and first.customers > 0
+    assert runner.run_once(ctx, "me", stop) is None  # scored a moment ago
+    clock.advance(timedelta(seconds=ctx.settings.churn_score_interval + 1))
+    with ctx.db.unit_of_work() as session:  # another process is scoring
+        assert routing.hold_lease(session, runner.LEASE, "other", ctx.clock.now(),
+                                  ctx.clock.now() + timedelta(minutes=5))
+    assert runner.run_once(ctx, "me", stop) is None
+    clock.advance(timedelta(minutes=6))  # its lease ran out
+    again = runner.run_once(ctx, "me", stop)
+    assert again is not None and again.customers == first.customers
+    stop.set()  # asked to stop: scoring ends before its next page
+    clock.advance(timedelta(seconds=ctx.settings.churn_score_interval + 1))
+    stopped = runner.run_once(ctx, "me", stop)
+    assert stopped is not None and stopped.customers == 0

@@ -114,6 +114,10 @@ def test_top_factors_are_the_three_that_raise_the_risk_most() -> None:
     assert [f.feature for f in factors] == ["unsatisfied_30d", "tenure_days", "nps_detractor"]
     assert factors[0].es == "3 contactos insatisfechos en 30 días"
     assert top_factors({"csat_last": 5.0}, {"csat_last": -1.0}) == []
+    # two windows of one measure are one reason
+    one = top_factors({"unsatisfied_30d": 6.0, "unsatisfied_90d": 6.0, "tenure_days": 40.0},
+                      {"unsatisfied_30d": 2.0, "unsatisfied_90d": 1.5, "tenure_days": 0.2})
+    assert [f.feature for f in one] == ["unsatisfied_30d", "tenure_days"]
 
 
 def _synthetic(n: int, seed: int) -> tuple[list[dict[str, float | str | None]], list[bool]]:

@@ -150,14 +150,29 @@ def phrase(feature: str, value: float | str | None) -> tuple[str, str]:
     return f"{feature}: {value}", f"{feature}: {value}"
 
 
+def _family(feature: str) -> str:
+    """Windows of one measure say one thing: "6 unsatisfied contacts in 30 days" and "... in
+    90 days" are one reason, not two."""
+    for family in ("unsatisfied", "abandoned", "contacts"):
+        if feature.startswith(family + "_"):
+            return family
+    return feature
+
+
 def top_factors(features: Mapping[str, float | str | None], contributions: Mapping[str, float],
                 top: int = TOP) -> list[Factor]:
     """The features that raise this customer's risk most (above the average customer's),
-    in words; none when nothing raises it."""
+    in words, one per measure; none when nothing raises it."""
     rising = sorted(((c, name) for name, c in contributions.items() if c > 0.01),
-                    reverse=True)[:top]
-    factors = []
+                    reverse=True)
+    factors: list[Factor] = []
+    said: set[str] = set()
     for contribution, name in rising:
+        if _family(name) in said:
+            continue
+        said.add(_family(name))
         es, en = phrase(name, features.get(name))
         factors.append(Factor(name, features.get(name), contribution, es, en))
+        if len(factors) == top:
+            break
     return factors

@@ -96,6 +96,11 @@ def scores_of(session: Session, customer_ids: Iterable[str]) -> dict[str, ChurnS
     return found
 
 
+def last_scored_at(session: Session, version: int) -> datetime | None:
+    return session.scalar(select(func.max(ChurnScore.scored_at))
+                          .where(ChurnScore.model_version == version))
+
+
 def save_scores(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return

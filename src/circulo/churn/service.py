@@ -197,8 +197,18 @@ def active_model(session: Session) -> tuple[int, ChurnModel, list[str]] | None:
     return row.version, ChurnModel.from_json(row.model), counted
 
 
+def scoring_due(session: Session, now: datetime, interval: timedelta) -> bool:
+    """Whether the active model's scores are older than ``interval`` (or missing)."""
+    row = repo.active_model(session)
+    if row is None:
+        return False
+    last = repo.last_scored_at(session, row.version)
+    return last is None or now - last >= interval
+
+
 def score_all(db: Database, settings: Settings, policies: customers.Policies, now: datetime,
-              *, progress: Progress = _nothing) -> Scored:
+              *, progress: Progress = _nothing,
+              should_stop: Callable[[], bool] = lambda: False) -> Scored:
     """Score every active customer with the active model, a page per transaction: the
     churn_risk trait, the stored factors, and ``churn.risk_rose`` for each customer whose
     risk rose across the threshold. Cheap when no model exists (one query)."""
@@ -211,7 +221,7 @@ def score_all(db: Database, settings: Settings, policies: customers.Policies, no
     types = list(settings.churn_cancellation_types)
     after = ""
     scored = rose = 0
-    while True:
+    while not should_stop():
         with db.unit_of_work() as session:
             page = repo.active_customers(session, after=after, limit=PAGE)
             if not page:

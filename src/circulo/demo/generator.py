@@ -434,7 +434,7 @@ class DemoCompany:
         spell (``account.closed`` from the CRM). Spells still going on are today's at-risk
         customers: the churn model learns from those who left and spots them."""
         rng = self.story
-        logit = -3.4 + (1.3 if since_days < 180 else 0.0) + (0.5 if tier == "standard" else 0.0) \
+        logit = -3.8 + (1.3 if since_days < 180 else 0.0) + (0.5 if tier == "standard" else 0.0) \
             - (0.9 if tier == "vip" else 0.0)
         events: list[dict[str, Any]] = []
         end_ago = rng.uniform(0, min(100, since_days - 1))
@@ -456,7 +456,7 @@ class DemoCompany:
                     events.append(self._story_event("survey.answered", "surveys", ids, ago,
                                                     properties={"csat": csat,
                                                                 "nps": rng.randint(0, 4)}))
-                logit += 0.9
+                logit += 1.3
         if rng.random() < 1 / (1 + math.exp(-logit)) and end_ago > 1:
             events.append(self._story_event(
                 "account.closed", "crm", {"external_ids": ids["external_ids"]},
