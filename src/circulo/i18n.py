@@ -69,6 +69,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "event.interaction.completed": {"es": "Interacción", "en": "Interaction"},
     "event.visit.completed": {"es": "Visita en tienda", "en": "Store visit"},
     "event.complaint.filed": {"es": "Queja presentada", "en": "Complaint filed"},
+    "event.churn.risk_rose": {"es": "Subió su riesgo de baja", "en": "Churn risk rose"},
+    "event.account.closed": {"es": "Cuenta cerrada (baja)", "en": "Account closed"},
     # card chrome
     "card.new_caller": {"es": "Nuevo llamante", "en": "New caller"},
     "card.new_caller.hint": {
