@@ -170,3 +170,24 @@ def test_feature_names_put_the_categories_first() -> None:
     names = feature_names(["order.placed"])
     assert names[:len(CATEGORICAL)] == list(CATEGORICAL)
     assert names[-1] == "count_90d:order.placed"
+
+
+def test_odd_histories_give_features_not_errors() -> None:
+    """What sources really send: a date that is not one, a number as text, a tier that is a
+    number, an empty history, a customer since the future."""
+    odd = history([ev("order.placed", 3, amount="12,5"), ev("order.placed", 4, amount="30"),
+                   ev("survey.answered", 2, csat="excellent", nps=42),
+                   ev("text.analyzed", 1, sentiment="NEGATIVE", urgency="yes")],
+                  {"customer_since": "ayer", "tier": 3, "value": "n/a"})
+    f = features_of(odd, NOW, types=["order.placed"], config=CFG)
+    assert f["spend_90d"] == 30.0 and f["csat_last"] is None and f["nps_detractor"] == 0.0
+    assert f["negative_30d"] == 1 and f["urgent_30d"] == 0
+    assert f["tier"] == "3" and f["value"] is None
+    assert f["tenure_days"] == 4  # the first event, the date being unreadable
+    empty = features_of(history([], {"customer_since": "2030-01-01"}), NOW, types=[],
+                        config=CFG)
+    assert empty["tenure_days"] is None  # a date after the cut-off is not known then
+    assert empty["contacts_90d"] == 0 and empty["days_since_contact"] is None
+    rows = [odd_f for odd_f in (f, empty)] * 20
+    model = fit(rows, [True, False] * 20, feature_names(["order.placed"]), CATEGORICAL)
+    assert all(0 < p < 1 for p in model.predict(rows))

@@ -135,7 +135,7 @@ def features_of(history: History, as_of: datetime, *, types: Sequence[str],
     since = _since(traits.get("customer_since"))
     firsts = [m.date() for m in (history.first_seen, before[0].occurred_at if before else None)
               if m is not None and m < as_of]
-    if since is not None:
+    if since is not None and since <= as_of.date():  # a later date is not known then
         firsts.append(since)
     start = min(firsts) if firsts else None
     last_contact = shown["last_contact_at"]
