@@ -14,6 +14,7 @@ from circulo import __version__
 from circulo.api_deps import ORJSONResponse, ThrottleFailures
 from circulo.auth.api import router as sessions_router
 from circulo.campaigns.api import router as campaigns_router
+from circulo.churn.api import router as churn_router
 from circulo.clock import Clock
 from circulo.config import Settings, get_settings
 from circulo.connectors.api import router as webhooks_router
@@ -149,6 +150,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(surveys_router)
     app.include_router(journeys_router)
     app.include_router(speech_router)
+
+    app.include_router(churn_router)
     app.include_router(twilio_router)
     app.include_router(ops_router)
     app.include_router(sessions_router)

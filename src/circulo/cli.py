@@ -1,5 +1,5 @@
 """The ``circulo`` command: serve, worker, demo, import, keys, migrate, simulate, journeys,
-identity, users."""
+identity, users, churn."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from circulo.cli_churn import churn_app
 from circulo.config import Settings, get_settings
 from circulo.i18n import locale_language, say
 
@@ -46,6 +47,8 @@ prompts_app = typer.Typer(help="IVR prompts: speak them into WAV files (espeak-n
                                "Locuciones del IVR: convertirlas en ficheros WAV (espeak-ng).",
                           no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
+
+app.add_typer(churn_app, name="churn")
 console = Console()
 
 
@@ -366,7 +369,13 @@ def demo(
     """
     from circulo import server
     from circulo.demo.accounts import ensure_users
-    from circulo.demo.loader import DEMO_ROUTING, demo_key, load_demo, load_journeys
+    from circulo.demo.loader import (
+        DEMO_ROUTING,
+        demo_key,
+        ensure_churn_model,
+        load_demo,
+        load_journeys,
+    )
     from circulo.demo.recordings import load_recordings
 
     address = _listen_on(host, port, check=serve_after)
@@ -378,6 +387,7 @@ def demo(
     apply_routing_file(ctx, DEMO_ROUTING)
     if journeys is not None:
         load_journeys(ctx, journeys, console=console, lang=lang)
+    ensure_churn_model(ctx, console=console, lang=lang)
     secret = demo_key(ctx)
     with ctx.db.unit_of_work() as session:
         people = ensure_users(session, ctx.settings.data_dir, ctx.clock.now())

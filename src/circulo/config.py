@@ -276,6 +276,25 @@ class Settings(BaseSettings):
         default="30/minute",
         description="Unknown, tampered or expired survey links (and refused answers) one "
         "address may try in a moving window before the survey page answers 429")
+
+    churn_cancellation_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["account.closed", "subscription.cancelled", "customer.churned"],
+        description="Event types that mean a customer left: the churn model's labels "
+        "(comma-separated or JSON)")
+    churn_min_cancellations: int = Field(
+        default=50, ge=1,
+        description="`circulo churn train` refuses with fewer cancellations than this")
+    churn_min_class_share: float = Field(
+        default=0.05, gt=0, lt=0.5,
+        description="... or when either class (left / stayed) is a smaller share than this")
+    churn_threshold: float = Field(
+        default=0.6, gt=0, lt=1,
+        description="A customer whose risk rises across this emits `churn.risk_rose` (journeys "
+        "trigger on it); the card's at_risk badge uses the same 0.6")
+    churn_score_interval: float = Field(
+        default=86400.0, ge=0,
+        description="Seconds between two re-scorings of every customer by `circulo serve` "
+        "(0: never; nothing is done while no model is trained)")
     session_cookie_secure: bool = Field(
         default=False,
         description="Always mark the session cookie Secure (it is whenever the request came "
@@ -406,7 +425,8 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s) URL, e.g. https://whisper.intranet:8000")
         return value or None
 
-    @field_validator("journey_env_allowlist", "egress_allow", "widget_origins", mode="before")
+    @field_validator("journey_env_allowlist", "egress_allow", "widget_origins",
+                     "churn_cancellation_types", mode="before")
     @classmethod
     def _read_list(cls, value: Any) -> Any:
         """Lists from the environment as JSON or, simpler, comma-separated."""

@@ -71,6 +71,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "event.interaction.completed": {"es": "Interacción", "en": "Interaction"},
     "event.visit.completed": {"es": "Visita en tienda", "en": "Store visit"},
     "event.complaint.filed": {"es": "Queja presentada", "en": "Complaint filed"},
+    "event.churn.risk_rose": {"es": "Subió su riesgo de baja", "en": "Churn risk rose"},
+    "event.account.closed": {"es": "Cuenta cerrada (baja)", "en": "Account closed"},
     # card chrome
     "card.new_caller": {"es": "Nuevo llamante", "en": "New caller"},
     "card.new_caller.hint": {
@@ -158,6 +160,33 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "Try (S1, María López calling from 600 123 456):"},
     "cli.demo_loading": {"es": "Creando la empresa de demostración (Aurora Hogar)...",
                          "en": "Creating the demo company (Aurora Hogar)..."},
+    "cli.demo_churn": {"es": "Entrenando el modelo de bajas", "en": "Training the churn model"},
+    "cli.churn_step.read": {"es": "Leyendo clientes", "en": "Reading customers"},
+    "cli.churn_step.features": {"es": "Calculando variables", "en": "Computing features"},
+    "cli.churn_step.fit": {"es": "Entrenando el modelo", "en": "Fitting the model"},
+    "cli.churn_step.score": {"es": "Puntuando clientes", "en": "Scoring customers"},
+    "cli.churn_trained": {
+        "es": "Modelo de bajas v{version} guardado y activo: {customers} clientes, "
+              "{cancellations} bajas (tasa {base_rate:.1%}); AUC en {test} clientes "
+              "reservados: {auc:.3f}",
+        "en": "Churn model v{version} stored and active: {customers} customers, "
+              "{cancellations} cancellations (base rate {base_rate:.1%}); AUC on {test} "
+              "held-out customers: {auc:.3f}"},
+    "cli.churn_refused": {"es": "No se entrena: {detail}. No se ha guardado nada.",
+                          "en": "Not trained: {detail}. Nothing was stored."},
+    "cli.churn_no_models": {"es": "Aún no hay modelos de bajas: `circulo churn train`.",
+                            "en": "No churn model yet: `circulo churn train`."},
+    "cli.churn_no_active": {"es": "No hay un modelo activo: nada que puntuar.",
+                            "en": "No active model: nothing to score."},
+    "cli.churn_scored": {
+        "es": "{customers} clientes puntuados con el modelo v{version}; {rose} superan ahora "
+              "el umbral",
+        "en": "{customers} customers scored with model v{version}; {rose} now above the "
+              "threshold"},
+    "cli.churn_activated": {"es": "Modelo v{version} activo.",
+                            "en": "Model v{version} active."},
+    "cli.churn_unknown": {"es": "No existe el modelo v{version}.",
+                          "en": "There is no model v{version}."},
     "cli.demo_loaded": {"es": "Empresa de demostración cargada: {count} clientes.",
                         "en": "Demo company loaded: {count} customers."},
     "cli.demo_exists": {"es": "Los datos de demostración ya estaban cargados.",

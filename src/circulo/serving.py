@@ -8,6 +8,7 @@ import errno
 import socket
 import threading
 
+from circulo.churn.runner import run_in_thread as run_churn_scoring
 from circulo.connectors.worker import run_in_thread as run_outbox
 from circulo.context import AppContext
 from circulo.demo.traffic import run_in_thread as run_demo_traffic
@@ -24,13 +25,15 @@ def start_background(ctx: AppContext, stop: threading.Event, *, outbox: bool = F
     worker (recorded calls become transcripts, one at a time); with ``outbox``,
     the worker that delivers webhooks and notifications. Database leases let one process
     work at a time, so every API process may run them. With ``event_retention_days``, the
-    hourly purge of older events too; with ``demo_traffic``, the demo's simulated contacts
-    and agents (docs/demo.md)."""
+    hourly purge of older events too; with ``churn_score_interval``, the churn re-scoring;
+    with ``demo_traffic``, the demo's simulated contacts and agents (docs/demo.md)."""
     threads = [run_routing(ctx, stop), run_journeys(ctx, stop), run_speech(ctx, stop)]
     if outbox:
         threads.append(run_outbox(ctx, stop))
     if ctx.settings.event_retention_days:
         threads.append(run_retention(ctx, stop))
+    if ctx.settings.churn_score_interval:  # every day by default; idle without a model
+        threads.append(run_churn_scoring(ctx, stop))
     if ctx.settings.demo_traffic:  # circulo demo, or CIRCULO_DEMO_TRAFFIC=1 (make demo)
         threads.append(run_demo_traffic(ctx, stop))
     return threads

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from circulo import hooks
 from circulo.campaigns import crm_lists
+from circulo.churn import service as churn
 from circulo.clock import Clock
 from circulo.config import Settings
 from circulo.connectors import crm_delivery
@@ -35,6 +36,9 @@ def register_handlers() -> None:
     card_service.suggestion_sources.register("journeys", journeys.card_suggestions)
     # A person's export includes their recorded calls and transcripts.
     customer_privacy.export_sections.register("recordings", speech.export_of)
+
+    # The card shows the churn risk's reasons, the model and when it was scored.
+    card_service.card_sections.register("churn", churn.card_section)
 
 
 def build_context(settings: Settings, clock: Clock | None = None,

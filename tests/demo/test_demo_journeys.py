@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from circulo.context import AppContext
-from circulo.demo.loader import DEMO_ROUTING, load_demo
+from circulo.demo.loader import DEMO_ROUTING, ensure_churn_model, load_demo
 from circulo.errors import ValidationFailed
 from circulo.journeys import dryrun
 from circulo.journeys import service as journeys
@@ -33,6 +33,7 @@ def test_record_kinds_are_known_on_a_fresh_database(ctx: AppContext, trigger: st
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
 def test_example_journey_acts_on_the_demo_company(ctx: AppContext, path: Path) -> None:
     load_demo(ctx, customers=150, console=Console(quiet=True))
+    ensure_churn_model(ctx, console=Console(quiet=True))  # as circulo demo does (S17)
     with ctx.db.unit_of_work(write=False) as session:
         journey = journeys.parse(session, ctx.settings, text=path.read_text("utf-8"),
                                  data=None, origin=str(path))

@@ -26,6 +26,10 @@ LOOKUP_KINDS = ("phone", "email", "external_id", "account", "customer_id")
 # by circulo.wiring: journeys build on customers, not the other way round.
 SuggestionSource = Callable[[Session, str, str, datetime], list[dict[str, Any]]]
 suggestion_sources: hooks.Registry[SuggestionSource] = hooks.Registry("card suggestions")
+# Sections of the card that packages above customers add (churn: the risk and its reasons),
+# by name; a section with nothing to say answers None and is left out.
+CardSection = Callable[[Session, str, str, datetime], dict[str, Any] | None]
+card_sections: hooks.Registry[CardSection] = hooks.Registry("card sections")
 
 
 def lookup_card(
@@ -86,6 +90,11 @@ def lookup_card(
     # Next best actions (S6-S10 journeys' suggestions) for the agent to take or dismiss.
     card["suggestions"] = [item for section in suggestion_sources.handlers()
                            for item in section(session, profile.id, lang, now)]
+    for name in card_sections.names():
+        add = card_sections.get(name)
+        extra = add(session, profile.id, lang, now) if add is not None else None
+        if extra is not None:
+            card[name] = extra
     result: dict[str, Any] = {"match": "unique", "card": card, "candidates": []}
     if narrowed_by:
         result["narrowed_by"] = narrowed_by

@@ -53,6 +53,19 @@ class SuggestionOut(BaseModel):
     decided_by: str | None = None
 
 
+class ChurnOut(BaseModel):
+    """The churn model's score of the customer (circulo.churn; docs/churn.md)."""
+
+    risk: float = Field(ge=0, le=1, description="Probability of leaving; also the "
+                                                  "churn_risk trait routing reads")
+    percent: int
+    factors: list[str] = Field(description="Up to three main reasons, in the card's language",
+                               examples=[["3 contactos insatisfechos en 30 días",
+                                          "cliente desde hace 2 meses", "NPS detractor"]])
+    model_version: int
+    scored_at: str
+
+
 class CardOut(BaseModel):
     customer_id: str | None
     role: str | None = None
@@ -70,6 +83,8 @@ class CardOut(BaseModel):
     suggestions: list[SuggestionOut] = Field(
         default_factory=list, description="Next best actions journeys suggest; accept or "
                                           "dismiss them with POST /v1/suggestions/{id}/...")
+    churn: ChurnOut | None = Field(default=None, description="The churn risk and its main "
+                                   "reasons, once a churn model has scored the customer")
 
 
 class CandidateOut(BaseModel):

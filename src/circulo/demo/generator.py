@@ -8,6 +8,7 @@ helpdesk (tickets), the PBX and the chat/email tools (interactions), and the sur
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -76,6 +77,10 @@ class DemoCompany:
         self.days = days
         self.rng = random.Random(seed)
         self.seq = 0
+        # Who leaves, and the bad spell before it, draw from their own generator and ids, so
+        # the rest of the company stays what it was.
+        self.story = random.Random(seed + 17)
+        self.story_seq = 0
 
     def _id(self, prefix: str) -> str:
         self.seq += 1
@@ -360,8 +365,8 @@ class DemoCompany:
         traits = {"first_name": first, "last_name": last, "title": title, "language": lang,
                   "tier": tier, "segment": segment, "city": city,
                   "preferred_channel": rng.choice(["email", "sms", "voice", "email", "whatsapp"]),
-                  "customer_since": (self.now - timedelta(days=since_days)).date().isoformat(),
-                  "churn_risk": round(rng.betavariate(2, 6), 2)}
+                  "customer_since": (self.now - timedelta(days=since_days)).date().isoformat()}
+        rng.betavariate(2, 6)  # the CRM's old guess at churn_risk: Círculo computes it now
         if postal:
             traits["postal_code"] = postal
         if tier == "vip":
@@ -417,7 +422,60 @@ class DemoCompany:
                                       properties={"invoice_id": self._id("FAC"),
                                                   "amount": round(rng.uniform(30, 900), 2),
                                                   "currency": "EUR"}))
+        events.extend(self._churn_story(ids, pbx_ids, tier, since_days, reasons))
         return events
+
+    # -- who leaves (S17) -------------------------------------------------------------------------
+
+    def _churn_story(self, ids: dict[str, Any], pbx_ids: dict[str, Any], tier: str,
+                     since_days: int, reasons: list[str]) -> list[dict[str, Any]]:
+        """Some customers go through a bad spell (unresolved calls, hang-ups, low scores);
+        the newer, the less valued and the unhappier leave more often, a few days after the
+        spell (``account.closed`` from the CRM). Spells still going on are today's at-risk
+        customers: the churn model learns from those who left and spots them."""
+        rng = self.story
+        logit = -3.8 + (1.3 if since_days < 180 else 0.0) + (0.5 if tier == "standard" else 0.0) \
+            - (0.9 if tier == "vip" else 0.0)
+        events: list[dict[str, Any]] = []
+        end_ago = rng.uniform(0, min(100, since_days - 1))
+        if rng.random() < 0.3:
+            for _ in range(rng.choice([1, 1, 2, 2, 3, 4])):
+                ago = end_ago + rng.uniform(0, 30)
+                kind = rng.random()
+                if kind < 0.45:
+                    events.append(self._story_event("call.completed", "pbx", pbx_ids, ago,
+                                                    channel="voice", properties={
+                        "reason": rng.choice(reasons), "duration": rng.randint(300, 1200),
+                        "outcome": "unresolved"}))
+                elif kind < 0.7:
+                    events.append(self._story_event("call.abandoned", "pbx", pbx_ids, ago,
+                                                    channel="voice", properties={
+                        "wait_seconds": rng.randint(200, 900)}))
+                else:
+                    csat = rng.choice([1, 1, 2])
+                    events.append(self._story_event("survey.answered", "surveys", ids, ago,
+                                                    properties={"csat": csat,
+                                                                "nps": rng.randint(0, 4)}))
+                logit += 1.3
+        if rng.random() < 1 / (1 + math.exp(-logit)) and end_ago > 1:
+            events.append(self._story_event(
+                "account.closed", "crm", {"external_ids": ids["external_ids"]},
+                max(0.5, end_ago - rng.uniform(0.5, 6)),
+                properties={"reason": rng.choice(["precio", "mal servicio", "mudanza",
+                                                  "competencia"])}))
+        return events
+
+    def _story_event(self, event_type: str, source: str, ids: dict[str, Any], days_ago: float,
+                     *, channel: str | None = None, properties: dict[str, Any]
+                     ) -> dict[str, Any]:
+        self.story_seq += 1
+        moment = self.now - timedelta(days=days_ago)
+        event: dict[str, Any] = {"type": event_type, "id": f"CH-{self.story_seq:07d}",
+                                 "source": source, "occurred_at": moment.isoformat(),
+                                 "identifiers": ids, "properties": properties}
+        if channel:
+            event["channel"] = channel
+        return event
 
     def _order(self, shop_ids: dict[str, Any], ids: dict[str, Any], rng: random.Random
                ) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from circulo.auth import service as auth
+from circulo.churn import service as churn
 from circulo.context import AppContext
 from circulo.customers import service as customers
 from circulo.demo.generator import DemoCompany
@@ -21,6 +22,9 @@ LIVE_PHONES = ["+34600123456", "+34915550123"]
 DEMO_ROUTING = Path(__file__).parent / "routing.yaml"
 KEY_FILE = "demo-key"
 KEY_SCOPES = ["admin", "ingest", "read", "campaigns", "routing"]
+# A small demo company (--customers 150) has a score of cancellations: the demo learns from
+# them anyway, to show S17; a real company keeps CIRCULO_CHURN_MIN_CANCELLATIONS (50).
+DEMO_MIN_CANCELLATIONS = 10
 
 
 def load_demo(ctx: AppContext, *, customers: int, console: Console, lang: str = "en") -> None:
@@ -65,6 +69,38 @@ def load_journeys(ctx: AppContext, folder: Path, *, console: Console, lang: str 
         loaded.append(journey.key)
     console.print(say("cli.demo_journeys", lang, keys=", ".join(loaded) or "-"))
     return loaded
+
+
+def ensure_churn_model(ctx: AppContext, *, console: Console, lang: str = "en") -> None:
+    """Train the churn model on the demo company's cancellations and score everyone, once
+    (S17): after the journeys are on, so ``churn.risk_rose`` starts the retention journey.
+    A company too small to learn from is said and skipped."""
+    with ctx.db.unit_of_work(write=False) as session:
+        if churn.active_model(session) is not None:
+            return
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(say("cli.demo_churn", lang), total=None)
+
+        def report(step: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        settings = ctx.settings.with_overrides(churn_min_cancellations=min(
+            DEMO_MIN_CANCELLATIONS, ctx.settings.churn_min_cancellations))
+        try:
+            trained = churn.train(ctx.db, settings, ctx.policies, ctx.clock.now(),
+                                  actor="demo", progress=report)
+        except churn.NotEnoughCancellations as exc:
+            progress.stop()
+            console.print(say("cli.churn_refused", lang, detail=exc.detail), markup=False)
+            return
+        scored = churn.score_all(ctx.db, ctx.settings, ctx.policies, ctx.clock.now(),
+                                 progress=report)
+    console.print(say("cli.churn_trained", lang, version=trained.version,
+                      customers=trained.customers, cancellations=trained.cancellations,
+                      base_rate=trained.base_rate, test=trained.test_customers,
+                      auc=trained.auc))
+    console.print(say("cli.churn_scored", lang, customers=scored.customers,
+                      version=scored.model_version, rose=scored.rose))
 
 
 def demo_key(ctx: AppContext) -> str:

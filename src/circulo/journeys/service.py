@@ -40,6 +40,7 @@ EMITTED = frozenset({
     "campaign.call_requested", "campaign.message_requested", "campaign.member_added",
     "crm.contact_linked", "crm.contact_updated", "crm.contact_deleted", "survey.answered",
     "identity.confirmed", "pin.locked", "call.dialed",
+    "churn.risk_rose",  # circulo.churn: a customer's risk rose across the threshold
 })
 
 

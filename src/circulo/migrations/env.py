@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from circulo.auth import models as _auth  # noqa: F401 - register tables
 from circulo.campaigns import models as _campaigns  # noqa: F401
+from circulo.churn import models as _churn  # noqa: F401
 from circulo.connectors import models as _connectors  # noqa: F401
 from circulo.console import models as _console  # noqa: F401
 from circulo.customers import models as _customers  # noqa: F401

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from circulo.campaigns import repository as campaigns
+from circulo.churn import service as churn
 from circulo.config import Settings
 from circulo.connectors import repository as outbox_repo
 from circulo.connectors import service as outbox
@@ -86,6 +87,9 @@ STEPS: tuple[Step, ...] = (
     Step(("recordings",),
          "recorded calls and their transcripts deleted; the audio files removed from disk "
          "when the erasure commits", speech.erase),
+
+    Step(("churn_scores",), "the churn score and its reasons deleted (the trained models "
+         "hold coefficients, no customer)", churn.erase_customers),
     Step(("customer_notes", "customer_viewers"),
          "agents' notes on the customer and the record of who had the card open deleted",
          customer_desk.erase),
