@@ -42,6 +42,7 @@ from circulo.routing.api import EXTRA_MODELS as ROUTING_MODELS
 from circulo.routing.api import router as routing_router
 from circulo.runtime import tune_gc
 from circulo.serving import start_background
+from circulo.textan.api import router as textan_router
 from circulo.web import install as install_pages
 from circulo.wiring import build_context, register_handlers
 
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(routing_router)
     app.include_router(reports_router)
     app.include_router(journeys_router)
+    app.include_router(textan_router)
     app.include_router(twilio_router)
     app.include_router(ops_router)
     app.include_router(sessions_router)

@@ -87,6 +87,15 @@ DEFAULT_CONTACT_TYPES = [
     "complaint.filed",
 ]
 
+# Events whose text the analysis worker reads (docs/text-analysis.md).
+DEFAULT_TEXT_EVENT_TYPES = [
+    "chat.message",
+    "sms.received",
+    "email.received",
+    "call.transcribed",
+    "survey.answered",
+]
+
 
 class Settings(BaseSettings):
     # Variables win over circulo.env in the current directory (docs/configuration.md).
@@ -308,6 +317,31 @@ class Settings(BaseSettings):
         "although their addresses are private: host names (crm.intranet, *.intranet), "
         "addresses or networks (10.20.0.0/16), comma-separated. Empty: public addresses only")
 
+    # -- Text analysis on ingest (docs/text-analysis.md, ADR 0025) ---------------------------
+    text_analysis: bool = Field(
+        default=True, description="Read the text of stored messages (sentiment, urgency, "
+        "intent) in the background and record a `text.analyzed` event for each; off: no "
+        "analysis inbox rows are written")
+    text_event_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_TEXT_EVENT_TYPES),
+        description="Event types whose text is analysed (comma-separated): their "
+        "`properties.text`, an e-mail's `subject` + `text`, a survey's `comment`")
+    text_batch_size: int = Field(
+        default=200, ge=1, le=5000,
+        description="Messages the analysis worker reads per transaction")
+    text_max_attempts: int = Field(
+        default=3, ge=1, le=20,
+        description="A message whose analysis fails this many times is recorded as failed "
+        "and skipped, so it never holds up the others")
+    text_max_chars: int = Field(
+        default=20_000, ge=100, le=1_000_000,
+        description="Only this many characters of a message are analysed (a 100 KB e-mail "
+        "is read by its beginning, where people say what they want)")
+    text_intent_min_confidence: float = Field(
+        default=0.6, ge=0.0, le=1.0,
+        description="A waiting e-mail moves to the queue (or gains the skill) of its intent "
+        "when the intent is at least this confident")
+
     # -- Privacy (docs/privacy.md) -------------------------------------------------------------
     erasure_key: SecretStr | None = Field(
         default=None, min_length=32,
@@ -331,7 +365,8 @@ class Settings(BaseSettings):
                 return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
         return value
 
-    @field_validator("journey_env_allowlist", "egress_allow", "widget_origins", mode="before")
+    @field_validator("journey_env_allowlist", "egress_allow", "widget_origins",
+                     "text_event_types", mode="before")
     @classmethod
     def _read_list(cls, value: Any) -> Any:
         """Lists from the environment as JSON or, simpler, comma-separated."""

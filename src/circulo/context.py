@@ -29,6 +29,7 @@ class AppContext:
     throttle: Throttle  # failures per client (auth.throttle)
     routing: Any = None  # the routing dispatcher, created on first use (circulo.routing)
     journeys: Any = None  # the journeys runner, created on first use (circulo.journeys)
+    textan: Any = None  # the text-analysis worker, created on first use (circulo.textan)
     _keys: dict[str, tuple[auth.Principal, float]] = field(default_factory=dict)
 
     @classmethod

@@ -170,6 +170,15 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     repo.insert_events(session, rows)
 
 
+def events_by_ids(session: Session, ids: Sequence[str]) -> dict[str, Event]:
+    return repo.events_by_ids(session, ids)
+
+
+def store_analyses(session: Session, analyses: dict[str, dict[str, Any]]) -> None:
+    """Each event's text analysis (``Analysis.as_dict()``), by event id."""
+    repo.set_analyses(session, analyses)
+
+
 def upsert_records(session: Session, work: Sequence[RecordWork], profiles: dict[str, ProfileState],
                    now: datetime) -> None:
     """Create or update records, keeping open-record counts and lifetime value current.

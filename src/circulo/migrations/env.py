@@ -14,6 +14,7 @@ from circulo.db import Base
 from circulo.identity import models as _identity  # noqa: F401
 from circulo.journeys import models as _journeys  # noqa: F401
 from circulo.routing import models as _routing  # noqa: F401
+from circulo.textan import models as _textan  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata
