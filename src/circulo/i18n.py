@@ -69,6 +69,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "event.interaction.completed": {"es": "Interacción", "en": "Interaction"},
     "event.visit.completed": {"es": "Visita en tienda", "en": "Store visit"},
     "event.complaint.filed": {"es": "Queja presentada", "en": "Complaint filed"},
+    "event.chat.message": {"es": "Mensaje de chat", "en": "Chat message"},
+    "event.call.transcribed": {"es": "Llamada transcrita", "en": "Call transcribed"},
+    "event.survey.answered": {"es": "Encuesta respondida", "en": "Survey answered"},
+    "event.text.analyzed": {"es": "Mensaje analizado", "en": "Message analysed"},
+    # the sentiment trend of a customer's messages (indicators.trend)
+    "trend.improving": {"es": "Mejorando", "en": "Improving"},
+    "trend.worsening": {"es": "Empeorando", "en": "Worsening"},
+    "trend.steady": {"es": "Estable", "en": "Steady"},
     # card chrome
     "card.new_caller": {"es": "Nuevo llamante", "en": "New caller"},
     "card.new_caller.hint": {

@@ -3,8 +3,11 @@ part for e-mail): through the API, the worker, routing's service and the dispatc
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from circulo.clock import FixedClock
+from circulo.console import board as console
 from circulo.context import AppContext
 from circulo.routing.dispatcher import dispatcher_of
 from circulo.textan.worker import worker_of
@@ -110,3 +113,52 @@ def test_inbox_status(api: Api, ctx: AppContext) -> None:
     ok(api.post("/v1/text/inbox/run"))
     assert ok(api.get("/v1/text/inbox")) == {"waiting": 0, "failed": 0,
                                              "oldest_waiting_at": None}
+
+
+def _alerts(ctx: AppContext) -> list[Any]:
+    with ctx.db.unit_of_work(write=False) as session:
+        config = dispatcher_of(ctx).config(session)
+        now = ctx.clock.now()
+        return console.board(session, now, now - timedelta(hours=10), config.queues,
+                             console.BoardRules()).alerts
+
+
+def test_the_angry_customer_alert_fires_from_the_analysis(api: Api, ctx: AppContext,
+                                                          clock: FixedClock) -> None:
+    worker_of(ctx, KeywordAnalyzer())
+    ok(api.client.put("/v1/routing/policy", content=POLICY,
+                      headers={**api.headers, "Content-Type": "application/yaml"}))
+    plain = _task(api, "plain@example.com")
+    urgent = _task(api, "urgent@example.com")
+    clock.advance(timedelta(seconds=5))
+    _say(api, "plain@example.com", "esto es una vergüenza")  # no sentiment from the sender
+    _say(api, "urgent@example.com", "Estoy furioso, me doy de baja")
+    _say(api, "calm@example.com", "gracias")
+    assert _alerts(ctx) == []  # not read yet
+    ok(api.post("/v1/text/inbox/run"))
+    alerts = [(a.kind, a.task_id, a.urgent) for a in _alerts(ctx)]
+    assert alerts == [("angry", urgent, True), ("angry", plain, False)]  # urgent first
+
+
+def test_the_card_shows_the_trend_the_last_negative_contact_and_urgency(
+        api: Api, ctx: AppContext, clock: FixedClock) -> None:
+    worker_of(ctx, KeywordAnalyzer())
+    _say(api, "m@example.com", "gracias, genial")
+    clock.advance(timedelta(minutes=5))
+    _say(api, "m@example.com", "Estoy furioso, me doy de baja", event_type="email.received",
+         channel="email")
+    ok(api.post("/v1/text/inbox/run"))
+    for lang, trend, channel, badge in (("es", "Empeorando", "Correo", "Mensaje urgente"),
+                                        ("en", "Worsening", "Email", "Urgent message")):
+        card = api.card(lang, email="m@example.com", role="support")["card"]
+        shown = {i["key"]: i["value"] for i in card["indicators"]}
+        assert shown["sentiment_trend"] == trend
+        assert shown["last_negative_channel"] == channel
+        assert shown["last_negative_at"] == clock.now().isoformat()
+        assert shown["urgent_7d"] == 1
+        assert shown["sentiment_30d"] == round((0.7 - 0.8) / 2, 3)
+        labels = {b["code"]: b["label"] for b in card["badges"]}
+        assert labels["urgent_message"] == badge and "mood_worsening" in labels
+    sales = api.card("en", email="m@example.com", role="sales")["card"]
+    assert {i["key"] for i in sales["indicators"]} >= {"sentiment_trend", "last_negative_at"}
+    assert "urgent_message" not in {b["code"] for b in sales["badges"]}
