@@ -9,9 +9,11 @@ from typing import Any
 from circulo.clock import FixedClock
 from circulo.console import board as console
 from circulo.context import AppContext
+from circulo.db import Database
 from circulo.routing.dispatcher import dispatcher_of
 from circulo.textan.worker import worker_of
 from tests.conftest import Api, ok
+from tests.journeys.helpers import center, load, run
 from tests.textan.helpers import KeywordAnalyzer
 
 POLICY = """
@@ -162,3 +164,23 @@ def test_the_card_shows_the_trend_the_last_negative_contact_and_urgency(
     sales = api.card("en", email="m@example.com", role="sales")["card"]
     assert {i["key"] for i in sales["indicators"]} >= {"sentiment_trend", "last_negative_at"}
     assert "urgent_message" not in {b["code"] for b in sales["badges"]}
+
+
+def test_the_s16_example_journey_hands_a_customer_who_threatens_to_leave_to_rescue(
+        database: Database, clock: FixedClock) -> None:
+    with center(database, clock) as api:
+        load(api, "s16-urgent-message.yaml")
+        api.send({"type": "chat.message", "source": "web", "channel": "chat",
+                  "identifiers": {"email": "leaving@example.com"},
+                  "properties": {"text": "Es la tercera vez que escribo. Si no me lo "
+                                         "solucionáis hoy me doy de baja."}},
+                 {"type": "chat.message", "source": "web", "channel": "chat",
+                  "identifiers": {"email": "happy@example.com"},
+                  "properties": {"text": "Muchas gracias, todo perfecto"}})
+        assert ok(api.post("/v1/text/inbox/run"))["derived"] == 2  # the real engine
+        run(api)
+        callbacks = ok(api.get("/v1/tasks", params={"queue": "rescate"}))
+        items = callbacks["items"] if isinstance(callbacks, dict) else callbacks
+        assert len(items) == 1 and items[0]["reason"] == "urgent_message_retention"
+        leaving = api.card(email="leaving@example.com")["card"]
+        assert leaving["customer_id"] == items[0]["customer_id"]
