@@ -284,6 +284,25 @@ def cluster_of(session: Session, profile_id: str) -> list[str]:
     return cluster
 
 
+def active_roots(session: Session, profile_ids: Sequence[str]) -> dict[str, str]:
+    """Each id's active root (following merges) in one read for the common case; ids that
+    do not exist or were erased are left out."""
+    found = repo.get_profiles(session, profile_ids)
+    roots: dict[str, str] = {}
+    for profile_id in set(profile_ids):
+        profile = found.get(profile_id)
+        if profile is None or profile.status == "erased":
+            continue
+        if profile.status == "merged" and profile.merged_into:
+            try:  # rare: follow the chain one by one
+                roots[profile_id] = active_root(session, profile_id).id
+            except NotFound:
+                continue
+        else:
+            roots[profile_id] = profile.id
+    return roots
+
+
 def active_root(session: Session, profile_id: str) -> ProfileState:
     """Follow merges to the profile that holds this customer now."""
     seen: set[str] = set()

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from circulo.routing import repository as repo
+from circulo.routing.models import TaskRow
 from circulo.routing.policy import RoutingConfig
 
 
@@ -40,8 +41,11 @@ def apply_text_signals(session: Session, signals: Sequence[TextSignal], config: 
     by_customer: dict[str, list[TextSignal]] = {}
     for signal in signals:
         by_customer.setdefault(signal.customer_id, []).append(signal)
-    for customer_id in sorted(by_customer):
-        tasks = repo.pending_tasks_of(session, customer_id)
+    waiting: dict[str, list[TaskRow]] = {}
+    for task in repo.pending_tasks_of_many(session, list(by_customer)):
+        waiting.setdefault(str(task.customer_id), []).append(task)
+    for customer_id in sorted(waiting):
+        tasks = waiting[customer_id]
         for signal in by_customer[customer_id]:
             for task in tasks:
                 if task.channel != signal.channel or task.kind != "contact":
