@@ -25,6 +25,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cust.said.ivr": {"es": "En el IVR", "en": "In the IVR"},
     "cust.said.form": {"es": "En un formulario web", "en": "In a web form"},
     "cust.said.message": {"es": "En un mensaje", "en": "In a message"},
+    "cust.said_line": {"es": "Escribió", "en": "Wrote"},
     "cust.records": {"es": "Asuntos abiertos", "en": "Open items"},
     "cust.records_none": {"es": "Ningún asunto abierto.", "en": "No open items."},
     "cust.since": {"es": "desde", "en": "since"},
