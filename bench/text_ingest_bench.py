@@ -1,6 +1,10 @@
 """Text analysis on ingest (issue 17, ADR 0025): what it costs ingestion and how fast the
 worker reads.
 
+0. The pipeline in-process, batch by batch interleaved (the fairest A/B on a shared machine):
+   two fresh SQLite databases get the same 1,000-event batches of the text-bearing workload
+   in turn, one with analysis off, the other on; per-batch times summed (and the standard
+   workload, without text, the same way: only the subscriber's scan differs).
 1. Ingest rate with text-bearing events: the ingest benchmark's 60,000 events (bench/
    workload.py) with words in every e-mail, chat line and half the survey comments (~20% of
    the events), posted in batches of 1,000 by 2 clients to one server on a fresh SQLite
@@ -107,6 +111,34 @@ def post(bodies: list[bytes], events: int, *, analysis: bool, cli: bool = False
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def interleaved(events: list[dict[str, Any]], batch: int) -> dict[str, float]:
+    """Seconds of ingest for the same batches into two databases, off and on, in turn."""
+    dirs = [Path(tempfile.mkdtemp(prefix="circulo-textab-")) for _ in range(2)]
+    try:
+        contexts = []
+        for data_dir, on in zip(dirs, (False, True), strict=True):
+            ctx = build_context(Settings(data_dir=data_dir, text_analysis=on))
+            upgrade(ctx.db.engine)
+            contexts.append(ctx)
+        spent = [0.0, 0.0]
+        for n, start in enumerate(range(0, len(events), batch)):
+            chunk = events[start:start + batch]
+            order = (0, 1) if n % 2 == 0 else (1, 0)  # neither always goes first
+            for which in order:
+                ctx = contexts[which]
+                began = time.perf_counter()
+                with ctx.db.unit_of_work() as session:
+                    ingest.ingest(session, {"events": chunk}, settings=ctx.settings,
+                                  policies=ctx.policies, now=ctx.clock.now(), actor="bench")
+                spent[which] += time.perf_counter() - began
+        for ctx in contexts:
+            ctx.db.dispose()
+        return {"off_per_s": len(events) / spent[0], "on_per_s": len(events) / spent[1]}
+    finally:
+        for data_dir in dirs:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def worker_alone(messages: int) -> dict[str, float]:
     data_dir = Path(tempfile.mkdtemp(prefix="circulo-textworker-"))
     try:
@@ -148,6 +180,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--only-interleaved", action="store_true",
+                        help="part 0 alone (a quick A/B of the ingest path)")
     args = parser.parse_args()
     report: dict[str, Any] = {"machine": machine(), "events": args.events}
     print(f"Machine: {report['machine']}")
@@ -155,6 +189,18 @@ def main() -> None:
     texts = sum(1 for e in events if text_of(e.get("properties"), 20_000))
     report["text_events"] = texts
     print(f"{texts:,} of {len(events):,} events carry text")
+    plain = make_events(args.events, args.customers, datetime.now(UTC), prefix="p")
+    for name, workload in (("interleaved_text", events), ("interleaved_plain", plain)):
+        runs = [interleaved(workload, args.batch) for _ in range(args.repeat)]
+        ratios = [r["on_per_s"] / r["off_per_s"] for r in runs]
+        report[name] = {"off": [round(r["off_per_s"]) for r in runs],
+                        "on": [round(r["on_per_s"]) for r in runs],
+                        "ratio_median": round(median(ratios), 3)}
+        print(f"in-process, batches interleaved, {name.split('_')[1]} workload: off "
+              f"{report[name]['off']} events/s, on {report[name]['on']} events/s; ratio "
+              f"on/off median {median(ratios):.3f} {[round(r, 3) for r in ratios]}")
+    if args.only_interleaved:
+        return
     bodies = [orjson.dumps({"events": events[i:i + args.batch]})
               for i in range(0, len(events), args.batch)]
     off: list[float] = []
