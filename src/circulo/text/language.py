@@ -16,7 +16,7 @@ from typing import Any
 from circulo.text.model import LANGUAGES, UNKNOWN_LANGUAGE
 
 MIN_LETTERS = 3
-DETECT_CHARS = 1_000
+DETECT_CHARS = 300
 
 
 @lru_cache(maxsize=1)

@@ -212,7 +212,7 @@ class SentimentModel:
     def to_json(self) -> bytes:
         return orjson.dumps({"classes": list(self.classes), "intercept": list(self.intercept),
                              "weights": {k: list(v) for k, v in sorted(self.weights.items())}},
-                            option=orjson.OPT_INDENT_2)
+                            option=orjson.OPT_APPEND_NEWLINE)
 
 
 def load_model(path: Path = MODEL_FILE) -> SentimentModel | None:
