@@ -249,7 +249,8 @@ def classify(text: str, folded: str, words: list[str],
     """The label and a signed score in [-1, 1]."""
     hits = lexicon_hits(words)
     compound = lexicon_score(text, folded, words, hits)
-    if model is None:
+    if model is None or not any(w.isalpha() for w in words):
+        # no words (emoji only, "!!!"): nothing the model learned from; the lexicon decides
         return label_of(compound), compound
     probs = model.probabilities(features(text, folded, words, hits, compound))
     best = max(range(len(probs)), key=probs.__getitem__)
