@@ -80,7 +80,7 @@ def parse_line(raw: str, split: str, where: str, intents: set[str]) -> tuple[Mes
     ident = obj["id"]
     if not isinstance(ident, str) or not ID.match(ident):
         errors.append(f"{where}: id {ident!r} is not like es-0001")
-    elif ident[:2] != obj["language"]:
+    elif obj["language"] in LANGUAGES and ident[:2] != obj["language"]:
         errors.append(f"{where}: id {ident} does not start with its language")
     if obj["language"] not in LANGUAGES:
         errors.append(f"{where}: language {obj['language']!r} not in {LANGUAGES}")
@@ -94,10 +94,9 @@ def parse_line(raw: str, split: str, where: str, intents: set[str]) -> tuple[Mes
     reasons = obj["urgency_reasons"]
     if not isinstance(reasons, list) or any(r not in URGENCY_REASONS for r in reasons):
         errors.append(f"{where}: urgency_reasons {reasons!r} must be codes of {URGENCY_REASONS}")
-        reasons = []
     elif len(set(reasons)) != len(reasons):
         errors.append(f"{where}: urgency_reasons {reasons!r} repeat a code")
-    if not isinstance(obj["urgent"], bool) or obj["urgent"] != bool(reasons):
+    elif not isinstance(obj["urgent"], bool) or obj["urgent"] != bool(reasons):
         errors.append(f"{where}: urgent must be true exactly when there are urgency_reasons")
     if obj["intent"] is not None and obj["intent"] not in intents:
         errors.append(f"{where}: intent {obj['intent']!r} is not a reason of the intents file")
