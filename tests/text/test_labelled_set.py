@@ -142,3 +142,9 @@ def test_a_catalogue_phrase_copied_into_a_message(tmp_path: Path) -> None:
     # the Spanish phrase counts in Spanish messages only
     assert problems == ["es-0001 reuses the card_limit example "
                         "'Quisiera aumentar el límite de mi tarjeta de crédito'"]
+
+
+def test_the_guide_carries_the_current_counts(shipped: tuple[list[Message], list[str]]) -> None:
+    messages, _ = shipped
+    guide = (SPLITS["train"].parent / "GUIDE.md").read_text(encoding="utf-8")
+    assert table(messages) in guide, "re-run check.py and paste its table into GUIDE.md"
