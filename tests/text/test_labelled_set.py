@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from bench.data.text.check import INTENTS_FILE, SPLITS, Message, load, table
+from bench.data.text.check import INTENTS_FILE, SPLITS, Message, load, shares, table
 
 from circulo.text.model import LANGUAGES, URGENCY_REASONS
 
@@ -147,4 +147,5 @@ def test_a_catalogue_phrase_copied_into_a_message(tmp_path: Path) -> None:
 def test_the_guide_carries_the_current_counts(shipped: tuple[list[Message], list[str]]) -> None:
     messages, _ = shipped
     guide = (SPLITS["train"].parent / "GUIDE.md").read_text(encoding="utf-8")
-    assert table(messages) in guide, "re-run check.py and paste its table into GUIDE.md"
+    assert table(messages) in guide, "re-run check.py and paste its output into GUIDE.md"
+    assert shares(messages) in guide

@@ -1,7 +1,7 @@
 """Checks the labelled set of customer messages (messages-train.jsonl, messages-test.jsonl)
 and prints its counts per language and label, the table GUIDE.md carries.
 
-    PYTHONPATH=src python bench/data/text/check.py [--markdown]
+    PYTHONPATH=src python bench/data/text/check.py
 
 Exits 1 and lists every problem when a line breaks the schema: unknown channel, sentiment,
 urgency code or intent (intents come from examples/text/intents.yaml), ``urgent`` not matching
@@ -187,11 +187,30 @@ def table(messages: list[Message]) -> str:
     return "\n".join(lines)
 
 
+def shares(messages: list[Message]) -> str:
+    """Per language: the sentiment, urgency, null-intent and test-split shares, in percent."""
+    lines = []
+    for lang in LANGUAGES:
+        mine = [m for m in messages if m.language == lang]
+
+        def pct(n: int, total: int = len(mine)) -> int:
+            return round(100 * n / total) if total else 0
+
+        sentiment = ", ".join(f"{pct(sum(m.sentiment == s for m in mine))} % {s}"
+                              for s in SENTIMENT_LABELS)
+        lines.append(f"- `{lang}`: {sentiment}; {pct(sum(m.urgent for m in mine))} % urgent; "
+                     f"{pct(sum(m.intent is None for m in mine))} % `null` intent; "
+                     f"test split {pct(sum(m.split == 'test' for m in mine))} %.")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
     messages, problems = load()
     print(table(messages))
+    print()
+    print(shares(messages))
     for problem in problems:
         print("PROBLEM:", problem, file=sys.stderr)
     print(f"\n{len(messages)} messages, {len(problems)} problems", file=sys.stderr)
