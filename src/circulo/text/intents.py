@@ -17,9 +17,10 @@ It is read by the strict loader (``circulo.yaml_files``: no aliases, no duplicat
 checked (``circulo.docmodels``: unknown fields, missing examples, duplicate names are refused
 with the line).
 
-The classifier is a nearest centroid over TF-IDF of character n-grams (3–5, within words, on
-folded text: typos and missing accents still share most n-grams) of each reason's examples and
-keywords. A message's confidence is its cosine similarity to the closest centroid, raised by
+The classifier is a nearest centroid over TF-IDF of character n-grams (4–6, within words, on
+folded text: typos and missing accents still share most n-grams) and whole words of each
+reason's examples and keywords (n-gram sizes, word weight, bonus and threshold chosen on the
+labelled set's train split, bench/train_text.py). A message's confidence is its cosine similarity to the closest centroid, raised by
 ``KEYWORD_BONUS`` when one of that reason's keywords is in the message; below ``threshold``
 the name is None (greetings, thanks, a message about nothing configured). Pure Python
 dictionaries: about 0.1 ms a message, no model to download, rebuilt whenever the file changes.
@@ -44,9 +45,9 @@ from circulo.text.prep import fold
 
 DEFAULT_FILE = Path(__file__).with_name("intents.yaml")
 MAX_INTENTS = 200
-NGRAMS = (3, 4, 5)
+NGRAMS = (4, 5, 6)
 KEYWORD_BONUS = 0.25
-THRESHOLD = 0.2
+THRESHOLD = 0.1
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SPLIT = re.compile(r"[^a-zñ0-9]+")
 
@@ -107,6 +108,7 @@ def _ngrams(folded: str) -> Counter[str]:
                 break
             for at in range(len(padded) - n + 1):
                 grams[padded[at:at + n]] += 1
+        grams["w:" + word] += 1  # the whole word too, however short
     return grams
 
 
