@@ -20,10 +20,11 @@ with the line).
 The classifier is a nearest centroid over TF-IDF of character n-grams (4–6, within words, on
 folded text: typos and missing accents still share most n-grams) and whole words of each
 reason's examples and keywords (n-gram sizes, word weight, bonus and threshold chosen on the
-labelled set's train split, bench/train_text.py). A message's confidence is its cosine similarity to the closest centroid, raised by
-``KEYWORD_BONUS`` when one of that reason's keywords is in the message; below ``threshold``
-the name is None (greetings, thanks, a message about nothing configured). Pure Python
-dictionaries: about 0.1 ms a message, no model to download, rebuilt whenever the file changes.
+labelled set's train split, bench/train_text.py). A message's confidence is its cosine
+similarity to the closest centroid, raised by ``KEYWORD_BONUS`` when one of that reason's
+keywords is in the message; below ``threshold`` the name is None (greetings, thanks, a
+message about nothing configured). Pure Python dictionaries: about 0.1 ms a message, no model
+to download, rebuilt whenever the file changes.
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ RULES: dict[str, re.Pattern[str]] = {
         r"anular|anulad|anulen) (?:mi|la|el|nuestra|nuestro|su|toda|todo) ?(?:tarjeta|cuenta|"
         r"contrato|suscripcion|ficha)", r"(?:cierro|cerrar|cerrad|cierren) (?:la )?cuenta",
         r"baja de (?:la|mi) (?:tarjeta|cuenta)", r"da(?:os|dme|rme|nos) de baja",
-        r"no quiero seguir siendo cliente", r"(?:cancelad|cancelar|cerrad|cerrar) todo", r"(?:me|nos) (?:voy|vamos|paso|pasamos|cambio|cambiamos) a "
+        r"no quiero seguir siendo cliente", r"(?:cancelad|cancelar|cerrad|cerrar) todo",
+        r"(?:me|nos) (?:voy|vamos|paso|pasamos|cambio|cambiamos) a "
         r"(?:la )?(?:competencia|otra (?:tienda|empresa)|ikea|leroy|amazon|conforama)",
         r"(?:dejo|dejare|dejamos|dejar) de (?:ser cliente|comprar|confiar)",
         r"no (?:vuelvo|volvere|volveremos|vuelvo nunca) a (?:comprar|pedir|confiar)",
@@ -47,7 +48,8 @@ RULES: dict[str, re.Pattern[str]] = {
         r"(?:cancel|close|closing|cancelling|canceling) (?:my|the|her|his|our) (?:store |"
         r"aurora )?(?:account|card|membership|subscription|contract)",
         r"(?:cancel|close) everything", r"(?:i m|i am|im) done with you",
-        r"(?:going|go|move|moving) to another (?:shop|store|company|retailer)", r"(?:i m|i am|im) (?:leaving|done with you|switching)",
+        r"(?:going|go|move|moving) to another (?:shop|store|company|retailer)",
+        r"(?:i m|i am|im) (?:leaving|done with you|switching)",
         r"(?:switch|switching|moving|go|going) to (?:a )?(?:competitor|another (?:store|shop|"
         r"company|retailer)|ikea|amazon)", r"never (?:shop|order|buy|buying|shopping|ordering) "
         r"(?:here|from you|with you)", r"(?:lost|losing) (?:a|me as a) customer",
@@ -88,16 +90,19 @@ RULES: dict[str, re.Pattern[str]] = {
         r"fuga", r"descarga electrica", r"calambre", r"(?:me|le|nos) ha dado (?:la )?corriente",
         r"electrocut\w*", r"se (?:me |le |nos )?(?:ha )?caido encima", r"cayo encima",
         r"herid[oa]s?", r"hospital", r"urgencias", r"sangr\w*", r"peligro(?:so|sa)?",
-        r"explot\w*", r"cortocircuito", r"ardiendo", r"(?:bebe|nino|nina|hijo) debajo", r"se ha desplomado", r"lesion(?:es|ado|ada)?",
+        r"explot\w*", r"cortocircuito", r"ardiendo", r"(?:bebe|nino|nina|hijo) debajo",
+        r"se ha desplomado", r"lesion(?:es|ado|ada)?",
         r"smoke", r"smoking", r"sparks?", r"sparking", r"fire", r"flames?", r"burn(?:t|ed|ing)?",
         r"burning smell", r"gas leak", r"leak(?:ing)?", r"electric shock", r"shocked me",
         r"injur(?:ed|y|ies)", r"hurt", r"fell on", r"collapsed", r"a&e", r"emergency room",
-        r"bleeding", r"dangerous", r"on fire", r"caught fire", r"baby sleeps underneath", r"hazard(?:ous)?", r"exploded", r"short circuit",
+        r"bleeding", r"dangerous", r"on fire", r"caught fire",
+        r"baby sleeps underneath", r"hazard(?:ous)?", r"exploded", r"short circuit",
         r"overheat(?:ed|ing|s)?", r"se recalienta", r"recalentad[oa]"),
     "repetition": _any(
         r"(?:segunda|tercera|cuarta|quinta|enesima|\d+a) (?:vez|reparacion|llamada|queja|"
         r"reclamacion|incidencia)", r"ya (?:os|te|se|les) (?:lo )?(?:he |habia )?(?:dije|dicho|"
-        r"explicado|explique|conte|comente|pedi|avise)", r"otra vez", r"(?:otra vez|de nuevo) (?:lo mismo|"
+        r"explicado|explique|conte|comente|pedi|avise)", r"otra vez",
+        r"(?:otra vez|de nuevo) (?:lo mismo|"
         r"os escribo|escribo|llamo|os llamo)", r"vuelvo a (?:escribir|llamar|reclamar)",
         r"(?:llamado|escrito|reclamado|llamar|escribir|reclamar) (?:\w+ )?(?:\d+|dos|tres|"
         r"cuatro|cinco|varias|muchas|mil) veces", r"(?:\d+|tres|cuatro|cinco|seis|varias|mil) "
@@ -146,7 +151,8 @@ def shouting(text: str) -> bool:
 
 
 # A threat to leave that is denied ("al final no me doy de baja", "I don't want to close my
-# account"), a question ("si cancelo la tarjeta, ¿tengo que pagar algo?") or about mailings ("darme de baja de la newsletter") is no threat.
+# account"), a question ("si cancelo la tarjeta, ¿tengo que pagar algo?") or about mailings
+# ("darme de baja de la newsletter") is no threat.
 _DENIED = re.compile(r"(?:^|[^a-zñ0-9])(?:(?:no|not|t|never|nunca|ya no)(?:[^a-zñ0-9]+"
                      r"[a-zñ0-9]+){0,2}[^a-zñ0-9]*|(?:si|if(?: i| we)?) )$")
 _MAILINGS = re.compile(r"newsletter|boletin|publicidad|promociones|mailing|marketing|"
