@@ -134,8 +134,9 @@ def intent_thresholds(rows: Sequence[dict[str, Any]], use_embeddings: bool) -> N
         analyzer = embeddings.EmbeddingsAnalyzer(catalogue, threshold=0.0,
                                                  use_shipped_head=False)
         vectors = analyzer.embed([clean(r["text"]) for r in rows])
-        e5_top = [(i.name, i.confidence) for i in (analyzer.intent_of(v) for v in vectors)]
-        show_thresholds("e5-small-1", rows, e5_top, np.arange(0.78, 0.92, 0.01))
+        e5_top = [(i.name, i.confidence) for i in (analyzer.intent_of(v, f)
+                                                   for v, f in zip(vectors, folded, strict=True))]
+        show_thresholds("e5-small-1 (+ n-grams)", rows, e5_top, np.arange(0.6, 0.8, 0.01))
 
 
 def show_thresholds(title: str, rows: Sequence[dict[str, Any]],
