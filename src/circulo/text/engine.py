@@ -59,13 +59,14 @@ class LexiconAnalyzer:
         except ValueError:
             forced = None  # the API refuses a bad code first; here it is simply detected
         code = forced or lang.detect(redacted)
-        return Analysis(code, self.sentiment(redacted, folded), self.urgency(redacted, folded),
+        urgent = self.urgency(redacted, folded)
+        return Analysis(code, self.sentiment(redacted, folded, urgent.reasons), urgent,
                         self.intent(folded), redacted, self.name)
 
-    def sentiment(self, text: str, folded: str) -> Sentiment:
+    def sentiment(self, text: str, folded: str, reasons: tuple[str, ...] = ()) -> Sentiment:
         try:
             label, score = sentiment.classify(text, folded, sentiment.tokens(folded),
-                                              self.model)
+                                              self.model, reasons)
             return Sentiment(label, max(-1.0, min(1.0, score)))
         except Exception:
             log.exception("sentiment failed")

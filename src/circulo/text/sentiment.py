@@ -26,7 +26,7 @@ from pathlib import Path
 
 import orjson
 
-from circulo.text import lexicon
+from circulo.text import lexicon, urgency
 from circulo.text.model import SentimentLabel
 
 MODEL_FILE = Path(__file__).with_name("sentiment_model.json")
@@ -146,9 +146,12 @@ def caps_ratio(text: str) -> float:
     return upper / total if total >= 8 else 0.0
 
 
-def lexicon_score(text: str, folded: str, words: list[str], hits: list[Hit]) -> float:
-    """VADER-style compound in [-1, 1]."""
+def lexicon_score(text: str, folded: str, words: list[str], hits: list[Hit],
+                  reasons: tuple[str, ...] = ()) -> float:
+    """VADER-style compound in [-1, 1]. Each urgency reason but shouting counts as a
+    negative word: a threat, a fraud or a danger is never good news."""
     total = sum(h.valence for h in hits) + sum(_emoji_valences(text))
+    total -= 1.5 * sum(1 for r in reasons if r != "shouting")
     if any(p in folded for p in lexicon.SARCASM_PHRASES):
         total -= 2.5
     if total:
@@ -158,8 +161,9 @@ def lexicon_score(text: str, folded: str, words: list[str], hits: list[Hit]) -> 
 
 
 def features(text: str, folded: str, words: list[str], hits: list[Hit],
-             compound: float) -> dict[str, float]:
-    """What the linear model weighs: lexicon sums, marked words and pairs, emphasis."""
+             compound: float, reasons: tuple[str, ...] = ()) -> dict[str, float]:
+    """What the linear model weighs: lexicon sums, urgency reasons, marked words and pairs,
+    emphasis."""
     out: dict[str, float] = {
         "_lex": compound,
         "_lex_pos": sum(h.valence for h in hits if h.valence > 0) / 4,
@@ -171,7 +175,10 @@ def features(text: str, folded: str, words: list[str], hits: list[Hit],
         "_sarcasm": float(any(p in folded for p in lexicon.SARCASM_PHRASES)),
         "_emoji": sum(_emoji_valences(text)) / 3,
         "_bias_short": 1.0 if len(words) <= 3 else 0.0,
+        "_urgent": 1.0 if reasons else 0.0,
     }
+    for reason in reasons:
+        out["_urgency_" + reason] = 1.0
     reach = 0
     previous = "^"
     for word in words:
@@ -244,15 +251,15 @@ def label_of(score: float, threshold: float = LEXICON_THRESHOLD) -> SentimentLab
     return "neutral"
 
 
-def classify(text: str, folded: str, words: list[str],
-             model: SentimentModel | None) -> tuple[SentimentLabel, float]:
-    """The label and a signed score in [-1, 1]."""
+def classify(text: str, folded: str, words: list[str], model: SentimentModel | None,
+             reasons: tuple[str, ...] = ()) -> tuple[SentimentLabel, float]:
+    """The label and a signed score in [-1, 1]; ``reasons``: the message's urgency reasons."""
     hits = lexicon_hits(words)
-    compound = lexicon_score(text, folded, words, hits)
+    compound = lexicon_score(text, folded, words, hits, reasons)
     if model is None or not any(w.isalpha() for w in words):
         # no words (emoji only, "!!!"): nothing the model learned from; the lexicon decides
         return label_of(compound), compound
-    probs = model.probabilities(features(text, folded, words, hits, compound))
+    probs = model.probabilities(features(text, folded, words, hits, compound, reasons))
     best = max(range(len(probs)), key=probs.__getitem__)
     by_class = dict(zip(model.classes, probs, strict=True))
     score = by_class.get("positive", 0.0) - by_class.get("negative", 0.0)
@@ -265,6 +272,7 @@ def featurise(rows: Iterable[tuple[str, str]]) -> list[dict[str, float]]:
     for text, folded in rows:
         words = tokens(folded)
         hits = lexicon_hits(words)
+        reasons = urgency.reasons_of(text, folded)
         out.append(features(text, folded, words, hits,
-                            lexicon_score(text, folded, words, hits)))
+                            lexicon_score(text, folded, words, hits, reasons), reasons))
     return out
