@@ -134,7 +134,12 @@ def _checked(payload: Any) -> tuple[str, str | None]:
         "unsupported `language`; 400 for a body that is not JSON (or not UTF-8); 503 "
         "`text_engine_unavailable` when the configured engine cannot be built (the "
         "embeddings engine without the `nlp` extra)."),
-    openapi_extra=_BODY)
+    openapi_extra=_BODY,
+    responses={503: {"description": "The configured text engine cannot be built (the `nlp` "
+                                    "extra is missing, or the intents file is invalid): "
+                                    "`text_engine_unavailable`, saying why",
+                     "content": {"application/problem+json": {
+                         "schema": {"$ref": "#/components/schemas/Problem"}}}}})
 async def analyze_text(request: Request, ctx: AppContext = Depends(get_ctx),
                        _: Principal = Depends(require("read"))) -> dict[str, Any]:
     body = await read_body(request, min(BODY_LIMIT, ctx.settings.max_body_bytes))

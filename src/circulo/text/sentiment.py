@@ -54,6 +54,7 @@ def _split(table: dict[str, float]) -> tuple[dict[str, float], dict[int, dict[st
 _WORDS, _STEMS, _PHRASES = _split({**lexicon.POSITIVE, **lexicon.NEGATIVE})
 _STEM_LENGTHS = sorted(_STEMS, reverse=True)
 _MAX_PHRASE = max(len(p.split()) for p in _PHRASES)
+_PHRASE_STARTS = frozenset(p.split()[0] for p in _PHRASES)
 _EMOJI = {k: v for k, v in lexicon.EMOJI.items() if not k.isascii()}
 _SARCASM_AFTER = {p: len(p.split()) for p in lexicon.SARCASM_AFTER_PRAISE}
 
@@ -62,6 +63,7 @@ def tokens(folded: str) -> list[str]:
     return _WORD.findall(folded)
 
 
+@lru_cache(maxsize=50_000)
 def _valence(word: str) -> float | None:
     value = _WORDS.get(word)
     if value is not None:
@@ -103,11 +105,12 @@ def lexicon_hits(words: list[str]) -> list[Hit]:
         if words[i] in lexicon.CONTRASTS:
             contrast_at = i
         found: tuple[int, float] | None = None
-        for size in range(min(_MAX_PHRASE, len(words) - i), 1, -1):
-            value = _PHRASES.get(" ".join(words[i:i + size]))
-            if value is not None:
-                found = (size, value)
-                break
+        if words[i] in _PHRASE_STARTS:
+            for size in range(min(_MAX_PHRASE, len(words) - i), 1, -1):
+                value = _PHRASES.get(" ".join(words[i:i + size]))
+                if value is not None:
+                    found = (size, value)
+                    break
         if found is None:
             value = _valence(words[i])
             if value is not None:
