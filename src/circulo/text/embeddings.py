@@ -23,6 +23,7 @@ the extra, building it raises ``ImportError`` saying so.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ class EmbeddingsAnalyzer:
     def __init__(self, catalogue: Catalogue, *, threshold: float = THRESHOLD,
                  head: SentimentHead | None = None, use_shipped_head: bool = True) -> None:
         self.model = _model()
+        self._lock = threading.Lock()
         self.base = LexiconAnalyzer(catalogue)
         self.catalogue = catalogue
         self.threshold = threshold
@@ -106,8 +108,9 @@ class EmbeddingsAnalyzer:
                                      1e-9)
 
     def embed(self, texts: list[str]) -> Any:
-        return np.asarray(self.model.query([t[:EMBED_CHARS] or " " for t in texts]),
-                          dtype=np.float32).reshape(len(texts), -1)
+        with self._lock:  # one native model per analyser; requests come from a thread pool
+            vectors = self.model.query([t[:EMBED_CHARS] or " " for t in texts])
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
     def intent_of(self, vector: Any, folded: str) -> Intent:
         if not self.names:
