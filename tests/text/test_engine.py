@@ -196,3 +196,20 @@ def test_the_default_engine_is_fast() -> None:
         ANALYZER.analyze(message)
     per_message = (time.perf_counter() - start) / len(messages)
     assert per_message < 0.005, per_message  # generous: the bench measures ~0.6 ms
+
+
+def test_a_failing_part_gives_its_neutral_answer_not_an_exception(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from circulo.text import language, sentiment, urgency
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(language, "detect", broken)
+    monkeypatch.setattr(urgency, "assess", broken)
+    monkeypatch.setattr(sentiment, "classify", broken)
+    monkeypatch.setattr(CATALOGUE, "classify", broken)
+    result = analyze("Mi tarjeta 4111 1111 1111 1111 echa humo, sois unos ladrones")
+    assert (result.language, result.sentiment.label, result.urgency.urgent,
+            result.intent.name) == ("und", "neutral", False, None)
+    assert "[CARD]" in result.redacted  # redaction still happened
