@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from circulo import __version__
+from circulo.analysis_api import router as text_router
 from circulo.api_deps import ORJSONResponse, ThrottleFailures
 from circulo.auth.api import router as sessions_router
 from circulo.campaigns.api import router as campaigns_router
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(routing_router)
     app.include_router(reports_router)
     app.include_router(journeys_router)
+    app.include_router(text_router)
     app.include_router(textan_router)
     app.include_router(twilio_router)
     app.include_router(ops_router)

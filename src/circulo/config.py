@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from string import Formatter
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import Field, SecretStr, field_validator
@@ -179,6 +179,14 @@ class Settings(BaseSettings):
     )
     crm_connectors: Path | None = Field(
         default=None, description="YAML file of CRM connectors (docs/crm-connectors.md)")
+    # Issue 17: text analysis (docs/text-analysis.md)
+    text_engine: Literal["default", "embeddings"] = Field(
+        default="default", description="Text analyser: `default` (lexicons, rules and a small "
+        "linear model; ~1,500 messages/s) or `embeddings` (multilingual-e5-small; needs the "
+        "`nlp` extra; ~30-60 messages/s)")
+    intents_file: Path | None = Field(
+        default=None, description="YAML file of the contact reasons (intents) text analysis "
+        "recognises (docs/text-analysis.md); the catalogue shipped with Círculo when unset")
     outbox_dead_after: timedelta = Field(
         default=timedelta(hours=72),
         description="A delivery still failing this long after it was queued is dead",

@@ -19,7 +19,14 @@ from circulo.text import intents as intents_module
 from circulo.text import language as lang
 from circulo.text import sentiment, urgency
 from circulo.text.intents import Catalogue
-from circulo.text.model import Analysis, Analyzer, Intent, Sentiment, Urgency
+from circulo.text.model import (
+    UNKNOWN_LANGUAGE,
+    Analysis,
+    Analyzer,
+    Intent,
+    Sentiment,
+    Urgency,
+)
 from circulo.text.prep import fold, prepare
 from circulo.text.redaction import redact
 
@@ -31,7 +38,7 @@ NO_INTENT = Intent(None, 0.0)
 
 
 class LexiconAnalyzer:
-    """Lexicons, rules and a small linear model: ~1 ms a message, no extra installed."""
+    """Lexicons, rules and a small linear model: under 1 ms a message, no extra needed."""
 
     name = "lexicon-1"
 
@@ -48,7 +55,7 @@ class LexiconAnalyzer:
             redacted = redact(prepared.text).text
         except Exception:  # never raise: the text is dropped rather than stored unmasked
             log.exception("text preparation failed")
-            return Analysis("und", NEUTRAL, NOT_URGENT, NO_INTENT, "", self.name)
+            return Analysis(UNKNOWN_LANGUAGE, NEUTRAL, NOT_URGENT, NO_INTENT, "", self.name)
         return self.read(redacted, language=language)
 
     def read(self, redacted: str, *, language: str | None = None) -> Analysis:
@@ -58,14 +65,22 @@ class LexiconAnalyzer:
             forced = lang.checked(language)
         except ValueError:
             forced = None  # the API refuses a bad code first; here it is simply detected
-        code = forced or lang.detect(redacted)
-        return Analysis(code, self.sentiment(redacted, folded), self.urgency(redacted, folded),
+        code = forced or self.language(redacted)
+        urgent = self.urgency(redacted, folded)
+        return Analysis(code, self.sentiment(redacted, folded, urgent.reasons), urgent,
                         self.intent(folded), redacted, self.name)
 
-    def sentiment(self, text: str, folded: str) -> Sentiment:
+    def language(self, text: str) -> str:
+        try:
+            return lang.detect(text)
+        except Exception:
+            log.exception("language detection failed")
+            return UNKNOWN_LANGUAGE
+
+    def sentiment(self, text: str, folded: str, reasons: tuple[str, ...] = ()) -> Sentiment:
         try:
             label, score = sentiment.classify(text, folded, sentiment.tokens(folded),
-                                              self.model)
+                                              self.model, reasons)
             return Sentiment(label, max(-1.0, min(1.0, score)))
         except Exception:
             log.exception("sentiment failed")

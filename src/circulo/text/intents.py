@@ -17,12 +17,14 @@ It is read by the strict loader (``circulo.yaml_files``: no aliases, no duplicat
 checked (``circulo.docmodels``: unknown fields, missing examples, duplicate names are refused
 with the line).
 
-The classifier is a nearest centroid over TF-IDF of character n-grams (3–5, within words, on
-folded text: typos and missing accents still share most n-grams) of each reason's examples and
-keywords. A message's confidence is its cosine similarity to the closest centroid, raised by
-``KEYWORD_BONUS`` when one of that reason's keywords is in the message; below ``threshold``
-the name is None (greetings, thanks, a message about nothing configured). Pure Python
-dictionaries: about 0.1 ms a message, no model to download, rebuilt whenever the file changes.
+The classifier is a nearest centroid over TF-IDF of character n-grams (4–6, within words, on
+folded text: typos and missing accents still share most n-grams) and whole words of each
+reason's examples and keywords (n-gram sizes, word weight, bonus and threshold chosen on the
+labelled set's train split, bench/train_text.py). A message's confidence is its cosine
+similarity to the closest centroid, raised by ``KEYWORD_BONUS`` when one of that reason's
+keywords is in the message; below ``threshold`` the name is None (greetings, thanks, a
+message about nothing configured). Pure Python dictionaries: about 0.1 ms a message, no model
+to download, rebuilt whenever the file changes.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 from pydantic import Field
 
 from circulo import docmodels, yaml_files
@@ -44,9 +48,9 @@ from circulo.text.prep import fold
 
 DEFAULT_FILE = Path(__file__).with_name("intents.yaml")
 MAX_INTENTS = 200
-NGRAMS = (3, 4, 5)
+NGRAMS = (4, 5, 6)
 KEYWORD_BONUS = 0.25
-THRESHOLD = 0.2
+THRESHOLD = 0.1
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SPLIT = re.compile(r"[^a-zñ0-9]+")
 
@@ -96,17 +100,21 @@ class IntentDef:
     skill: str | None
 
 
+@lru_cache(maxsize=50_000)
+def _word_grams(word: str) -> tuple[str, ...]:
+    """A word's character n-grams (padded with spaces) and the word itself."""
+    padded = f" {word} "
+    grams = [padded[at:at + n] for n in NGRAMS if len(padded) >= n
+             for at in range(len(padded) - n + 1)]
+    grams.append("w:" + word)  # the whole word too, however short
+    return tuple(grams)
+
+
 def _ngrams(folded: str) -> Counter[str]:
     grams: Counter[str] = Counter()
     for word in _SPLIT.split(folded):
-        if not word:
-            continue
-        padded = f" {word} "
-        for n in NGRAMS:
-            if len(padded) < n:
-                break
-            for at in range(len(padded) - n + 1):
-                grams[padded[at:at + n]] += 1
+        if word:
+            grams.update(_word_grams(word))
     return grams
 
 
@@ -117,45 +125,73 @@ def _weighted(grams: Counter[str], idf: dict[str, float]) -> dict[str, float]:
 
 
 class Catalogue:
-    """The configured reasons and their classifier (built once per file)."""
+    """The configured reasons and their classifier (built once per file). Scoring a message
+    is a few dictionary lookups per word and one small matrix product (numpy)."""
 
     def __init__(self, intents: tuple[IntentDef, ...], threshold: float = THRESHOLD) -> None:
         self.intents = intents
         self.threshold = threshold
         self.by_name = {i.name: i for i in intents}
-        documents: list[tuple[str, Counter[str]]] = []
-        for intent in intents:
+        self.names = [i.name for i in intents]
+        documents: list[tuple[int, Counter[str]]] = []
+        for row, intent in enumerate(intents):
             for phrases in (*intent.examples.values(), *intent.keywords.values()):
-                documents.extend((intent.name, _ngrams(fold(p))) for p in phrases)
+                documents.extend((row, _ngrams(fold(p))) for p in phrases)
         frequency: Counter[str] = Counter()
         for _, grams in documents:
             frequency.update(grams.keys())
         total = len(documents)
         self.idf = {g: math.log((1 + total) / (1 + df)) + 1 for g, df in frequency.items()}
-        sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for name, grams in documents:
+        self.vocabulary = {g: column for column, g in enumerate(self.idf)}
+        self.idf_array = np.array(list(self.idf.values()))
+        # each reason's centroid: the sum of its phrases' unit vectors, made unit length
+        self.centroids = np.zeros((len(intents), len(self.vocabulary)))
+        for row, grams in documents:
             for g, v in _weighted(grams, self.idf).items():
-                sums[name][g] += v
-        # an inverted index: n-gram -> [(reason, weight in the reason's unit centroid)]
-        self.index: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for name, centroid in sums.items():
-            norm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
-            for g, v in centroid.items():
-                self.index[g].append((name, v / norm))
-        self.keywords = [(intent.name, re.compile(r"(?<![a-zñ0-9])" + re.escape(fold(k))
-                                                  + r"(?![a-zñ0-9])"))
-                         for intent in intents for ks in intent.keywords.values() for k in ks]
+                self.centroids[row, self.vocabulary[g]] += v
+        norms = np.linalg.norm(self.centroids, axis=1, keepdims=True)
+        self.centroids /= np.maximum(norms, 1e-12)
+        self._columns: dict[str, tuple[int, ...]] = {}
+        owners: dict[str, set[int]] = defaultdict(set)
+        for row, intent in enumerate(intents):
+            for words in intent.keywords.values():
+                for keyword in words:
+                    owners[fold(keyword).strip()].add(row)
+        owners.pop("", None)
+        self.keyword_owners = {k: tuple(sorted(v)) for k, v in owners.items()}
+        self.keywords = re.compile(
+            r"(?<![a-zñ0-9])(?:" + "|".join(re.escape(k) for k in sorted(
+                owners, key=len, reverse=True)) + r")(?![a-zñ0-9])") if owners else None
+
+    def _word_columns(self, word: str) -> tuple[int, ...]:
+        columns = self._columns.get(word)
+        if columns is None:
+            columns = tuple(self.vocabulary[g] for g in _word_grams(word)
+                            if g in self.vocabulary)
+            if len(self._columns) < 100_000:  # bounded: a hostile stream of new words
+                self._columns[word] = columns
+        return columns
 
     def scores(self, folded: str) -> dict[str, float]:
         """Each reason's score: cosine to its centroid, plus the keyword bonus."""
-        vector = _weighted(_ngrams(folded), self.idf)
-        out: dict[str, float] = defaultdict(float)
-        for g, v in vector.items():
-            for name, w in self.index.get(g, ()):
-                out[name] += v * w
-        for name in {name for name, pattern in self.keywords if pattern.search(folded)}:
-            out[name] += KEYWORD_BONUS
-        return out
+        counts: Counter[int] = Counter()
+        for word in _SPLIT.split(folded):
+            if word:
+                counts.update(self._word_columns(word))
+        out = np.zeros(len(self.intents))
+        if counts:
+            columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            weights = (1 + np.log(np.fromiter(counts.values(), dtype=np.float64,
+                                              count=len(counts)))) * self.idf_array[columns]
+            weights /= np.linalg.norm(weights)
+            out = self.centroids[:, columns] @ weights
+        if self.keywords is not None:
+            found = {row for match in self.keywords.finditer(folded)
+                     for row in self.keyword_owners.get(match.group(), ())}
+            for row in found:
+                out[row] += KEYWORD_BONUS
+        return {name: float(score) for name, score in zip(self.names, out, strict=True)
+                if score > 0}
 
     def classify(self, folded: str) -> Intent:
         scores = self.scores(folded)

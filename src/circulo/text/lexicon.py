@@ -10,7 +10,7 @@ from __future__ import annotations
 
 POSITIVE: dict[str, float] = {
     # Spanish
-    "gracias": 1.5, "agradec*": 2.0, "agradezco": 2.0, "genial": 2.5, "perfect*": 2.5,
+    "gracias": 1.0, "agradec*": 2.0, "agradezco": 2.0, "genial": 2.5, "perfect*": 2.5,
     "excelente*": 3.0, "estupend*": 2.5, "fantastic*": 3.0, "maravill*": 3.0, "encant*": 2.5,
     "content*": 2.0, "feliz": 2.5, "felices": 2.5, "satisfech*": 2.0, "bien": 1.0,
     "buen": 1.5, "buena": 1.5, "buenas": 0.5, "bueno": 1.0, "buenisim*": 2.5, "rapid*": 1.5,
@@ -23,8 +23,12 @@ POSITIVE: dict[str, float] = {
     "tranquil*": 1.0, "fenomenal": 3.0, "crack": 2.0, "super": 1.0, "gusta": 1.5,
     "gustado": 2.0, "gusto": 1.0, "correct*": 0.5, "enhorabuena": 2.5, "felicit*": 2.5,
     "mil gracias": 2.5, "un placer": 2.0,
+    # greetings and sign-offs are politeness, not praise: matched first, worth nothing
+    "buenos dias": 0.0, "buenas tardes": 0.0, "buenas noches": 0.0, "un saludo": 0.0,
+    "good morning": 0.0, "good afternoon": 0.0, "good evening": 0.0, "kind regards": 0.0,
+    "best regards": 0.0, "all the best": 0.0, "muy buenas": 0.0, "buen dia": 0.0,
     # English
-    "thanks": 1.5, "thank": 1.5, "thx": 1.0, "ty": 1.0, "great": 2.5, "perfect": 2.5,
+    "thanks": 1.0, "thank": 1.0, "thx": 1.0, "ty": 1.0, "great": 2.5, "perfect": 2.5,
     "excellent": 3.0, "amazing": 3.0, "awesome": 3.0, "fantastic": 3.0, "wonderful": 3.0,
     "brilliant": 3.0, "love": 2.5, "loved": 2.5, "lovely": 2.5, "happy": 2.5, "glad": 2.0,
     "pleased": 2.0, "satisfied": 2.0, "good": 1.5, "nice": 1.5, "fine": 0.5, "quick*": 1.5,
@@ -62,6 +66,15 @@ NEGATIVE: dict[str, float] = {
     "no me ha llegado": -2.0, "no ha llegado": -1.5, "no me a llegado": -2.0, "no llega": -1.5,
     "no llego": -1.5, "ni rastro": -2.0, "semanas": -0.5, "tampoco": -1.0, "caro": -1.0,
     "abogado": -1.5, "denuncia*": -2.0, "baja": -0.5,
+    # what goes wrong with goods and services, said plainly (a plain complaint is negative)
+    "abollad*": -1.5, "gotea": -1.5, "goteando": -1.5, "inundad*": -2.0, "hundid*": -1.5,
+    "rechazad*": -1.5, "denegad*": -1.5, "sin terminar": -1.5, "no cierra": -1.5,
+    "no enfria": -2.0, "no calienta": -2.0, "no enciende": -2.0, "ha dejado de": -1.5,
+    "no he recibido": -1.5, "no me han devuelto": -2.0, "sin noticias": -1.5,
+    "sin solucion": -2.0, "cobrado dos veces": -2.5, "dos cargos": -2.0, "ni una llamada": -2.0,
+    "nadie me": -1.5, "nadie ha": -1.5, "sin avisar": -1.5, "pelad*": -1.0, "torcid*": -1.5,
+    "rajad*": -1.5, "desconchad*": -1.5, "mancha*": -1.0, "ruido*": -1.0, "suelto": -1.0,
+    "no me deja": -1.5, "no puedo": -1.0, "no entiendo": -1.0, "no se que": -0.5,
     # English
     "bad": -2.0, "worst": -3.5, "worse": -2.5, "awful": -3.0, "terrible": -3.0,
     "horrible": -3.0, "appalling": -3.5, "disgrace*": -3.5, "disgust*": -3.0,
@@ -83,6 +96,16 @@ NEGATIVE: dict[str, float] = {
     "not arrived": -1.5, "never arrived": -2.5, "lawyer": -1.5, "sue": -2.0,
     "cancel": -0.5, "weeks": -0.5, "expensive": -1.0, "unfortunately": -1.5,
     "lamentablemente": -1.5, "desafortunadamente": -1.5,
+    "dent": -1.5, "dented": -1.5, "scratch": -1.5, "snapped": -2.0, "frayed": -1.5,
+    "leaking": -1.5, "leaks": -1.5, "flooding": -2.0, "flooded": -2.0, "sagged": -1.5,
+    "sagging": -1.5, "declined": -1.5, "refused": -2.0, "turned down": -1.5,
+    "still nothing": -2.0, "haven t received": -1.5, "not received": -1.5,
+    "didn t receive": -1.5, "never received": -2.0, "without finishing": -1.5,
+    "won t close": -1.5, "not cooling": -2.0, "isn t cooling": -2.0, "won t turn on": -2.0,
+    "hasn t heated": -2.0, "two charges": -2.0,
+    "no explanation": -2.0, "without telling": -2.0, "without warning": -1.5,
+    "nobody has": -1.5, "can t": -0.5, "don t understand": -1.0,
+    "what a service": -2.0, "call that": -1.5, "wrong size": -1.5, "loan sharks": -3.0,
 }
 
 NEGATORS = frozenset({"no", "not", "never", "nunca", "ni", "tampoco", "sin", "jamas",

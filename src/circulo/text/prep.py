@@ -99,7 +99,8 @@ def prepare(text: str) -> Prepared:
 
 def fold(text: str) -> str:
     """Lower case without accents: "Límite" and "limite" read alike (customers often leave
-    accents out). "ñ" is kept: "año" and "ano" are different words."""
-    text = text.lower().replace("ñ", "\0")
+    accents out). "ñ" is kept: "año" and "ano" are different words. Apostrophes become
+    spaces: "don't" and "don’t" both read "don t"."""
+    text = text.lower().replace("ñ", "\0").replace("'", " ").replace("’", " ")
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("\0", "ñ")

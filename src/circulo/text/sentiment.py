@@ -26,7 +26,7 @@ from pathlib import Path
 
 import orjson
 
-from circulo.text import lexicon
+from circulo.text import lexicon, urgency
 from circulo.text.model import SentimentLabel
 
 MODEL_FILE = Path(__file__).with_name("sentiment_model.json")
@@ -54,6 +54,7 @@ def _split(table: dict[str, float]) -> tuple[dict[str, float], dict[int, dict[st
 _WORDS, _STEMS, _PHRASES = _split({**lexicon.POSITIVE, **lexicon.NEGATIVE})
 _STEM_LENGTHS = sorted(_STEMS, reverse=True)
 _MAX_PHRASE = max(len(p.split()) for p in _PHRASES)
+_PHRASE_STARTS = frozenset(p.split()[0] for p in _PHRASES)
 _EMOJI = {k: v for k, v in lexicon.EMOJI.items() if not k.isascii()}
 _SARCASM_AFTER = {p: len(p.split()) for p in lexicon.SARCASM_AFTER_PRAISE}
 
@@ -62,6 +63,7 @@ def tokens(folded: str) -> list[str]:
     return _WORD.findall(folded)
 
 
+@lru_cache(maxsize=50_000)
 def _valence(word: str) -> float | None:
     value = _WORDS.get(word)
     if value is not None:
@@ -103,11 +105,12 @@ def lexicon_hits(words: list[str]) -> list[Hit]:
         if words[i] in lexicon.CONTRASTS:
             contrast_at = i
         found: tuple[int, float] | None = None
-        for size in range(min(_MAX_PHRASE, len(words) - i), 1, -1):
-            value = _PHRASES.get(" ".join(words[i:i + size]))
-            if value is not None:
-                found = (size, value)
-                break
+        if words[i] in _PHRASE_STARTS:
+            for size in range(min(_MAX_PHRASE, len(words) - i), 1, -1):
+                value = _PHRASES.get(" ".join(words[i:i + size]))
+                if value is not None:
+                    found = (size, value)
+                    break
         if found is None:
             value = _valence(words[i])
             if value is not None:
@@ -146,9 +149,12 @@ def caps_ratio(text: str) -> float:
     return upper / total if total >= 8 else 0.0
 
 
-def lexicon_score(text: str, folded: str, words: list[str], hits: list[Hit]) -> float:
-    """VADER-style compound in [-1, 1]."""
+def lexicon_score(text: str, folded: str, words: list[str], hits: list[Hit],
+                  reasons: tuple[str, ...] = ()) -> float:
+    """VADER-style compound in [-1, 1]. Each urgency reason but shouting counts as a
+    negative word: a threat, a fraud or a danger is never good news."""
     total = sum(h.valence for h in hits) + sum(_emoji_valences(text))
+    total -= 1.5 * sum(1 for r in reasons if r != "shouting")
     if any(p in folded for p in lexicon.SARCASM_PHRASES):
         total -= 2.5
     if total:
@@ -158,8 +164,9 @@ def lexicon_score(text: str, folded: str, words: list[str], hits: list[Hit]) -> 
 
 
 def features(text: str, folded: str, words: list[str], hits: list[Hit],
-             compound: float) -> dict[str, float]:
-    """What the linear model weighs: lexicon sums, marked words and pairs, emphasis."""
+             compound: float, reasons: tuple[str, ...] = ()) -> dict[str, float]:
+    """What the linear model weighs: lexicon sums, urgency reasons, marked words and pairs,
+    emphasis."""
     out: dict[str, float] = {
         "_lex": compound,
         "_lex_pos": sum(h.valence for h in hits if h.valence > 0) / 4,
@@ -171,7 +178,10 @@ def features(text: str, folded: str, words: list[str], hits: list[Hit],
         "_sarcasm": float(any(p in folded for p in lexicon.SARCASM_PHRASES)),
         "_emoji": sum(_emoji_valences(text)) / 3,
         "_bias_short": 1.0 if len(words) <= 3 else 0.0,
+        "_urgent": 1.0 if reasons else 0.0,
     }
+    for reason in reasons:
+        out["_urgency_" + reason] = 1.0
     reach = 0
     previous = "^"
     for word in words:
@@ -212,7 +222,7 @@ class SentimentModel:
     def to_json(self) -> bytes:
         return orjson.dumps({"classes": list(self.classes), "intercept": list(self.intercept),
                              "weights": {k: list(v) for k, v in sorted(self.weights.items())}},
-                            option=orjson.OPT_INDENT_2)
+                            option=orjson.OPT_APPEND_NEWLINE)
 
 
 def load_model(path: Path = MODEL_FILE) -> SentimentModel | None:
@@ -244,14 +254,15 @@ def label_of(score: float, threshold: float = LEXICON_THRESHOLD) -> SentimentLab
     return "neutral"
 
 
-def classify(text: str, folded: str, words: list[str],
-             model: SentimentModel | None) -> tuple[SentimentLabel, float]:
-    """The label and a signed score in [-1, 1]."""
+def classify(text: str, folded: str, words: list[str], model: SentimentModel | None,
+             reasons: tuple[str, ...] = ()) -> tuple[SentimentLabel, float]:
+    """The label and a signed score in [-1, 1]; ``reasons``: the message's urgency reasons."""
     hits = lexicon_hits(words)
-    compound = lexicon_score(text, folded, words, hits)
-    if model is None:
+    compound = lexicon_score(text, folded, words, hits, reasons)
+    if model is None or not any(w.isalpha() for w in words):
+        # no words (emoji only, "!!!"): nothing the model learned from; the lexicon decides
         return label_of(compound), compound
-    probs = model.probabilities(features(text, folded, words, hits, compound))
+    probs = model.probabilities(features(text, folded, words, hits, compound, reasons))
     best = max(range(len(probs)), key=probs.__getitem__)
     by_class = dict(zip(model.classes, probs, strict=True))
     score = by_class.get("positive", 0.0) - by_class.get("negative", 0.0)
@@ -264,6 +275,7 @@ def featurise(rows: Iterable[tuple[str, str]]) -> list[dict[str, float]]:
     for text, folded in rows:
         words = tokens(folded)
         hits = lexicon_hits(words)
+        reasons = urgency.reasons_of(text, folded)
         out.append(features(text, folded, words, hits,
-                            lexicon_score(text, folded, words, hits)))
+                            lexicon_score(text, folded, words, hits, reasons), reasons))
     return out

@@ -32,8 +32,12 @@ RULES: dict[str, re.Pattern[str]] = {
     "churn_threat": _any(
         r"(?:me|nos) (?:doy|damos|voy a dar|vamos a dar|dare|daremos) de baja",
         r"dar(?:me|nos)? de baja", r"darme de baja", r"(?:quiero|quiere|voy a) (?:la )?baja",
-        r"(?:cancelar|cerrar|anular) (?:mi|la|el|nuestra|nuestro) (?:cuenta|tarjeta|contrato|"
-        r"suscripcion|cliente)", r"(?:me|nos) (?:voy|vamos|paso|pasamos|cambio|cambiamos) a "
+        r"(?:cancelar|cancelen|cancelad|cancela|cancelo|cerrar|cierren|cerrad|cierra|cierro|"
+        r"anular|anulad|anulen) (?:mi|la|el|nuestra|nuestro|su|toda|todo) ?(?:tarjeta|cuenta|"
+        r"contrato|suscripcion|ficha)", r"(?:cierro|cerrar|cerrad|cierren) (?:la )?cuenta",
+        r"baja de (?:la|mi) (?:tarjeta|cuenta)", r"da(?:os|dme|rme|nos) de baja",
+        r"no quiero seguir siendo cliente", r"(?:cancelad|cancelar|cerrad|cerrar) todo",
+        r"(?:me|nos) (?:voy|vamos|paso|pasamos|cambio|cambiamos) a "
         r"(?:la )?(?:competencia|otra (?:tienda|empresa)|ikea|leroy|amazon|conforama)",
         r"(?:dejo|dejare|dejamos|dejar) de (?:ser cliente|comprar|confiar)",
         r"no (?:vuelvo|volvere|volveremos|vuelvo nunca) a (?:comprar|pedir|confiar)",
@@ -41,8 +45,11 @@ RULES: dict[str, re.Pattern[str]] = {
         r"perdeis un cliente", r"habeis perdido un cliente", r"has perdido un cliente",
         r"me largo", r"adios para siempre",
         r"(?:take|taking) my (?:business|money|custom) (?:elsewhere|somewhere else)",
-        r"(?:cancel|close|closing|cancelling|canceling) my (?:account|card|membership|"
-        r"subscription|contract)", r"(?:i m|i am|im) (?:leaving|done with you|switching)",
+        r"(?:cancel|close|closing|cancelling|canceling) (?:my|the|her|his|our) (?:store |"
+        r"aurora )?(?:account|card|membership|subscription|contract)",
+        r"(?:cancel|close) everything", r"(?:i m|i am|im) done with you",
+        r"(?:going|go|move|moving) to another (?:shop|store|company|retailer)",
+        r"(?:i m|i am|im) (?:leaving|done with you|switching)",
         r"(?:switch|switching|moving|go|going) to (?:a )?(?:competitor|another (?:store|shop|"
         r"company|retailer)|ikea|amazon)", r"never (?:shop|order|buy|buying|shopping|ordering) "
         r"(?:here|from you|with you)", r"(?:lost|losing) (?:a|me as a) customer",
@@ -59,14 +66,17 @@ RULES: dict[str, re.Pattern[str]] = {
         r"small claims", r"trading standards", r"court", r"ombudsman", r"legal advice",
         r"citizens advice", r"which\?", r"bbb", r"better business bureau", r"chargeback"),
     "fraud": _any(
-        r"cargos? (?:que no (?:he|hemos|hice|reconozco)|no (?:autorizad|reconocid)[oa]s?|"
-        r"desconocid[oa]s?|raros?|extran[oa]s?|sospechos[oa]s?)",
+        r"cargos? (?:no (?:autorizad|reconocid)[oa]s?|desconocid[oa]s?|sospechos[oa]s?)",
+        r"que (?:yo )?no (?:he|hemos|hice) (?:hecho|comprado|autorizado|realizado)",
+        r"no (?:es|era) mio", r"yo no (?:he sido|fui)", r"alguien ha (?:comprado|usado|pagado)",
+        r"(?:did not|didn t|never) (?:buy|order|purchase) anything",
+        r"(?:isn t|is not|wasn t|was not) (?:mine|me)", r"someone(?: s| has)? used my",
+        r"(?:that|which) i (?:didn t|did not|never) (?:make|made|authori[sz]e)",
         r"(?:no he|no hice|yo no he) (?:hecho|realizado) (?:ese|esa|este|esta|esos|esas|"
         r"ningun[oa]?) (?:cargo|compra|pago|pedido)", r"(?:me han|han) clonado",
         r"clonad[oa]", r"suplanta(?:cion|ndo|do)", r"phishing", r"fraude", r"fraudulent[oa]s?",
         r"robad[oa] (?:la|mi) (?:tarjeta|cuenta|identidad)", r"me han robado",
         r"(?:me han|han) hackeado", r"hackead[oa]", r"sms falso", r"correo falso",
-        r"no reconozco (?:el|este|ese|un|los|estos|esos) (?:cargo|cobro|pago|compra)s?",
         r"fraud(?:ulent)?", r"scam(?:med)?", r"phish(?:ing)?", r"identity theft",
         r"(?:didn t|did not|never) (?:make|made|authori[sz]e) (?:this|that|these|those|the|"
         r"any)? ?(?:charge|purchase|payment|transaction)s?",
@@ -80,36 +90,42 @@ RULES: dict[str, re.Pattern[str]] = {
         r"fuga", r"descarga electrica", r"calambre", r"(?:me|le|nos) ha dado (?:la )?corriente",
         r"electrocut\w*", r"se (?:me |le |nos )?(?:ha )?caido encima", r"cayo encima",
         r"herid[oa]s?", r"hospital", r"urgencias", r"sangr\w*", r"peligro(?:so|sa)?",
-        r"explot\w*", r"cortocircuito", r"se ha desplomado", r"lesion(?:es|ado|ada)?",
+        r"explot\w*", r"cortocircuito", r"ardiendo", r"(?:bebe|nino|nina|hijo) debajo",
+        r"se ha desplomado", r"lesion(?:es|ado|ada)?",
         r"smoke", r"smoking", r"sparks?", r"sparking", r"fire", r"flames?", r"burn(?:t|ed|ing)?",
         r"burning smell", r"gas leak", r"leak(?:ing)?", r"electric shock", r"shocked me",
         r"injur(?:ed|y|ies)", r"hurt", r"fell on", r"collapsed", r"a&e", r"emergency room",
-        r"bleeding", r"dangerous", r"hazard(?:ous)?", r"exploded", r"short circuit",
+        r"bleeding", r"dangerous", r"on fire", r"caught fire",
+        r"baby sleeps underneath", r"hazard(?:ous)?", r"exploded", r"short circuit",
         r"overheat(?:ed|ing|s)?", r"se recalienta", r"recalentad[oa]"),
     "repetition": _any(
-        r"(?:es|esta es|ya es|va) (?:la|por la) (?:segunda|tercera|cuarta|quinta|enesima|"
-        r"\d+a?) vez", r"por (?:segunda|tercera|cuarta|quinta|enesima) vez",
-        r"(?:tercera|cuarta|quinta|enesima) vez que", r"ya (?:os|te|se|les) lo (?:he )?"
-        r"(?:dije|dicho|explicado|explique|conte|comente)", r"(?:otra vez|de nuevo) (?:lo mismo|"
+        r"(?:segunda|tercera|cuarta|quinta|enesima|\d+a) (?:vez|reparacion|llamada|queja|"
+        r"reclamacion|incidencia)", r"ya (?:os|te|se|les) (?:lo )?(?:he |habia )?(?:dije|dicho|"
+        r"explicado|explique|conte|comente|pedi|avise)", r"otra vez",
+        r"(?:otra vez|de nuevo) (?:lo mismo|"
         r"os escribo|escribo|llamo|os llamo)", r"vuelvo a (?:escribir|llamar|reclamar)",
-        r"ya (?:he|hemos) (?:llamado|escrito|reclamado) (?:\w+ )?(?:\d+|dos|tres|cuatro|"
-        r"cinco|varias|muchas) veces", r"(?:\d+|dos|tres|cuatro|cinco|seis|varias|mil) "
-        r"(?:veces|llamadas|correos|emails|mensajes)", r"sigo esperando",
+        r"(?:llamado|escrito|reclamado|llamar|escribir|reclamar) (?:\w+ )?(?:\d+|dos|tres|"
+        r"cuatro|cinco|varias|muchas|mil) veces", r"(?:\d+|tres|cuatro|cinco|seis|varias|mil) "
+        r"(?:llamadas|correos|emails|mensajes)", r"sigo esperando",
         r"como ya (?:dije|indique|comente)", r"una y otra vez", r"cada vez que llamo",
-        r"(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time", r"again", r"yet again",
+        r"(?:second|third|fourth|fifth|nth|\d+(?:st|nd|rd|th)) (?:time|repair|call|complaint)",
+        r"(?<!use )(?<!buy )(?<!shop )(?<!order )(?<!shopping )(?<!here )(?<!come )again",
         r"once again", r"(?:i ve|i have|we ve|we have) (?:already )?(?:called|rung|written|"
-        r"emailed|phoned|contacted you|chased)(?: \w+)? (?:\d+|two|three|four|five|several|"
-        r"many|multiple) times", r"(?:\d+|two|three|four|five|six|several|multiple) "
+        r"emailed|phoned|contacted you|chased|call|write)(?: \w+)? (?:\d+|two|three|four|five|"
+        r"several|many|multiple) times", r"(?:\d+|three|four|five|six|several|multiple) "
         r"(?:times|calls|emails|messages)", r"as i (?:already )?(?:said|told|mentioned|"
-        r"explained)", r"i (?:already|have already) (?:told|explained)", r"still waiting",
+        r"explained)", r"i (?:already |have already )?(?:told|explained to) you",
+        r"still waiting",
         r"keep (?:calling|chasing|asking)", r"over and over"),
     "insult": _any(
         r"ladron(?:es|a|as)?", r"estafador(?:es|a|as)?", r"sinverguenzas?", r"caraduras?",
-        r"incompetentes?", r"inutiles?", r"idiotas?", r"imbeciles?", r"payasos?",
+        r"incompetentes?", r"incompetencia", r"inutil(?:es)?", r"idiotas?", r"imbecil(?:es)?",
+        r"maleducad[oa]s?", r"(?:sois|son|eres|es) una verguenza", r"payasos?",
         r"chapuceros?", r"gentuza", r"mafiosos?", r"mafia", r"sinvergüenzas?", r"estupidos?",
         r"tontos?", r"pringados?", r"cutres?", r"panda de \w+", r"banda de \w+",
         r"una mierda", r"de mierda", r"vergüenza de empresa", r"verguenza de empresa",
-        r"thie(?:f|ves)", r"crooks?", r"con artists?", r"scammers?", r"incompetent",
+        r"thie(?:f|ves)", r"crooks?", r"con artists?", r"scammers?", r"incompet(?:ent|ence)",
+        r"(?:you re|you are|your) a disgrace",
         r"useless", r"idiots?", r"morons?", r"clowns?", r"stupid", r"imbeciles?",
         r"muppets?", r"cowboys", r"bunch of \w+", r"pathetic", r"joke of a company",
         r"crap company", r"shit", r"bloody \w+"),
@@ -134,8 +150,29 @@ def shouting(text: str) -> bool:
     return _SHOUT_MARKS.search(text) is not None
 
 
+# A threat to leave that is denied ("al final no me doy de baja", "I don't want to close my
+# account"), a question ("si cancelo la tarjeta, ¿tengo que pagar algo?") or about mailings
+# ("darme de baja de la newsletter") is no threat.
+_DENIED = re.compile(r"(?:^|[^a-zñ0-9])(?:(?:no|not|t|never|nunca|ya no)(?:[^a-zñ0-9]+"
+                     r"[a-zñ0-9]+){0,2}[^a-zñ0-9]*|(?:si|if(?: i| we)?) )$")
+_MAILINGS = re.compile(r"newsletter|boletin|publicidad|promociones|mailing|marketing|"
+                       r"emails? comerciales|correos? comerciales|offers? by email")
+_FILTERED = frozenset({"churn_threat"})
+
+
+def _stated(rule: re.Pattern[str], folded: str) -> bool:
+    """Some match of ``rule`` that is neither denied nor about mailings."""
+    for match in rule.finditer(folded):
+        before = folded[max(0, match.start() - 30):match.start()]
+        after = folded[match.end():match.end() + 40]
+        if not _DENIED.search(before) and not _MAILINGS.search(after):
+            return True
+    return False
+
+
 def reasons_of(text: str, folded: str) -> tuple[str, ...]:
-    found = {code for code, rule in RULES.items() if rule.search(folded)}
+    found = {code for code, rule in RULES.items()
+             if (_stated(rule, folded) if code in _FILTERED else rule.search(folded))}
     if shouting(text):
         found.add("shouting")
     return tuple(code for code in URGENCY_REASONS if code in found)

@@ -48,8 +48,7 @@ def _intent_labels(path: Path | None) -> dict[str, dict[str, str]]:
 
 
 def intent_label(settings: Settings, name: str, lang: str) -> str:
-    configured = getattr(settings, "intents_file", None)
-    labels = _intent_labels(Path(configured) if configured else None).get(name) or {}
+    labels = _intent_labels(settings.intents_file).get(name) or {}
     return labels.get(lang) or labels.get("en") or name.replace("_", " ")
 
 
