@@ -184,3 +184,23 @@ def test_the_s16_example_journey_hands_a_customer_who_threatens_to_leave_to_resc
         assert len(items) == 1 and items[0]["reason"] == "urgent_message_retention"
         leaving = api.card(email="leaving@example.com")["card"]
         assert leaving["customer_id"] == items[0]["customer_id"]
+
+
+def _gauge(api: Api, name: str) -> float:
+    text = api.get("/metrics").text
+    line = next(line for line in text.splitlines() if line.startswith(name + " "))
+    return float(line.split()[1])
+
+
+def test_metrics_show_the_analysis_backlog_lag_and_failures(api: Api, ctx: AppContext,
+                                                            clock: FixedClock) -> None:
+    worker_of(ctx, KeywordAnalyzer())
+    _say(api, "a@example.com", "hola")
+    _say(api, "b@example.com", "POISON")
+    clock.advance(timedelta(seconds=30))
+    assert _gauge(api, "circulo_text_inbox") == 2
+    assert _gauge(api, "circulo_text_inbox_lag_seconds") == 30
+    ctx.settings.text_max_attempts = 1
+    ok(api.post("/v1/text/inbox/run"))
+    assert (_gauge(api, "circulo_text_inbox"), _gauge(api, "circulo_text_failed")) == (0, 1)
+    assert _gauge(api, "circulo_text_inbox_lag_seconds") == 0
