@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from circulo import __version__
+from circulo.analysis_api import router as text_router
 from circulo.api_deps import ORJSONResponse, ThrottleFailures
 from circulo.auth.api import router as sessions_router
 from circulo.campaigns.api import router as campaigns_router
@@ -46,6 +47,7 @@ from circulo.serving import start_background
 from circulo.speech.api import EXTRA_MODELS as SPEECH_MODELS
 from circulo.speech.api import router as speech_router
 from circulo.surveys.api import router as surveys_router
+from circulo.textan.api import router as textan_router
 from circulo.web import install as install_pages
 from circulo.wiring import build_context, register_handlers
 
@@ -152,6 +154,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(speech_router)
 
     app.include_router(churn_router)
+
+    app.include_router(text_router)
+    app.include_router(textan_router)
     app.include_router(twilio_router)
     app.include_router(ops_router)
     app.include_router(sessions_router)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from string import Formatter
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import Field, SecretStr, field_validator
@@ -85,6 +85,15 @@ DEFAULT_CONTACT_TYPES = [
     "interaction.completed",
     "visit.completed",
     "complaint.filed",
+]
+
+# Events whose text the analysis worker reads (docs/text-analysis.md).
+DEFAULT_TEXT_EVENT_TYPES = [
+    "chat.message",
+    "sms.received",
+    "email.received",
+    "call.transcribed",
+    "survey.answered",
 ]
 
 
@@ -170,6 +179,14 @@ class Settings(BaseSettings):
     )
     crm_connectors: Path | None = Field(
         default=None, description="YAML file of CRM connectors (docs/crm-connectors.md)")
+    # Issue 17: text analysis (docs/text-analysis.md)
+    text_engine: Literal["default", "embeddings"] = Field(
+        default="default", description="Text analyser: `default` (lexicons, rules and a small "
+        "linear model; ~1,500 messages/s) or `embeddings` (multilingual-e5-small; needs the "
+        "`nlp` extra; ~30-60 messages/s)")
+    intents_file: Path | None = Field(
+        default=None, description="YAML file of the contact reasons (intents) text analysis "
+        "recognises (docs/text-analysis.md); the catalogue shipped with Círculo when unset")
     outbox_dead_after: timedelta = Field(
         default=timedelta(hours=72),
         description="A delivery still failing this long after it was queued is dead",
@@ -335,6 +352,31 @@ class Settings(BaseSettings):
         "although their addresses are private: host names (crm.intranet, *.intranet), "
         "addresses or networks (10.20.0.0/16), comma-separated. Empty: public addresses only")
 
+    # -- Text analysis on ingest (docs/text-analysis.md, ADR 0025) ---------------------------
+    text_analysis: bool = Field(
+        default=True, description="Read the text of stored messages (sentiment, urgency, "
+        "intent) in the background and record a `text.analyzed` event for each; off: no "
+        "analysis inbox rows are written")
+    text_event_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_TEXT_EVENT_TYPES),
+        description="Event types whose text is analysed (comma-separated): their "
+        "`properties.text`, an e-mail's `subject` + `text`, a survey's `comment`")
+    text_batch_size: int = Field(
+        default=200, ge=1, le=5000,
+        description="Messages the analysis worker reads per transaction")
+    text_max_attempts: int = Field(
+        default=3, ge=1, le=20,
+        description="A message whose analysis fails this many times is recorded as failed "
+        "and skipped, so it never holds up the others")
+    text_max_chars: int = Field(
+        default=20_000, ge=100, le=1_000_000,
+        description="Only this many characters of a message are analysed (a 100 KB e-mail "
+        "is read by its beginning, where people say what they want)")
+    text_intent_min_confidence: float = Field(
+        default=0.6, ge=0.0, le=1.0,
+        description="A waiting e-mail moves to the queue (or gains the skill) of its intent "
+        "when the intent is at least this confident")
+
     # -- Privacy (docs/privacy.md) -------------------------------------------------------------
     erasure_key: SecretStr | None = Field(
         default=None, min_length=32,
@@ -426,7 +468,7 @@ class Settings(BaseSettings):
         return value or None
 
     @field_validator("journey_env_allowlist", "egress_allow", "widget_origins",
-                     "churn_cancellation_types", mode="before")
+                     "churn_cancellation_types", "text_event_types", mode="before")
     @classmethod
     def _read_list(cls, value: Any) -> Any:
         """Lists from the environment as JSON or, simpler, comma-separated."""

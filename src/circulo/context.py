@@ -30,6 +30,8 @@ class AppContext:
     routing: Any = None  # the routing dispatcher, created on first use (circulo.routing)
     journeys: Any = None  # the journeys runner, created on first use (circulo.journeys)
     speech: Any = None  # the transcription worker, created on first use (circulo.speech)
+
+    textan: Any = None  # the text-analysis worker, created on first use (circulo.textan)
     _keys: dict[str, tuple[auth.Principal, float]] = field(default_factory=dict)
 
     @classmethod

@@ -73,6 +73,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "event.complaint.filed": {"es": "Queja presentada", "en": "Complaint filed"},
     "event.churn.risk_rose": {"es": "Subió su riesgo de baja", "en": "Churn risk rose"},
     "event.account.closed": {"es": "Cuenta cerrada (baja)", "en": "Account closed"},
+
+    "event.chat.message": {"es": "Mensaje de chat", "en": "Chat message"},
+    "event.survey.answered": {"es": "Encuesta respondida", "en": "Survey answered"},
+    "event.text.analyzed": {"es": "Mensaje analizado", "en": "Message analysed"},
+    # the sentiment trend of a customer's messages (indicators.trend)
+    "trend.improving": {"es": "Mejorando", "en": "Improving"},
+    "trend.worsening": {"es": "Empeorando", "en": "Worsening"},
+    "trend.steady": {"es": "Estable", "en": "Steady"},
     # card chrome
     "card.new_caller": {"es": "Nuevo llamante", "en": "New caller"},
     "card.new_caller.hint": {

@@ -52,6 +52,13 @@ JOURNEYS_INBOX = Gauge(
 JOURNEYS_INBOX_LAG = Gauge(
     "circulo_journeys_inbox_lag_seconds", "Age of the oldest event waiting for the journeys "
     "runner (0 when the inbox is empty)", registry=REGISTRY)
+TEXT_INBOX = Gauge(
+    "circulo_text_inbox", "Messages waiting for text analysis", registry=REGISTRY)
+TEXT_INBOX_LAG = Gauge(
+    "circulo_text_inbox_lag_seconds", "Age of the oldest message waiting for text analysis "
+    "(0 when none waits)", registry=REGISTRY)
+TEXT_FAILED = Gauge(
+    "circulo_text_failed", "Messages whose analysis kept failing (skipped)", registry=REGISTRY)
 ROUTING_WAITING = Gauge(
     "circulo_routing_waiting_tasks", "Tasks waiting for an agent, by queue", ["queue"],
     registry=REGISTRY)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from circulo.connectors import repository as outbox
 from circulo.journeys import repository as journeys
 from circulo.routing import repository as routing
+from circulo.textan import repository as text_inbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,9 @@ class Backlog:
     outbox_oldest_seconds: float
     journeys_inbox: int
     journeys_lag_seconds: float
+    text_inbox: int
+    text_failed: int
+    text_lag_seconds: float
     queues: tuple[QueueWait, ...]
 
 
@@ -33,11 +37,13 @@ def _age(now: datetime, then: datetime | None) -> float:
 
 
 def backlog(session: Session, now: datetime) -> Backlog:
-    """Three indexed aggregate queries: cheap enough for every scrape."""
+    """A few indexed aggregate queries: cheap enough for every scrape."""
     undelivered, oldest = outbox.undelivered(session)
     waiting_events, first = journeys.inbox_summary(session)
+    texts, failed, oldest_text = text_inbox.summary(session)
     return Backlog(
         outbox=undelivered, outbox_oldest_seconds=_age(now, oldest),
         journeys_inbox=waiting_events, journeys_lag_seconds=_age(now, first),
+        text_inbox=texts, text_failed=failed, text_lag_seconds=_age(now, oldest_text),
         queues=tuple(QueueWait(queue, count, _age(now, since))
                      for queue, count, since in routing.waiting_summary(session, now)))

@@ -25,6 +25,9 @@ def metrics(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
     obs.OUTBOX_OLDEST.set(backlog.outbox_oldest_seconds)
     obs.JOURNEYS_INBOX.set(backlog.journeys_inbox)
     obs.JOURNEYS_INBOX_LAG.set(backlog.journeys_lag_seconds)
+    obs.TEXT_INBOX.set(backlog.text_inbox)
+    obs.TEXT_INBOX_LAG.set(backlog.text_lag_seconds)
+    obs.TEXT_FAILED.set(backlog.text_failed)
     obs.ROUTING_WAITING.clear()
     obs.ROUTING_OLDEST.clear()
     for queue in backlog.queues:

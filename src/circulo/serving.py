@@ -16,18 +16,22 @@ from circulo.journeys.runner import run_in_thread as run_journeys
 from circulo.privacy.retention import run_in_thread as run_retention
 from circulo.routing.dispatcher import run_in_thread as run_routing
 from circulo.speech.worker import run_in_thread as run_speech
+from circulo.textan.worker import run_in_thread as run_text_analysis
 
 
 def start_background(ctx: AppContext, stop: threading.Event, *, outbox: bool = False
                      ) -> list[threading.Thread]:
     """The routing loop (offers time out, callbacks come due, silent agents go offline), the
-    journeys runner (events and timers become actions within a second) and the speech
-    worker (recorded calls become transcripts, one at a time); with ``outbox``,
-    the worker that delivers webhooks and notifications. Database leases let one process
-    work at a time, so every API process may run them. With ``event_retention_days``, the
-    hourly purge of older events too; with ``churn_score_interval``, the churn re-scoring;
-    with ``demo_traffic``, the demo's simulated contacts and agents (docs/demo.md)."""
+    journeys runner (events and timers become actions within a second), the text-analysis
+    worker (stored messages read within a second) and the speech worker (recorded calls
+    become transcripts, one at a time); with ``outbox``, the worker that delivers webhooks
+    and notifications. Database leases let one process work at a time, so every API process
+    may run them. With ``event_retention_days``, the hourly purge of older events too; with
+    ``churn_score_interval``, the churn re-scoring; with ``demo_traffic``, the demo's
+    simulated contacts and agents (docs/demo.md)."""
     threads = [run_routing(ctx, stop), run_journeys(ctx, stop), run_speech(ctx, stop)]
+    if ctx.settings.text_analysis:  # messages read as they arrive (ADR 0025)
+        threads.append(run_text_analysis(ctx, stop))
     if outbox:
         threads.append(run_outbox(ctx, stop))
     if ctx.settings.event_retention_days:

@@ -19,17 +19,21 @@ from circulo.journeys import runtime as journeys_runtime
 from circulo.journeys import service as journeys
 from circulo.speech import service as speech
 from circulo.surveys import service as surveys
+from circulo.textan import service as textan
 
 
 def register_handlers() -> None:
     """Subscribe the packages above ingest and the connectors to what they hand upward.
     Idempotent: registering again replaces each handler by name."""
-    # What ingest stored reaches the outbox (webhooks, CRM connectors) and the journeys'
-    # inbox, in the ingest transaction.
+    # What ingest stored reaches the outbox (webhooks, CRM connectors), the journeys' inbox
+    # and the text-analysis inbox, in the ingest transaction.
     hooks.ingested.register("outbox", outbox.on_events_stored)
     hooks.ingested.register("journeys", journeys_runtime.on_events_stored)
     # An interaction an agent finished gets its survey invitation (circulo.surveys).
     hooks.ingested.register("surveys", surveys.on_events_stored)
+
+    # Stored messages with text wait in the analysis inbox for its worker (ADR 0025).
+    hooks.ingested.register("text", textan.on_events_stored)
     # A CRM list requested for a campaign is read by campaigns when the outbox delivers it.
     crm_delivery.request_handlers.register("campaign.list_requested", crm_lists.load)
     # The card shows the journeys' open suggestions.

@@ -77,3 +77,18 @@ def test_acknowledged_alerts_stay_away_and_the_order_is_most_urgent_first() -> N
                    acknowledged={"angry:t2", "vip_wait:t1"})
     assert [a.key for a in later] == ["vip_wait:t2", "service_level:general:2026-12-06T10",
                                       "abandons:t7"]
+
+
+def test_an_urgent_angry_message_comes_first_and_says_so() -> None:
+    """Analysis on ingest marks a negative message urgent too (a threat to leave, a lawyer):
+    that contact's alert is listed before other angry customers, however many lines they
+    wrote, and keeps the same key (an acknowledgement still holds)."""
+    contacts = [contact("t1", "c1", waited=120), contact("t2", "c2", waited=120)]
+    moods = [mood("e1", "c1", 30), mood("e2", "c1", 20), mood("e3", "c1", 10),
+             Mood("e4", "c2", NOW - timedelta(seconds=5), "text.analyzed", urgent=True)]
+    alerts = decide(NOW, contacts, moods, [], [], RULES)
+    assert [(a.task_id, a.urgent, a.value) for a in alerts] == [("t2", True, 1),
+                                                               ("t1", False, 3)]
+    assert alerts[0].key == "angry:t2"
+    assert decide(NOW, contacts, moods, [], [], RULES, acknowledged={"angry:t2"})[0].task_id \
+        == "t1"

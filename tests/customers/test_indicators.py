@@ -204,7 +204,7 @@ def test_an_older_event_after_a_newer_one_keeps_the_latest_last_contact() -> Non
 
 
 TYPES = ["call.completed", "call.abandoned", "chat.completed", "email.received",
-         "survey.answered", "order.placed", "complaint.filed", "page.viewed"]
+         "survey.answered", "order.placed", "complaint.filed", "page.viewed", "text.analyzed"]
 
 
 def random_events(rng: random.Random, count: int) -> list[EventFacts]:
@@ -215,6 +215,10 @@ def random_events(rng: random.Random, count: int) -> list[EventFacts]:
         props: dict[str, Any] = {}
         if kind == "survey.answered":
             props = {"csat": rng.randint(1, 5), "nps": rng.randint(0, 10)}
+        elif kind == "text.analyzed":
+            props = {"sentiment": rng.choice(["negative", "neutral", "positive"]),
+                     "sentiment_score": round(rng.uniform(-1, 1), 3),
+                     "urgent": rng.random() < 0.3, "reasons": ["churn_threat"]}
         elif rng.random() < 0.3:
             props = {"outcome": rng.choice(["resolved", "unresolved", "escalated"]),
                      "reason": rng.choice(["factura", "avería", "baja"])}
@@ -236,7 +240,8 @@ def test_combining_two_states_equals_folding_every_event_into_one(seed: int) -> 
         assert view(combine(b, a), CFG, now) == view(together, CFG, now)
     merged = combine(a, b)
     for key in ("contacts_total", "unsatisfied_total", "csat_count", "last_contact_at",
-                "last_contact_type", "last_event_at", "nps_last_at", "csat_last_at"):
+                "last_contact_type", "last_event_at", "nps_last_at", "csat_last_at",
+                "sentiment_recent", "last_negative_at", "last_urgent_at"):
         assert merged.get(key) == together.get(key), key
 
 

@@ -160,3 +160,17 @@ def test_only_callers_who_waited_long_hang_up() -> None:
         Waiting(f"long{n}", "voice", "contact", 600.0) for n in range(20)]
     gone = hang_ups(waiting, 60.0, random.Random(1))
     assert gone and all(task.startswith("long") for task in gone)
+
+
+def test_written_contacts_carry_their_message_and_some_are_upset() -> None:
+    from circulo.demo.engine import UPSET
+
+    rng = random.Random(5)
+    contacts = [next_contact(rng, CUSTOMERS) for _ in range(600)]
+    written = [c for c in contacts if c.channel in ("chat", "email")]
+    assert written and all(c.message and c.message["text"] for c in written)
+    assert all(c.message is None for c in contacts if c.channel == "voice")
+    assert all("subject" in (c.message or {}) for c in written if c.channel == "email")
+    upset = {text for lines in UPSET.values() for *_, text in lines}
+    share = sum(1 for c in written if (c.message or {})["text"] in upset) / len(written)
+    assert 0.15 < share < 0.45

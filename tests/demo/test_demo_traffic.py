@@ -170,3 +170,34 @@ def test_a_withdrawn_offer_or_a_second_accept_is_skipped_and_the_rest_stands(
         assert routing.get_task(session, task.id).state == "assigned"
         assert routing.get_agent(session, holder).assigned == 1
         assert routing.get_agent(session, other).presence == "away"
+
+
+def test_the_demos_messages_are_read_and_upset_ones_marked_urgent(
+        ctx: AppContext, clock: FixedClock, tmp_path: Path) -> None:
+    """S16 in the living demo: its chats and e-mails arrive with their words; the analysis
+    worker reads them and finds the upset ones urgent (a task still waiting then is marked
+    so; the demo's agents usually take them first)."""
+    from sqlalchemy import select
+
+    from circulo.customers.models import Event
+    from circulo.textan.worker import worker_of
+
+    _demo(ctx, tmp_path)
+    traffic = DemoTraffic(ctx, random.Random(4))
+    worker = worker_of(ctx)
+    analysed = 0
+    for _ in range(600):
+        clock.advance(timedelta(seconds=1))
+        traffic.tick()
+        analysed += worker.run_once().analysed
+    with ctx.db.unit_of_work(write=False) as session:
+        written = session.scalars(select(Event).where(
+            Event.type.in_(["chat.message", "email.received"]), Event.source == "demo")).all()
+        assert written and all(e.analysis is not None for e in written)
+        derived = session.scalars(select(Event).where(Event.type == "text.analyzed")).all()
+        assert analysed >= len(written) and len(derived) >= len(written)
+        urgent = [e for e in derived if (e.properties or {}).get("urgent")]
+        assert urgent and {e.channel for e in urgent} <= {"chat", "email"}
+        assert {"es", "en"} <= {(e.properties or {}).get("language") for e in derived}
+    marked = [t for t in _tasks(ctx) if t.source == "demo" and t.attributes.get("urgent")]
+    assert {t.channel for t in marked} <= {"chat", "email"}

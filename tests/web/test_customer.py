@@ -306,3 +306,30 @@ def test_notes_without_javascript_post_and_come_back_to_the_page(
     forged = app_client.post(url, data={"csrf_token": "x", "note_id": "n-2", "text": "no"})
     assert forged.status_code == 403 and '<html lang="es">' in forged.text
     assert "Solicitud rechazada" in forged.text
+
+
+def test_the_timeline_shows_what_reading_each_message_found(ctx: AppContext,
+                                                           app_client: TestClient,
+                                                           world: World) -> None:
+    from circulo.textan.worker import worker_of
+
+    api = Api(app_client, make_key(ctx, ["admin"]))
+    api.send({"type": "email.received", "source": "mail", "channel": "email",
+              "identifiers": {"email": "maria@example.com"},
+              "properties": {"subject": "Cargo duplicado",
+                             "text": "Me habéis cobrado dos veces, es una vergüenza. Mi tarjeta "
+                                     "es 4111 1111 1111 1111 y hablaré con mi abogado."}})
+    sign_in(ctx, app_client)
+    before = app_client.get(f"/desk/customers/{world.maria}/timeline", headers=HX).text
+    assert "text-badge" not in before  # not read yet: the message, without badges
+    worker_of(ctx).run_until_idle()
+    spanish = app_client.get(f"/desk/customers/{world.maria}/timeline", headers=HX).text
+    assert "☹</span> Negativo" in spanish
+    assert "⚠</span> Urgente: amenaza legal" in spanish
+    assert "Motivo: Cargo no reconocido" in spanish
+    assert "4111 1111 1111 1111" not in spanish  # the redacted words are shown
+    assert "Mensaje analizado" not in spanish  # no line of its own for the analysis
+    english = app_client.get(f"/desk/customers/{world.maria}/timeline?lang=en",
+                             headers=HX).text
+    assert "Negative" in english and "Urgent: legal threat" in english
+    assert "Reason: Unrecognised charge" in english

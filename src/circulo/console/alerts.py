@@ -41,13 +41,16 @@ class Contact:
 
 @dataclass(frozen=True, slots=True)
 class Mood:
-    """An event with negative sentiment about a customer (a chat line, an e-mail, a
-    transcript scored by whatever analysed it: ``properties.sentiment == "negative"``)."""
+    """An event with negative sentiment about a customer: a chat line, an e-mail or a
+    transcript read by Círculo's analysis (``text.analyzed``, ADR 0025) or scored by the
+    system that sent it (``properties.sentiment == "negative"``). ``urgent``: the analysis
+    also found a threat to leave, a legal threat, fraud, safety, shouting..."""
 
     event_id: str
     customer_id: str
     occurred_at: datetime
     event_type: str
+    urgent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Alert:
     value: float  # angry events, seconds waited, the service level, abandons
     target: float | None
     since: datetime | None
+    urgent: bool = False  # an angry customer whose message was also urgent: listed first
 
 
 def decide(now: datetime, contacts: Sequence[Contact], moods: Sequence[Mood],
@@ -100,7 +104,8 @@ def decide(now: datetime, contacts: Sequence[Contact], moods: Sequence[Mood],
     for contact, said in angry.values():  # one alert per contact, however often they said it
         found.append(Alert(f"angry:{contact.task_id}", "angry", contact.queue,
                            contact.customer_id, contact.customer_name, contact.task_id,
-                           len(said), None, max(m.occurred_at for m in said)))
+                           len(said), None, max(m.occurred_at for m in said),
+                           urgent=any(m.urgent for m in said)))
     for contact in contacts:
         waited = (now - contact.queued_at).total_seconds()
         if contact.state == "pending" and contact.vip \
@@ -127,4 +132,4 @@ def decide(now: datetime, contacts: Sequence[Contact], moods: Sequence[Mood],
         if alert.key not in seen and alert.key not in acknowledged:
             seen.add(alert.key)
             unique.append(alert)
-    return sorted(unique, key=lambda a: (SEVERITY[a.kind], -a.value, a.key))
+    return sorted(unique, key=lambda a: (SEVERITY[a.kind], not a.urgent, -a.value, a.key))

@@ -39,18 +39,20 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
 
 
 def negative_events(session: Session, customer_ids: Sequence[str], since: datetime
-                    ) -> list[tuple[str, str, datetime, str]]:
-    """(event id, customer id, occurred at, type) of events with negative sentiment since
-    ``since`` about these customers (by the profile index)."""
-    found: list[tuple[str, str, datetime, str]] = []
+                    ) -> list[tuple[str, str, datetime, str, bool]]:
+    """(event id, customer id, occurred at, type, urgent) of events with negative sentiment
+    since ``since`` about these customers (by the profile index): ``text.analyzed`` events
+    (Círculo's reading of a message) and any event whose sender scored it."""
+    found: list[tuple[str, str, datetime, str, bool]] = []
     sentiment = func.lower(Event.properties["sentiment"].as_string())
+    urgent = Event.properties["urgent"].as_boolean()
     for chunk in _chunks(sorted(set(customer_ids))):
         # the sentiment is read in the database: no event's properties travel to Python
         rows = session.execute(
-            select(Event.id, Event.profile_id, Event.occurred_at, Event.type)
+            select(Event.id, Event.profile_id, Event.occurred_at, Event.type, urgent)
             .where(Event.profile_id.in_(chunk), Event.occurred_at >= since,
                    sentiment == "negative")).all()
-        found.extend((str(r[0]), str(r[1]), r[2], str(r[3])) for r in rows)
+        found.extend((str(r[0]), str(r[1]), r[2], str(r[3]), r[4] is True) for r in rows)
     return found
 
 

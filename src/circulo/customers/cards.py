@@ -234,6 +234,10 @@ def _localised_value(key: str, value: Any, lang: str) -> Any:
     if key == "open_records" and isinstance(value, dict):
         return [{"kind": k, "label": t(f"record.{k}", lang), "count": n}
                 for k, n in sorted(value.items())]
+    if key == "sentiment_trend" and isinstance(value, str):
+        return t(f"trend.{value}", lang, value)
+    if key == "last_negative_channel" and isinstance(value, str):
+        return t(f"channel.{value}", lang, value)
     return value
 
 

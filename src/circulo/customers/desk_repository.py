@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from circulo.customers.indicators import TEXT_ANALYZED
 from circulo.customers.models import CustomerNote, CustomerViewer, Event, Profile
 
 
@@ -74,7 +75,8 @@ def erase(session: Session, customer_ids: Sequence[str]) -> dict[str, int]:
 
 def timeline(session: Session, profile_id: str, *, channel: str | None, limit: int
              ) -> list[Event]:
-    query = select(Event).where(Event.profile_id == profile_id)
+    # A message's analysis shows as badges on the message itself, not as a line of its own.
+    query = select(Event).where(Event.profile_id == profile_id, Event.type != TEXT_ANALYZED)
     if channel == "none":
         query = query.where(Event.channel.is_(None))
     elif channel:

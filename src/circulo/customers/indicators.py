@@ -21,6 +21,10 @@ CHANNEL_OF_PREFIX = {
     "visit": "in_person", "complaint": "other", "interaction": "other",
 }
 UNSATISFIED_OUTCOMES = {"unsatisfied", "unresolved", "complaint", "angry", "escalated"}
+# What reading a customer's messages found arrives as this event (circulo.textan, ADR 0025).
+TEXT_ANALYZED = "text.analyzed"
+RECENT_SCORES = 10  # the sentiment scores of the last messages, kept for the trend
+TREND_STEP = 0.2  # the later half's mean this much above (below) the earlier: improving
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +84,10 @@ def fold_event(state: dict[str, Any], event: EventFacts, cfg: IndicatorConfig,
     in_window = day > _local_day(now, cfg.tz) - timedelta(days=WINDOW_DAYS)
     days: dict[str, dict[str, int]] = state.setdefault("days", {})
 
-    def bump(key: str) -> None:
+    def bump(key: str, by: int = 1) -> None:
         if in_window:
             bucket = days.setdefault(day.isoformat(), {})
-            bucket[key] = bucket.get(key, 0) + 1
+            bucket[key] = bucket.get(key, 0) + by
 
     if event.type in cfg.contact_types:
         state["contacts_total"] = state.get("contacts_total", 0) + 1
@@ -99,6 +103,9 @@ def fold_event(state: dict[str, Any], event: EventFacts, cfg: IndicatorConfig,
             state["last_contact_type"] = event.type
             reason = event.properties.get("reason") or event.properties.get("disposition")
             state["last_contact_reason"] = str(reason)[:200] if reason else None
+
+    if event.type == TEXT_ANALYZED:
+        fold_text(state, event, stamp, bump)
 
     if event.type == "survey.answered":
         csat = _number(event.properties.get("csat"))
@@ -121,6 +128,45 @@ def fold_event(state: dict[str, Any], event: EventFacts, cfg: IndicatorConfig,
     if stamp < state.get("first_event_at", "~"):
         state["first_event_at"] = stamp
     prune(state, cfg, now)
+
+
+def fold_text(state: dict[str, Any], event: EventFacts, stamp: str,
+              bump: Any) -> None:
+    """One analysed message: its sentiment score in the recent list and the day's sums (in
+    thousandths: buckets hold integers), negatives and urgent ones counted by day."""
+    props = event.properties
+    score = _number(props.get("sentiment_score"))
+    if score is not None and -1.0 <= score <= 1.0:
+        recent = [list(x) for x in state.get("sentiment_recent", [])]
+        recent.append([stamp, round(score, 3)])
+        recent.sort(key=lambda x: str(x[0]))
+        state["sentiment_recent"] = recent[-RECENT_SCORES:]
+        bump("_sent_n")
+        bump("_sent_milli", round(score * 1000))
+    if props.get("sentiment") == "negative":
+        bump("_negative")
+        if stamp >= state.get("last_negative_at", ""):
+            state["last_negative_at"] = stamp
+            state["last_negative_channel"] = channel_of(event)
+    if props.get("urgent") is True:
+        bump("_urgent")
+        if stamp >= state.get("last_urgent_at", ""):
+            state["last_urgent_at"] = stamp
+            reasons = props.get("reasons")
+            state["last_urgent_reasons"] = [str(r)[:40] for r in reasons[:10]] \
+                if isinstance(reasons, list) else []
+
+
+def trend(scores: list[float]) -> str | None:
+    """improving, worsening or steady: the later half of the scores against the earlier
+    half; None with fewer than two."""
+    if len(scores) < 2:
+        return None
+    half = len(scores) // 2
+    earlier, later = scores[:half], scores[len(scores) - half:]
+    change = sum(later) / len(later) - sum(earlier) / len(earlier)
+    return "improving" if change >= TREND_STEP else "worsening" if change <= -TREND_STEP \
+        else "steady"
 
 
 def apply_record_change(
@@ -175,6 +221,8 @@ def combine(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "csat_last_at": ("csat_last",),
         "nps_last_at": ("nps_last", "nps_class"),
         "last_event_at": (),
+        "last_negative_at": ("last_negative_channel",),
+        "last_urgent_at": ("last_urgent_reasons",),
     }
     for stamp, keys in groups.items():
         newer = a if a.get(stamp, "") >= b.get(stamp, "") else b
@@ -182,6 +230,10 @@ def combine(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             out[stamp] = newer[stamp]
             for key in keys:
                 out[key] = newer.get(key)
+    recent = sorted([list(x) for s in (a, b) for x in s.get("sentiment_recent", [])],
+                    key=lambda x: str(x[0]))
+    if recent:
+        out["sentiment_recent"] = recent[-RECENT_SCORES:]
     firsts = [s["first_event_at"] for s in (a, b) if s.get("first_event_at")]
     if firsts:
         out["first_event_at"] = min(firsts)
@@ -194,6 +246,8 @@ def view(state: dict[str, Any], cfg: IndicatorConfig, now: datetime) -> dict[str
     contacts: dict[str, dict[str, int]] = {f"{w}d": {} for w in WINDOWS}
     unsatisfied = {f"{w}d": 0 for w in WINDOWS}
     abandoned_today = 0
+    texts = {f"{w}d": {"_sent_n": 0, "_sent_milli": 0, "_negative": 0, "_urgent": 0}
+             for w in WINDOWS}
     for day_key, bucket in state.get("days", {}).items():
         age = (today - date.fromisoformat(day_key)).days
         if age < 0 or age >= WINDOW_DAYS:
@@ -206,6 +260,8 @@ def view(state: dict[str, Any], cfg: IndicatorConfig, now: datetime) -> dict[str
                 for key, count in bucket.items():
                     if key == "_unsat":
                         unsatisfied[label] += count
+                    elif key in texts[label]:
+                        texts[label][key] += count
                     elif not key.startswith("_"):
                         contacts[label][key] = contacts[label].get(key, 0) + count
     csat_count = state.get("csat_count", 0)
@@ -227,4 +283,27 @@ def view(state: dict[str, Any], cfg: IndicatorConfig, now: datetime) -> dict[str
         "last_contact_channel": state.get("last_contact_channel"),
         "last_contact_reason": state.get("last_contact_reason"),
         "first_event_at": state.get("first_event_at"),
+        **text_view(state, texts),
+    }
+
+
+def text_view(state: dict[str, Any], texts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """What the customer's analysed messages add up to (S16): the sentiment trend, the last
+    negative contact, urgent contacts by window."""
+    scores = [float(s) for _, s in state.get("sentiment_recent", [])]
+    month = texts["30d"]
+    return {
+        "sentiment": {
+            "recent": scores,
+            "trend": trend(scores),
+            "average_30d": round(month["_sent_milli"] / month["_sent_n"] / 1000, 3)
+            if month["_sent_n"] else None,
+            "messages_30d": month["_sent_n"],
+        },
+        "negative_messages": {label: t["_negative"] for label, t in texts.items()},
+        "urgent_contacts": {label: t["_urgent"] for label, t in texts.items()},
+        "last_negative_at": state.get("last_negative_at"),
+        "last_negative_channel": state.get("last_negative_channel"),
+        "last_urgent_at": state.get("last_urgent_at"),
+        "last_urgent_reasons": list(state.get("last_urgent_reasons") or []),
     }

@@ -67,6 +67,9 @@ class Event(Base):
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     candidates: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
+    # What reading the event's text found (``circulo.text.model.Analysis.as_dict()``: the
+    # redacted text, never the raw text again), written by the analysis worker (ADR 0025).
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("client_id", "source", name="uq_events_client_id_source"),

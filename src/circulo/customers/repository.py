@@ -189,6 +189,19 @@ def get_event(session: Session, event_id: str, *, for_update: bool = False) -> E
     return session.scalar(query)
 
 
+def events_by_ids(session: Session, ids: Sequence[str]) -> dict[str, Event]:
+    found: dict[str, Event] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        found.update((e.id, e) for e in session.scalars(select(Event).where(Event.id.in_(chunk))))
+    return found
+
+
+def set_analyses(session: Session, analyses: dict[str, dict[str, Any]]) -> None:
+    """Store what reading each event's text found (one executemany)."""
+    bulk_update(session, EVENTS, "id", [{"analysis": a, "id": event_id}
+                                        for event_id, a in sorted(analyses.items())])
+
+
 def open_record_counts(session: Session, profile_ids: Sequence[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for chunk in _chunks(sorted(set(profile_ids))):

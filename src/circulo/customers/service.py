@@ -170,6 +170,15 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     repo.insert_events(session, rows)
 
 
+def events_by_ids(session: Session, ids: Sequence[str]) -> dict[str, Event]:
+    return repo.events_by_ids(session, ids)
+
+
+def store_analyses(session: Session, analyses: dict[str, dict[str, Any]]) -> None:
+    """Each event's text analysis (``Analysis.as_dict()``), by event id."""
+    repo.set_analyses(session, analyses)
+
+
 def upsert_records(session: Session, work: Sequence[RecordWork], profiles: dict[str, ProfileState],
                    now: datetime) -> None:
     """Create or update records, keeping open-record counts and lifetime value current.
@@ -273,6 +282,25 @@ def cluster_of(session: Session, profile_id: str) -> list[str]:
         frontier = repo.merged_children(session, frontier)
         cluster.extend(frontier)
     return cluster
+
+
+def active_roots(session: Session, profile_ids: Sequence[str]) -> dict[str, str]:
+    """Each id's active root (following merges) in one read for the common case; ids that
+    do not exist or were erased are left out."""
+    found = repo.get_profiles(session, profile_ids)
+    roots: dict[str, str] = {}
+    for profile_id in set(profile_ids):
+        profile = found.get(profile_id)
+        if profile is None or profile.status == "erased":
+            continue
+        if profile.status == "merged" and profile.merged_into:
+            try:  # rare: follow the chain one by one
+                roots[profile_id] = active_root(session, profile_id).id
+            except NotFound:
+                continue
+        else:
+            roots[profile_id] = profile.id
+    return roots
 
 
 def active_root(session: Session, profile_id: str) -> ProfileState:

@@ -46,6 +46,9 @@ class Contact:
     # What the caller answered in the IVR before reaching the queue (voice only).
     ivr: dict[str, Any] | None = None
     window_minutes: int = 0  # a callback's window, from now
+    # What a chat or e-mail says (its subject and text), recorded as chat.message or
+    # email.received for analysis on ingest; None for calls and callbacks.
+    message: dict[str, str] | None = None
 
 
 REASONS = {
@@ -65,6 +68,35 @@ REASONS = {
            ("assembly", "assembly issue", "A part is missing from my table"),
            ("financing", "financing", "Can I pay in instalments?"),
            ("warranty", "warranty", "My vacuum cleaner does not charge")],
+}
+# Now and then a written contact is upset or urgent (S16): analysis on ingest reads it, puts
+# the chat or e-mail ahead in the queue and raises the console's angry-customer alert.
+UPSET_SHARE = 0.3
+UPSET = {
+    "es": [("unrecognised_charge", "cargo no reconocido", "Cargo duplicado",
+            "Me habéis cobrado dos veces el transporte. Es una vergüenza, voy a poner una "
+            "reclamación y hablaré con mi abogado."),
+           ("return", "devolución", "Tercera vez que escribo",
+            "Es la tercera vez que escribo y nadie me contesta. Estoy harto: si no me "
+            "devolvéis el dinero esta semana me doy de baja."),
+           ("assembly", "incidencia de montaje", "Sofá roto",
+            "El sofá llegó roto y nadie viene a recogerlo. Pésimo servicio, estoy muy "
+            "enfadada."),
+           ("unrecognised_charge", "cargo no reconocido", "Fraude con mi tarjeta",
+            "Hay compras con mi tarjeta que no reconozco, es un fraude: me la han robado. "
+            "¡BLOQUEADLA YA!")],
+    "en": [("unrecognised_charge", "unrecognised charge", "Double charge",
+            "You charged me twice for delivery. This is unacceptable, I will file a "
+            "complaint and talk to my lawyer."),
+           ("return", "return", "Third time I write",
+            "This is the third time I write and nobody answers. I am fed up: refund me this "
+            "week or I will cancel my account."),
+           ("assembly", "assembly issue", "Broken sofa",
+            "The sofa arrived broken and nobody comes to collect it. Terrible service, I am "
+            "very angry."),
+           ("unrecognised_charge", "unrecognised charge", "Fraud on my card",
+            "There are purchases on my card I do not recognise, this is fraud: it was "
+            "stolen. BLOCK IT NOW!")],
 }
 # What the IVR's menu option was for each reason ("pulse 1 para pedidos...").
 IVR_OPTION = {"order_status": "1", "return": "1", "assembly": "1", "invoice": "2",
@@ -123,14 +155,20 @@ def next_contact(rng: random.Random, customers: Sequence[DemoCustomer]) -> Conta
                        identifiers={"phone": phone_as_dialled(phone, rng)},
                        reason=reason, language=language, ivr=ivr,
                        attributes={"reason_code": code, "ivr": ivr})
-    if channel == "chat" or (channel in ("voice", "callback") and rng.random() < 0.5):
+    chat = channel == "chat" or (channel in ("voice", "callback") and rng.random() < 0.5)
+    subject, text = said, said
+    if rng.random() < UPSET_SHARE:
+        code, reason, subject, text = rng.choice(UPSET[language])
+    if chat:
         return Contact(channel="chat", kind="contact", queue="atencion",
                        identifiers={"email": email}, reason=reason,
                        language=language, attributes={"reason_code": code,
-                                                      "first_message": said})
+                                                      "first_message": text},
+                       message={"text": text})
     return Contact(channel="email", kind="contact", queue="atencion",
                    identifiers={"email": email}, reason=reason, language=language,
-                   attributes={"reason_code": code, "subject": said})
+                   attributes={"reason_code": code, "subject": subject},
+                   message={"subject": subject, "text": text})
 
 
 # -- simulated agents -------------------------------------------------------------------------

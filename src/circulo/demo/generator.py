@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from circulo.demo.engine import REASONS, UPSET
+
 ES_FIRST_F = ["María", "Carmen", "Lucía", "Ana", "Laura", "Marta", "Elena", "Sara", "Paula",
               "Isabel", "Cristina", "Pilar", "Rosa", "Nuria", "Raquel", "Silvia", "Alba"]
 ES_FIRST_M = ["Antonio", "José", "Manuel", "Francisco", "David", "Juan", "Javier", "Carlos",
@@ -41,6 +43,8 @@ REASONS_ES = ["estado del pedido", "devolución", "factura", "cargo no reconocid
               "cambio de dirección", "incidencia de montaje", "financiación", "garantía"]
 REASONS_EN = ["order status", "return", "invoice", "unrecognised charge", "address change",
               "assembly issue", "financing", "warranty"]
+# What a customer writes about each reason (the living demo's first lines, docs/demo.md).
+SAID = {reason: said for lines in REASONS.values() for _, reason, said in lines}
 ADVISORS = ["Lucía Marín", "Pedro Sanz", "Ana Ruiz", "Tom Baker", "Carmen Vidal"]
 # The Tarjeta Aurora (the store card that finances purchases) and the appliances that report
 # through the Aurora Connect app send events too.
@@ -183,7 +187,7 @@ class DemoCompany:
     def _journey_scenes(self) -> list[list[dict[str, Any]]]:
         return [self._three_bad_contacts(), self._vip_hanging_up(), *self._carrier_incident(),
                 self._small_dispute(), self._low_score_vip(), self._anniversary_gift(),
-                self._card_fraud(), self._device_alert()]
+                self._card_fraud(), self._device_alert(), self._urgent_message()]
 
     def _scene_customer(self, crm: str, phone: str, email: str, traits: dict[str, Any],
                         *, marketing: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -287,6 +291,23 @@ class DemoCompany:
                                                          "outcome": "unresolved"}),
                 self._event("survey.answered", "surveys", ids, 1.9,
                             properties={"csat": 1, "nps": 2})]
+
+    def _urgent_message(self) -> list[dict[str, Any]]:
+        """S16: a customer writes, for the third time, that they will leave; analysis on
+        ingest reads it as urgent and the retention journey hands them to the rescue desk."""
+        ids, profile = self._scene_customer("CRM-900016", "+34677160160",
+                                            "nuria.campos@example.es", {
+            "first_name": "Nuria", "last_name": "Campos Vega", "title": "Sra.",
+            "tier": "gold", "city": "Granada", "preferred_channel": "email"})
+        _, _, subject, text = UPSET["es"][1]
+        return [profile,
+                self._event("email.received", "mail", {"email": ids["email"]}, 6,
+                            channel="email", properties={
+                                "reason": "devolución", "subject": "Devolución",
+                                "text": SAID["devolución"]}),
+                self._event("email.received", "mail", {"email": ids["email"]}, 0.2,
+                            channel="email", properties={
+                                "reason": "devolución", "subject": subject, "text": text})]
 
     def _anniversary_gift(self) -> list[dict[str, Any]]:
         """S15: a gift for a wedding anniversary that comes back in five days."""
@@ -519,7 +540,9 @@ class DemoCompany:
                 return events
         elif kind < 0.8:
             events = [self._event("email.received", "mail", {"email": ids["email"]}, days_ago,
-                                  channel="email", properties={"reason": reason})]
+                                  channel="email", properties={
+                                      "reason": reason, "subject": reason.capitalize(),
+                                      "text": SAID.get(reason)})]
         else:
             events = [self._event("chat.completed", "chat", {"email": ids["email"]}, days_ago,
                                   channel="chat", properties={"reason": reason})]

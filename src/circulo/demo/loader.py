@@ -17,6 +17,7 @@ from circulo.errors import CirculoError
 from circulo.i18n import say
 from circulo.ingest import service as ingest
 from circulo.journeys import service as journeys
+from circulo.textan.worker import worker_of
 
 LIVE_PHONES = ["+34600123456", "+34915550123"]
 DEMO_ROUTING = Path(__file__).parent / "routing.yaml"
@@ -42,6 +43,8 @@ def load_demo(ctx: AppContext, *, customers: int, console: Console, lang: str = 
             if result.errors:
                 raise RuntimeError(f"demo data rejected: {result.errors[:3]}")
             progress.update(task, completed=min(customers, company.seq // 14))
+    if ctx.settings.text_analysis:  # the messages' analysis, before the demo opens (S16)
+        worker_of(ctx).run_until_idle()
     console.print(say("cli.demo_loaded", lang, count=customers_count(ctx)))
 
 

@@ -135,6 +135,14 @@ class DemoTraffic:
             self.rng, settings.demo_traffic_min_seconds, settings.demo_traffic_max_seconds))
         contact = next_contact(self.rng, self.customers(session))
         task = self._enter(session, contact, config, now)
+        if contact.message is not None:  # what the chat or e-mail says, for its analysis
+            self._ingest(session, {
+                "type": "chat.message" if contact.channel == "chat" else "email.received",
+                "source": "demo", "id": f"{task.external_id}:message",
+                "channel": contact.channel, "occurred_at": now.isoformat(),
+                "identifiers": contact.identifiers,
+                "properties": {**contact.message, "task_id": task.id,
+                               "language": contact.language}}, now)
         if self.rng.random() < LIVE_EVENT_SHARE:
             event = live_event(self.rng, now, [contact_phone(contact)])
             if event["type"] in AFTER_CONTACT:  # not a second, invented call

@@ -20,7 +20,7 @@ from circulo.config import Settings
 from circulo.customers import service as customers
 from circulo.customers.records import RecordSpec
 from circulo.customers.traits import CHANNELS, LANGUAGE_TAG
-from circulo.errors import NotFound, PayloadTooLarge, ValidationFailed
+from circulo.errors import PayloadTooLarge, ValidationFailed
 from circulo.identity import service as identity
 from circulo.identity import suppression
 from circulo.identity.engine import Outcome
@@ -232,17 +232,19 @@ def ingest(session: Session, payload: Any, *, settings: Settings,
         results.append(_suppressed(fresh[n].index))
     fresh = [p for n, p in enumerate(fresh) if n not in suppressed]
 
-    # Explicit customer ids must exist (following merges).
+    # Explicit customer ids must exist (following merges); read together, not one by one.
     accepted: list[Prepared] = []
-    for p in fresh:
-        explicit = [i.value for i in p.identifiers if i.kind == Kind.CUSTOMER_ID]
+    explicit_of = {n: [i.value for i in p.identifiers if i.kind == Kind.CUSTOMER_ID]
+                   for n, p in enumerate(fresh)}
+    roots = customers.active_roots(session, [ids[0] for ids in explicit_of.values() if ids])
+    for n, p in enumerate(fresh):
+        explicit = explicit_of[n]
         if explicit:
-            try:
-                p.anchor = customers.active_root(session, explicit[0]).id
-            except NotFound:
+            if explicit[0] not in roots:
                 errors.append(_error(p.index, "identifiers.customer_id", "unknown_customer",
                                      f"customer '{explicit[0]}' does not exist"))
                 continue
+            p.anchor = roots[explicit[0]]
         accepted.append(p)
 
     resolved = identity.resolve_batch(

@@ -39,7 +39,7 @@ EMITTED = frozenset({
     "journey.traits_set", "journey.tagged", "suggestion.accepted", "suggestion.dismissed",
     "campaign.call_requested", "campaign.message_requested", "campaign.member_added",
     "crm.contact_linked", "crm.contact_updated", "crm.contact_deleted", "survey.answered",
-    "identity.confirmed", "pin.locked", "call.dialed",
+    "identity.confirmed", "pin.locked", "call.dialed", "text.analyzed",
     "churn.risk_rose",  # circulo.churn: a customer's risk rose across the threshold
 })
 

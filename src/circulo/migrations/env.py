@@ -17,6 +17,7 @@ from circulo.journeys import models as _journeys  # noqa: F401
 from circulo.routing import models as _routing  # noqa: F401
 from circulo.speech import models as _speech  # noqa: F401
 from circulo.surveys import models as _surveys  # noqa: F401
+from circulo.textan import models as _textan  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata

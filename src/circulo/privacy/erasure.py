@@ -28,6 +28,7 @@ from circulo.journeys import repository as journeys
 from circulo.routing import service as routing
 from circulo.speech import service as speech
 from circulo.surveys import repository as surveys
+from circulo.textan import repository as textan
 
 ERASED_EVENT = "customer.erased"
 
@@ -74,6 +75,8 @@ STEPS: tuple[Step, ...] = (
          "cleared; action details cleared (kind and outcome kept); inbox entries, journey "
          "state, list memberships and next-best-action suggestions deleted",
          journeys.erase_customers),
+    Step(("text_inbox",), "messages waiting for text analysis deleted (their events go too)",
+         lambda session, ids, now: textan.erase_customers(session, ids)),
     Step(("campaign_members",), "memberships deleted (with the sender's member key)",
          _campaign_members),
     Step(("outbox", "delivery_attempts"),

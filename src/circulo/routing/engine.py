@@ -226,7 +226,12 @@ class Router:
             self.remove(task.id)
         task.cel = {"id": task.id, "queue": task.queue, "channel": task.channel,
                     "kind": task.kind, "priority": task.priority, "language": task.language,
-                    "skills": dict(task.skills), "attributes": task.attributes}
+                    "skills": dict(task.skills), "attributes": task.attributes,
+                    # what reading the customer's message found (routing/signals.py): always
+                    # present, so a rule such as ``task.urgent`` never meets missing data
+                    "urgent": task.attributes.get("urgent") is True,
+                    "sentiment": str(task.attributes.get("sentiment") or "unknown"),
+                    "intent": str(task.attributes.get("intent") or "")}
         task.base = self.priority_of(task)
         context = {"task": task.cel, "customer": task.customer}
         steps = []

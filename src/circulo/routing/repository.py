@@ -273,6 +273,16 @@ def override(session: Session, override_id: str) -> RoutingOverride | None:
     return session.get(RoutingOverride, override_id)
 
 
+def pending_tasks_of_many(session: Session, customer_ids: Sequence[str]) -> list[TaskRow]:
+    """The waiting tasks of these customers, row-locked, in id order."""
+    rows: list[TaskRow] = []
+    for chunk in _chunks(sorted(set(customer_ids))):
+        rows += session.scalars(select(TaskRow).where(
+            TaskRow.customer_id.in_(chunk), TaskRow.state == "pending")
+            .order_by(TaskRow.id).with_for_update()).all()
+    return rows
+
+
 def pending_tasks_of(session: Session, customer_id: str) -> Sequence[TaskRow]:
     return session.scalars(select(TaskRow).where(
         TaskRow.customer_id == customer_id, TaskRow.state == "pending").with_for_update()).all()

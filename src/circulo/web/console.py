@@ -98,7 +98,8 @@ def _clock(moment: datetime | None, zone: str) -> str:
 def alert_text(alert: Alert, t: dict[str, str], zone: str) -> str:
     value = int(alert.value) if float(alert.value).is_integer() else alert.value
     target = alert.target
-    return t[f"console.alert.{alert.kind}"].format(
+    name = f"console.alert.{alert.kind}" + ("_urgent" if alert.urgent else "")
+    return t[name].format(
         customer=alert.customer_name or alert.customer_id or t["console.unknown_customer"],
         queue=alert.queue or "", value=value,
         target=int(target) if target is not None and float(target).is_integer() else target,

@@ -57,6 +57,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
               "el último a las {since}).",
         "en": "Angry customer: {customer} in {queue} ({value} negative message(s), the "
               "latest at {since})."},
+    "console.alert.angry_urgent": {
+        "es": "Cliente enfadado y urgente: {customer} en {queue} ({value} mensaje(s) "
+              "negativo(s), el último a las {since}, con amenaza o riesgo).",
+        "en": "Angry and urgent customer: {customer} in {queue} ({value} negative "
+              "message(s), the latest at {since}, with a threat or risk)."},
     "console.alert.vip_wait": {
         "es": "VIP esperando: {customer} espera en {queue} desde las {since} (umbral: "
               "{target} s).",

@@ -30,6 +30,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cust.churn_no_reasons": {"es": "Nada lo eleva por encima de un cliente medio.",
                               "en": "Nothing raises it above an average customer's."},
     "cust.churn_model": {"es": "Modelo v{version}, calculado", "en": "Model v{version}, scored"},
+
+    "cust.said_line": {"es": "Escribió", "en": "Wrote"},
     "cust.records": {"es": "Asuntos abiertos", "en": "Open items"},
     "cust.records_none": {"es": "Ningún asunto abierto.", "en": "No open items."},
     "cust.since": {"es": "desde", "en": "since"},

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from circulo.api_deps import get_ctx
 from circulo.auth import users
+from circulo.config import Settings
 from circulo.context import AppContext
 from circulo.customers import card_service
 from circulo.customers import desk as customer_desk
@@ -32,6 +33,8 @@ from circulo.i18n import t as label
 from circulo.ids import new_id
 from circulo.journeys import service as journeys
 from circulo.routing import desk_context
+from circulo.textan.views import Badge
+from circulo.textan.views import badges as text_badges
 from circulo.web.common import checked, language, redirect, render, signed_in
 from circulo.web.cust_texts import CATALOGUE
 from circulo.web.texts import register, texts
@@ -52,6 +55,7 @@ class Item:
     channel: str | None
     detail: str | None
     recording: str | None = None  # a recorded call's id: the line links to its page
+    badges: tuple[Badge, ...] = ()  # what reading the message found (sentiment, urgency, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,9 @@ def channel_label(channel: str | None, lang: str) -> str:
 
 
 def _detail(event: Event) -> str | None:
+    analysed = event.analysis or {}
+    if isinstance(analysed.get("redacted"), str) and analysed["redacted"]:
+        return str(analysed["redacted"])[:160]  # the words as analysed: personal data masked
     props = event.properties or {}
     for key in ("reason", "disposition", "name", "title", "text", "subject", "event"):
         value = props.get(key)
@@ -128,10 +135,12 @@ def _recording(event: Event, reviewer: bool) -> str | None:
     return recording if isinstance(recording, str) and recording.isalnum() else None
 
 
-def _items(events: list[Event], lang: str, reviewer: bool = False) -> list[Item]:
+def _items(events: list[Event], lang: str, settings: Settings,
+           reviewer: bool = False) -> list[Item]:
     return [Item(e.occurred_at, event_label(e.type, lang),
                  channel_label(e.channel, lang) if e.channel else None, _detail(e),
-                 _recording(e, reviewer))
+                 recording=_recording(e, reviewer),
+                 badges=tuple(text_badges(e.analysis, settings, lang)))
             for e in events]
 
 
@@ -205,7 +214,7 @@ def _build_panel(ctx: AppContext, signed: users.SignedIn, customer_id: str,
         return Panel(root, card, context, customer_desk.notes_of(session, root), viewers,
                      _items(customer_desk.timeline(session, root, channel=channel,
                                                    limit=TIMELINE_SHOWN), lang,
-                            user.role in users.SUPERVISING),
+                            ctx.settings, user.role in users.SUPERVISING),
                      customer_desk.channels_of(session, root), channel,
                      context.task.task_id if context.task else None)
 
@@ -276,7 +285,8 @@ def _timeline(ctx: AppContext, customer_id: str, channel: str, lang: str,
     with ctx.db.unit_of_work(write=False) as session:
         root = customer_desk.root_of(session, customer_id)
         return root, _items(customer_desk.timeline(session, root, channel=channel,
-                                                   limit=TIMELINE_SHOWN), lang, reviewer)
+                                                   limit=TIMELINE_SHOWN), lang, ctx.settings,
+                            reviewer)
 
 
 @router.get("/desk/customers/{customer_id}/timeline")
