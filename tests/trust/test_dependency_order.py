@@ -61,7 +61,7 @@ def test_ingest_refuses_to_run_unwired(tmp_path: Path) -> None:
 
 
 def test_every_entry_point_registers_the_subscribers(tmp_path: Path) -> None:
-    expected = "['outbox', 'journeys', 'text']"
+    expected = "['outbox', 'journeys', 'surveys', 'text']"
     app = _python("from circulo import hooks\nfrom circulo.app import create_app\n"
                   "create_app()\nprint(hooks.ingested.names())", tmp_path)
     assert app.stdout.strip() == expected, app.stderr
