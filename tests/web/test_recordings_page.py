@@ -116,13 +116,13 @@ def test_the_analysis_shows_once_it_exists(ctx: AppContext, client: TestClient) 
         "identifiers": {"customer_id": created["customer_id"]},
         "properties": {"source_event_id": event_id, "source_type": "call.transcribed",
                        "sentiment": "negative", "score": -0.7, "urgent": True,
-                       "reasons": ["churn_threat", "repetition"], "intent": "cancel"}})
+                       "reasons": ["churn_threat", "repetition"], "intent": "cancellation"}})
     analysis = ok(Api(client, make_key(ctx, ["admin"])).get(
         f"/v1/recordings/{created['id']}"))["analysis"]
     assert analysis == {"sentiment": "negative", "score": -0.7, "urgent": True,
-                        "reasons": ["churn_threat", "repetition"], "intent": "cancel"}
+                        "reasons": ["churn_threat", "repetition"], "intent": "cancellation"}
     make_user(ctx, "sara", "supervisor")
     sign_in(client, username="sara")
     page = client.get(f"/recordings/{created['id']}").text
-    assert "Negativo" in page and "Urgente: churn threat, repetition" in page
-    assert "cancel" in page
+    assert "Negativo" in page and "Urgente: amenaza con irse, insiste" in page
+    assert "Baja o cancelación" in page  # the configured reason's label, not its name

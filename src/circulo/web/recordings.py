@@ -20,6 +20,7 @@ from circulo.context import AppContext
 from circulo.errors import NotFound
 from circulo.speech import service
 from circulo.speech.models import Recording
+from circulo.textan.views import URGENCY, intent_label
 from circulo.web.common import language, redirect, render, signed_in
 from circulo.web.customer import when
 from circulo.web.rec_texts import CATALOGUE
@@ -129,6 +130,12 @@ async def recording_page(request: Request, recording_id: str,
     except NotFound:
         return render("recording.html", lang, 404, message=texts(lang)["rec.not_found"],
                       **common)
+    # reasons and the contact reason as people read them (the configured intents' labels)
+    reasons = [URGENCY[r][lang] if r in URGENCY else r.replace("_", " ")
+               for r in (analysis.reasons if analysis else ())]
+    intent = intent_label(ctx.settings, analysis.intent, lang) if analysis and analysis.intent \
+        else None
     return render("recording.html", lang, recording=recording, analysis=analysis,
+                  reasons=reasons, intent=intent,
                   when=when(signed.user.time_zone, lang, ctx.clock.now()), clock=clock_time,
                   message="", **common)
