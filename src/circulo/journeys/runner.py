@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
-from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -20,8 +18,8 @@ from circulo.journeys import repository as repo
 from circulo.journeys import runtime
 from circulo.journeys.actions import Scene
 from circulo.journeys.processing import Pass, PassResult
-from circulo.routing import service as routing
 from circulo.routing.dispatcher import dispatcher_of
+from circulo.routing.leases import HeldLease
 
 LEASE = "journeys"
 LEASE_SECONDS = 15.0
@@ -38,33 +36,18 @@ log = logging.getLogger(__name__)
 class Runner:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self.holder = f"{uuid.uuid4().hex[:12]}"
-        self._lease_until: float | None = None
+        self.lease = HeldLease(ctx.db, ctx.clock, LEASE, LEASE_SECONDS)
         self._wake = threading.Event()
         self._pass = threading.Lock()
 
-    def _hold_lease(self) -> bool:
-        now = self.ctx.clock.now()
-        if self._lease_until is not None and self._lease_until - now.timestamp() > \
-                LEASE_SECONDS / 2:
-            return True
-        until = now + timedelta(seconds=LEASE_SECONDS)
-        with self.ctx.db.unit_of_work() as session:
-            held = routing.hold_lease(session, LEASE, self.holder, now, until)
-        self._lease_until = until.timestamp() if held else None
-        return held
-
     def release(self) -> None:
         with self._pass:
-            if self._lease_until is not None:
-                with self.ctx.db.unit_of_work() as session:
-                    routing.drop_lease(session, LEASE, self.holder)
-                self._lease_until = None
+            self.lease.release()
 
     def run_once(self) -> PassResult:
         """One pass: up to ``BATCH`` inbox events and due timers, in one transaction."""
         with self._pass:
-            if not self._hold_lease():
+            if not self.lease.hold():
                 return PassResult()
             try:
                 result = self._run()

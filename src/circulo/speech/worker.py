@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 from circulo.config import Settings
 from circulo.context import AppContext
-from circulo.routing import service as routing
+from circulo.routing.leases import HeldLease
 from circulo.speech import service
 from circulo.speech.engines import transcriber_for
 from circulo.speech.model import SpeechError, Transcriber
@@ -40,28 +39,13 @@ class SpeechWorker:
                  ) -> None:
         self.ctx = ctx
         self.transcribers = transcribers
-        self.holder = uuid.uuid4().hex[:12]
-        self._lease_until: float | None = None
+        self.lease = HeldLease(ctx.db, ctx.clock, LEASE, LEASE_SECONDS)
         self._wake = threading.Event()
         self._once = threading.Lock()
 
-    def _hold_lease(self) -> bool:
-        now = self.ctx.clock.now()
-        if self._lease_until is not None and \
-                self._lease_until - now.timestamp() > LEASE_SECONDS / 2:
-            return True
-        until = now + timedelta(seconds=LEASE_SECONDS)
-        with self.ctx.db.unit_of_work() as session:
-            held = routing.hold_lease(session, LEASE, self.holder, now, until)
-        self._lease_until = until.timestamp() if held else None
-        return held
-
     def release(self) -> None:
         with self._once:
-            if self._lease_until is not None:
-                with self.ctx.db.unit_of_work() as session:
-                    routing.drop_lease(session, LEASE, self.holder)
-                self._lease_until = None
+            self.lease.release()
 
     def run_once(self) -> bool:
         """One recording handled (transcribed or failed): True; nothing to do: False."""
@@ -71,7 +55,7 @@ class SpeechWorker:
             with self.ctx.db.unit_of_work(write=False) as session:
                 if not service.any_due(session, self.ctx.clock.now()):
                     return False
-            if not self._hold_lease():
+            if not self.lease.hold():
                 return False
             with self.ctx.db.unit_of_work() as session:
                 claimed = service.claim(session, self.ctx.clock.now(), JOB_LEASE)

@@ -12,13 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from circulo.context import AppContext
-from circulo.routing import service as routing
 from circulo.routing.dispatcher import dispatcher_of
+from circulo.routing.leases import HeldLease
 from circulo.text.model import Analyzer
 from circulo.textan import repository as repo
 from circulo.textan import service
@@ -53,34 +51,19 @@ class Worker:
     def __init__(self, ctx: AppContext, analyzer: Analyzer) -> None:
         self.ctx = ctx
         self.analyzer = analyzer
-        self.holder = uuid.uuid4().hex[:12]
-        self._lease_until: float | None = None
+        self.lease = HeldLease(ctx.db, ctx.clock, LEASE, LEASE_SECONDS)
         self._wake = threading.Event()
         self._batch = threading.Lock()
 
-    def _hold_lease(self) -> bool:
-        now = self.ctx.clock.now()
-        if self._lease_until is not None and \
-                self._lease_until - now.timestamp() > LEASE_SECONDS / 2:
-            return True
-        until = now + timedelta(seconds=LEASE_SECONDS)
-        with self.ctx.db.unit_of_work() as session:
-            held = routing.hold_lease(session, LEASE, self.holder, now, until)
-        self._lease_until = until.timestamp() if held else None
-        return held
-
     def release(self) -> None:
         with self._batch:
-            if self._lease_until is not None:
-                with self.ctx.db.unit_of_work() as session:
-                    routing.drop_lease(session, LEASE, self.holder)
-                self._lease_until = None
+            self.lease.release()
 
     def run_once(self) -> Progress:
         """One batch of up to ``text_batch_size`` messages, in one transaction."""
         progress = Progress()
         with self._batch:
-            if not self._hold_lease():
+            if not self.lease.hold():
                 return progress
             try:
                 batch = self._run(None)
