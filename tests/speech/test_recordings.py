@@ -326,3 +326,14 @@ def test_a_bad_range_is_a_problem_not_plain_text(speech: Speech, value: str,
                    "range_not_satisfiable")
     if status == 416:
         assert refused.headers["content-range"] == f"bytes */{len(audio)}"
+
+
+def test_a_content_length_of_thousands_of_digits_is_too_large_not_a_500(speech: Speech) -> None:
+    """``int`` refuses more than 4,300 digits: the declared length was a 500."""
+    length = b"1" + b"0" * 5000
+    refused = speech.api.post("/v1/recordings", params={"language": "en", "phone": PHONE},
+                              content=b"RIFF", headers={**WAV, "Content-Length": length})
+    assert_problem(refused, 413, "payload_too_large")
+    refused = speech.api.post("/v1/text/analyze", content=b"{}", headers={
+        "Content-Type": "application/json", "Content-Length": length})
+    assert_problem(refused, 413, "payload_too_large")

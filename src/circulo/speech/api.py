@@ -16,7 +16,7 @@ from pydantic import ValidationError as PydanticError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
-from circulo.api_deps import get_ctx, parse_json, read_body, require
+from circulo.api_deps import declared_over, get_ctx, parse_json, read_body, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import (
@@ -80,8 +80,7 @@ def _identifiers(customer_id: str | None, phone: str | None, email: str | None,
 async def _save_body(request: Request, path: Path, limit: int) -> int:
     """The body streamed to ``path`` (never held whole in memory), refused past ``limit``
     bytes whether or not a Content-Length was declared."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared_over(request.headers.get("content-length"), limit):
         raise PayloadTooLarge(f"the recording exceeds {limit} bytes", limit=limit)
     size = 0
     handle = await run_in_threadpool(open, path, "xb")
