@@ -106,12 +106,19 @@ def key_from_request(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
+def declared_over(declared: str | None, limit: int) -> bool:
+    """A Content-Length beyond ``limit``. Compared by its digits first: ``int`` refuses over
+    4,300 digits (a ValueError, a 500), and a length that long is over any limit anyway."""
+    if not declared or not declared.isascii() or not declared.isdigit():
+        return False
+    return len(declared.lstrip("0")) > len(str(limit)) or int(declared) > limit
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused past ``limit`` bytes whether or not a Content-Length was
     declared (a chunked upload is counted as it arrives)."""
     too_large = PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared_over(request.headers.get("content-length"), limit):
         raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():

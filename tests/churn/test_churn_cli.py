@@ -68,3 +68,13 @@ def test_train_list_activate_and_score(on_test_db: AppContext) -> None:
     assert _run("activate", "7").exit_code == EXIT_NO_MODEL
     scored = _run("score")
     assert scored.exit_code == 0 and "model v1" in scored.output
+
+
+@pytest.mark.parametrize("version", ["0", "-1", "2147483648", "99999999999999999999"])
+def test_activate_an_impossible_version_is_unknown_not_a_traceback(on_test_db: AppContext,
+                                                                   version: str) -> None:
+    """Versions are 1 up (as the API's 1 to 1,000,000); past an INTEGER column's range
+    PostgreSQL raised NumericValueOutOfRange, shown as a traceback."""
+    result = _run("activate", "--", version)
+    assert result.exit_code == EXIT_NO_MODEL, (result.exit_code, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit)

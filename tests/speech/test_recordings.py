@@ -308,3 +308,32 @@ def test_a_shared_phone_alone_does_not_say_whose_call_it_is(speech: Speech) -> N
     assert ok(speech.api.get("/v1/recordings"))["total"] == 0
     named = upload(speech, silent_wav(1600), phone=family, external_id="crm:C-2")
     assert named["status"] == "pending"
+
+
+@pytest.mark.parametrize(("value", "status"), [
+    ("bytes=abc", 400), ("bytes=", 400), ("bytes=5-1", 400), ("items=0-1", 400),
+    ("bytes=0x10-", 400), ("bytes=-0", 416), ("bytes=99999999999999999999-", 416),
+    ("bytes=40000-", 416)])
+def test_a_bad_range_is_a_problem_not_plain_text(speech: Speech, value: str,
+                                                 status: int) -> None:
+    """Starlette answers a malformed or unsatisfiable Range in text/plain; the API's
+    refusals are problem+json, and a 416 says the size (Content-Range: bytes */size)."""
+    audio = silent_wav(16000)
+    created = upload(speech, audio)
+    refused = speech.api.get(f"/v1/recordings/{created['id']}/audio",
+                             headers={"Range": value})
+    assert_problem(refused, status, "invalid_range" if status == 400 else
+                   "range_not_satisfiable")
+    if status == 416:
+        assert refused.headers["content-range"] == f"bytes */{len(audio)}"
+
+
+def test_a_content_length_of_thousands_of_digits_is_too_large_not_a_500(speech: Speech) -> None:
+    """``int`` refuses more than 4,300 digits: the declared length was a 500."""
+    length = b"1" + b"0" * 5000
+    refused = speech.api.post("/v1/recordings", params={"language": "en", "phone": PHONE},
+                              content=b"RIFF", headers={**WAV, "Content-Length": length})
+    assert_problem(refused, 413, "payload_too_large")
+    refused = speech.api.post("/v1/text/analyze", content=b"{}", headers={
+        "Content-Type": "application/json", "Content-Length": length})
+    assert_problem(refused, 413, "payload_too_large")

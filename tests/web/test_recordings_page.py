@@ -126,3 +126,14 @@ def test_the_analysis_shows_once_it_exists(ctx: AppContext, client: TestClient) 
     page = client.get(f"/recordings/{created['id']}").text
     assert "Negativo" in page and "Urgente: amenaza con irse, insiste" in page
     assert "Baja o cancelación" in page  # the configured reason's label, not its name
+
+
+@pytest.mark.parametrize("page", ["²", "¹²", "1" + "0" * 5000, "٣"])
+def test_a_page_number_python_cannot_read_is_the_first_page(ctx: AppContext, client: TestClient,
+                                                            page: str) -> None:
+    """``str.isdigit`` accepts superscripts ("²") that ``int`` refuses, and ``int`` refuses
+    more than 4,300 digits: both were a 500."""
+    make_user(ctx, "sara", "supervisor")
+    sign_in(client, username="sara")
+    response = client.get("/recordings", params={"page": page})
+    assert response.status_code == 200 and "Ninguna grabación" in response.text

@@ -182,8 +182,11 @@ def list_models(session: Session) -> Sequence[ChurnModelRow]:
     return repo.models(session)
 
 
+MAX_VERSION = 2**31 - 1  # the INTEGER column's range: PostgreSQL refuses a larger number
+
+
 def activate(session: Session, version: int) -> None:
-    if repo.get_model(session, version) is None:
+    if not 1 <= version <= MAX_VERSION or repo.get_model(session, version) is None:
         raise NotFound(f"no churn model version {version}")
     repo.activate(session, version)
 

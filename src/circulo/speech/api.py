@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError as PydanticError
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
-from circulo.api_deps import get_ctx, parse_json, read_body, require
+from circulo.api_deps import declared_over, get_ctx, parse_json, read_body, require
 from circulo.auth.service import Principal
 from circulo.context import AppContext
 from circulo.errors import (
@@ -23,6 +24,7 @@ from circulo.errors import (
     NotFound,
     PayloadTooLarge,
     ValidationFailed,
+    problem_response,
     validation_errors,
 )
 from circulo.ids import new_id
@@ -78,8 +80,7 @@ def _identifiers(customer_id: str | None, phone: str | None, email: str | None,
 async def _save_body(request: Request, path: Path, limit: int) -> int:
     """The body streamed to ``path`` (never held whole in memory), refused past ``limit``
     bytes whether or not a Content-Length was declared."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared_over(request.headers.get("content-length"), limit):
         raise PayloadTooLarge(f"the recording exceeds {limit} bytes", limit=limit)
     size = 0
     handle = await run_in_threadpool(open, path, "xb")
@@ -204,18 +205,48 @@ def get_recording(recording_id: str, ctx: AppContext = Depends(get_ctx),
                206: {"description": "The requested byte range (`Range: bytes=...`)"}},
     description="The file as uploaded, with its Content-Type; `Range` requests are "
                 "answered (players seek). " + READ_ACCESS)
-def get_audio(recording_id: str, ctx: AppContext = Depends(get_ctx),
-              _: Principal = Depends(reviewer)) -> FileResponse:
+def get_audio(recording_id: str, request: Request, ctx: AppContext = Depends(get_ctx),
+              _: Principal = Depends(reviewer)) -> Response:
     with ctx.db.unit_of_work(write=False) as session:
         recording = service.get(session, recording_id)
         path, media_type = recording.path, recording.content_type
     if not Path(path).is_file():
         raise NotFound(f"the audio of recording '{recording_id}' is gone",
                                field="recording_id")
+    refused = _bad_range(request, Path(path))
+    if refused is not None:
+        return refused
     return FileResponse(path, media_type=media_type, content_disposition_type="inline",
                         filename=f"recording-{recording_id}",
                         headers={"Cache-Control": "private, no-store",
                                  "X-Content-Type-Options": "nosniff"})
+
+
+class InvalidRange(CirculoError):
+    status, code, title = 400, "invalid_range", "Malformed Range header"
+
+
+class RangeNotSatisfied(CirculoError):
+    status, code, title = 416, "range_not_satisfiable", "Range not satisfiable"
+
+
+def _bad_range(request: Request, path: Path) -> Response | None:
+    """A malformed or unsatisfiable ``Range`` as problem+json: FileResponse would answer
+    it in text/plain. The same parser FileResponse uses, so both agree on what is valid."""
+    asked = request.headers.get("range")
+    if asked is None:
+        return None
+    size = path.stat().st_size
+    try:
+        FileResponse._parse_range_header(asked, size)
+    except MalformedRangeHeader as exc:
+        return problem_response(InvalidRange(exc.content, field="Range"), request)
+    except RangeNotSatisfiable:
+        response = problem_response(RangeNotSatisfied(
+            f"the recording has {size} bytes", field="Range", size=size), request)
+        response.headers["Content-Range"] = f"bytes */{size}"
+        return response
+    return None
 
 
 @router.post(

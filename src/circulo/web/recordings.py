@@ -101,7 +101,10 @@ async def recordings_page(request: Request, ctx: AppContext = Depends(get_ctx)) 
                       **common)
     q = request.query_params.get("q", "").strip()[:MAX_QUERY]
     page_text = request.query_params.get("page", "1")
-    page = min(int(page_text), 5000) if page_text.isdigit() and int(page_text) > 0 else 1
+    # ASCII digits only (isdigit also takes "²", which int refuses), and few of them (int
+    # refuses over 4,300 digits): anything else is the first page
+    readable = page_text.isascii() and page_text.isdigit() and len(page_text) <= 9
+    page = min(int(page_text), 5000) if readable and int(page_text) > 0 else 1
     found = await run_in_threadpool(_search, ctx, q, page)
     pages = max(1, -(-found.total // PAGE))
 
