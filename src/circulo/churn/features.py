@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from circulo.customers.indicators import EventFacts, IndicatorConfig, fold_event, view
+from circulo.customers.indicators import EventFacts, IndicatorConfig, fold_event, number, view
 
 DEFAULT_CANCELLATION_TYPES = ("account.closed", "subscription.cancelled", "customer.churned")
 # Events that are about the prediction itself, or that only the cancellation causes: never
@@ -86,16 +86,6 @@ def _traits_as_of(history: History, as_of: datetime) -> dict[str, Any]:
             known[name] = value
     return known
 
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value))
-    except ValueError:
-        return None
 
 
 def _since(value: Any) -> date | None:
@@ -166,9 +156,9 @@ def features_of(history: History, as_of: datetime, *, types: Sequence[str],
         "urgent_30d": float(urgent),
         "days_since_contact": float((as_of - datetime.fromisoformat(last_contact)).days)
         if last_contact else None,
-        "spend_90d": round(sum(_number((e.properties or {}).get("amount")) or 0.0
+        "spend_90d": round(sum(number((e.properties or {}).get("amount")) or 0.0
                                for e in recent if e.type in MONEY_TYPES), 2),
-        "value": _number(traits.get("value")),
+        "value": number(traits.get("value")),
     }
     counts = Counter(e.type for e in recent)
     for event_type in types:

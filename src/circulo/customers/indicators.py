@@ -45,7 +45,8 @@ def _local_day(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A number however a source wrote it (3, 3.5, "3.5"); None for anything else."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
@@ -108,7 +109,7 @@ def fold_event(state: dict[str, Any], event: EventFacts, cfg: IndicatorConfig,
         fold_text(state, event, stamp, bump)
 
     if event.type == "survey.answered":
-        csat = _number(event.properties.get("csat"))
+        csat = number(event.properties.get("csat"))
         if csat is not None and 1 <= csat <= 5:
             state["csat_sum"] = state.get("csat_sum", 0.0) + csat
             state["csat_count"] = state.get("csat_count", 0) + 1
@@ -118,7 +119,7 @@ def fold_event(state: dict[str, Any], event: EventFacts, cfg: IndicatorConfig,
             if csat <= 2:
                 bump("_unsat")
                 state["unsatisfied_total"] = state.get("unsatisfied_total", 0) + 1
-        nps = _number(event.properties.get("nps"))
+        nps = number(event.properties.get("nps"))
         if nps is not None and 0 <= nps <= 10 and stamp >= state.get("nps_last_at", ""):
             state["nps_last"] = nps
             state["nps_class"] = nps_class(nps)
@@ -135,7 +136,7 @@ def fold_text(state: dict[str, Any], event: EventFacts, stamp: str,
     """One analysed message: its sentiment score in the recent list and the day's sums (in
     thousandths: buckets hold integers), negatives and urgent ones counted by day."""
     props = event.properties
-    score = _number(props.get("sentiment_score"))
+    score = number(props.get("sentiment_score"))
     if score is not None and -1.0 <= score <= 1.0:
         recent = [list(x) for x in state.get("sentiment_recent", [])]
         recent.append([stamp, round(score, 3)])

@@ -137,18 +137,6 @@ def lexicon_hits(words: list[str]) -> list[Hit]:
     return hits
 
 
-def caps_ratio(text: str) -> float:
-    """Share of capitals among the letters (0 when fewer than 8 letters)."""
-    upper = lower = 0
-    for c in text:
-        if c.isupper():
-            upper += 1
-        elif c.islower():
-            lower += 1
-    total = upper + lower
-    return upper / total if total >= 8 else 0.0
-
-
 def lexicon_score(text: str, folded: str, words: list[str], hits: list[Hit],
                   reasons: tuple[str, ...] = ()) -> float:
     """VADER-style compound in [-1, 1]. Each urgency reason but shouting counts as a
@@ -158,7 +146,8 @@ def lexicon_score(text: str, folded: str, words: list[str], hits: list[Hit],
     if any(p in folded for p in lexicon.SARCASM_PHRASES):
         total -= 2.5
     if total:
-        emphasis = min(text.count("!"), 4) * 0.292 + (0.5 if caps_ratio(text) > 0.6 else 0.0)
+        emphasis = min(text.count("!"), 4) * 0.292 \
+            + (0.5 if urgency.caps_ratio(text) > 0.6 else 0.0)
         total += math.copysign(emphasis, total)
     return total / math.sqrt(total * total + _ALPHA)
 
@@ -174,7 +163,7 @@ def features(text: str, folded: str, words: list[str], hits: list[Hit],
         "_negated": float(sum(1 for h in hits if h.negated)),
         "_excl": min(text.count("!"), 5) / 5,
         "_quest": min(text.count("?"), 5) / 5,
-        "_caps": caps_ratio(text),
+        "_caps": urgency.caps_ratio(text),
         "_sarcasm": float(any(p in folded for p in lexicon.SARCASM_PHRASES)),
         "_emoji": sum(_emoji_valences(text)) / 3,
         "_bias_short": 1.0 if len(words) <= 3 else 0.0,

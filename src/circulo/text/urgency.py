@@ -136,16 +136,21 @@ SHOUT_CAPS = 0.7
 _SHOUT_MARKS = re.compile(r"[!?]{3,}|(?:[!?]\s*){3,}")
 
 
-def shouting(text: str) -> bool:
-    """Mostly capitals (at least ``SHOUT_MIN_LETTERS`` letters), or "!!!"/"???"."""
+def caps_ratio(text: str, min_letters: int = 8) -> float:
+    """Share of capitals among the letters (0 when there are fewer than ``min_letters``)."""
     upper = lower = 0
     for c in text:
         if c.isupper():
             upper += 1
         elif c.islower():
             lower += 1
-    letters = upper + lower
-    if letters >= SHOUT_MIN_LETTERS and upper / letters >= SHOUT_CAPS:
+    total = upper + lower
+    return upper / total if total >= min_letters else 0.0
+
+
+def shouting(text: str) -> bool:
+    """Mostly capitals (at least ``SHOUT_MIN_LETTERS`` letters), or "!!!"/"???"."""
+    if caps_ratio(text, SHOUT_MIN_LETTERS) >= SHOUT_CAPS:
         return True
     return _SHOUT_MARKS.search(text) is not None
 
