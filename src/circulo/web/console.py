@@ -89,6 +89,15 @@ def latest(ctx: AppContext) -> console.Board:
         return made
 
 
+def forget(ctx: AppContext) -> None:
+    """Drop this process's board after a change (an acknowledgement, a move), so the next
+    read computes it again. Taken under the lock: a board being computed when the change
+    committed holds the lock, is stored, and is dropped here, instead of being stored after
+    the drop and shown as current (an acknowledged alert coming back)."""
+    with _lock:
+        _latest.pop(id(ctx), None)
+
+
 # -- what the page shows ----------------------------------------------------------------------
 
 def _clock(moment: datetime | None, zone: str) -> str:
@@ -243,7 +252,7 @@ async def acknowledge(request: Request, ctx: AppContext = Depends(get_ctx)) -> R
         await run_in_threadpool(run)
     except ValidationFailed:
         return await board_page(request, ctx, signed, status=422, error=t["console.unknown_alert"])
-    _latest.pop(id(ctx), None)  # the next update leaves it out
+    forget(ctx)  # the next update leaves it out
     return await board_page(request, ctx, signed, message=t["console.acked"])
 
 
@@ -285,7 +294,7 @@ async def reassign(request: Request, ctx: AppContext = Depends(get_ctx)) -> Resp
                                 chosen=agent_id, queues_text=text)
     # routing takes the new queues now (the dispatcher reads the changed agent)
     await run_in_threadpool(dispatcher_of(ctx).after_change)
-    _latest.pop(id(ctx), None)
+    forget(ctx)
     return await board_page(request, ctx, signed, message=t["console.reassigned"].format(
         agent=name, queues=", ".join(now_serves)), chosen=agent_id)
 
